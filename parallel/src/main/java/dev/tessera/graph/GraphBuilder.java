@@ -1,0 +1,161 @@
+package dev.tessera.graph;
+
+import dev.tessera.ops.Add;
+import dev.tessera.ops.BiasAdd;
+import dev.tessera.ops.MatMul;
+import dev.tessera.ops.Reshape;
+import dev.tessera.ops.Transpose;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+
+/**
+ * Builds a {@link LogicalGraph} with calls that read like model code:
+ *
+ * <pre>{@code
+ * GraphBuilder g = new GraphBuilder(DType.F32);
+ * Tensor x = g.input("x", DType.F32, batch, 784);
+ * Tensor labels = g.input("labels", DType.I32, batch);
+ * Tensor h = g.relu(g.linear("fc1", x, 256));
+ * Tensor loss = g.crossEntropy(g.linear("fc2", h, 10), labels);
+ * LogicalGraph graph = g.build();
+ * }</pre>
+ *
+ * Shapes are checked as each op is added; a mismatch throws {@link ShapeException} naming the op
+ * and its inputs. Parameter names are prefixed by the open scopes ({@code block0.attn.qkv.weight}).
+ */
+public final class GraphBuilder {
+    private final Graph graph = new Graph();
+    private final DType floatType;
+    private final List<Tensor> inputs = new ArrayList<>();
+    private final List<Tensor> parameters = new ArrayList<>();
+    private final Deque<String> scopes = new ArrayDeque<>();
+
+    /** @param floatType the dtype of parameters and activations: F32 to train, F64 for gradient checks */
+    public GraphBuilder(DType floatType) {
+        if (!floatType.isFloating()) {
+            throw new IllegalArgumentException("graph float type must be F32 or F64, not " + floatType);
+        }
+        this.floatType = floatType;
+    }
+
+    public DType floatType() {
+        return floatType;
+    }
+
+    /** Opens a name scope; close it (try-with-resources) to leave. */
+    public Scope scope(String name) {
+        scopes.addLast(name);
+        return () -> scopes.removeLast();
+    }
+
+    /** A name scope, closed by try-with-resources. */
+    public interface Scope extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /** {@code base} prefixed with the open scopes. */
+    public String scopedName(String base) {
+        if (scopes.isEmpty()) {
+            return base;
+        }
+        return String.join(".", scopes) + "." + base;
+    }
+
+    /** A data input fed each micro-batch. */
+    public Tensor input(String name, DType dtype, int... dims) {
+        Tensor t = graph.newTensor(name, Shape.of(dims), dtype, TensorKind.INPUT, null);
+        inputs.add(t);
+        return t;
+    }
+
+    /** A trainable parameter in the graph's float type, named within the open scopes. */
+    public Tensor parameter(String name, Initializer init, int... dims) {
+        Tensor t = graph.newTensor(scopedName(name), Shape.of(dims), floatType, TensorKind.PARAMETER, init);
+        parameters.add(t);
+        return t;
+    }
+
+    /** Adds an op with exactly one output and returns it. */
+    public Tensor apply(OpDef def, Tensor... inputs) {
+        List<Tensor> outs = applyAll(def, inputs);
+        if (outs.size() != 1) {
+            throw new IllegalArgumentException("op type '" + def.type() + "' has " + outs.size() + " outputs; use applyAll");
+        }
+        return outs.get(0);
+    }
+
+    /** Adds an op and returns all its outputs. */
+    public List<Tensor> applyAll(OpDef def, Tensor... inputs) {
+        return graph.addOp(scopedName(def.type()), def, List.of(inputs), Phase.FORWARD).outputs();
+    }
+
+    public LogicalGraph build() {
+        return new LogicalGraph(graph, graph.ops(), inputs, parameters);
+    }
+
+    // ---- linear algebra ------------------------------------------------------------------
+
+    /** Matrix product of the last two axes; leading axes are batch axes and must agree. */
+    public Tensor matmul(Tensor a, Tensor b) {
+        return apply(new MatMul(false, false), a, b);
+    }
+
+    public Tensor matmul(Tensor a, Tensor b, boolean transposeA, boolean transposeB) {
+        return apply(new MatMul(transposeA, transposeB), a, b);
+    }
+
+    /** {@code x @ weight + bias} over the last axis, with weight [in, out] (Xavier) and bias [out] (zeros). */
+    public Tensor linear(String name, Tensor x, int outFeatures) {
+        return linear(name, x, outFeatures, true);
+    }
+
+    public Tensor linear(String name, Tensor x, int outFeatures, boolean bias) {
+        int in = x.shape().dim(-1);
+        try (Scope s = scope(name)) {
+            Tensor w = parameter("weight", Initializer.xavier(in, outFeatures), in, outFeatures);
+            Tensor y = matmulLastAxis(x, w);
+            if (bias) {
+                Tensor b = parameter("bias", Initializer.zeros(), outFeatures);
+                y = biasAdd(y, b);
+            }
+            return y;
+        }
+    }
+
+    /** Multiplies the last axis of {@code x} (any rank >= 2) by a [in, out] matrix. */
+    private Tensor matmulLastAxis(Tensor x, Tensor w) {
+        if (x.shape().rank() == 2) {
+            return matmul(x, w);
+        }
+        Shape s = x.shape();
+        Tensor flat = reshape(x, (int) s.rows(), s.dim(-1));
+        Tensor y = matmul(flat, w);
+        return reshape(y, s.with(-1, w.shape().dim(1)).toArray());
+    }
+
+    // ---- element-wise --------------------------------------------------------------------
+
+    /** Element-wise sum of two tensors of the same shape. */
+    public Tensor add(Tensor a, Tensor b) {
+        return apply(new Add(), a, b);
+    }
+
+    /** Adds a vector to every row: {@code x[..., j] + bias[j]}. */
+    public Tensor biasAdd(Tensor x, Tensor bias) {
+        return apply(new BiasAdd(), x, bias);
+    }
+
+    // ---- shape ---------------------------------------------------------------------------
+
+    public Tensor reshape(Tensor x, int... dims) {
+        return apply(new Reshape(Shape.of(dims)), x);
+    }
+
+    /** Permutes axes: output axis i is input axis {@code permutation[i]}. */
+    public Tensor transpose(Tensor x, int... permutation) {
+        return apply(new Transpose(permutation), x);
+    }
+}
