@@ -17,7 +17,7 @@ public final class Graph {
     private final Map<String, Integer> nameCounts = new HashMap<>();
 
     /** A name not used yet in this graph, derived from {@code base}. */
-    String uniqueName(String base) {
+    public String uniqueName(String base) {
         int n = nameCounts.merge(base, 1, Integer::sum);
         String name = n == 1 ? base : base + "_" + (n - 1);
         while (tensorsByName.containsKey(name)) {
@@ -27,7 +27,8 @@ public final class Graph {
         return name;
     }
 
-    Tensor newTensor(String name, Shape shape, DType dtype, TensorKind kind, Initializer init) {
+    /** Adds a tensor that no op produces (input, parameter or state). */
+    public Tensor newTensor(String name, Shape shape, DType dtype, TensorKind kind, Initializer init) {
         if (tensorsByName.containsKey(name)) {
             throw new IllegalArgumentException("a tensor named '" + name + "' already exists; give it another name");
         }
@@ -42,7 +43,7 @@ public final class Graph {
      *
      * @throws ShapeException naming the op, its inputs and their shapes when they do not fit
      */
-    Op addOp(String baseName, OpDef def, List<Tensor> inputs, Phase phase) {
+    public Op addOp(String baseName, OpDef def, List<Tensor> inputs, Phase phase) {
         String name = uniqueName(baseName);
         List<TensorType> inTypes = inputs.stream().map(Tensor::type).toList();
         List<TensorType> outTypes;
@@ -65,7 +66,8 @@ public final class Graph {
         return op;
     }
 
-    void replacePhase(Op op, Phase phase) {
+    /** Re-tags an op (autodiff decides B or W only after every rule ran). */
+    public void replacePhase(Op op, Phase phase) {
         ops.set(op.id(), op.withPhase(phase));
     }
 

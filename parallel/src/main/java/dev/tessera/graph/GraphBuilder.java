@@ -31,13 +31,29 @@ public final class GraphBuilder {
     private final List<Tensor> inputs = new ArrayList<>();
     private final List<Tensor> parameters = new ArrayList<>();
     private final Deque<String> scopes = new ArrayDeque<>();
+    private final boolean training;
 
     /** @param floatType the dtype of parameters and activations: F32 to train, F64 for gradient checks */
     public GraphBuilder(DType floatType) {
+        this(floatType, true);
+    }
+
+    private GraphBuilder(DType floatType, boolean training) {
         if (!floatType.isFloating()) {
             throw new IllegalArgumentException("graph float type must be F32 or F64, not " + floatType);
         }
         this.floatType = floatType;
+        this.training = training;
+    }
+
+    /** A builder for evaluation graphs: training-only ops such as dropout become the identity. */
+    public static GraphBuilder forInference(DType floatType) {
+        return new GraphBuilder(floatType, false);
+    }
+
+    /** Whether this graph is for training (dropout active) rather than evaluation. */
+    public boolean training() {
+        return training;
     }
 
     public DType floatType() {

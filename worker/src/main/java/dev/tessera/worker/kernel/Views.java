@@ -10,7 +10,7 @@ final class Views {
     /** [..., n] as a matrix [rows, n]. */
     static INDArray rows(INDArray x) {
         long n = x.rank() == 0 ? 1 : x.size(x.rank() - 1);
-        return x.reshape('c', x.length() / n, n);
+        return x.reshape('c', new long[] {x.length() / n, n});
     }
 
     /** [..., m, n] as [batch, m, n]. */
@@ -18,6 +18,6 @@ final class Views {
         int r = x.rank();
         long m = x.size(r - 2);
         long n = x.size(r - 1);
-        return x.reshape('c', x.length() / (m * n), m, n);
+        return x.reshape('c', new long[] {x.length() / (m * n), m, n});
     }
 }

@@ -1,0 +1,34 @@
+package dev.tessera.optim;
+
+import dev.tessera.graph.OpDef;
+import dev.tessera.graph.TensorType;
+import dev.tessera.ops.Checks;
+import java.util.List;
+
+/**
+ * One AdamW step for one parameter. Inputs: parameter, gradient, first moment, second moment
+ * (all the same type), learning rate and step number t >= 1 (scalars). Updates parameter and
+ * both moments in place.
+ */
+public record AdamWUpdate(double beta1, double beta2, double epsilon, double weightDecay) implements OpDef {
+
+    @Override
+    public String type() {
+        return "adamw_update";
+    }
+
+    @Override
+    public List<TensorType> inferOutputs(List<TensorType> in) {
+        Checks.arity(in, 6);
+        for (int i = 1; i < 4; i++) {
+            Checks.sameType(in.get(0), in.get(i));
+        }
+        Checks.require(in.get(4).rank() == 0 && in.get(5).rank() == 0, "learning rate and step must be scalars");
+        return List.of();
+    }
+
+    @Override
+    public List<Integer> mutatedInputs() {
+        return List.of(0, 2, 3);
+    }
+}
