@@ -132,6 +132,8 @@ public final class Trainer {
                 double samplesPerSecond = windowSteps * settings.examplesPerStep() / (windowNanos / 1e9);
                 double tokensPerSecond = windowSteps * tokensPerMicroBatch * settings.microBatches() / (windowNanos / 1e9);
                 progress.step(done, result.loss(), samplesPerSecond, tokensPerSecond, logged);
+                // The chart shows every step of this session; steps before a resume come from the log.
+                curve.add(new LossChart.Point(done, result.loss()));
                 if (logged) {
                     Map<String, Object> line = new LinkedHashMap<>();
                     line.put("step", done);
@@ -144,7 +146,6 @@ public final class Trainer {
                     }
                     line.put("elapsed_s", round((System.nanoTime() - wallStart) / 1e9));
                     metrics.append(line);
-                    curve.add(new LossChart.Point(done, result.loss()));
                     windowNanos = 0;
                     windowSteps = 0;
                 }
