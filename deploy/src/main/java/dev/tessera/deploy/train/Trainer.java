@@ -42,6 +42,7 @@ public final class Trainer {
     private final RunDirectory directory;
     private final Progress progress;
     private final CheckpointStore checkpoints;
+    private boolean chartFailed;
 
     public Trainer(RunConfig config, RunDirectory directory, Progress progress) {
         this.config = config;
@@ -155,7 +156,7 @@ public final class Trainer {
                 if (settings.checkpointEvery() > 0 && done % settings.checkpointEvery() == 0) {
                     Path saved = checkpoints.save(new Checkpoint(done, settings.seed(), config.trajectoryHash(),
                             done * settings.microBatches(), executor.parameters(), executor.optimizerState()));
-                    directory.writeLossChart(chartTitle, curve);
+                    drawChart(chartTitle, curve);
                     progress.note("checkpoint " + saved);
                 }
             }
@@ -163,11 +164,28 @@ public final class Trainer {
         } finally {
             progress.close();
         }
-        directory.writeLossChart(chartTitle, curve);
+        drawChart(chartTitle, curve);
         Map<String, Object> summary = summary(curve, forward.parameterCount(), firstStep, stepNanos,
                 tokensPerMicroBatch, (System.nanoTime() - wallStart) / 1e9, finalMetrics);
         directory.writeSummary(summary);
         return summary;
+    }
+
+    /**
+     * Redraws loss.png. Drawing needs the JVM's font support; a JDK without fonts must not lose
+     * the run for want of a picture, so the failure is noted once and training goes on.
+     */
+    private void drawChart(String title, List<LossChart.Point> curve) {
+        if (chartFailed) {
+            return;
+        }
+        try {
+            directory.writeLossChart(title, curve);
+        } catch (RuntimeException | LinkageError | java.awt.AWTError | InternalError e) {
+            chartFailed = true;
+            progress.note("note: loss.png not drawn (" + e + "); install fonts for Java (Debian: fontconfig "
+                    + "fonts-dejavu-core) to get it; metrics.jsonl has the same numbers");
+        }
     }
 
     private Model createModel() {
