@@ -80,6 +80,22 @@ class SafeTensorsTest {
         assertTrue(read.metadata().isEmpty());
     }
 
+    /**
+     * Written by the reference implementation: safetensors.numpy.save_file({"a": arange(6, float32)
+     * .reshape(2, 3), "b": int32 [1, 2], "c": float64 2.5}, metadata={"k": "v"}) with safetensors 0.8.
+     */
+    @Test
+    void shouldReadAFileWrittenByTheReferenceImplementation() throws Exception {
+        Path file = Path.of(getClass().getResource("/safetensors/written-by-python-safetensors-0.8.safetensors").toURI());
+
+        SafeTensors.Contents read = SafeTensors.read(file);
+
+        assertEquals(HostTensor.ofFloats(Shape.of(2, 3), new float[] {0, 1, 2, 3, 4, 5}), read.tensors().get("a"));
+        assertEquals(HostTensor.ofInts(Shape.of(2), new int[] {1, 2}), read.tensors().get("b"));
+        assertEquals(HostTensor.ofDoubles(Shape.scalar(), new double[] {2.5}), read.tensors().get("c"));
+        assertEquals(Map.of("k", "v"), read.metadata());
+    }
+
     @Test
     void shouldRejectTruncatedDataNamingTheFile() throws IOException {
         Path file = dir.resolve("cut.safetensors");
