@@ -14,6 +14,9 @@ import java.util.Set;
 public record TrainSettings(long steps, int batchSize, int microBatches, long seed, long logEvery, long evalEvery,
                             Optimizer optimizer, Schedule schedule, long checkpointEvery, int checkpointKeep) {
 
+    /** Another spelling of {@code cosine} (the schedule warms up either way), as the example configs write it. */
+    private static final String WARMUP_COSINE = "warmup_cosine";
+
     /** {@code optimizer.*}: type is {@code adamw} or {@code sgd}. */
     public record Optimizer(String type, double lr, double beta1, double beta2, double epsilon,
                             double weightDecay, double momentum, double clipNorm) {
@@ -40,7 +43,10 @@ public record TrainSettings(long steps, int batchSize, int microBatches, long se
         double weightDecay = nonNegative(c, "optimizer.weight_decay", problems);
         double momentum = fraction(c, "optimizer.momentum", problems);
         double clipNorm = nonNegative(c, "optimizer.clip_norm", problems);
-        String scheduleType = oneOf(c, "optimizer.schedule.type", Set.of("constant", "cosine"), problems);
+        String scheduleType = oneOf(c, "optimizer.schedule.type", Set.of("constant", "cosine", WARMUP_COSINE), problems);
+        if (scheduleType.equals(WARMUP_COSINE)) {
+            scheduleType = "cosine";
+        }
         long warmup = atLeast(c, "optimizer.schedule.warmup_steps", 0, problems);
         double minLr = nonNegative(c, "optimizer.schedule.min_lr", problems);
         long every = atLeast(c, "checkpoint.every", 0, problems);
@@ -49,6 +55,9 @@ public record TrainSettings(long steps, int batchSize, int microBatches, long se
             if (c.getDouble(intKey) > Integer.MAX_VALUE) {
                 problems.add(intKey + ": must be at most " + Integer.MAX_VALUE + ", got " + c.getValue(intKey).render());
             }
+        }
+        if (scheduleType.equals("cosine") && minLr > lr) {
+            problems.add("optimizer.schedule.min_lr: must not exceed optimizer.lr (" + lr + "), got " + minLr);
         }
         if (!problems.isEmpty()) {
             throw new InputException(problems);

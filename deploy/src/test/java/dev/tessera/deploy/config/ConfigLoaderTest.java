@@ -186,6 +186,17 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void shouldAcceptWarmupCosineAsAnotherNameOfCosine() {
+        assertEquals("cosine", load("model.type = mlp", "optimizer.schedule.type=warmup_cosine").settings().schedule().type());
+    }
+
+    @Test
+    void shouldRejectAMinimumLearningRateAboveThePeak() {
+        assertEquals("optimizer.schedule.min_lr: must not exceed optimizer.lr (0.001), got 0.5",
+                problem("model.type = mlp", "optimizer.schedule.type=cosine", "optimizer.schedule.min_lr=0.5"));
+    }
+
+    @Test
     void shouldCheckRangesNamingTheKey() {
         InputException e = assertThrows(InputException.class, () -> load("model.type = mlp", "train.steps=0", "optimizer.type=adam"));
 
