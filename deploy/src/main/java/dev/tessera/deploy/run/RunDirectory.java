@@ -49,7 +49,8 @@ public final class RunDirectory {
     }
 
     /**
-     * A new run in {@code path}, created if needed.
+     * A new run in {@code path}. The folder is created when the first file is written, so a run
+     * that fails while the model is being set up leaves nothing behind.
      *
      * @throws InputException if {@code path} already holds a run (so one is never overwritten)
      */
@@ -60,11 +61,6 @@ public final class RunDirectory {
         }
         if (Files.exists(path) && !Files.isDirectory(path)) {
             throw new InputException("--run-dir " + path + " is a file, not a directory");
-        }
-        try {
-            Files.createDirectories(path);
-        } catch (IOException e) {
-            throw new InputException("cannot create run directory " + path + ": " + e.getMessage());
         }
         return new RunDirectory(path);
     }
@@ -89,8 +85,13 @@ public final class RunDirectory {
         return path.resolve(METRICS_FILE);
     }
 
-    /** Writes {@code config.conf}, with a header saying how to repeat the run. */
+    /** Creates the folder if needed and writes {@code config.conf}, with a header saying how to repeat the run. */
     public void writeConfig(String renderedConfig, String modelDescription) {
+        try {
+            Files.createDirectories(path);
+        } catch (IOException e) {
+            throw new InputException("cannot create run directory " + path + ": " + e.getMessage());
+        }
         String header = "# Resolved config of this run (" + modelDescription + ").\n"
                 + "# Repeat it with: ./tessera train " + path.resolve(CONFIG_FILE) + "\n";
         write(CONFIG_FILE, (header + renderedConfig).getBytes(StandardCharsets.UTF_8));

@@ -129,6 +129,17 @@ class MainTest {
     }
 
     @Test
+    void shouldReportAModelThatCannotBeCreatedAndLeaveNoRunDirectory() throws IOException {
+        Path runDir = dir.resolve("runs/never");
+
+        Result result = run("train", config("").toString(), "--set", "model.features=0", "--run-dir", runDir.toString());
+
+        assertEquals(2, result.status());
+        assertEquals(List.of("error: model tiny-linear: model.features must be at least 1, got 0"), result.errLines());
+        assertFalse(Files.exists(runDir), "nothing written for a run that never started");
+    }
+
+    @Test
     void shouldPrintTheStackTraceWithDebug() throws IOException {
         Result result = run("train", config("train.steps = lots\n").toString(), "--debug");
 
