@@ -124,7 +124,8 @@ public final class CheckpointStore {
         Path pointer = directory.resolve(LATEST_FILE);
         try {
             String name = Files.readString(pointer, StandardCharsets.UTF_8).trim();
-            if (!name.isEmpty() && Files.isDirectory(directory.resolve(name))) {
+            // Only a sibling checkpoint folder counts; anything else in the pointer is ignored.
+            if (name.matches(PREFIX + "[0-9]+") && Files.isDirectory(directory.resolve(name))) {
                 return Optional.of(directory.resolve(name));
             }
         } catch (NoSuchFileException e) {

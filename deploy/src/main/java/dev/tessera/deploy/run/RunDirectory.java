@@ -115,6 +115,48 @@ public final class RunDirectory {
         }
     }
 
+    /** A claim on a run directory. */
+    @FunctionalInterface
+    public interface Lock {
+        /** Ends the claim. */
+        void release();
+    }
+
+    /**
+     * Claims the run for this process until the returned handle is closed, so two trainings never
+     * interleave their checkpoints and logs. The operating system drops the claim if the process dies.
+     *
+     * @throws InputException when another process holds the run
+     */
+    public Lock lock() {
+        Path file = path.resolve(".lock");
+        try {
+            Files.createDirectories(path);
+            java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(file,
+                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+            java.nio.channels.FileLock lock;
+            try {
+                lock = channel.tryLock();
+            } catch (java.nio.channels.OverlappingFileLockException e) {
+                lock = null;
+            }
+            if (lock == null) {
+                channel.close();
+                throw new InputException("run directory " + path + " is in use by another training; wait for it to "
+                        + "finish or choose another --run-dir");
+            }
+            return () -> {
+                try {
+                    channel.close();
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot release " + file + ": " + e.getMessage(), e);
+                }
+            };
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot lock " + file + ": " + e.getMessage(), e);
+        }
+    }
+
     private void write(String name, byte[] bytes) {
         try {
             AtomicFiles.write(path.resolve(name), bytes);

@@ -87,9 +87,19 @@ public final class Trainer {
         LogicalGraph forward = builder.build();
         Optimization optimization = Optimization.from(settings);
         TrainingGraph graph = Autodiff.build(forward, modelGraph.loss(), optimization.options());
-        long tokensPerMicroBatch = tokensPerMicroBatch(forward);
         DataSource data = model.trainData(settings.seed(), settings.batchSize());
 
+        RunDirectory.Lock claim = directory.lock();
+        try {
+            return run(resumeFrom, model, forward, graph, optimization, data);
+        } finally {
+            claim.release();
+        }
+    }
+
+    private Map<String, Object> run(Checkpoint resumeFrom, Model model, LogicalGraph forward, TrainingGraph graph,
+                                    Optimization optimization, DataSource data) {
+        long tokensPerMicroBatch = tokensPerMicroBatch(forward);
         long firstStep = resumeFrom == null ? 0 : resumeFrom.step();
         directory.writeConfig(config.render(), model.describe());
         if (resumeFrom != null) {

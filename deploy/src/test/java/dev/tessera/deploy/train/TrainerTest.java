@@ -127,6 +127,21 @@ class TrainerTest {
     }
 
     @Test
+    void shouldRefuseARunDirectoryInUseByAnotherTraining() {
+        Path run = dir.resolve("run");
+        RunDirectory directory = RunDirectory.createFresh(run);
+        RunDirectory.Lock held = directory.lock();
+        try {
+            InputException e = assertThrows(InputException.class,
+                    () -> new Trainer(config("train.steps=2"), directory, Progress.silent()).train());
+            assertTrue(e.getMessage().contains("in use by another training"), e.getMessage());
+        } finally {
+            held.release();
+        }
+        new Trainer(config("train.steps=2"), directory, Progress.silent()).train();
+    }
+
+    @Test
     void shouldStopWithTheStepAndOpWhenTheLossDiverges() throws IOException {
         Path run = dir.resolve("run");
         Trainer trainer = new Trainer(config("train.steps=200", "optimizer.type=sgd", "optimizer.lr=1000",
