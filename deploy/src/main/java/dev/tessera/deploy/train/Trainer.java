@@ -125,11 +125,13 @@ public final class Trainer {
             progress.start(firstStep, settings.steps());
             long windowNanos = 0;
             long windowSteps = 0;
+            // The data position: step s reads batches s * micro_batches + j, and a checkpoint records where to go on.
+            long nextBatch = resumeFrom == null ? 0 : resumeFrom.nextBatchIndex();
             for (long step = firstStep; step < settings.steps(); step++) {
                 long t0 = System.nanoTime();
                 List<Map<String, HostTensor>> microBatches = new ArrayList<>(settings.microBatches());
                 for (int j = 0; j < settings.microBatches(); j++) {
-                    microBatches.add(data.batch(step * settings.microBatches() + j));
+                    microBatches.add(data.batch(nextBatch++));
                 }
                 double lr = optimization.schedule().at(step);
                 StepResult result = executor.step(microBatches, lr);
@@ -165,7 +167,7 @@ public final class Trainer {
                 }
                 if (settings.checkpointEvery() > 0 && done % settings.checkpointEvery() == 0) {
                     Path saved = checkpoints.save(new Checkpoint(done, settings.seed(), config.trajectoryHash(),
-                            done * settings.microBatches(), executor.parameters(), executor.optimizerState()));
+                            nextBatch, executor.parameters(), executor.optimizerState()));
                     drawChart(chartTitle, curve);
                     progress.note("checkpoint " + saved);
                 }
