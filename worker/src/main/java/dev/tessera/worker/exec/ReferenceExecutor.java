@@ -65,8 +65,8 @@ public final class ReferenceExecutor implements AutoCloseable {
      */
     public StepResult step(List<Map<String, HostTensor>> microBatches, double learningRate) {
         double loss = accumulateGradients(microBatches);
-        HostTensors.copyInto(scalar(learningRate), buffers.get(graph.learningRate()));
-        HostTensors.copyInto(scalar(iteration + 1), buffers.get(graph.optimizerStep()));
+        HostTensors.copyInto(scalar(learningRate), buffer(graph.learningRate()));
+        HostTensors.copyInto(scalar(iteration + 1), buffer(graph.optimizerStep()));
         update.run(new KernelContext(iteration, 0));
         double norm = buffers.get(graph.gradNorm()).getDouble(0);
         iteration++;
@@ -138,8 +138,12 @@ public final class ReferenceExecutor implements AutoCloseable {
                 throw new IllegalArgumentException("input '" + input.name() + "' expects " + input.shape() + " "
                         + input.dtype() + ", got " + value.shape() + " " + value.dtype());
             }
-            HostTensors.copyInto(value, buffers.computeIfAbsent(input, t -> HostTensors.allocate(t.type())));
+            HostTensors.copyInto(value, buffer(input));
         }
+    }
+
+    private INDArray buffer(Tensor t) {
+        return buffers.computeIfAbsent(t, k -> HostTensors.allocate(k.type()));
     }
 
     private HostTensor scalar(double value) {
