@@ -3,7 +3,6 @@ package dev.tessera.worker.kernel;
 import dev.tessera.graph.Op;
 import dev.tessera.ops.SoftmaxCrossEntropy;
 import dev.tessera.ops.SoftmaxCrossEntropyGrad;
-import org.nd4j.linalg.api.buffer.DataBuffer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -24,37 +23,37 @@ final class CrossEntropyKernels {
     private static Kernel forward(Op op) {
         int vocabulary = op.input(0).shape().dim(-1);
         return (in, out, ctx) -> {
-            DataBuffer logits = Dense.read(in[0]);
-            DataBuffer labels = Dense.read(in[1]);
-            INDArray target = Dense.writable(out[1]);
-            DataBuffer probabilities = target.data();
+            Elements logits = Elements.read(in[0]);
+            Elements labels = Elements.read(in[1]);
+            INDArray target = RawBuffers.writable(out[1]);
+            Elements probabilities = Elements.of(target);
             long rows = in[0].length() / vocabulary;
             double total = 0;
             long count = 0;
             for (long r = 0; r < rows; r++) {
                 long base = r * vocabulary;
-                int label = labels.getInt(r);
+                int label = labels.integer(r);
                 checkLabel(op, label, r, vocabulary);
                 double max = Double.NEGATIVE_INFINITY;
                 for (int j = 0; j < vocabulary; j++) {
-                    max = Math.max(max, logits.getDouble(base + j));
+                    max = Math.max(max, logits.get(base + j));
                 }
                 double sum = 0;
                 for (int j = 0; j < vocabulary; j++) {
-                    double e = Math.exp(logits.getDouble(base + j) - max);
-                    probabilities.put(base + j, e);
+                    double e = Math.exp(logits.get(base + j) - max);
+                    probabilities.set(base + j, e);
                     sum += e;
                 }
                 double inverse = 1.0 / sum;
                 for (int j = 0; j < vocabulary; j++) {
-                    probabilities.put(base + j, probabilities.getDouble(base + j) * inverse);
+                    probabilities.set(base + j, probabilities.get(base + j) * inverse);
                 }
                 if (label >= 0) {
-                    total += Math.log(sum) + max - logits.getDouble(base + label);
+                    total += Math.log(sum) + max - logits.get(base + label);
                     count++;
                 }
             }
-            Dense.commit(out[1], target);
+            RawBuffers.commit(target, out[1]);
             out[0].putScalar(0, count == 0 ? 0.0 : total / count);
         };
     }
@@ -63,35 +62,35 @@ final class CrossEntropyKernels {
     private static Kernel backward(Op op) {
         int vocabulary = op.input(1).shape().dim(-1);
         return (in, out, ctx) -> {
-            DataBuffer probabilities = Dense.read(in[1]);
-            DataBuffer labels = Dense.read(in[2]);
+            Elements probabilities = Elements.read(in[1]);
+            Elements labels = Elements.read(in[2]);
             long rows = in[1].length() / vocabulary;
             long count = 0;
             for (long r = 0; r < rows; r++) {
-                int label = labels.getInt(r);
+                int label = labels.integer(r);
                 checkLabel(op, label, r, vocabulary);
                 if (label >= 0) {
                     count++;
                 }
             }
             double factor = count == 0 ? 0.0 : in[0].getDouble(0) / count;
-            INDArray target = Dense.writable(out[0]);
-            DataBuffer dlogits = target.data();
+            INDArray target = RawBuffers.writable(out[0]);
+            Elements dlogits = Elements.of(target);
             for (long r = 0; r < rows; r++) {
                 long base = r * vocabulary;
-                int label = labels.getInt(r);
+                int label = labels.integer(r);
                 if (label < 0) {
                     for (int j = 0; j < vocabulary; j++) {
-                        dlogits.put(base + j, 0.0);
+                        dlogits.set(base + j, 0.0);
                     }
                     continue;
                 }
                 for (int j = 0; j < vocabulary; j++) {
-                    dlogits.put(base + j, probabilities.getDouble(base + j) * factor);
+                    dlogits.set(base + j, probabilities.get(base + j) * factor);
                 }
-                dlogits.put(base + label, dlogits.getDouble(base + label) - factor);
+                dlogits.set(base + label, dlogits.get(base + label) - factor);
             }
-            Dense.commit(out[0], target);
+            RawBuffers.commit(target, out[0]);
         };
     }
 

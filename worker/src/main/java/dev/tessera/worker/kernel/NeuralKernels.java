@@ -5,7 +5,6 @@ import dev.tessera.ops.Embedding;
 import dev.tessera.ops.EmbeddingGrad;
 import dev.tessera.ops.Softmax;
 import dev.tessera.ops.SoftmaxGrad;
-import org.nd4j.linalg.api.buffer.DataBuffer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -36,54 +35,54 @@ final class NeuralKernels {
         boolean causal = def.causal();
         double scale = def.scale();
         return (in, out, ctx) -> {
-            DataBuffer x = Dense.read(in[0]);
-            INDArray target = Dense.writable(out[0]);
-            DataBuffer y = target.data();
+            Elements x = Elements.read(in[0]);
+            INDArray target = RawBuffers.writable(out[0]);
+            Elements y = Elements.of(target);
             long rows = in[0].length() / cols;
             for (long r = 0; r < rows; r++) {
                 long base = r * cols;
                 int visible = causal ? (int) (r % cols) + 1 : cols;
                 double max = Double.NEGATIVE_INFINITY;
                 for (int j = 0; j < visible; j++) {
-                    max = Math.max(max, x.getDouble(base + j));
+                    max = Math.max(max, x.get(base + j));
                 }
                 double sum = 0;
                 for (int j = 0; j < visible; j++) {
-                    double e = Math.exp(scale * (x.getDouble(base + j) - max));
-                    y.put(base + j, e);
+                    double e = Math.exp(scale * (x.get(base + j) - max));
+                    y.set(base + j, e);
                     sum += e;
                 }
                 double inverse = 1.0 / sum;
                 for (int j = 0; j < visible; j++) {
-                    y.put(base + j, y.getDouble(base + j) * inverse);
+                    y.set(base + j, y.get(base + j) * inverse);
                 }
                 for (int j = visible; j < cols; j++) {
-                    y.put(base + j, 0.0);
+                    y.set(base + j, 0.0);
                 }
             }
-            Dense.commit(out[0], target);
+            RawBuffers.commit(target, out[0]);
         };
     }
 
     /** dx = scale * y * (dy - sum(dy * y)) per row: two passes over each row in Java. */
     private static Kernel softmaxGrad(double scale) {
         return (in, out, ctx) -> {
-            DataBuffer dy = Dense.read(in[0]);
-            DataBuffer y = Dense.read(in[1]);
-            INDArray target = Dense.writable(out[0]);
-            DataBuffer dx = target.data();
+            Elements dy = Elements.read(in[0]);
+            Elements y = Elements.read(in[1]);
+            INDArray target = RawBuffers.writable(out[0]);
+            Elements dx = Elements.of(target);
             long cols = in[0].size(in[0].rank() - 1);
             long length = in[0].length();
             for (long row = 0; row < length; row += cols) {
                 double dot = 0;
                 for (long i = row; i < row + cols; i++) {
-                    dot += dy.getDouble(i) * y.getDouble(i);
+                    dot += dy.get(i) * y.get(i);
                 }
                 for (long i = row; i < row + cols; i++) {
-                    dx.put(i, scale * y.getDouble(i) * (dy.getDouble(i) - dot));
+                    dx.set(i, scale * y.get(i) * (dy.get(i) - dot));
                 }
             }
-            Dense.commit(out[0], target);
+            RawBuffers.commit(target, out[0]);
         };
     }
 
@@ -92,21 +91,21 @@ final class NeuralKernels {
         int vocabulary = op.input(0).shape().dim(0);
         int dim = op.input(0).shape().dim(1);
         return (in, out, ctx) -> {
-            DataBuffer table = Dense.read(in[0]);
-            DataBuffer ids = Dense.read(in[1]);
-            INDArray target = Dense.writable(out[0]);
-            DataBuffer y = target.data();
+            Elements table = Elements.read(in[0]);
+            Elements ids = Elements.read(in[1]);
+            INDArray target = RawBuffers.writable(out[0]);
+            Elements y = Elements.of(target);
             long positions = in[1].length();
             for (long p = 0; p < positions; p++) {
-                int id = ids.getInt(p);
+                int id = ids.integer(p);
                 checkId(op, id, p, vocabulary);
                 long from = (long) id * dim;
                 long to = p * dim;
                 for (int d = 0; d < dim; d++) {
-                    y.put(to + d, table.getDouble(from + d));
+                    y.set(to + d, table.get(from + d));
                 }
             }
-            Dense.commit(out[0], target);
+            RawBuffers.commit(target, out[0]);
         };
     }
 
@@ -114,25 +113,25 @@ final class NeuralKernels {
     private static Kernel embeddingGrad(EmbeddingGrad def, Op op) {
         int vocabulary = def.vocabulary();
         return (in, out, ctx) -> {
-            DataBuffer dy = Dense.read(in[0]);
-            DataBuffer ids = Dense.read(in[1]);
-            INDArray target = Dense.writable(out[0]);
-            DataBuffer table = target.data();
+            Elements dy = Elements.read(in[0]);
+            Elements ids = Elements.read(in[1]);
+            INDArray target = RawBuffers.writable(out[0]);
+            Elements table = Elements.of(target);
             long dim = out[0].size(1);
             for (long i = 0; i < target.length(); i++) {
-                table.put(i, 0.0);
+                table.set(i, 0.0);
             }
             long positions = in[1].length();
             for (long p = 0; p < positions; p++) {
-                int id = ids.getInt(p);
+                int id = ids.integer(p);
                 checkId(op, id, p, vocabulary);
                 long from = p * dim;
                 long to = (long) id * dim;
                 for (long d = 0; d < dim; d++) {
-                    table.put(to + d, table.getDouble(to + d) + dy.getDouble(from + d));
+                    table.set(to + d, table.get(to + d) + dy.get(from + d));
                 }
             }
-            Dense.commit(out[0], target);
+            RawBuffers.commit(target, out[0]);
         };
     }
 

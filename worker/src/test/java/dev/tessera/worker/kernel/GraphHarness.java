@@ -14,7 +14,7 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * A tiny test-only interpreter for kernel tests: builds a graph with {@link GraphBuilder} and
  * runs every op with the standard kernels in creation order, on INDArrays the test chooses
- * (including any dtype and hand-written values), into freshly allocated C-order outputs.
+ * (mixing dtypes, e.g. I32 labels beside F32 logits), into fresh NaN-filled C-order outputs.
  */
 final class GraphHarness {
     final GraphBuilder builder;
@@ -57,7 +57,9 @@ final class GraphHarness {
             INDArray[] out = new INDArray[op.outputs().size()];
             for (int i = 0; i < out.length; i++) {
                 Tensor t = op.output(i);
-                out[i] = Nd4j.create(Dense.dataType(t.dtype()), t.shape().toLongArray(), 'c');
+                // NaN-filled, so an element the kernel forgets to write shows up.
+                out[i] = Nd4j.createUninitialized(OneOpHarness.nd4j(t.dtype()), t.shape().toLongArray(), 'c')
+                        .assign(Double.NaN);
                 values.put(t, out[i]);
             }
             k.run(in, out, new KernelContext(0, 0));
