@@ -242,7 +242,7 @@ public final class GraphBuilder {
         return apply(new Transpose(permutation), x);
     }
 
-    // ---- normalization, attention, loss, embedding (ops group B) --------------------------
+    // ---- normalization, attention, loss, embedding (ops group B) ----
 
     /** Softmax over the last axis. */
     public Tensor softmax(Tensor x) {
