@@ -2,8 +2,18 @@ package dev.tessera.graph;
 
 import dev.tessera.ops.Add;
 import dev.tessera.ops.BiasAdd;
+import dev.tessera.ops.Concat;
+import dev.tessera.ops.Dropout;
+import dev.tessera.ops.Gelu;
 import dev.tessera.ops.MatMul;
+import dev.tessera.ops.Mul;
+import dev.tessera.ops.ReduceMean;
+import dev.tessera.ops.ReduceSum;
+import dev.tessera.ops.Relu;
 import dev.tessera.ops.Reshape;
+import dev.tessera.ops.Scale;
+import dev.tessera.ops.Slice;
+import dev.tessera.ops.Tanh;
 import dev.tessera.ops.Transpose;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -164,6 +174,63 @@ public final class GraphBuilder {
         return apply(new BiasAdd(), x, bias);
     }
 
+    // ---- element-wise, reductions, slicing (ops group A) ----
+
+    /** Element-wise product of two tensors of the same shape. */
+    public Tensor mul(Tensor a, Tensor b) {
+        return apply(new Mul(), a, b);
+    }
+
+    /** {@code x * factor} for a constant factor. */
+    public Tensor scale(Tensor x, double factor) {
+        return apply(new Scale(factor), x);
+    }
+
+    public Tensor relu(Tensor x) {
+        return apply(new Relu(), x);
+    }
+
+    /** GELU, tanh approximation. */
+    public Tensor gelu(Tensor x) {
+        return apply(new Gelu(), x);
+    }
+
+    public Tensor tanh(Tensor x) {
+        return apply(new Tanh(), x);
+    }
+
+    /** Indices {@code [start, end)} of one axis (negative axis counts from the end), all of the others. */
+    public Tensor slice(Tensor x, int axis, int start, int end) {
+        return apply(new Slice(axis, start, end), x);
+    }
+
+    /** Joins tensors along one axis; every other axis must agree. */
+    public Tensor concat(int axis, Tensor... parts) {
+        return apply(new Concat(axis), parts);
+    }
+
+    /** Sum over one axis, which is removed. */
+    public Tensor sum(Tensor x, int axis) {
+        return apply(new ReduceSum(axis), x);
+    }
+
+    /** Mean over one axis, which is removed. */
+    public Tensor mean(Tensor x, int axis) {
+        return apply(new ReduceMean(axis), x);
+    }
+
+    /**
+     * Inverted dropout with drop probability {@code p}; the mask depends only on {@code seed},
+     * the iteration, the micro-batch and the element index. Give every dropout its own seed. In an
+     * inference builder ({@link #forInference}) it is the identity and adds no op.
+     */
+    public Tensor dropout(Tensor x, double p, long seed) {
+        if (!training) {
+            return x;
+        }
+        return apply(new Dropout(p, seed), x);
+    }
+
     // ---- shape ---------------------------------------------------------------------------
 
     public Tensor reshape(Tensor x, int... dims) {
@@ -173,5 +240,85 @@ public final class GraphBuilder {
     /** Permutes axes: output axis i is input axis {@code permutation[i]}. */
     public Tensor transpose(Tensor x, int... permutation) {
         return apply(new Transpose(permutation), x);
+    }
+
+    // ---- normalization, attention, loss, embedding (ops group B) ----
+
+    /** Softmax over the last axis. */
+    public Tensor softmax(Tensor x) {
+        return apply(new dev.tessera.ops.Softmax(false), x);
+    }
+
+    /** Softmax over the last axis of [..., T, T] scores where row i sees only columns j <= i. */
+    public Tensor causalSoftmax(Tensor x) {
+        return apply(new dev.tessera.ops.Softmax(true), x);
+    }
+
+    /** Layer normalization over the last axis with parameters {@code name.scale} (ones) and {@code name.bias} (zeros). */
+    public Tensor layerNorm(String name, Tensor x) {
+        int n = x.shape().dim(-1);
+        try (Scope s = scope(name)) {
+            Tensor scale = parameter("scale", Initializer.constant(1.0), n);
+            Tensor bias = parameter("bias", Initializer.zeros(), n);
+            return applyAll(new dev.tessera.ops.LayerNorm(1e-5), x, scale, bias).get(0);
+        }
+    }
+
+    /**
+     * Mean cross-entropy of softmax(logits) against integer labels; negative labels are ignored.
+     * Labels either have the shape of logits without the last axis, or are flat with one label
+     * per row of logits (then logits are flattened to [rows, V]).
+     */
+    public Tensor crossEntropy(Tensor logits, Tensor labels) {
+        Shape s = logits.shape();
+        if (s.rank() > 2 && labels.shape().rank() == 1 && labels.shape().dim(0) == s.rows()) {
+            logits = reshape(logits, (int) s.rows(), s.dim(-1));
+        }
+        return applyAll(new dev.tessera.ops.SoftmaxCrossEntropy(), logits, labels).get(0);
+    }
+
+    /** Looks up rows of a [vocab, dim] table {@code name.weight} (Normal(0.02)): ids [...] -> [..., dim]. */
+    public Tensor embedding(String name, Tensor ids, int vocab, int dim) {
+        try (Scope s = scope(name)) {
+            Tensor table = parameter("weight", Initializer.normal(0.02), vocab, dim);
+            return apply(new dev.tessera.ops.Embedding(), table, ids);
+        }
+    }
+
+    /**
+     * Multi-head self-attention on x [B, T, D]: separate projections {@code name.q}, {@code name.k},
+     * {@code name.v} (each [D, D] with bias), heads of size D / heads, {@code softmax(q k^T / sqrt(hd))}
+     * (the 1/sqrt(hd) is the softmax's scale attribute, so no separate scaling pass), masked to
+     * j <= i when causal, then the output projection {@code name.proj}.
+     */
+    public Tensor attention(String name, Tensor x, int heads, boolean causal) {
+        Shape s = x.shape();
+        if (s.rank() != 3) {
+            throw new IllegalArgumentException("attention '" + name + "' needs x of shape [batch, time, model], got " + s);
+        }
+        int batch = s.dim(0);
+        int time = s.dim(1);
+        int model = s.dim(2);
+        if (heads <= 0 || model % heads != 0) {
+            throw new IllegalArgumentException("attention '" + name + "': model width " + model
+                    + " is not divisible by " + heads + " heads; choose a head count that divides it");
+        }
+        int headDim = model / heads;
+        try (Scope scope = scope(name)) {
+            Tensor q = splitHeads(linear("q", x, model), heads);
+            Tensor k = splitHeads(linear("k", x, model), heads);
+            Tensor v = splitHeads(linear("v", x, model), heads);
+            Tensor scores = matmul(q, k, false, true);
+            Tensor probabilities = apply(new dev.tessera.ops.Softmax(causal, 1.0 / Math.sqrt(headDim)), scores);
+            Tensor context = matmul(probabilities, v);
+            Tensor merged = reshape(transpose(context, 0, 2, 1, 3), batch, time, model);
+            return linear("proj", merged, model);
+        }
+    }
+
+    /** [B, T, D] -> [B, H, T, D / H]. */
+    private Tensor splitHeads(Tensor x, int heads) {
+        Shape s = x.shape();
+        return transpose(reshape(x, s.dim(0), s.dim(1), heads, s.dim(2) / heads), 0, 2, 1, 3);
     }
 }
