@@ -13,7 +13,7 @@ import java.util.HexFormat;
 /** A validated, fully resolved run config and the provider of its model. */
 public record RunConfig(Config config, ModelProvider provider, TrainSettings settings) {
     /** Keys that change what is logged or saved, not the numbers a step computes; a resume may change them. */
-    private static final String[] NOT_TRAJECTORY = {"checkpoint", "train.log_every", "train.eval_every"};
+    private static final String[] NOT_TRAJECTORY = {"checkpoint", "train.log_every", "train.eval_every", "runtime"};
 
     public String modelType() {
         return provider.name();

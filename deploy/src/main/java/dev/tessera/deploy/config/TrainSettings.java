@@ -12,7 +12,8 @@ import java.util.Set;
  * optimizer names), each problem naming its key.
  */
 public record TrainSettings(long steps, int batchSize, int microBatches, long seed, long logEvery, long evalEvery,
-                            Optimizer optimizer, Schedule schedule, long checkpointEvery, int checkpointKeep) {
+                            Optimizer optimizer, Schedule schedule, long checkpointEvery, int checkpointKeep,
+                            int threads) {
 
     /** Another spelling of {@code cosine} (the schedule warms up either way), as the example configs write it. */
     private static final String WARMUP_COSINE = "warmup_cosine";
@@ -51,7 +52,8 @@ public record TrainSettings(long steps, int batchSize, int microBatches, long se
         double minLr = nonNegative(c, "optimizer.schedule.min_lr", problems);
         long every = atLeast(c, "checkpoint.every", 0, problems);
         int keep = (int) atLeast(c, "checkpoint.keep", 1, problems);
-        for (String intKey : List.of("train.batch_size", "train.micro_batches", "checkpoint.keep")) {
+        int threads = (int) atLeast(c, "runtime.threads", 1, problems);
+        for (String intKey : List.of("train.batch_size", "train.micro_batches", "checkpoint.keep", "runtime.threads")) {
             if (c.getDouble(intKey) > Integer.MAX_VALUE) {
                 problems.add(intKey + ": must be at most " + Integer.MAX_VALUE + ", got " + c.getValue(intKey).render());
             }
@@ -64,7 +66,7 @@ public record TrainSettings(long steps, int batchSize, int microBatches, long se
         }
         return new TrainSettings(steps, batchSize, microBatches, seed, logEvery, evalEvery,
                 new Optimizer(type, lr, beta1, beta2, epsilon, weightDecay, momentum, clipNorm),
-                new Schedule(scheduleType, warmup, minLr), every, keep);
+                new Schedule(scheduleType, warmup, minLr), every, keep, threads);
     }
 
     /** Examples consumed by one optimizer step. */

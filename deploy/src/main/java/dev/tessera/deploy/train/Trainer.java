@@ -19,6 +19,7 @@ import dev.tessera.graph.GraphBuilder;
 import dev.tessera.graph.LogicalGraph;
 import dev.tessera.graph.Tensor;
 import dev.tessera.tensor.HostTensor;
+import dev.tessera.worker.exec.ComputeThreads;
 import dev.tessera.worker.exec.ReferenceExecutor;
 import dev.tessera.worker.exec.StepResult;
 import java.nio.file.Path;
@@ -117,6 +118,7 @@ public final class Trainer {
         long wallStart = System.nanoTime();
         long stepNanos = 0;
         Map<String, Double> finalMetrics = Map.of();
+        ComputeThreads.set(settings.threads());
         try (ReferenceExecutor executor = new ReferenceExecutor(graph, settings.seed());
                 MetricsLog metrics = new MetricsLog(directory.metricsFile())) {
             if (resumeFrom != null) {

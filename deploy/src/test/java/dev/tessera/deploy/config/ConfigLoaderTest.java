@@ -112,7 +112,7 @@ class ConfigLoaderTest {
         String message = problem("model.type = mlp\nparallelism { stages = 2 }");
 
         assertTrue(message.contains("unknown key parallelism"), message);
-        assertTrue(message.contains("valid top-level keys: checkpoint, data, model, optimizer, train"), message);
+        assertTrue(message.contains("valid top-level keys: checkpoint, data, model, optimizer, runtime, train"), message);
     }
 
     @Test
