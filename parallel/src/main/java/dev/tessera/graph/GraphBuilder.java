@@ -2,8 +2,18 @@ package dev.tessera.graph;
 
 import dev.tessera.ops.Add;
 import dev.tessera.ops.BiasAdd;
+import dev.tessera.ops.Concat;
+import dev.tessera.ops.Dropout;
+import dev.tessera.ops.Gelu;
 import dev.tessera.ops.MatMul;
+import dev.tessera.ops.Mul;
+import dev.tessera.ops.ReduceMean;
+import dev.tessera.ops.ReduceSum;
+import dev.tessera.ops.Relu;
 import dev.tessera.ops.Reshape;
+import dev.tessera.ops.Scale;
+import dev.tessera.ops.Slice;
+import dev.tessera.ops.Tanh;
 import dev.tessera.ops.Transpose;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -162,6 +172,59 @@ public final class GraphBuilder {
     /** Adds a vector to every row: {@code x[..., j] + bias[j]}. */
     public Tensor biasAdd(Tensor x, Tensor bias) {
         return apply(new BiasAdd(), x, bias);
+    }
+
+    // ---- element-wise, reductions, slicing (ops group A) ----
+
+    /** Element-wise product of two tensors of the same shape. */
+    public Tensor mul(Tensor a, Tensor b) {
+        return apply(new Mul(), a, b);
+    }
+
+    /** {@code x * factor} for a constant factor. */
+    public Tensor scale(Tensor x, double factor) {
+        return apply(new Scale(factor), x);
+    }
+
+    public Tensor relu(Tensor x) {
+        return apply(new Relu(), x);
+    }
+
+    /** GELU, tanh approximation. */
+    public Tensor gelu(Tensor x) {
+        return apply(new Gelu(), x);
+    }
+
+    public Tensor tanh(Tensor x) {
+        return apply(new Tanh(), x);
+    }
+
+    /** Indices {@code [start, end)} of one axis (negative axis counts from the end), all of the others. */
+    public Tensor slice(Tensor x, int axis, int start, int end) {
+        return apply(new Slice(axis, start, end), x);
+    }
+
+    /** Joins tensors along one axis; every other axis must agree. */
+    public Tensor concat(int axis, Tensor... parts) {
+        return apply(new Concat(axis), parts);
+    }
+
+    /** Sum over one axis, which is removed. */
+    public Tensor sum(Tensor x, int axis) {
+        return apply(new ReduceSum(axis), x);
+    }
+
+    /** Mean over one axis, which is removed. */
+    public Tensor mean(Tensor x, int axis) {
+        return apply(new ReduceMean(axis), x);
+    }
+
+    /**
+     * Inverted dropout with drop probability {@code p}; the mask depends only on {@code seed},
+     * the iteration, the micro-batch and the element index. Give every dropout its own seed.
+     */
+    public Tensor dropout(Tensor x, double p, long seed) {
+        return apply(new Dropout(p, seed), x);
     }
 
     // ---- shape ---------------------------------------------------------------------------

@@ -1,0 +1,58 @@
+package dev.tessera.ops;
+
+import static dev.tessera.ops.Checks.arity;
+import static dev.tessera.ops.Checks.floating;
+
+import dev.tessera.graph.Cost;
+import dev.tessera.graph.GradientBuilder;
+import dev.tessera.graph.OpDef;
+import dev.tessera.graph.TensorType;
+import dev.tessera.sbp.SbpSignature;
+import java.util.List;
+
+/**
+ * GELU with the tanh approximation used by GPT-2 and BERT:
+ * {@code 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))}.
+ */
+public record Gelu() implements OpDef {
+
+    /** The cubic coefficient of the tanh approximation. */
+    public static final double CUBIC = 0.044715;
+    /** {@code sqrt(2/pi)}. */
+    public static final double SQRT_2_OVER_PI = Math.sqrt(2.0 / Math.PI);
+    /** Rough FLOPs of one GELU, for the cost model. */
+    static final int FLOPS_PER_ELEMENT = 14;
+
+    /** Reference value in plain Java, for tests and documentation of the exact formula. */
+    public static double value(double x) {
+        return 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + CUBIC * x * x * x)));
+    }
+
+    @Override
+    public String type() {
+        return "gelu";
+    }
+
+    @Override
+    public List<TensorType> inferOutputs(List<TensorType> in) {
+        arity(in, 1);
+        floating(in.get(0), "x");
+        return List.of(in.get(0));
+    }
+
+    @Override
+    public Cost cost(List<TensorType> in, List<TensorType> out) {
+        long n = in.get(0).shape().size();
+        return Cost.of(FLOPS_PER_ELEMENT * n, 2 * n * in.get(0).dtype().bytes());
+    }
+
+    @Override
+    public List<SbpSignature> sbpSignatures(List<TensorType> in) {
+        return ElementwiseSbp.signatures(in.get(0).rank(), 1, false);
+    }
+
+    @Override
+    public void gradient(GradientBuilder g) {
+        g.inputGrad(0, g.emit(new GeluGrad(), g.outputGrad(0), g.input(0)));
+    }
+}
