@@ -237,4 +237,84 @@ public final class GraphBuilder {
     public Tensor transpose(Tensor x, int... permutation) {
         return apply(new Transpose(permutation), x);
     }
+
+    // ---- normalization, attention, loss, embedding (ops group B) --------------------------
+
+    /** Softmax over the last axis. */
+    public Tensor softmax(Tensor x) {
+        return apply(new dev.tessera.ops.Softmax(false), x);
+    }
+
+    /** Softmax over the last axis of [..., T, T] scores where row i sees only columns j <= i. */
+    public Tensor causalSoftmax(Tensor x) {
+        return apply(new dev.tessera.ops.Softmax(true), x);
+    }
+
+    /** Layer normalization over the last axis with parameters {@code name.scale} (ones) and {@code name.bias} (zeros). */
+    public Tensor layerNorm(String name, Tensor x) {
+        int n = x.shape().dim(-1);
+        try (Scope s = scope(name)) {
+            Tensor scale = parameter("scale", Initializer.constant(1.0), n);
+            Tensor bias = parameter("bias", Initializer.zeros(), n);
+            return applyAll(new dev.tessera.ops.LayerNorm(1e-5), x, scale, bias).get(0);
+        }
+    }
+
+    /**
+     * Mean cross-entropy of softmax(logits) against integer labels; negative labels are ignored.
+     * Labels either have the shape of logits without the last axis, or are flat with one label
+     * per row of logits (then logits are flattened to [rows, V]).
+     */
+    public Tensor crossEntropy(Tensor logits, Tensor labels) {
+        Shape s = logits.shape();
+        if (s.rank() > 2 && labels.shape().rank() == 1 && labels.shape().dim(0) == s.rows()) {
+            logits = reshape(logits, (int) s.rows(), s.dim(-1));
+        }
+        return applyAll(new dev.tessera.ops.SoftmaxCrossEntropy(), logits, labels).get(0);
+    }
+
+    /** Looks up rows of a [vocab, dim] table {@code name.weight} (Normal(0.02)): ids [...] -> [..., dim]. */
+    public Tensor embedding(String name, Tensor ids, int vocab, int dim) {
+        try (Scope s = scope(name)) {
+            Tensor table = parameter("weight", Initializer.normal(0.02), vocab, dim);
+            return apply(new dev.tessera.ops.Embedding(), table, ids);
+        }
+    }
+
+    /**
+     * Multi-head self-attention on x [B, T, D]: separate projections {@code name.q}, {@code name.k},
+     * {@code name.v} (each [D, D] with bias), heads of size D / heads, {@code softmax(q k^T / sqrt(hd))}
+     * (the 1/sqrt(hd) is the softmax's scale attribute, so no separate scaling pass), masked to
+     * j <= i when causal, then the output projection {@code name.proj}.
+     */
+    public Tensor attention(String name, Tensor x, int heads, boolean causal) {
+        Shape s = x.shape();
+        if (s.rank() != 3) {
+            throw new IllegalArgumentException("attention '" + name + "' needs x of shape [batch, time, model], got " + s);
+        }
+        int batch = s.dim(0);
+        int time = s.dim(1);
+        int model = s.dim(2);
+        if (heads <= 0 || model % heads != 0) {
+            throw new IllegalArgumentException("attention '" + name + "': model width " + model
+                    + " is not divisible by " + heads + " heads; choose a head count that divides it");
+        }
+        int headDim = model / heads;
+        try (Scope scope = scope(name)) {
+            Tensor q = splitHeads(linear("q", x, model), heads);
+            Tensor k = splitHeads(linear("k", x, model), heads);
+            Tensor v = splitHeads(linear("v", x, model), heads);
+            Tensor scores = matmul(q, k, false, true);
+            Tensor probabilities = apply(new dev.tessera.ops.Softmax(causal, 1.0 / Math.sqrt(headDim)), scores);
+            Tensor context = matmul(probabilities, v);
+            Tensor merged = reshape(transpose(context, 0, 2, 1, 3), batch, time, model);
+            return linear("proj", merged, model);
+        }
+    }
+
+    /** [B, T, D] -> [B, H, T, D / H]. */
+    private Tensor splitHeads(Tensor x, int heads) {
+        Shape s = x.shape();
+        return transpose(reshape(x, s.dim(0), s.dim(1), heads, s.dim(2) / heads), 0, 2, 1, 3);
+    }
 }
