@@ -2,13 +2,16 @@ package dev.tessera.bench;
 
 import dev.tessera.tensor.HostTensor;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.transforms.custom.LogSoftMax;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
@@ -39,10 +42,18 @@ final class HandWrittenGpt {
     private final double adamEpsilon;
     private final double weightDecay;
     private final double clipNorm;
+    /** Views into {@link #flatParameters}, by Tessera's names. */
     private final Map<String, INDArray> parameters = new LinkedHashMap<>();
+    /** Views into {@link #flatGradients}, by Tessera's names. */
     private final Map<String, INDArray> gradients = new LinkedHashMap<>();
-    private final Map<String, INDArray> firstMoments = new LinkedHashMap<>();
-    private final Map<String, INDArray> secondMoments = new LinkedHashMap<>();
+    // Every parameter, gradient and moment lives in one flat buffer (as DL4J keeps its
+    // parameters), so clipping and AdamW are a dozen ND4J calls for the whole model.
+    private final INDArray flatParameters;
+    private final INDArray flatGradients;
+    private final INDArray firstMoment;
+    private final INDArray secondMoment;
+    /** 1 for matrices (decayed), 0 for vectors, as Tessera decides. */
+    private final INDArray decayMask;
     private final INDArray causalMask;
     private long step;
 
@@ -71,29 +82,44 @@ final class HandWrittenGpt {
         this.adamEpsilon = adamEpsilon;
         this.weightDecay = weightDecay;
         this.clipNorm = clipNorm;
+        long total = initial.values().stream().mapToLong(HostTensor::size).sum();
+        flatParameters = Nd4j.zeros(DataType.FLOAT, total);
+        flatGradients = Nd4j.zeros(DataType.FLOAT, total);
+        firstMoment = Nd4j.zeros(DataType.FLOAT, total);
+        secondMoment = Nd4j.zeros(DataType.FLOAT, total);
+        float[] mask = new float[(int) total];
+        long offset = 0;
         for (Map.Entry<String, HostTensor> e : initial.entrySet()) {
             HostTensor value = e.getValue();
-            INDArray p = Nd4j.createFromArray(value.floats()).reshape('c', value.shape().toLongArray()).dup('c');
-            parameters.put(e.getKey(), p);
-            firstMoments.put(e.getKey(), Nd4j.zeros(DataType.FLOAT, p.shape()));
-            secondMoments.put(e.getKey(), Nd4j.zeros(DataType.FLOAT, p.shape()));
+            long[] shape = value.shape().toLongArray();
+            long end = offset + value.size();
+            INDArray parameter = flatParameters.get(NDArrayIndex.interval(offset, end)).reshape('c', shape);
+            parameter.assign(Nd4j.createFromArray(value.floats()).reshape('c', shape));
+            parameters.put(e.getKey(), parameter);
+            gradients.put(e.getKey(), flatGradients.get(NDArrayIndex.interval(offset, end)).reshape('c', shape));
+            if (shape.length >= 2) {
+                Arrays.fill(mask, (int) offset, (int) end, 1f);
+            }
+            offset = end;
         }
-        float[] mask = new float[time * time];
+        decayMask = Nd4j.createFromArray(mask);
+        if (Math.abs(flatParameters.sumNumber().doubleValue() - parameters.values().stream()
+                .mapToDouble(v -> v.sumNumber().doubleValue()).sum()) > 1e-3) {
+            throw new IllegalStateException("parameter views do not share the flat buffer");
+        }
+        float[] causal = new float[time * time];
         for (int i = 0; i < time; i++) {
             for (int j = i + 1; j < time; j++) {
-                mask[i * time + j] = -1e9f;
+                causal[i * time + j] = -1e9f;
             }
         }
-        causalMask = Nd4j.createFromArray(mask).reshape(1, time * time);
+        causalMask = Nd4j.createFromArray(causal).reshape(1, time * time);
     }
 
     /** One training step on tokens and targets ([batch, time] row-major); returns the loss before the update. */
     double step(int[] tokens, int[] targets, double learningRate) {
-        gradients.clear();
-        INDArray tokenOneHot = Nd4j.zeros(DataType.FLOAT, rows, vocabulary);
-        for (int r = 0; r < rows; r++) {
-            tokenOneHot.putScalar(r, tokens[r], 1f);
-        }
+        flatGradients.assign(0);
+        INDArray tokenOneHot = oneHot(tokens);
         INDArray x = tokenOneHot.mmul(p("token_embedding.weight"));
         x.reshape(batch, time * width).addiRowVector(p("position_embedding.weight").reshape(1, time * width));
         List<BlockCache> caches = new ArrayList<>();
@@ -104,31 +130,36 @@ final class HandWrittenGpt {
         }
         NormCache finalNorm = normalize(x);
         INDArray hf = affine("ln_final.", finalNorm);
-        INDArray probabilities = linear("head.", hf);
-        Nd4j.exec(new SoftMax(probabilities, probabilities, 1));
+        INDArray logits = linear("head.", hf);
+        INDArray logProbabilities = Nd4j.exec(new LogSoftMax(logits, 1))[0];
 
-        int counted = 0;
-        double loss = 0;
-        INDArray dLogits = probabilities.dup();
-        float[] keep = new float[rows];
-        for (int r = 0; r < rows; r++) {
-            if (targets[r] >= 0) {
-                counted++;
-                keep[r] = 1;
-                loss -= Math.log(probabilities.getDouble(r, targets[r]));
-                dLogits.putScalar(r, targets[r], dLogits.getDouble(r, targets[r]) - 1);
-            }
-        }
-        dLogits.muliColumnVector(Nd4j.createFromArray(keep).reshape(rows, 1)).muli(1.0 / Math.max(counted, 1));
+        // Ignored targets (< 0) get an all-zero one-hot row: no loss and no gradient.
+        INDArray targetOneHot = oneHot(targets);
+        long counted = Arrays.stream(targets).filter(t -> t >= 0).count();
+        double scale = 1.0 / Math.max(counted, 1);
+        double loss = -logProbabilities.mul(targetOneHot).sumNumber().doubleValue() * scale;
+        INDArray keep = targetOneHot.sum(1).reshape(rows, 1);
+        INDArray dLogits = Transforms.exp(logProbabilities, false).subi(targetOneHot).muliColumnVector(keep).muli(scale);
 
         INDArray dx = affineBackward("ln_final.", finalNorm, linearBackward("head.", hf, dLogits));
         for (int i = layers - 1; i >= 0; i--) {
             dx = blockBackward("block" + i + ".", caches.get(i), dx);
         }
-        accumulate("token_embedding.weight", Nd4j.gemm(tokenOneHot, dx, true, false));
-        accumulate("position_embedding.weight", dx.reshape(batch, time * width).sum(0).reshape(time, width));
+        Nd4j.gemm(tokenOneHot, dx, gradient("token_embedding.weight"), true, false, 1.0, 0.0);
+        gradient("position_embedding.weight").assign(dx.reshape(batch, time * width).sum(0).reshape(time, width));
         update(learningRate);
-        return loss / Math.max(counted, 1);
+        return loss;
+    }
+
+    /** [rows, vocabulary] with a 1 at each id >= 0, built on the heap and copied once. */
+    private INDArray oneHot(int[] ids) {
+        float[] values = new float[rows * vocabulary];
+        for (int r = 0; r < rows; r++) {
+            if (ids[r] >= 0) {
+                values[r * vocabulary + ids[r]] = 1f;
+            }
+        }
+        return Nd4j.createFromArray(values).reshape(rows, vocabulary);
     }
 
     private BlockCache blockForward(String prefix, INDArray x) {
@@ -194,8 +225,8 @@ final class HandWrittenGpt {
 
     /** Accumulates the weight and bias gradients; returns the input gradient. */
     private INDArray linearBackward(String prefix, INDArray x, INDArray dy) {
-        accumulate(prefix + "weight", Nd4j.gemm(x, dy, true, false));
-        accumulate(prefix + "bias", dy.sum(0));
+        Nd4j.gemm(x, dy, gradient(prefix + "weight"), true, false, 1.0, 0.0);
+        gradient(prefix + "bias").assign(dy.sum(0));
         return Nd4j.gemm(dy, p(prefix + "weight"), false, true);
     }
 
@@ -214,8 +245,8 @@ final class HandWrittenGpt {
 
     private INDArray affineBackward(String prefix, NormCache norm, INDArray dy) {
         INDArray xhat = norm.normalized();
-        accumulate(prefix + "scale", dy.mul(xhat).sum(0));
-        accumulate(prefix + "bias", dy.sum(0));
+        gradient(prefix + "scale").assign(dy.mul(xhat).sum(0));
+        gradient(prefix + "bias").assign(dy.sum(0));
         long n = dy.size(0);
         INDArray dxhat = dy.mulRowVector(p(prefix + "scale"));
         INDArray meanDxhat = dxhat.mean(1).reshape(n, 1);
@@ -223,37 +254,30 @@ final class HandWrittenGpt {
         return dxhat.subiColumnVector(meanDxhat).subi(xhat.mulColumnVector(meanDxhatXhat)).muliColumnVector(norm.inverseStd());
     }
 
-    private void accumulate(String name, INDArray gradient) {
-        INDArray reshaped = gradient.reshape(p(name).shape());
-        gradients.merge(name, reshaped, INDArray::addi);
+    /** The gradient view of a parameter; every parameter's gradient is written exactly once per step. */
+    private INDArray gradient(String name) {
+        p(name);
+        return gradients.get(name);
     }
 
     /** Global-norm clipping, then AdamW; weight decay only on matrices, as Tessera does. */
     private void update(double learningRate) {
-        double squares = 0;
-        for (INDArray g : gradients.values()) {
-            double n = g.norm2Number().doubleValue();
-            squares += n * n;
-        }
-        double norm = Math.sqrt(squares);
+        double norm = flatGradients.norm2Number().doubleValue();
         if (clipNorm > 0 && norm > clipNorm) {
-            double scale = clipNorm / (norm + 1e-6);
-            gradients.values().forEach(g -> g.muli(scale));
+            flatGradients.muli(clipNorm / (norm + 1e-6));
         }
         step++;
         double c1 = 1 - Math.pow(beta1, step);
         double c2 = 1 - Math.pow(beta2, step);
-        for (Map.Entry<String, INDArray> e : parameters.entrySet()) {
-            INDArray p = e.getValue();
-            INDArray g = gradients.get(e.getKey());
-            INDArray m = firstMoments.get(e.getKey()).muli(beta1).addi(g.mul(1 - beta1));
-            INDArray v = secondMoments.get(e.getKey()).muli(beta2).addi(g.mul(g).muli(1 - beta2));
-            INDArray change = m.div(c1).divi(Transforms.sqrt(v.div(c2), false).addi(adamEpsilon));
-            if (p.rank() >= 2 && weightDecay > 0) {
-                change.addi(p.mul(weightDecay));
-            }
-            p.subi(change.muli(learningRate));
+        INDArray g = flatGradients;
+        firstMoment.muli(beta1).addi(g.mul(1 - beta1));
+        secondMoment.muli(beta2).addi(g.muli(g).muli(1 - beta2));
+        INDArray denominator = Transforms.sqrt(secondMoment.div(c2), false).addi(adamEpsilon);
+        INDArray change = firstMoment.div(denominator).muli(1 / c1);
+        if (weightDecay > 0) {
+            change.addi(flatParameters.mul(decayMask).muli(weightDecay));
         }
+        flatParameters.subi(change.muli(learningRate));
     }
 
     private INDArray p(String name) {
