@@ -72,6 +72,18 @@ final class Harness {
         return results;
     }
 
+    /**
+     * The median over repeats of {@code a[r] / b[r]}: each ratio compares two contenders measured
+     * back to back, so a slow phase of a shared machine cancels out of it.
+     */
+    static double pairedRatio(Result a, Result b) {
+        double[] ratios = new double[a.millisPerStep().length];
+        for (int r = 0; r < ratios.length; r++) {
+            ratios[r] = a.millisPerStep()[r] / b.millisPerStep()[r];
+        }
+        return new Result("ratio", ratios).median();
+    }
+
     @Override
     public String toString() {
         return warmupSteps + " warm-up steps each, then " + repeats + " interleaved repeats of " + stepsPerRepeat
