@@ -221,9 +221,13 @@ public final class GraphBuilder {
 
     /**
      * Inverted dropout with drop probability {@code p}; the mask depends only on {@code seed},
-     * the iteration, the micro-batch and the element index. Give every dropout its own seed.
+     * the iteration, the micro-batch and the element index. Give every dropout its own seed. In an
+     * inference builder ({@link #forInference}) it is the identity and adds no op.
      */
     public Tensor dropout(Tensor x, double p, long seed) {
+        if (!training) {
+            return x;
+        }
         return apply(new Dropout(p, seed), x);
     }
 
@@ -238,7 +242,7 @@ public final class GraphBuilder {
         return apply(new Transpose(permutation), x);
     }
 
-    // ---- normalization, attention, loss, embedding (ops group B) --------------------------
+    // ---- normalization, attention, loss, embedding (ops group B) ----
 
     /** Softmax over the last axis. */
     public Tensor softmax(Tensor x) {

@@ -13,7 +13,7 @@ import dev.tessera.sbp.SbpSignature;
 import java.util.List;
 
 /**
- * Backward of {@link SoftmaxCrossEntropy}: inputs (dLoss [] , probabilities [..., V], labels
+ * Backward of {@link SoftmaxCrossEntropy}: inputs (dLoss [], probabilities [..., V], labels
  * [...]), output {@code dlogits = (probabilities - onehot(label)) * dLoss / count}, where count
  * is the number of labels >= 0; rows of ignored labels get 0.
  */
@@ -33,9 +33,10 @@ public record SoftmaxCrossEntropyGrad() implements OpDef {
         integer(in.get(2), "labels");
         require(dLoss.rank() == 0 && dLoss.dtype() == probabilities.dtype(),
                 "dLoss must be a scalar of dtype " + probabilities.dtype() + ", got " + dLoss);
-        require(probabilities.rank() >= 1 && in.get(2).shape().equals(probabilities.shape().dropLast()),
+        require(probabilities.rank() >= 1, "probabilities must have a vocabulary axis");
+        require(in.get(2).shape().equals(probabilities.shape().dropLast()),
                 "labels must have the shape of probabilities without the vocabulary axis, "
-                        + (probabilities.rank() >= 1 ? probabilities.shape().dropLast() : "?") + ", got " + in.get(2).shape());
+                        + probabilities.shape().dropLast() + ", got " + in.get(2).shape());
         return List.of(probabilities);
     }
 

@@ -2,6 +2,7 @@ package dev.tessera.ops;
 
 import static dev.tessera.ops.Checks.arity;
 import static dev.tessera.ops.Checks.floating;
+import static dev.tessera.ops.Checks.require;
 import static dev.tessera.ops.Checks.sameType;
 
 import dev.tessera.graph.Cost;
@@ -29,7 +30,7 @@ public record SoftmaxGrad(double scale) implements OpDef {
         arity(in, 2);
         floating(in.get(0), "dy");
         sameType(in.get(0), in.get(1));
-        Checks.require(in.get(0).rank() >= 1, "dy must have at least one axis");
+        require(in.get(0).rank() >= 1, "dy must have at least one axis");
         return List.of(in.get(0));
     }
 

@@ -1,6 +1,7 @@
 package dev.tessera.ops;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -139,6 +140,14 @@ class OpsGroupAShapeTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> g.dropout(x, 1.0, 1));
         assertTrue(e.getMessage().contains("[0, 1)"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> g.dropout(x, -0.1, 1));
+    }
+
+    @Test
+    void shouldMakeDropoutTheIdentityInInferenceGraphs() {
+        GraphBuilder inference = GraphBuilder.forInference(DType.F32);
+        Tensor x = inference.input("x", DType.F32, 4);
+        assertSame(x, inference.dropout(x, 0.5, 1));
+        assertTrue(inference.build().ops().isEmpty());
     }
 
     @Test

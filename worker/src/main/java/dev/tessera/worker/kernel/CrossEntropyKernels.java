@@ -3,14 +3,12 @@ package dev.tessera.worker.kernel;
 import dev.tessera.graph.Op;
 import dev.tessera.ops.SoftmaxCrossEntropy;
 import dev.tessera.ops.SoftmaxCrossEntropyGrad;
-import org.nd4j.linalg.api.buffer.DataBuffer;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * The fused softmax cross-entropy: the softmax over the vocabulary is one native call (the
- * bulk of the work), the per-row label bookkeeping is a Java loop over rows.
+ * The fused softmax cross-entropy, one Java pass per row in each direction. The loss of a row is
+ * {@code log(sum(exp(x - max))) + max - x[label]}, exact even when the label's probability
+ * underflows.
  */
 final class CrossEntropyKernels {
     private CrossEntropyKernels() {
@@ -23,87 +21,77 @@ final class CrossEntropyKernels {
 
     /** Inputs (logits, labels); outputs (mean loss, probabilities). */
     private static Kernel forward(Op op) {
+        int vocabulary = op.input(0).shape().dim(-1);
         return (in, out, ctx) -> {
-            INDArray logits = Views.rows(in[0]);
-            INDArray probabilitiesOut = Views.rows(out[1]);
-            Nd4j.exec(new SoftMax(logits, probabilitiesOut, 1));
-            DataBuffer probabilities = Dense.read(out[1]);
-            DataBuffer labels = Dense.read(in[1]);
-            int vocabulary = (int) logits.size(1);
-            long rows = logits.size(0);
+            Elements logits = Elements.read(in[0]);
+            Elements labels = Elements.read(in[1]);
+            INDArray target = RawBuffers.writable(out[1]);
+            Elements probabilities = Elements.of(target);
+            long rows = in[0].length() / vocabulary;
             double total = 0;
             long count = 0;
-            DataBuffer logitValues = null;
             for (long r = 0; r < rows; r++) {
-                int label = labels.getInt(r);
-                if (label < 0) {
-                    continue;
-                }
+                long base = r * vocabulary;
+                int label = labels.integer(r);
                 checkLabel(op, label, r, vocabulary);
-                double p = probabilities.getDouble(r * vocabulary + label);
-                if (p > 0) {
-                    total -= Math.log(p);
-                } else {
-                    // The probability underflowed: take the exact log-sum-exp of this row instead.
-                    if (logitValues == null) {
-                        logitValues = Dense.read(in[0]);
-                    }
-                    total += logSumExp(logitValues, r * vocabulary, vocabulary)
-                            - logitValues.getDouble(r * vocabulary + label);
+                double max = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j < vocabulary; j++) {
+                    max = Math.max(max, logits.get(base + j));
                 }
-                count++;
+                double sum = 0;
+                for (int j = 0; j < vocabulary; j++) {
+                    double e = Math.exp(logits.get(base + j) - max);
+                    probabilities.set(base + j, e);
+                    sum += e;
+                }
+                double inverse = 1.0 / sum;
+                for (int j = 0; j < vocabulary; j++) {
+                    probabilities.set(base + j, probabilities.get(base + j) * inverse);
+                }
+                if (label >= 0) {
+                    total += Math.log(sum) + max - logits.get(base + label);
+                    count++;
+                }
             }
+            RawBuffers.commit(target, out[1]);
             out[0].putScalar(0, count == 0 ? 0.0 : total / count);
         };
     }
 
     /** Inputs (dLoss, probabilities, labels); dlogits = (p - onehot) * dLoss / count, 0 for ignored rows. */
     private static Kernel backward(Op op) {
+        int vocabulary = op.input(1).shape().dim(-1);
         return (in, out, ctx) -> {
-            DataBuffer labels = Dense.read(in[2]);
-            int vocabulary = (int) in[1].size(in[1].rank() - 1);
+            Elements probabilities = Elements.read(in[1]);
+            Elements labels = Elements.read(in[2]);
             long rows = in[1].length() / vocabulary;
             long count = 0;
             for (long r = 0; r < rows; r++) {
-                int label = labels.getInt(r);
+                int label = labels.integer(r);
+                checkLabel(op, label, r, vocabulary);
                 if (label >= 0) {
-                    checkLabel(op, label, r, vocabulary);
                     count++;
                 }
             }
-            if (count == 0) {
-                out[0].assign(0);
-                return;
-            }
-            double factor = in[0].getDouble(0) / count;
-            INDArray target = Dense.writable(out[0]);
-            in[1].mul(factor, target);
-            DataBuffer dlogits = target.data();
+            double factor = count == 0 ? 0.0 : in[0].getDouble(0) / count;
+            INDArray target = RawBuffers.writable(out[0]);
+            Elements dlogits = Elements.of(target);
             for (long r = 0; r < rows; r++) {
-                int label = labels.getInt(r);
                 long base = r * vocabulary;
-                if (label >= 0) {
-                    dlogits.put(base + label, dlogits.getDouble(base + label) - factor);
-                } else {
+                int label = labels.integer(r);
+                if (label < 0) {
                     for (int j = 0; j < vocabulary; j++) {
-                        dlogits.put(base + j, 0.0);
+                        dlogits.set(base + j, 0.0);
                     }
+                    continue;
                 }
+                for (int j = 0; j < vocabulary; j++) {
+                    dlogits.set(base + j, probabilities.get(base + j) * factor);
+                }
+                dlogits.set(base + label, dlogits.get(base + label) - factor);
             }
-            Dense.commit(out[0], target);
+            RawBuffers.commit(target, out[0]);
         };
-    }
-
-    private static double logSumExp(DataBuffer values, long base, int length) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (int j = 0; j < length; j++) {
-            max = Math.max(max, values.getDouble(base + j));
-        }
-        double sum = 0;
-        for (int j = 0; j < length; j++) {
-            sum += Math.exp(values.getDouble(base + j) - max);
-        }
-        return max + Math.log(sum);
     }
 
     private static void checkLabel(Op op, int label, long row, int vocabulary) {

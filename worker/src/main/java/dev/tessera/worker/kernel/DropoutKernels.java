@@ -6,8 +6,6 @@ import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.shape.Shape;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Dropout and its gradient: both multiply by the same keep mask scaled by {@code 1 / (1 - p)}, the
@@ -23,11 +21,7 @@ final class DropoutKernels {
         r.register(DropoutGrad.class, (def, op) -> new MaskKernel(def.p(), def.seed()));
     }
 
-    /**
-     * {@code out = in * mask / (1 - p)}. Works on the C-ordered buffers directly; an input or output
-     * that is not a plain C-contiguous buffer goes through a scratch copy (never the case for
-     * executor-allocated registers).
-     */
+    /** {@code out = in * mask / (1 - p)}, one pass over the raw buffers. */
     private static final class MaskKernel implements Kernel {
         private final double p;
         private final long seed;
@@ -46,8 +40,8 @@ final class DropoutKernels {
                 return;
             }
             long key = DropoutMask.streamKey(seed, context.iteration(), context.microBatch());
-            INDArray x = contiguous(in[0]) ? in[0] : in[0].dup('c');
-            INDArray y = contiguous(out[0]) ? out[0] : Nd4j.createUninitialized(out[0].dataType(), out[0].shape(), 'c');
+            INDArray x = RawBuffers.readable(in[0]);
+            INDArray y = RawBuffers.writable(out[0]);
             int n = Math.toIntExact(x.length());
             if (x.dataType() == DataType.FLOAT) {
                 applyFloat(x, y, n, key);
@@ -56,16 +50,14 @@ final class DropoutKernels {
             } else {
                 throw new IllegalArgumentException("dropout supports F32 and F64 tensors, got " + x.dataType());
             }
-            if (y != out[0]) {
-                out[0].assign(y);
-            }
+            RawBuffers.commit(y, out[0]);
         }
 
         private void applyFloat(INDArray x, INDArray y, int n, long key) {
             FloatBuffer src = x.data().asNioFloat();
             FloatBuffer dst = y.data().asNioFloat();
-            int xo = (int) x.offset();
-            int yo = (int) y.offset();
+            int xo = RawBuffers.offset(x);
+            int yo = RawBuffers.offset(y);
             float scale = (float) (1.0 / (1.0 - p));
             for (int i = 0; i < n; i++) {
                 dst.put(yo + i, DropoutMask.keep(key, i, threshold) ? src.get(xo + i) * scale : 0f);
@@ -75,17 +67,12 @@ final class DropoutKernels {
         private void applyDouble(INDArray x, INDArray y, int n, long key) {
             DoubleBuffer src = x.data().asNioDouble();
             DoubleBuffer dst = y.data().asNioDouble();
-            int xo = (int) x.offset();
-            int yo = (int) y.offset();
+            int xo = RawBuffers.offset(x);
+            int yo = RawBuffers.offset(y);
             double scale = 1.0 / (1.0 - p);
             for (int i = 0; i < n; i++) {
                 dst.put(yo + i, DropoutMask.keep(key, i, threshold) ? src.get(xo + i) * scale : 0.0);
             }
-        }
-
-        /** Element i of the tensor is element offset + i of the raw buffer. */
-        private static boolean contiguous(INDArray a) {
-            return (a.ordering() == 'c' || a.rank() <= 1) && Shape.hasDefaultStridesForShape(a);
         }
     }
 }

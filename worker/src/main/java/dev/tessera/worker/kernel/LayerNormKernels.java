@@ -4,7 +4,6 @@ import dev.tessera.ops.LayerNorm;
 import dev.tessera.ops.LayerNormGradInput;
 import dev.tessera.ops.LayerNormGradWeight;
 import java.util.Arrays;
-import org.nd4j.linalg.api.buffer.DataBuffer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -24,72 +23,72 @@ final class LayerNormKernels {
     /** Inputs (x, scale, bias); outputs (y, mean, rstd). Two-pass variance, for accuracy. */
     private static Kernel forward(double epsilon) {
         return (in, out, ctx) -> {
-            DataBuffer x = Dense.read(in[0]);
-            DataBuffer scale = Dense.read(in[1]);
-            DataBuffer bias = Dense.read(in[2]);
-            INDArray[] targets = {Dense.writable(out[0]), Dense.writable(out[1]), Dense.writable(out[2])};
-            DataBuffer y = targets[0].data();
-            DataBuffer means = targets[1].data();
-            DataBuffer rstds = targets[2].data();
+            Elements x = Elements.read(in[0]);
+            Elements scale = Elements.read(in[1]);
+            Elements bias = Elements.read(in[2]);
+            INDArray[] targets = {RawBuffers.writable(out[0]), RawBuffers.writable(out[1]), RawBuffers.writable(out[2])};
+            Elements y = Elements.of(targets[0]);
+            Elements means = Elements.of(targets[1]);
+            Elements rstds = Elements.of(targets[2]);
             int n = (int) in[0].size(in[0].rank() - 1);
             long rows = in[0].length() / n;
             for (long r = 0; r < rows; r++) {
                 long base = r * n;
                 double sum = 0;
                 for (int j = 0; j < n; j++) {
-                    sum += x.getDouble(base + j);
+                    sum += x.get(base + j);
                 }
                 double mean = sum / n;
                 double squares = 0;
                 for (int j = 0; j < n; j++) {
-                    double d = x.getDouble(base + j) - mean;
+                    double d = x.get(base + j) - mean;
                     squares += d * d;
                 }
                 double rstd = 1.0 / Math.sqrt(squares / n + epsilon);
                 for (int j = 0; j < n; j++) {
-                    double xhat = (x.getDouble(base + j) - mean) * rstd;
-                    y.put(base + j, xhat * scale.getDouble(j) + bias.getDouble(j));
+                    double xhat = (x.get(base + j) - mean) * rstd;
+                    y.set(base + j, xhat * scale.get(j) + bias.get(j));
                 }
-                means.put(r, mean);
-                rstds.put(r, rstd);
+                means.set(r, mean);
+                rstds.set(r, rstd);
             }
             for (int i = 0; i < 3; i++) {
-                Dense.commit(out[i], targets[i]);
+                RawBuffers.commit(targets[i], out[i]);
             }
         };
     }
 
     /** Inputs (dy, x, scale, mean, rstd); dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * scale. */
     private static void gradInput(INDArray[] in, INDArray[] out) {
-        DataBuffer dy = Dense.read(in[0]);
-        DataBuffer x = Dense.read(in[1]);
-        DataBuffer scale = Dense.read(in[2]);
-        DataBuffer means = Dense.read(in[3]);
-        DataBuffer rstds = Dense.read(in[4]);
-        INDArray target = Dense.writable(out[0]);
-        DataBuffer dx = target.data();
+        Elements dy = Elements.read(in[0]);
+        Elements x = Elements.read(in[1]);
+        Elements scale = Elements.read(in[2]);
+        Elements means = Elements.read(in[3]);
+        Elements rstds = Elements.read(in[4]);
+        INDArray target = RawBuffers.writable(out[0]);
+        Elements dx = Elements.of(target);
         int n = (int) in[0].size(in[0].rank() - 1);
         long rows = in[0].length() / n;
         for (long r = 0; r < rows; r++) {
             long base = r * n;
-            double mean = means.getDouble(r);
-            double rstd = rstds.getDouble(r);
+            double mean = means.get(r);
+            double rstd = rstds.get(r);
             double sumG = 0;
             double sumGXhat = 0;
             for (int j = 0; j < n; j++) {
-                double g = dy.getDouble(base + j) * scale.getDouble(j);
+                double g = dy.get(base + j) * scale.get(j);
                 sumG += g;
-                sumGXhat += g * (x.getDouble(base + j) - mean) * rstd;
+                sumGXhat += g * (x.get(base + j) - mean) * rstd;
             }
             double meanG = sumG / n;
             double meanGXhat = sumGXhat / n;
             for (int j = 0; j < n; j++) {
-                double g = dy.getDouble(base + j) * scale.getDouble(j);
-                double xhat = (x.getDouble(base + j) - mean) * rstd;
-                dx.put(base + j, rstd * (g - meanG - xhat * meanGXhat));
+                double g = dy.get(base + j) * scale.get(j);
+                double xhat = (x.get(base + j) - mean) * rstd;
+                dx.set(base + j, rstd * (g - meanG - xhat * meanGXhat));
             }
         }
-        Dense.commit(out[0], target);
+        RawBuffers.commit(target, out[0]);
     }
 
     /** Inputs (dy, x, mean, rstd); outputs dscale = sum(dy * xhat), dbias = sum(dy), accumulated in double. */
@@ -97,32 +96,32 @@ final class LayerNormKernels {
         double[] dscale = new double[n];
         double[] dbias = new double[n];
         return (in, out, ctx) -> {
-            DataBuffer dy = Dense.read(in[0]);
-            DataBuffer x = Dense.read(in[1]);
-            DataBuffer means = Dense.read(in[2]);
-            DataBuffer rstds = Dense.read(in[3]);
+            Elements dy = Elements.read(in[0]);
+            Elements x = Elements.read(in[1]);
+            Elements means = Elements.read(in[2]);
+            Elements rstds = Elements.read(in[3]);
             Arrays.fill(dscale, 0);
             Arrays.fill(dbias, 0);
             long rows = in[0].length() / n;
             for (long r = 0; r < rows; r++) {
                 long base = r * n;
-                double mean = means.getDouble(r);
-                double rstd = rstds.getDouble(r);
+                double mean = means.get(r);
+                double rstd = rstds.get(r);
                 for (int j = 0; j < n; j++) {
-                    double g = dy.getDouble(base + j);
-                    dscale[j] += g * (x.getDouble(base + j) - mean) * rstd;
+                    double g = dy.get(base + j);
+                    dscale[j] += g * (x.get(base + j) - mean) * rstd;
                     dbias[j] += g;
                 }
             }
-            INDArray[] targets = {Dense.writable(out[0]), Dense.writable(out[1])};
-            DataBuffer scaleGrad = targets[0].data();
-            DataBuffer biasGrad = targets[1].data();
+            INDArray[] targets = {RawBuffers.writable(out[0]), RawBuffers.writable(out[1])};
+            Elements scaleGrad = Elements.of(targets[0]);
+            Elements biasGrad = Elements.of(targets[1]);
             for (int j = 0; j < n; j++) {
-                scaleGrad.put(j, dscale[j]);
-                biasGrad.put(j, dbias[j]);
+                scaleGrad.set(j, dscale[j]);
+                biasGrad.set(j, dbias[j]);
             }
-            Dense.commit(out[0], targets[0]);
-            Dense.commit(out[1], targets[1]);
+            RawBuffers.commit(targets[0], out[0]);
+            RawBuffers.commit(targets[1], out[1]);
         };
     }
 }

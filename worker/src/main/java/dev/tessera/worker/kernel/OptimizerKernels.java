@@ -29,8 +29,7 @@ final class OptimizerKernels {
     private static void clip(ClipByGlobalNorm def, INDArray[] grads, INDArray normOut) {
         double sumSquares = 0;
         for (INDArray g : grads) {
-            double n = g.norm2Number().doubleValue();
-            sumSquares += n * n;
+            sumSquares += sumOfSquares(g);
         }
         double norm = Math.sqrt(sumSquares);
         normOut.assign(norm);
@@ -107,6 +106,25 @@ final class OptimizerKernels {
                 p.put(i, pi - lr * ((mi / c1) / (Math.sqrt(vi / c2) + eps) + wd * pi));
             }
         }
+    }
+
+    private static double sumOfSquares(INDArray g) {
+        int n = (int) g.length();
+        double sum = 0;
+        if (g.dataType() == DataType.FLOAT) {
+            FloatBuffer b = floats(g);
+            for (int i = 0; i < n; i++) {
+                double v = b.get(i);
+                sum += v * v;
+            }
+        } else {
+            DoubleBuffer b = doubles(g);
+            for (int i = 0; i < n; i++) {
+                double v = b.get(i);
+                sum += v * v;
+            }
+        }
+        return sum;
     }
 
     /** The elements of a C-order buffer allocated by the executor (offset 0), as a view. */

@@ -126,4 +126,16 @@ class AxisKernelsTest {
         INDArray out = OneOpHarness.of(new BroadcastAxis(0, 4), DType.F64, shape()).run(x);
         assertArrayEquals(new double[] {2.5, 2.5, 2.5, 2.5}, values(out), 0);
     }
+
+    @Test
+    void shouldKeepSingletonAxesWhenReducingAndBroadcasting() {
+        INDArray x = array(DType.F64, shape(2, 1, 3), 1, 2, 3, 4, 5, 6);
+        INDArray sum = OneOpHarness.of(new ReduceSum(2), DType.F64, shape(2, 1, 3)).run(x);
+        assertArrayEquals(new long[] {2, 1}, sum.shape());
+        assertArrayEquals(new double[] {6, 15}, values(sum), 0);
+        INDArray mean = OneOpHarness.of(new ReduceMean(1), DType.F64, shape(2, 1, 3)).run(x);
+        assertArrayEquals(new double[] {1, 2, 3, 4, 5, 6}, values(mean), 0);
+        INDArray wide = OneOpHarness.of(new BroadcastAxis(2, 2), DType.F64, shape(2, 1)).run(sum);
+        assertArrayEquals(new double[] {6, 6, 15, 15}, values(wide), 0);
+    }
 }

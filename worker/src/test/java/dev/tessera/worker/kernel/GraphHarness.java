@@ -1,12 +1,10 @@
 package dev.tessera.worker.kernel;
 
 import dev.tessera.graph.DType;
-import dev.tessera.graph.GradientBuilder;
 import dev.tessera.graph.GraphBuilder;
 import dev.tessera.graph.Op;
 import dev.tessera.graph.OpDef;
 import dev.tessera.graph.Tensor;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,9 +12,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * A tiny test-only interpreter: builds a graph with {@link GraphBuilder}, runs every op with the
- * standard kernels in creation order, and can append the ops of the gradient rules (without the
- * B/W split, which autodiff owns) so kernels and rules are tested together.
+ * A tiny test-only interpreter for kernel tests: builds a graph with {@link GraphBuilder} and
+ * runs every op with the standard kernels in creation order, on INDArrays the test chooses
+ * (mixing dtypes, e.g. I32 labels beside F32 logits), into fresh NaN-filled C-order outputs.
  */
 final class GraphHarness {
     final GraphBuilder builder;
@@ -59,7 +57,9 @@ final class GraphHarness {
             INDArray[] out = new INDArray[op.outputs().size()];
             for (int i = 0; i < out.length; i++) {
                 Tensor t = op.output(i);
-                out[i] = Nd4j.create(Dense.dataType(t.dtype()), t.shape().toLongArray(), 'c');
+                // NaN-filled, so an element the kernel forgets to write shows up.
+                out[i] = Nd4j.createUninitialized(OneOpHarness.nd4j(t.dtype()), t.shape().toLongArray(), 'c')
+                        .assign(Double.NaN);
                 values.put(t, out[i]);
             }
             k.run(in, out, new KernelContext(0, 0));
@@ -78,74 +78,6 @@ final class GraphHarness {
     /** Applies {@code def} to the given inputs and returns every output. */
     List<Tensor> apply(OpDef def, Tensor... inputs) {
         return builder.applyAll(def, inputs);
-    }
-
-    /**
-     * Appends the backward ops of every op that a gradient reaches, starting from
-     * {@code seeds} (output tensor -> its gradient tensor). Gradients of a tensor used twice are
-     * summed with add ops. Returns the gradient tensor of each tensor that received one.
-     */
-    Map<Tensor, Tensor> backward(Map<Tensor, Tensor> seeds) {
-        Map<Tensor, Tensor> grads = new HashMap<>(seeds);
-        List<Op> forward = new ArrayList<>(builder.build().store().ops());
-        for (int i = forward.size() - 1; i >= 0; i--) {
-            Op op = forward.get(i);
-            if (op.outputs().stream().noneMatch(grads::containsKey)) {
-                continue;
-            }
-            op.def().gradient(new Rule(op, grads));
-        }
-        return grads;
-    }
-
-    private final class Rule implements GradientBuilder {
-        private final Op op;
-        private final Map<Tensor, Tensor> grads;
-
-        Rule(Op op, Map<Tensor, Tensor> grads) {
-            this.op = op;
-            this.grads = grads;
-        }
-
-        @Override
-        public Op op() {
-            return op;
-        }
-
-        @Override
-        public Tensor input(int index) {
-            return op.input(index);
-        }
-
-        @Override
-        public Tensor output(int index) {
-            return op.output(index);
-        }
-
-        @Override
-        public Tensor outputGrad(int index) {
-            return grads.get(op.output(index));
-        }
-
-        @Override
-        public boolean requiresGrad(int index) {
-            return op.def().differentiable(index) && op.input(index).dtype().isFloating();
-        }
-
-        @Override
-        public Tensor emit(OpDef def, Tensor... inputs) {
-            return builder.apply(def, inputs);
-        }
-
-        @Override
-        public List<Tensor> emitAll(OpDef def, Tensor... inputs) {
-            return builder.applyAll(def, inputs);
-        }
-
-        @Override
-        public void inputGrad(int index, Tensor grad) {
-            grads.merge(op.input(index), grad, builder::add);
-        }
     }
 
     static DType dtypeOf(INDArray a) {

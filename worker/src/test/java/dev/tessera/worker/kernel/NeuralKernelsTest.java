@@ -17,11 +17,12 @@ import org.junit.jupiter.params.provider.EnumSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 class NeuralKernelsTest {
 
     static INDArray floats(DType dtype, double[] data, long... shape) {
-        return Nd4j.createFromArray(data).castTo(Dense.dataType(dtype)).reshape('c', shape);
+        return Nd4j.createFromArray(data).castTo(OneOpHarness.nd4j(dtype)).reshape('c', shape);
     }
 
     static double tolerance(DType dtype) {
@@ -116,5 +117,24 @@ class NeuralKernelsTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, h::runAll);
         assertTrue(e.getMessage().contains("'tokens.embedding'") && e.getMessage().contains("id 7")
                 && e.getMessage().contains("[0, 3)"), e.getMessage());
+    }
+
+    /** Executor registers are contiguous, but a view with an offset or strides must still read right. */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F64"})
+    void shouldReadOffsetAndStridedViews(DType dtype) {
+        INDArray storage = floats(dtype, new double[] {9, 9, 9, 1, 2, 3, 1, 1, 1}, 3, 3);
+        INDArray offsetRow = storage.get(NDArrayIndex.interval(1, 3), NDArrayIndex.all());
+        INDArray strided = floats(dtype, new double[] {1, 1, 2, 1, 3, 1}, 3, 2).transpose();
+        OneOpHarness softmax = OneOpHarness.of(new Softmax(false), dtype, OneOpHarness.shape(2, 3));
+        double sum = Math.exp(1) + Math.exp(2) + Math.exp(3);
+        double[] row = {Math.exp(1) / sum, Math.exp(2) / sum, Math.exp(3) / sum};
+        for (INDArray view : new INDArray[] {offsetRow, strided}) {
+            assertTrue(view.isView() && (view.offset() > 0 || !RawBuffers.contiguous(view)), "test needs a real view");
+            INDArray out = softmax.run(view);
+            assertArrayEquals(row, out.getRow(0).castTo(DataType.DOUBLE).toDoubleVector(), tolerance(dtype), view.toString());
+            assertArrayEquals(new double[] {1.0 / 3, 1.0 / 3, 1.0 / 3}, out.getRow(1).castTo(DataType.DOUBLE).toDoubleVector(),
+                    tolerance(dtype));
+        }
     }
 }

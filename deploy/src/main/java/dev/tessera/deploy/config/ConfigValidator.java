@@ -1,0 +1,125 @@
+package dev.tessera.deploy.config;
+
+import com.typesafe.config.ConfigObject;
+import com.typesafe.config.ConfigUtil;
+import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueType;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Checks the keys a user set against the reference (framework keys merged with the model's): a
+ * key the reference does not declare is unknown, and a value must have the type of its default.
+ * Every problem becomes one line naming the full path, where it was set, and what is expected.
+ */
+final class ConfigValidator {
+    private static final Set<String> BOOLEAN_WORDS = Set.of("true", "false", "yes", "no", "on", "off");
+
+    private ConfigValidator() {
+    }
+
+    /**
+     * @param user the user's keys (file and overrides), substitutions already resolved
+     * @param reference every declared key with its default
+     * @return one message per problem, in path order; empty when the config is valid
+     */
+    static List<String> validate(ConfigObject user, ConfigObject reference) {
+        List<String> problems = new ArrayList<>();
+        check(user, reference, "", problems);
+        return problems;
+    }
+
+    private static void check(ConfigObject user, ConfigObject reference, String prefix, List<String> problems) {
+        for (String key : new TreeSet<>(user.keySet())) {
+            String path = prefix.isEmpty() ? ConfigUtil.joinPath(key) : prefix + "." + ConfigUtil.joinPath(key);
+            ConfigValue value = user.get(key);
+            ConfigValue declared = reference.get(key);
+            if (declared == null) {
+                String section = prefix.isEmpty() ? "valid top-level keys: " : "valid keys of " + prefix + ": ";
+                String keys = reference.isEmpty() ? "(none)" : String.join(", ", new TreeSet<>(reference.keySet()));
+                problems.add("unknown key " + path + where(value) + "; " + section + keys);
+            } else if (declared.valueType() == ConfigValueType.OBJECT) {
+                if (value.valueType() == ConfigValueType.OBJECT) {
+                    check((ConfigObject) value, (ConfigObject) declared, path, problems);
+                } else {
+                    problems.add(path + ": expected a section with keys "
+                            + String.join(", ", new TreeSet<>(((ConfigObject) declared).keySet()))
+                            + ", got " + describe(value) + where(value));
+                }
+            } else {
+                String expected = mismatch(value, declared);
+                if (expected != null) {
+                    problems.add(path + ": expected " + expected + ", got " + describe(value) + where(value));
+                }
+            }
+        }
+    }
+
+    /** What the default's type requires, or null when {@code value} is acceptable in its place. */
+    private static String mismatch(ConfigValue value, ConfigValue declared) {
+        Object unwrapped = value.unwrapped();
+        switch (declared.valueType()) {
+            case NULL:
+                return null;
+            case STRING:
+                // Typesafe Config reads numbers and booleans as strings where a string is asked for.
+                return value.valueType() == ConfigValueType.STRING || value.valueType() == ConfigValueType.NUMBER
+                        || value.valueType() == ConfigValueType.BOOLEAN ? null : "a string";
+            case BOOLEAN:
+                return value.valueType() == ConfigValueType.BOOLEAN
+                        || value.valueType() == ConfigValueType.STRING
+                        && BOOLEAN_WORDS.contains(((String) unwrapped).toLowerCase(Locale.ROOT)) ? null : "a boolean";
+            case NUMBER:
+                // Typesafe Config stores a default of 0.0 or 1.0 as an integer, so a default cannot say
+                // whether fractions are allowed; integer keys are checked where they are read.
+                return numberMismatch(value);
+            case LIST:
+                if (value.valueType() != ConfigValueType.LIST) {
+                    return "a list";
+                }
+                List<? extends ConfigValue> declaredElements = (com.typesafe.config.ConfigList) declared;
+                if (!declaredElements.isEmpty()) {
+                    for (ConfigValue element : (com.typesafe.config.ConfigList) value) {
+                        String elementProblem = mismatch(element, declaredElements.get(0));
+                        if (elementProblem != null) {
+                            return "a list of " + elementProblem.replaceFirst("^an? ", "") + "s";
+                        }
+                    }
+                }
+                return null;
+            default:
+                return "a " + declared.valueType().name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    private static String numberMismatch(ConfigValue value) {
+        if (value.valueType() == ConfigValueType.NUMBER) {
+            return null;
+        }
+        if (value.valueType() == ConfigValueType.STRING) {
+            try {
+                Double.parseDouble(((String) value.unwrapped()).trim());
+                return null;
+            } catch (NumberFormatException e) {
+                return "a number";
+            }
+        }
+        return "a number";
+    }
+
+    private static String describe(ConfigValue value) {
+        String type = value.valueType().name().toLowerCase(Locale.ROOT);
+        if (value.valueType() == ConfigValueType.OBJECT) {
+            return "a section";
+        }
+        return type + " " + value.render(com.typesafe.config.ConfigRenderOptions.concise());
+    }
+
+    private static String where(ConfigValue value) {
+        String description = value.origin() == null ? null : value.origin().description();
+        return description == null || description.isEmpty() ? "" : " (" + description + ")";
+    }
+}

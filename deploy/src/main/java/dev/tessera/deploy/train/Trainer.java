@@ -1,0 +1,265 @@
+package dev.tessera.deploy.train;
+
+import dev.tessera.api.DataSource;
+import dev.tessera.api.Model;
+import dev.tessera.api.ModelGraph;
+import dev.tessera.autodiff.Autodiff;
+import dev.tessera.autodiff.TrainingGraph;
+import dev.tessera.deploy.InputException;
+import dev.tessera.deploy.checkpoint.Checkpoint;
+import dev.tessera.deploy.checkpoint.CheckpointStore;
+import dev.tessera.deploy.config.RunConfig;
+import dev.tessera.deploy.config.TrainSettings;
+import dev.tessera.deploy.run.LossChart;
+import dev.tessera.deploy.run.MetricsLog;
+import dev.tessera.deploy.run.Progress;
+import dev.tessera.deploy.run.RunDirectory;
+import dev.tessera.graph.DType;
+import dev.tessera.graph.GraphBuilder;
+import dev.tessera.graph.LogicalGraph;
+import dev.tessera.graph.Tensor;
+import dev.tessera.tensor.HostTensor;
+import dev.tessera.worker.exec.ComputeThreads;
+import dev.tessera.worker.exec.ReferenceExecutor;
+import dev.tessera.worker.exec.StepResult;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Trains a model on one device with the reference executor: builds the forward graph for one
+ * micro-batch, derives the training graph, then runs {@code train.steps} iterations, each over
+ * batches {@code step * micro_batches + j} of the model's data. It logs metrics, evaluates,
+ * checkpoints, and writes the run directory's summary and loss chart.
+ *
+ * <p>Every input of an iteration (weights, optimizer state, iteration number, batch index) is in
+ * a checkpoint, so a resumed run computes exactly the numbers an uninterrupted one would.
+ */
+public final class Trainer {
+    private final RunConfig config;
+    private final TrainSettings settings;
+    private final RunDirectory directory;
+    private final Progress progress;
+    private final CheckpointStore checkpoints;
+    private boolean chartFailed;
+
+    public Trainer(RunConfig config, RunDirectory directory, Progress progress) {
+        this.config = config;
+        this.settings = config.settings();
+        this.directory = directory;
+        this.progress = progress;
+        this.checkpoints = new CheckpointStore(directory.path(), settings.checkpointKeep());
+    }
+
+    /** Trains from freshly initialized weights; returns the summary written to {@code summary.json}. */
+    public Map<String, Object> train() {
+        return run(null);
+    }
+
+    /**
+     * Continues from {@code checkpointFolder}, or from the run's newest checkpoint when null.
+     *
+     * @throws InputException when there is no checkpoint or it was written with another config
+     * @throws dev.tessera.deploy.checkpoint.CorruptCheckpointException naming the bad file
+     */
+    public Map<String, Object> resume(Path checkpointFolder) {
+        Path folder = checkpointFolder != null ? checkpointFolder : checkpoints.latest().orElseThrow(() ->
+                new InputException("cannot resume " + directory.path() + ": it has no checkpoint (was checkpoint.every 0?)"));
+        Checkpoint checkpoint = checkpoints.load(folder);
+        if (!checkpoint.configHash().equals(config.trajectoryHash())) {
+            throw new InputException("cannot resume from " + folder + ": it was written with a different config ("
+                    + ConfigDifference.describe(directory.path().resolve(RunDirectory.CONFIG_FILE), config.config())
+                    + "); resume with the run's own " + RunDirectory.CONFIG_FILE + ", or start a new run");
+        }
+        return run(checkpoint);
+    }
+
+    private Map<String, Object> run(Checkpoint resumeFrom) {
+        Model model = createModel();
+        GraphBuilder builder = new GraphBuilder(DType.F32);
+        ModelGraph modelGraph;
+        try {
+            modelGraph = model.build(builder, settings.batchSize());
+        } catch (IllegalArgumentException e) {
+            throw new InputException("model " + config.modelType() + " cannot be built: " + e.getMessage());
+        }
+        LogicalGraph forward = builder.build();
+        Optimization optimization = Optimization.from(settings);
+        TrainingGraph graph = Autodiff.build(forward, modelGraph.loss(), optimization.options());
+        DataSource data = model.trainData(settings.seed(), settings.batchSize());
+
+        RunDirectory.Lock claim = directory.lock();
+        try {
+            return run(resumeFrom, model, forward, graph, optimization, data);
+        } finally {
+            claim.release();
+        }
+    }
+
+    private Map<String, Object> run(Checkpoint resumeFrom, Model model, LogicalGraph forward, TrainingGraph graph,
+                                    Optimization optimization, DataSource data) {
+        long tokensPerMicroBatch = tokensPerMicroBatch(forward);
+        long firstStep = resumeFrom == null ? 0 : resumeFrom.step();
+        directory.writeConfig(config.render(), model.describe());
+        if (resumeFrom != null) {
+            checkpoints.discardAfter(firstStep);
+            MetricsLog.truncateAfter(directory.metricsFile(), firstStep);
+        }
+        List<LossChart.Point> curve = new ArrayList<>();
+        for (Map<String, Object> line : MetricsLog.read(directory.metricsFile())) {
+            if (line.get("loss") instanceof Number loss) {
+                curve.add(new LossChart.Point(((Number) line.get("step")).longValue(), loss.doubleValue()));
+            }
+        }
+        String chartTitle = config.modelType() + ": " + model.describe();
+
+        long wallStart = System.nanoTime();
+        long stepNanos = 0;
+        Map<String, Double> finalMetrics = Map.of();
+        ComputeThreads.set(settings.threads());
+        try (ReferenceExecutor executor = new ReferenceExecutor(graph, settings.seed());
+                MetricsLog metrics = new MetricsLog(directory.metricsFile())) {
+            if (resumeFrom != null) {
+                executor.restore(resumeFrom.parameters(), resumeFrom.optimizerState(), resumeFrom.step());
+            }
+            progress.start(firstStep, settings.steps());
+            long windowNanos = 0;
+            long windowSteps = 0;
+            // The data position: step s reads batches s * micro_batches + j, and a checkpoint records where to go on.
+            long nextBatch = resumeFrom == null ? 0 : resumeFrom.nextBatchIndex();
+            for (long step = firstStep; step < settings.steps(); step++) {
+                long t0 = System.nanoTime();
+                List<Map<String, HostTensor>> microBatches = new ArrayList<>(settings.microBatches());
+                for (int j = 0; j < settings.microBatches(); j++) {
+                    microBatches.add(data.batch(nextBatch++));
+                }
+                double lr = optimization.schedule().at(step);
+                StepResult result = executor.step(microBatches, lr);
+                long spent = System.nanoTime() - t0;
+                stepNanos += spent;
+                windowNanos += spent;
+                windowSteps++;
+
+                long done = step + 1;
+                boolean logged = done == 1 || done % settings.logEvery() == 0 || done == settings.steps();
+                double samplesPerSecond = windowSteps * settings.examplesPerStep() / (windowNanos / 1e9);
+                double tokensPerSecond = windowSteps * tokensPerMicroBatch * settings.microBatches() / (windowNanos / 1e9);
+                progress.step(done, result.loss(), samplesPerSecond, tokensPerSecond, logged);
+                // The chart shows every step of this session; steps before a resume come from the log.
+                curve.add(new LossChart.Point(done, result.loss()));
+                if (logged) {
+                    Map<String, Object> line = new LinkedHashMap<>();
+                    line.put("step", done);
+                    line.put("loss", result.loss());
+                    line.put("lr", lr);
+                    line.put("grad_norm", result.gradNorm());
+                    line.put("samples_per_s", round(samplesPerSecond));
+                    if (tokensPerMicroBatch > 0) {
+                        line.put("tokens_per_s", round(tokensPerSecond));
+                    }
+                    line.put("elapsed_s", round((System.nanoTime() - wallStart) / 1e9));
+                    metrics.append(line);
+                    windowNanos = 0;
+                    windowSteps = 0;
+                }
+                if (settings.evalEvery() > 0 && done % settings.evalEvery() == 0 && done != settings.steps()) {
+                    evaluate(model, executor, done, wallStart, metrics);
+                }
+                if (settings.checkpointEvery() > 0 && done % settings.checkpointEvery() == 0) {
+                    Path saved = checkpoints.save(new Checkpoint(done, settings.seed(), config.trajectoryHash(),
+                            nextBatch, executor.parameters(), executor.optimizerState()));
+                    drawChart(chartTitle, curve);
+                    progress.note("checkpoint " + saved);
+                }
+            }
+            finalMetrics = evaluate(model, executor, settings.steps(), wallStart, metrics);
+        } finally {
+            progress.close();
+        }
+        drawChart(chartTitle, curve);
+        Map<String, Object> summary = summary(curve, forward.parameterCount(), firstStep, stepNanos,
+                tokensPerMicroBatch, (System.nanoTime() - wallStart) / 1e9, finalMetrics);
+        directory.writeSummary(summary);
+        return summary;
+    }
+
+    /**
+     * Redraws loss.png. Drawing needs the JVM's font support; a JDK without fonts must not lose
+     * the run for want of a picture, so the failure is noted once and training goes on.
+     */
+    private void drawChart(String title, List<LossChart.Point> curve) {
+        if (chartFailed) {
+            return;
+        }
+        try {
+            directory.writeLossChart(title, curve);
+        } catch (RuntimeException | LinkageError | java.awt.AWTError | InternalError e) {
+            chartFailed = true;
+            progress.note("note: loss.png not drawn (" + e + "); install fonts for Java (Debian: fontconfig "
+                    + "fonts-dejavu-core) to get it; metrics.jsonl has the same numbers");
+        }
+    }
+
+    private Model createModel() {
+        try {
+            return config.provider().create(config.config());
+        } catch (IllegalArgumentException e) {
+            throw new InputException("model " + config.modelType() + ": " + e.getMessage());
+        }
+    }
+
+    private Map<String, Double> evaluate(Model model, ReferenceExecutor executor, long step, long wallStart,
+                                         MetricsLog metrics) {
+        Map<String, Double> results = model.evaluate(executor.inference(model));
+        Map<String, Object> line = new LinkedHashMap<>();
+        line.put("step", step);
+        line.putAll(results);
+        line.put("elapsed_s", round((System.nanoTime() - wallStart) / 1e9));
+        metrics.append(line);
+        StringBuilder note = new StringBuilder("eval at step " + step + ":");
+        results.forEach((name, value) -> note.append(String.format(java.util.Locale.ROOT, " %s %.4f", name, value)));
+        progress.note(note.toString());
+        return results;
+    }
+
+    private Map<String, Object> summary(List<LossChart.Point> curve, long parameters, long firstStep, long stepNanos,
+                                        long tokensPerMicroBatch, double wallSeconds, Map<String, Double> finalMetrics) {
+        long stepsRun = settings.steps() - firstStep;
+        double stepSeconds = Math.max(stepNanos, 1) / 1e9;
+        Map<String, Object> summary = new LinkedHashMap<>();
+        summary.put("model", config.modelType());
+        summary.put("steps", settings.steps());
+        summary.put("initial_loss", curve.isEmpty() ? Double.NaN : curve.get(0).loss());
+        summary.put("final_loss", curve.isEmpty() ? Double.NaN : curve.get(curve.size() - 1).loss());
+        summary.put("samples_per_s", round(stepsRun * settings.examplesPerStep() / stepSeconds));
+        if (tokensPerMicroBatch > 0) {
+            summary.put("tokens_per_s", round(stepsRun * settings.microBatches() * tokensPerMicroBatch / stepSeconds));
+        }
+        summary.put("wall_s", round(wallSeconds));
+        summary.put("parameters", parameters);
+        if (firstStep > 0) {
+            summary.put("resumed_from_step", firstStep);
+        }
+        summary.putAll(finalMetrics);
+        return summary;
+    }
+
+    /**
+     * Tokens in one micro-batch: the size of the first integer input of rank 2 or more (token ids
+     * [batch, sequence]); 0 for models without one, which then report samples only.
+     */
+    static long tokensPerMicroBatch(LogicalGraph forward) {
+        for (Tensor input : forward.inputs()) {
+            if (input.dtype() == DType.I32 && input.shape().rank() >= 2) {
+                return input.shape().size();
+            }
+        }
+        return 0;
+    }
+
+    private static double round(double value) {
+        return Math.round(value * 1000) / 1000.0;
+    }
+}

@@ -1,0 +1,150 @@
+package dev.tessera.deploy.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tessera.deploy.Main;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+@Timeout(120)
+class MainTest {
+    @TempDir
+    Path dir;
+
+    private record Result(int status, String out, String err) {
+        List<String> errLines() {
+            return err.lines().toList();
+        }
+    }
+
+    private static Result run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status = Main.execute(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    private Path config(String text) throws IOException {
+        return Files.writeString(dir.resolve("run.conf"), "model.type = tiny-linear\n" + text);
+    }
+
+    @Test
+    void shouldPrintHelpAndVersion() {
+        Result help = run("--help");
+        assertEquals(0, help.status());
+        assertTrue(help.out().contains("train"), help.out());
+
+        Result trainHelp = run("train", "--help");
+        assertTrue(trainHelp.out().contains("--resume") && trainHelp.out().contains("--set"), trainHelp.out());
+
+        Result version = run("--version");
+        assertEquals(0, version.status());
+        assertTrue(version.out().startsWith("tessera "), version.out());
+    }
+
+    @Test
+    void shouldRejectAnUnknownKeyWithOneErrorLineAndExitStatus2() throws IOException {
+        Path conf = config("train.stepz = 5\n");
+
+        Result result = run("train", conf.toString());
+
+        assertEquals(2, result.status());
+        assertEquals(1, result.errLines().size(), result.err());
+        assertTrue(result.err().startsWith("error: unknown key train.stepz"), result.err());
+    }
+
+    @Test
+    void shouldRejectAnIllTypedOverride() throws IOException {
+        Result result = run("train", config("").toString(), "--set", "optimizer.lr=fast");
+
+        assertEquals(2, result.status());
+        assertEquals(List.of("error: optimizer.lr: expected a number, got string \"fast\" (--set optimizer.lr=fast)"),
+                result.errLines());
+    }
+
+    @Test
+    void shouldReportAMissingConfigAndBadArgumentsOnOneLine() {
+        Result missing = run("train", dir.resolve("absent.conf").toString());
+        assertEquals(2, missing.status());
+        assertEquals(1, missing.errLines().size(), missing.err());
+        assertTrue(missing.err().contains("absent.conf does not exist"), missing.err());
+
+        Result badOption = run("train", "x.conf", "--frobnicate");
+        assertEquals(2, badOption.status());
+        assertEquals(1, badOption.errLines().size(), badOption.err());
+        assertTrue(badOption.err().startsWith("error: Unknown option: '--frobnicate'"), badOption.err());
+    }
+
+    @Test
+    void shouldTrainIntoTheGivenRunDirectoryAndResumeFromACheckpoint() throws IOException {
+        Path conf = config("train { steps = 20, batch_size = 4, log_every = 5 }\ncheckpoint.every = 10\n");
+        Path runDir = dir.resolve("runs/a");
+
+        Result first = run("train", conf.toString(), "--run-dir", runDir.toString());
+
+        assertEquals(0, first.status(), first.err());
+        assertTrue(first.out().contains("done: 20 steps"), first.out());
+        for (String file : List.of("config.conf", "metrics.jsonl", "loss.png", "summary.json", "checkpoints/ckpt-20")) {
+            assertTrue(Files.exists(runDir.resolve(file)), file);
+        }
+
+        Result again = run("train", conf.toString(), "--run-dir", runDir.toString());
+        assertEquals(2, again.status());
+        assertTrue(again.err().contains("already holds a run"), again.err());
+
+        Result resumed = run("train", conf.toString(), "--resume", runDir.resolve("checkpoints/ckpt-10").toString());
+        assertEquals(0, resumed.status(), resumed.err());
+        assertTrue(resumed.out().contains("resuming run directory"), resumed.out());
+    }
+
+    @Test
+    void shouldReportATruncatedCheckpointWithoutAStackTrace() throws IOException {
+        Path conf = config("train { steps = 10, batch_size = 4 }\ncheckpoint.every = 5\n");
+        Path runDir = dir.resolve("run");
+        assertEquals(0, run("train", conf.toString(), "--run-dir", runDir.toString()).status());
+        try (RandomAccessFile file = new RandomAccessFile(runDir.resolve("checkpoints/ckpt-10/model.safetensors").toFile(), "rw")) {
+            file.setLength(10);
+        }
+
+        Result result = run("train", conf.toString(), "--resume", runDir.toString());
+
+        assertEquals(2, result.status());
+        assertEquals(1, result.errLines().size(), result.err());
+        assertTrue(result.err().contains("ckpt-10 is corrupt") && result.err().contains("model.safetensors is truncated"),
+                result.err());
+        assertTrue(result.err().contains("ckpt-5"), result.err());
+        assertFalse(result.err().contains("\tat "), result.err());
+    }
+
+    @Test
+    void shouldReportAModelThatCannotBeCreatedAndLeaveNoRunDirectory() throws IOException {
+        Path runDir = dir.resolve("runs/never");
+
+        Result result = run("train", config("").toString(), "--set", "model.features=0", "--run-dir", runDir.toString());
+
+        assertEquals(2, result.status());
+        assertEquals(List.of("error: model tiny-linear: model.features must be at least 1, got 0"), result.errLines());
+        assertFalse(Files.exists(runDir), "nothing written for a run that never started");
+    }
+
+    @Test
+    void shouldPrintTheStackTraceWithDebug() throws IOException {
+        Result result = run("train", config("train.steps = lots\n").toString(), "--debug");
+
+        assertEquals(2, result.status());
+        assertTrue(result.err().startsWith("error: train.steps"), result.err());
+        assertTrue(result.err().contains("\tat "), result.err());
+    }
+}
