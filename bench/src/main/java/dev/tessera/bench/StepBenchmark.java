@@ -1,5 +1,6 @@
 package dev.tessera.bench;
 
+import dev.tessera.worker.exec.ComputeThreads;
 import java.util.List;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -10,7 +11,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * Tessera / floor (below 1 means Tessera is faster): the median of the ratios of back-to-back
  * repeats, which a busy shared machine disturbs least, and the ratio of the medians.
  *
- * <p>Arguments (all optional): warm-up steps, repeats, steps per repeat, MLP batch, GPT batch.
+ * <p>Arguments (all optional): warm-up steps, repeats, steps per repeat, MLP batch, GPT batch,
+ * ND4J threads (1, like the trainer's {@code runtime.threads} default; it applies to every
+ * contender, since ND4J's thread setting is per process).
  */
 public final class StepBenchmark {
     private StepBenchmark() {
@@ -22,10 +25,12 @@ public final class StepBenchmark {
         int stepsPerRepeat = intArgument(args, 2, 3);
         int mlpBatch = intArgument(args, 3, 128);
         int gptBatch = intArgument(args, 4, 64);
+        int threads = intArgument(args, 5, 1);
+        ComputeThreads.set(threads);
         Harness harness = new Harness(warmup, repeats, stepsPerRepeat);
         System.out.println("Tessera step benchmark: " + harness + "; " + Runtime.getRuntime().availableProcessors()
-                + " processors, Java " + System.getProperty("java.version") + ", ND4J backend "
-                + Nd4j.getBackend().getClass().getSimpleName());
+                + " processors, ND4J threads " + threads + ", Java " + System.getProperty("java.version")
+                + ", ND4J backend " + Nd4j.getBackend().getClass().getSimpleName());
 
         List<Harness.Result> mlp;
         try (MlpBench bench = new MlpBench(mlpBatch)) {
