@@ -1,11 +1,8 @@
 package dev.tessera.ops;
 
-import static dev.tessera.ops.Checks.arity;
-import static dev.tessera.ops.Checks.floating;
 import static dev.tessera.ops.Checks.require;
 
 import dev.tessera.graph.GradientBuilder;
-import dev.tessera.graph.OpDef;
 import dev.tessera.graph.TensorType;
 import dev.tessera.sbp.Sbp;
 import dev.tessera.sbp.SbpSignature;
@@ -18,7 +15,7 @@ import java.util.List;
  * the gradient ({@link DropoutGrad}) recomputes exactly the same mask instead of storing it. Two
  * dropout ops with the same seed draw the same mask; give each its own seed.
  */
-public record Dropout(double p, long seed) implements OpDef {
+public record Dropout(double p, long seed) implements UnaryElementwise {
 
     public Dropout {
         require(p >= 0 && p < 1, "dropout probability must be in [0, 1), got " + p);
@@ -27,13 +24,6 @@ public record Dropout(double p, long seed) implements OpDef {
     @Override
     public String type() {
         return "dropout";
-    }
-
-    @Override
-    public List<TensorType> inferOutputs(List<TensorType> in) {
-        arity(in, 1);
-        floating(in.get(0), "x");
-        return List.of(in.get(0));
     }
 
     /**

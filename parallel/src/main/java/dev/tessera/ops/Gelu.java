@@ -1,20 +1,15 @@
 package dev.tessera.ops;
 
-import static dev.tessera.ops.Checks.arity;
-import static dev.tessera.ops.Checks.floating;
-
 import dev.tessera.graph.Cost;
 import dev.tessera.graph.GradientBuilder;
-import dev.tessera.graph.OpDef;
 import dev.tessera.graph.TensorType;
-import dev.tessera.sbp.SbpSignature;
 import java.util.List;
 
 /**
  * GELU with the tanh approximation used by GPT-2 and BERT:
  * {@code 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))}.
  */
-public record Gelu() implements OpDef {
+public record Gelu() implements UnaryElementwise {
 
     /** The cubic coefficient of the tanh approximation. */
     public static final double CUBIC = 0.044715;
@@ -34,21 +29,9 @@ public record Gelu() implements OpDef {
     }
 
     @Override
-    public List<TensorType> inferOutputs(List<TensorType> in) {
-        arity(in, 1);
-        floating(in.get(0), "x");
-        return List.of(in.get(0));
-    }
-
-    @Override
     public Cost cost(List<TensorType> in, List<TensorType> out) {
         long n = in.get(0).shape().size();
         return Cost.of(FLOPS_PER_ELEMENT * n, 2 * n * in.get(0).dtype().bytes());
-    }
-
-    @Override
-    public List<SbpSignature> sbpSignatures(List<TensorType> in) {
-        return ElementwiseSbp.signatures(in.get(0).rank(), 1, false);
     }
 
     @Override

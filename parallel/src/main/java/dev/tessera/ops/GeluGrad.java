@@ -1,18 +1,12 @@
 package dev.tessera.ops;
 
-import static dev.tessera.ops.Checks.arity;
-import static dev.tessera.ops.Checks.floating;
-import static dev.tessera.ops.Checks.sameType;
-
 import dev.tessera.graph.Cost;
 import dev.tessera.graph.GradientBuilder;
-import dev.tessera.graph.OpDef;
 import dev.tessera.graph.TensorType;
-import dev.tessera.sbp.SbpSignature;
 import java.util.List;
 
 /** Backward of {@link Gelu}: inputs (dy, x), output {@code dy * gelu'(x)}. */
-public record GeluGrad() implements OpDef {
+public record GeluGrad() implements ElementwiseBackward {
 
     /** Reference derivative of {@link Gelu#value} in plain Java, for tests. */
     public static double derivative(double x) {
@@ -28,22 +22,9 @@ public record GeluGrad() implements OpDef {
     }
 
     @Override
-    public List<TensorType> inferOutputs(List<TensorType> in) {
-        arity(in, 2);
-        floating(in.get(0), "dy");
-        sameType(in.get(0), in.get(1));
-        return List.of(in.get(0));
-    }
-
-    @Override
     public Cost cost(List<TensorType> in, List<TensorType> out) {
         long n = in.get(0).shape().size();
         return Cost.of(2 * Gelu.FLOPS_PER_ELEMENT * n, 3 * n * in.get(0).dtype().bytes());
-    }
-
-    @Override
-    public List<SbpSignature> sbpSignatures(List<TensorType> in) {
-        return ElementwiseGradSbp.signatures(in.get(0).rank());
     }
 
     /**

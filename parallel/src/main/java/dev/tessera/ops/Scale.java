@@ -1,17 +1,11 @@
 package dev.tessera.ops;
 
-import static dev.tessera.ops.Checks.arity;
-import static dev.tessera.ops.Checks.floating;
 import static dev.tessera.ops.Checks.require;
 
 import dev.tessera.graph.GradientBuilder;
-import dev.tessera.graph.OpDef;
-import dev.tessera.graph.TensorType;
-import dev.tessera.sbp.SbpSignature;
-import java.util.List;
 
 /** {@code x * factor} for a constant factor fixed when the graph is built. */
-public record Scale(double factor) implements OpDef {
+public record Scale(double factor) implements UnaryElementwise {
 
     public Scale {
         require(Double.isFinite(factor), "scale factor must be finite, got " + factor);
@@ -23,15 +17,8 @@ public record Scale(double factor) implements OpDef {
     }
 
     @Override
-    public List<TensorType> inferOutputs(List<TensorType> in) {
-        arity(in, 1);
-        floating(in.get(0), "x");
-        return List.of(in.get(0));
-    }
-
-    @Override
-    public List<SbpSignature> sbpSignatures(List<TensorType> in) {
-        return ElementwiseSbp.signatures(in.get(0).rank(), 1, true);
+    public boolean additive() {
+        return true;
     }
 
     @Override

@@ -1,19 +1,13 @@
 package dev.tessera.ops;
 
-import static dev.tessera.ops.Checks.arity;
-import static dev.tessera.ops.Checks.floating;
-import static dev.tessera.ops.Checks.sameType;
-
 import dev.tessera.graph.Cost;
 import dev.tessera.graph.GradientBuilder;
-import dev.tessera.graph.OpDef;
 import dev.tessera.graph.Tensor;
 import dev.tessera.graph.TensorType;
-import dev.tessera.sbp.SbpSignature;
 import java.util.List;
 
 /** Backward of {@link Tanh}: inputs (dy, y) where y = tanh(x), output {@code dy * (1 - y^2)}. */
-public record TanhGrad() implements OpDef {
+public record TanhGrad() implements ElementwiseBackward {
 
     @Override
     public String type() {
@@ -21,22 +15,9 @@ public record TanhGrad() implements OpDef {
     }
 
     @Override
-    public List<TensorType> inferOutputs(List<TensorType> in) {
-        arity(in, 2);
-        floating(in.get(0), "dy");
-        sameType(in.get(0), in.get(1));
-        return List.of(in.get(0));
-    }
-
-    @Override
     public Cost cost(List<TensorType> in, List<TensorType> out) {
         long n = in.get(0).shape().size();
         return Cost.of(3 * n, 3 * n * in.get(0).dtype().bytes());
-    }
-
-    @Override
-    public List<SbpSignature> sbpSignatures(List<TensorType> in) {
-        return ElementwiseGradSbp.signatures(in.get(0).rank());
     }
 
     /** d/d(dy) = (1 - y^2) and d/dy = -2 y dy, both built from existing ops. */
