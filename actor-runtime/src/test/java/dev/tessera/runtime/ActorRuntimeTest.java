@@ -1,0 +1,163 @@
+package dev.tessera.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tessera.graph.Phase;
+import dev.tessera.runtime.plan.ActorKind;
+import dev.tessera.runtime.plan.Plan;
+import dev.tessera.runtime.plan.PlanBuilder;
+import dev.tessera.runtime.trace.Trace;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class ActorRuntimeTest {
+    private final ActorRuntime runtime = ActorRuntime.inProcess();
+
+    @Test
+    void shouldRunEveryActorOncePerMicroBatchOfEveryIteration() throws InterruptedException {
+        PlanBuilder builder = new PlanBuilder();
+        int cpu = builder.device("cpu:0");
+        int data = builder.actor("data", "Source", cpu).kind(ActorKind.SOURCE).output(2).add();
+        int matmul = builder.actor("matmul", "MatMul", cpu).phase(Phase.FORWARD).input(data, 0).output(1).add();
+        builder.actor("loss", "Loss", cpu).kind(ActorKind.SINK).input(matmul, 0).input(data, 0).add();
+        Plan plan = builder.build();
+        AtomicLong actions = new AtomicLong();
+
+        RunResult result = runtime.run(plan, spec -> new CheckingAction(plan, spec, 4, spec.id(), 0, -1, actions),
+                RunOptions.of(3, 4));
+
+        assertEquals(3 * 4 * 3, result.actions());
+        assertEquals(3 * 4 * 3, actions.get());
+        new TraceChecks(result.trace().orElseThrow(), 12).assertDependencyOrder();
+    }
+
+    @Test
+    void shouldPassMicroBatchAndIterationToActionsInOrder() throws InterruptedException {
+        PlanBuilder builder = new PlanBuilder();
+        int cpu = builder.device("cpu:0");
+        int data = builder.actor("data", "Source", cpu).kind(ActorKind.SOURCE).output(3).add();
+        builder.actor("sink", "Sink", cpu).kind(ActorKind.SINK).input(data, 0).add();
+        List<String> seen = new CopyOnWriteArrayList<>();
+
+        runtime.run(builder.build(), spec -> context -> {
+            if (spec.kind() == ActorKind.SINK) {
+                seen.add(context.iteration() + "/" + context.microBatch());
+            }
+        }, RunOptions.of(2, 3));
+
+        assertEquals(List.of("0/0", "0/1", "0/2", "1/0", "1/1", "1/2"), seen);
+    }
+
+    @Test
+    void shouldHandOverPayloadAcrossDevicesWithoutCopying() throws InterruptedException {
+        PlanBuilder builder = new PlanBuilder();
+        int cpu0 = builder.device("cpu:0");
+        int cpu1 = builder.device("cpu:1");
+        int data = builder.actor("data", "Source", cpu0).kind(ActorKind.SOURCE).output(1).add();
+        int transfer = builder.actor("to-cpu1", "Transfer", cpu1).kind(ActorKind.TRANSFER).input(data, 0).output(1).add();
+        builder.actor("sink", "Sink", cpu1).kind(ActorKind.SINK).input(transfer, 0).add();
+        Object buffer = new Object();
+        List<Object> received = new CopyOnWriteArrayList<>();
+
+        runtime.run(builder.build(), spec -> new ActorAction() {
+            @Override
+            public Object createPayload(int output, int register) {
+                return buffer;
+            }
+
+            @Override
+            public void act(ActionContext context) {
+                if (spec.kind() == ActorKind.SINK) {
+                    received.add(context.input(0));
+                }
+            }
+        }, RunOptions.of(1, 3));
+
+        assertEquals(3, received.size());
+        received.forEach(payload -> assertSame(buffer, payload));
+    }
+
+    @Test
+    void shouldRunControlSuccessorAfterItsPredecessorForEachMicroBatch() throws InterruptedException {
+        PlanBuilder builder = new PlanBuilder();
+        int cpu = builder.device("cpu:0");
+        int data = builder.actor("data", "Source", cpu).kind(ActorKind.SOURCE).output(4).add();
+        int weightGrad = builder.actor("w", "MatMulWeightGrad", cpu).phase(Phase.BACKWARD_WEIGHT).input(data, 0).output(4).add();
+        // The input gradient is data-ready first, but the schedule says: after the weight gradient.
+        int inputGrad = builder.actor("b", "MatMulInputGrad", cpu).phase(Phase.BACKWARD_INPUT).input(data, 0)
+                .after(weightGrad).output(4).add();
+        builder.actor("sink", "Sink", cpu).kind(ActorKind.SINK).input(inputGrad, 0).input(weightGrad, 0).add();
+        Plan plan = builder.build();
+
+        RunResult result = runtime.run(plan, spec -> context -> { }, RunOptions.of(2, 4));
+
+        TraceChecks checks = new TraceChecks(result.trace().orElseThrow(), 8);
+        for (int step = 0; step < 8; step++) {
+            assertTrue(checks.start(inputGrad, step) >= checks.end(weightGrad, step), "step " + step);
+        }
+    }
+
+    @Test
+    void shouldLeaveNoThreadRunningAfterTheRun() throws InterruptedException {
+        Plan plan = RandomPlans.create(new java.util.Random(7));
+        AtomicLong actions = new AtomicLong();
+
+        runtime.run(plan, spec -> new CheckingAction(plan, spec, 2, spec.id(), 0, -1, actions), RunOptions.of(2, 2));
+
+        RuntimeThreads.assertNoneLeft();
+    }
+
+    @Test
+    void shouldSerializeATwoStageChainWithQuotaOne() throws InterruptedException {
+        Trace trace = runTwoStageChain(1);
+        TraceChecks checks = new TraceChecks(trace, 6);
+        for (int step = 1; step < 6; step++) {
+            assertTrue(checks.start(0, step) >= checks.end(2, step - 1),
+                    "with quota 1 the producer started step " + step + " before the consumer ended step " + (step - 1));
+        }
+    }
+
+    @Test
+    void shouldLetTheProducerRunOneMicroBatchAheadWithQuotaTwo() throws InterruptedException {
+        Trace trace = runTwoStageChain(2);
+        TraceChecks checks = new TraceChecks(trace, 6);
+        int overlaps = 0;
+        for (int step = 1; step < 6; step++) {
+            if (checks.start(0, step) < checks.end(2, step - 1)) {
+                overlaps++;
+            }
+            if (step >= 2) {
+                assertTrue(checks.start(0, step) >= checks.end(2, step - 2),
+                        "with quota 2 the producer ran two micro-batches ahead at step " + step);
+            }
+        }
+        assertTrue(overlaps >= 3, "with quota 2 the producer overlapped the consumer only " + overlaps + " times");
+    }
+
+    /**
+     * producer (cpu:0) -> transfer -> consumer -> sink (cpu:1), both stages sleeping 5 ms, every
+     * register quota the same; the consumer is actor 2 and its sink actor 3.
+     */
+    private Trace runTwoStageChain(int quota) throws InterruptedException {
+        PlanBuilder builder = new PlanBuilder();
+        int cpu0 = builder.device("cpu:0");
+        int cpu1 = builder.device("cpu:1");
+        int producer = builder.actor("producer", "Stage0", cpu0).kind(ActorKind.SOURCE).output(quota).add();
+        int transfer = builder.actor("transfer", "Transfer", cpu1).kind(ActorKind.TRANSFER).input(producer, 0)
+                .output(quota).add();
+        int consumer = builder.actor("consumer", "Stage1", cpu1).input(transfer, 0).output(quota).add();
+        builder.actor("sink", "Sink", cpu1).kind(ActorKind.SINK).input(consumer, 0).add();
+        return runtime.run(builder.build(), spec -> context -> {
+            if (spec.id() == producer || spec.id() == consumer) {
+                Thread.sleep(5);
+            }
+        }, RunOptions.of(2, 3)).trace().orElseThrow();
+    }
+}
