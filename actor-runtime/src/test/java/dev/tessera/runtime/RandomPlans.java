@@ -2,6 +2,7 @@ package dev.tessera.runtime;
 
 import dev.tessera.graph.Phase;
 import dev.tessera.runtime.plan.ActorKind;
+import dev.tessera.runtime.plan.ActorSpec;
 import dev.tessera.runtime.plan.Plan;
 import dev.tessera.runtime.plan.PlanBuilder;
 import java.util.ArrayList;
@@ -96,5 +97,9 @@ final class RandomPlans {
     }
 
     private record ActorInfo(int id, int device, int outputs) {
+    }
+
+    static boolean isTransfer(ActorSpec spec) {
+        return spec.kind() == ActorKind.TRANSFER;
     }
 }
