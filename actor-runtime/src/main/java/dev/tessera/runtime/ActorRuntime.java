@@ -65,7 +65,8 @@ public final class ActorRuntime {
                         "the actor system of the run ended before every actor finished"));
             } else {
                 long actionCount = options.steps() * plan.actors().size();
-                result.complete(new RunResult(actionCount, wall, Optional.ofNullable(trace)));
+                result.complete(new RunResult(actionCount, wall, outcome.endNanos - outcome.startNanos,
+                        Optional.ofNullable(trace)));
             }
         });
         return result;

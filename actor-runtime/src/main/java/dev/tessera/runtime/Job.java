@@ -24,6 +24,9 @@ final class Job extends AbstractBehavior<JobMessage> {
     static final class Outcome {
         volatile Throwable failure;
         volatile boolean finished;
+        /** When the job told the actors to start, and when the last one finished. */
+        volatile long startNanos;
+        volatile long endNanos;
     }
 
     private final Outcome outcome;
@@ -49,6 +52,7 @@ final class Job extends AbstractBehavior<JobMessage> {
             refs.set(spec.id(), context.spawn(behavior, "actor-" + spec.id(), DeviceDispatchers.selector(spec.device())));
         }
         // Every reference is in place before any actor can receive a message from a peer.
+        outcome.startNanos = System.nanoTime();
         for (ActorRef<ActorMessage> ref : refs) {
             ref.tell(ActorMessage.Start.INSTANCE);
         }
@@ -64,6 +68,7 @@ final class Job extends AbstractBehavior<JobMessage> {
 
     private Behavior<JobMessage> onFinished(JobMessage.ActorFinished message) {
         if (++finished == actorCount) {
+            outcome.endNanos = System.nanoTime();
             outcome.finished = true;
             return Behaviors.stopped();
         }
