@@ -40,6 +40,8 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
     private final int[] inputProducerOutputs;
     private final OutputRegisters[] outputs;
     private final int[] controlPredecessors;
+    /** Per control predecessor: true when it orders whole iterations rather than micro-batches. */
+    private final boolean[] previousIterationOnly;
     private final long[] controlDone;
     private final int[] controlSuccessors;
     /** For a transfer that aliases its source: the input register each output register still holds. */
@@ -55,8 +57,15 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
     static Behavior<ActorMessage> create(Plan plan, ActorSpec spec, ActorAction action, boolean holdsInputs,
                                          ActorRef<JobMessage> job, List<ActorRef<ActorMessage>> peers,
                                          DeviceTraceBuffer trace, RunOptions options) {
-        return Behaviors.setup(context ->
-                new PlanActor(context, plan, spec, action, holdsInputs, job, peers, trace, options));
+        return Behaviors.setup(context -> {
+            try {
+                return new PlanActor(context, plan, spec, action, holdsInputs, job, peers, trace, options);
+            } catch (RuntimeException | Error error) {
+                // Pekko would stop the actor silently and the job would wait for it forever.
+                job.tell(new JobMessage.ActorFailed(spec.id(), error));
+                return Behaviors.stopped();
+            }
+        });
     }
 
     private PlanActor(ActorContext<ActorMessage> context, Plan plan, ActorSpec spec, ActorAction action,
@@ -87,7 +96,14 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
             outputs[output] = new OutputRegisters(spec.outputs().get(output).quota(),
                     plan.consumers(spec.id(), output));
         }
-        controlPredecessors = spec.controlPredecessors().stream().mapToInt(Integer::intValue).toArray();
+        int stepEdges = spec.controlPredecessors().size();
+        controlPredecessors = new int[stepEdges + spec.iterationPredecessors().size()];
+        previousIterationOnly = new boolean[controlPredecessors.length];
+        for (int i = 0; i < controlPredecessors.length; i++) {
+            controlPredecessors[i] = i < stepEdges ? spec.controlPredecessors().get(i)
+                    : spec.iterationPredecessors().get(i - stepEdges);
+            previousIterationOnly[i] = i >= stepEdges;
+        }
         controlDone = new long[controlPredecessors.length];
         controlSuccessors = plan.controlSuccessors(spec.id()).stream().mapToInt(Integer::intValue).toArray();
         heldInputRegisters = holdsInputs ? new int[outputs[0].quota()] : null;
@@ -159,8 +175,9 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
                 return false;
             }
         }
-        for (long done : controlDone) {
-            if (done <= step) {
+        for (int i = 0; i < controlDone.length; i++) {
+            long required = previousIterationOnly[i] ? step - step % microBatches : step + 1;
+            if (controlDone[i] < required) {
                 return false;
             }
         }
@@ -239,6 +256,12 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
         }
         for (OutputRegisters registers : outputs) {
             if (!registers.allFree()) {
+                return this;
+            }
+        }
+        // Stay until every predecessor's last notice arrived, so none goes to a stopped actor.
+        for (long done : controlDone) {
+            if (done < steps) {
                 return this;
             }
         }

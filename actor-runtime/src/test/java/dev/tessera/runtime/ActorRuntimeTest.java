@@ -35,7 +35,7 @@ class ActorRuntimeTest {
 
         assertEquals(3 * 4 * 3, result.actions());
         assertEquals(3 * 4 * 3, actions.get());
-        new TraceChecks(result.trace().orElseThrow(), 12).assertDependencyOrder();
+        new TraceChecks(result.trace().orElseThrow(), 12, 4).assertDependencyOrder();
     }
 
     @Test
@@ -98,10 +98,54 @@ class ActorRuntimeTest {
 
         RunResult result = runtime.run(plan, spec -> context -> { }, RunOptions.of(2, 4));
 
-        TraceChecks checks = new TraceChecks(result.trace().orElseThrow(), 8);
+        TraceChecks checks = new TraceChecks(result.trace().orElseThrow(), 8, 4);
         for (int step = 0; step < 8; step++) {
             assertTrue(checks.start(inputGrad, step) >= checks.end(weightGrad, step), "step " + step);
         }
+    }
+
+    @Test
+    void shouldStartAnIterationOnlyAfterTheUpdateOfThePreviousOne() throws InterruptedException {
+        PlanBuilder builder = new PlanBuilder();
+        int cpu0 = builder.device("cpu:0");
+        int cpu1 = builder.device("cpu:1");
+        // The parameter actor snapshots the weights' version each micro-batch; the update bumps
+        // the version after the last micro-batch of an iteration. The next iteration must wait
+        // for it, though the update comes later in the dataflow.
+        int parameter = builder.actor("w", "Parameter", cpu0).output(3).afterPreviousIteration(5).add();
+        int parameterOnCpu1 = builder.actor("w@cpu1", "Transfer", cpu1).kind(ActorKind.TRANSFER)
+                .input(parameter, 0).output(3).add();
+        int data = builder.actor("data", "Source", cpu1).kind(ActorKind.SOURCE).output(3).add();
+        int forward = builder.actor("fc", "MatMul", cpu1).phase(Phase.FORWARD).input(data, 0)
+                .input(parameterOnCpu1, 0).output(3).add();
+        int forwardOnCpu0 = builder.actor("fc@cpu0", "Transfer", cpu0).kind(ActorKind.TRANSFER)
+                .input(forward, 0).output(3).add();
+        int update = builder.actor("update", "AdamW", cpu0).phase(Phase.UPDATE).kind(ActorKind.SINK)
+                .input(forwardOnCpu0, 0).add();
+        assertEquals(5, update);
+        long[] version = {0};
+        List<String> versionsSeen = new CopyOnWriteArrayList<>();
+
+        runtime.run(builder.build(), spec -> new ActorAction() {
+            @Override
+            public Object createPayload(int output, int register) {
+                return new long[1];
+            }
+
+            @Override
+            public void act(ActionContext context) throws InterruptedException {
+                if (spec.id() == parameter) {
+                    ((long[]) context.output(0))[0] = version[0];
+                } else if (spec.id() == forward) {
+                    versionsSeen.add(context.iteration() + ":" + ((long[]) context.input(1))[0]);
+                } else if (spec.id() == update && context.microBatch() == 2) {
+                    Thread.sleep(5);
+                    version[0]++;
+                }
+            }
+        }, RunOptions.of(3, 3));
+
+        assertEquals(List.of("0:0", "0:0", "0:0", "1:1", "1:1", "1:1", "2:2", "2:2", "2:2"), versionsSeen);
     }
 
     @Test
@@ -117,7 +161,7 @@ class ActorRuntimeTest {
     @Test
     void shouldSerializeATwoStageChainWithQuotaOne() throws InterruptedException {
         Trace trace = runTwoStageChain(1);
-        TraceChecks checks = new TraceChecks(trace, 6);
+        TraceChecks checks = new TraceChecks(trace, 6, 3);
         for (int step = 1; step < 6; step++) {
             assertTrue(checks.start(0, step) >= checks.end(2, step - 1),
                     "with quota 1 the producer started step " + step + " before the consumer ended step " + (step - 1));
@@ -127,7 +171,7 @@ class ActorRuntimeTest {
     @Test
     void shouldLetTheProducerRunOneMicroBatchAheadWithQuotaTwo() throws InterruptedException {
         Trace trace = runTwoStageChain(2);
-        TraceChecks checks = new TraceChecks(trace, 6);
+        TraceChecks checks = new TraceChecks(trace, 6, 3);
         int overlaps = 0;
         for (int step = 1; step < 6; step++) {
             if (checks.start(0, step) < checks.end(2, step - 1)) {

@@ -39,7 +39,7 @@ class RandomPlanPropertyTest {
             long steps = (long) iterations * microBatches;
             long checkedActions = steps * plan.actors().stream().filter(spec -> !RandomPlans.isTransfer(spec)).count();
             assertEquals(checkedActions, actions.get(), "actions of plan with seed " + seed + "\n" + plan);
-            TraceChecks checks = new TraceChecks(result.trace().orElseThrow(), steps);
+            TraceChecks checks = new TraceChecks(result.trace().orElseThrow(), steps, microBatches);
             checks.assertDependencyOrder();
             checks.assertQuotasRespected();
             checks.assertDevicesRunOneActionAtATime();

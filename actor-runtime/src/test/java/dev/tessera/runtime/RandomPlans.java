@@ -3,6 +3,7 @@ package dev.tessera.runtime;
 import dev.tessera.graph.Phase;
 import dev.tessera.runtime.plan.ActorKind;
 import dev.tessera.runtime.plan.ActorSpec;
+import dev.tessera.runtime.plan.ActorSpec;
 import dev.tessera.runtime.plan.Plan;
 import dev.tessera.runtime.plan.PlanBuilder;
 import java.util.ArrayList;
@@ -71,7 +72,26 @@ final class RandomPlans {
             sink.input(other[0], other[1]);
         }
         sink.add();
-        return plan.build();
+        return withIterationEdges(plan.build(), random);
+    }
+
+    /**
+     * Some actors act in an iteration only after another actor of their device, earlier or
+     * later in the plan, finished the previous iteration (as a parameter waits for its update).
+     */
+    private static Plan withIterationEdges(Plan plan, Random random) {
+        List<ActorSpec> actors = new ArrayList<>();
+        for (ActorSpec actor : plan.actors()) {
+            List<Integer> candidates = plan.actors().stream()
+                    .filter(other -> other.device() == actor.device() && other.id() != actor.id()
+                            && !actor.controlPredecessors().contains(other.id()))
+                    .map(ActorSpec::id).toList();
+            List<Integer> iterationPredecessors = candidates.isEmpty() || random.nextInt(4) != 0
+                    ? List.of() : List.of(candidates.get(random.nextInt(candidates.size())));
+            actors.add(new ActorSpec(actor.id(), actor.name(), actor.op(), actor.device(), actor.phase(),
+                    actor.kind(), actor.inputs(), actor.outputs(), actor.controlPredecessors(), iterationPredecessors));
+        }
+        return Plan.of(plan.devices(), actors);
     }
 
     /** A random output of an earlier actor, through a transfer actor when it is on another device. */

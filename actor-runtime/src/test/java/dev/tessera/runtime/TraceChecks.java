@@ -17,14 +17,16 @@ import java.util.List;
 final class TraceChecks {
     private final Plan plan;
     private final long steps;
+    private final int microBatches;
     /** starts[actor][step] and ends[actor][step] in nanoseconds. */
     private final long[][] starts;
     private final long[][] ends;
     private final List<TraceEvent> events;
 
-    TraceChecks(Trace trace, long steps) {
+    TraceChecks(Trace trace, long steps, int microBatches) {
         this.plan = trace.plan();
         this.steps = steps;
+        this.microBatches = microBatches;
         this.events = trace.events();
         starts = new long[plan.actors().size()][(int) steps];
         ends = new long[plan.actors().size()][(int) steps];
@@ -53,7 +55,10 @@ final class TraceChecks {
         return ends[actor][(int) step];
     }
 
-    /** A consumer's action for a step starts after its producers' and control predecessors' ended. */
+    /**
+     * A consumer's action for a step starts after its producers' and control predecessors'
+     * ended, and after its iteration predecessors ended the previous iteration.
+     */
     void assertDependencyOrder() {
         for (ActorSpec actor : plan.actors()) {
             List<Integer> before = new ArrayList<>(actor.controlPredecessors());
@@ -62,6 +67,14 @@ final class TraceChecks {
                 for (int step = 0; step < steps; step++) {
                     assertTrue(start(actor.id(), step) >= end(predecessor, step), actor.name() + " started step "
                             + step + " before " + plan.actor(predecessor).name() + " ended it\n" + plan);
+                }
+            }
+            for (int predecessor : actor.iterationPredecessors()) {
+                for (int step = microBatches; step < steps; step++) {
+                    long lastOfPreviousIteration = step - step % microBatches - 1;
+                    assertTrue(start(actor.id(), step) >= end(predecessor, lastOfPreviousIteration), actor.name()
+                            + " started step " + step + " before " + plan.actor(predecessor).name()
+                            + " ended the previous iteration\n" + plan);
                 }
             }
         }

@@ -19,10 +19,15 @@ import java.util.Optional;
  * @param controlPredecessors ids of actors on the same device that must act for a micro-batch
  *                            before this actor acts for it (an explicit order, e.g. from a
  *                            pipeline schedule)
+ * @param iterationPredecessors ids of actors on the same device that must have acted for
+ *                            every micro-batch of the previous iteration before this actor
+ *                            acts in an iteration, e.g. a parameter actor after the optimizer
+ *                            step. Such an edge points back in time, so it may close a loop
+ *                            over data edges (parameter, forward, ..., update, parameter).
  */
 public record ActorSpec(int id, String name, String op, int device, Optional<Phase> phase,
                         ActorKind kind, List<InputRef> inputs, List<OutputSpec> outputs,
-                        List<Integer> controlPredecessors) {
+                        List<Integer> controlPredecessors, List<Integer> iterationPredecessors) {
 
     public ActorSpec {
         if (name == null || name.isBlank()) {
@@ -38,6 +43,7 @@ public record ActorSpec(int id, String name, String op, int device, Optional<Pha
         inputs = List.copyOf(inputs);
         outputs = List.copyOf(outputs);
         controlPredecessors = List.copyOf(controlPredecessors);
+        iterationPredecessors = List.copyOf(iterationPredecessors);
     }
 
     /** The phase letter (F, B, W or U), or the empty string when the actor has no phase. */

@@ -13,7 +13,7 @@ public final class Plan {
     private final List<ActorSpec> actors;
     /** consumers[actor][output]: every input that reads that output. */
     private final List<List<List<ConsumerRef>>> consumers;
-    /** controlSuccessors[actor]: actors that wait for this one, per micro-batch. */
+    /** controlSuccessors[actor]: actors that wait for this one, per micro-batch or per iteration. */
     private final List<List<Integer>> controlSuccessors;
 
     private Plan(List<Device> devices, List<ActorSpec> actors) {
@@ -35,6 +35,9 @@ public final class Plan {
                 byActor.get(ref.producer()).get(ref.output()).add(new ConsumerRef(actor.id(), input));
             }
             for (int predecessor : actor.controlPredecessors()) {
+                successors.get(predecessor).add(actor.id());
+            }
+            for (int predecessor : actor.iterationPredecessors()) {
                 successors.get(predecessor).add(actor.id());
             }
         }
@@ -79,7 +82,7 @@ public final class Plan {
         return consumers.get(actor).get(output);
     }
 
-    /** Actors whose control predecessors include {@code actor}. */
+    /** Actors whose control or iteration predecessors include {@code actor}. */
     public List<Integer> controlSuccessors(int actor) {
         return controlSuccessors.get(actor);
     }
@@ -100,6 +103,9 @@ public final class Plan {
                     .append(actor.outputs().stream().map(OutputSpec::quota).toList());
             if (!actor.controlPredecessors().isEmpty()) {
                 text.append(" after ").append(actor.controlPredecessors());
+            }
+            if (!actor.iterationPredecessors().isEmpty()) {
+                text.append(" after previous iteration of ").append(actor.iterationPredecessors());
             }
             text.append('\n');
         }

@@ -47,6 +47,7 @@ public final class PlanBuilder {
         private final List<InputRef> inputs = new ArrayList<>();
         private final List<OutputSpec> outputs = new ArrayList<>();
         private final List<Integer> controlPredecessors = new ArrayList<>();
+        private final List<Integer> iterationPredecessors = new ArrayList<>();
 
         private ActorBuilder(String name, String op, int device) {
             this.name = name;
@@ -82,9 +83,16 @@ public final class PlanBuilder {
             return this;
         }
 
+        /** This actor acts in an iteration only after {@code predecessor} acted for all of the previous one. */
+        public ActorBuilder afterPreviousIteration(int predecessor) {
+            iterationPredecessors.add(predecessor);
+            return this;
+        }
+
         public int add() {
             int id = actors.size();
-            actors.add(new ActorSpec(id, name, op, device, phase, kind, inputs, outputs, controlPredecessors));
+            actors.add(new ActorSpec(id, name, op, device, phase, kind, inputs, outputs, controlPredecessors,
+                    iterationPredecessors));
             return id;
         }
     }

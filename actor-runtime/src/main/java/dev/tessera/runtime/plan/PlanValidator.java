@@ -110,7 +110,9 @@ public final class PlanValidator {
             }
         }
         Set<Integer> seen = new HashSet<>();
-        for (int predecessor : actor.controlPredecessors()) {
+        List<Integer> predecessors = new ArrayList<>(actor.controlPredecessors());
+        predecessors.addAll(actor.iterationPredecessors());
+        for (int predecessor : predecessors) {
             if (predecessor < 0 || predecessor >= actors.size()) {
                 problems.add(who + " has unknown control predecessor " + predecessor);
                 continue;
@@ -119,7 +121,8 @@ public final class PlanValidator {
             if (predecessor == actor.id()) {
                 problems.add(who + " names itself as control predecessor; remove that edge");
             } else if (!seen.add(predecessor)) {
-                problems.add(who + " names control predecessor '" + before.name() + "' twice");
+                problems.add(who + " names control predecessor '" + before.name()
+                        + "' twice (per micro-batch or per iteration, keep one)");
             } else if (before.device() != actor.device()) {
                 problems.add("control edge from '" + before.name() + "' on " + devices.get(before.device()).name()
                         + " to '" + actor.name() + "' on " + devices.get(actor.device()).name()
@@ -129,7 +132,10 @@ public final class PlanValidator {
         }
     }
 
-    /** Depth-first search over data and control edges (from each actor to its predecessors). */
+    /**
+     * Depth-first search over data and per-micro-batch control edges, from each actor to its
+     * predecessors. Iteration edges point to the previous iteration, so they close no cycle.
+     */
     private static Cycle findCycle(List<ActorSpec> actors) {
         int[] state = new int[actors.size()]; // 0 unvisited, 1 on the current path, 2 done
         int[] parent = new int[actors.size()];

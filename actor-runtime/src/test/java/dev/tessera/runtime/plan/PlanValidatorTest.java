@@ -115,6 +115,33 @@ class PlanValidatorTest {
     }
 
     @Test
+    void shouldAcceptAnIterationEdgeClosingALoopOverDataEdges() {
+        PlanBuilder builder = new PlanBuilder();
+        int cpu = builder.device("cpu:0");
+        int parameter = builder.actor("w", "Parameter", cpu).output(1).afterPreviousIteration(2).add();
+        int forward = builder.actor("fc", "MatMul", cpu).input(parameter, 0).output(1).add();
+        builder.actor("update", "Sgd", cpu).kind(ActorKind.SINK).input(forward, 0).add();
+
+        Plan plan = builder.build();
+
+        assertEquals(List.of(parameter), plan.controlSuccessors(2));
+    }
+
+    @Test
+    void shouldRejectAnIterationEdgeAcrossDevices() {
+        PlanBuilder builder = new PlanBuilder();
+        int cpu0 = builder.device("cpu:0");
+        int cpu1 = builder.device("cpu:1");
+        int update = builder.actor("update", "Source", cpu1).kind(ActorKind.SOURCE).output(1).add();
+        builder.actor("w", "Parameter", cpu0).output(1).afterPreviousIteration(update).add();
+
+        InvalidPlanException error = assertThrows(InvalidPlanException.class, builder::build);
+
+        assertTrue(error.getMessage().contains("control edge from 'update' on cpu:1 to 'w' on cpu:0 crosses devices"),
+                error.getMessage());
+    }
+
+    @Test
     void shouldRejectKindsWithTheWrongEdges() {
         PlanBuilder builder = new PlanBuilder();
         int cpu = builder.device("cpu:0");
