@@ -41,6 +41,7 @@ public final class ActorRuntimeBenchmark {
         plans.put("fan-out 1->8->1, 2 devices", fanOut(8, 2));
         ActorRuntime runtime = ActorRuntime.inProcess();
         RunOptions options = new RunOptions(1, steps, false, throughput);
+        String traced = "chain of 10, 1 device, traced";
         int pingPongTrips = steps * 10;
 
         for (int warmup = 0; warmup < warmups; warmup++) {
@@ -49,6 +50,7 @@ public final class ActorRuntimeBenchmark {
             for (Plan plan : plans.values()) {
                 runtime.run(plan, spec -> context -> { }, options);
             }
+            runtime.run(plans.get("chain of 10, 1 device"), spec -> context -> { }, options.withTrace(true));
         }
         Map<String, double[]> nanosPerMessage = new LinkedHashMap<>();
         Map<String, double[]> nanosPerAction = new LinkedHashMap<>();
@@ -65,15 +67,20 @@ public final class ActorRuntimeBenchmark {
                 record(nanosPerAction, entry.getKey(), repeat, repeats,
                         (double) result.runNanos() * plan.devices().size() / result.actions());
             }
+            Plan chain = plans.get("chain of 10, 1 device");
+            RunResult result = runtime.run(chain, spec -> context -> { }, options.withTrace(true));
+            record(nanosPerMessage, traced, repeat, repeats,
+                    (double) result.runNanos() / ((long) steps * registerMessagesPerStep(chain)));
+            record(nanosPerAction, traced, repeat, repeats, (double) result.runNanos() / result.actions());
         }
 
         System.out.println();
-        System.out.printf(Locale.ROOT, "%-28s %14s %16s %22s%n", "contender", "messages/s", "ns per message",
+        System.out.printf(Locale.ROOT, "%-30s %14s %16s %22s%n", "contender", "messages/s", "ns per message",
                 "ns per action x device");
         for (Map.Entry<String, double[]> entry : nanosPerMessage.entrySet()) {
             double perMessage = median(entry.getValue());
             double[] perAction = nanosPerAction.get(entry.getKey());
-            System.out.printf(Locale.ROOT, "%-28s %14s %16.0f %22s%n", entry.getKey(),
+            System.out.printf(Locale.ROOT, "%-30s %14s %16.0f %22s%n", entry.getKey(),
                     String.format(Locale.ROOT, "%,.0f", 1e9 / perMessage), perMessage,
                     perAction == null ? "-" : String.format(Locale.ROOT, "%.0f", median(perAction)));
         }
