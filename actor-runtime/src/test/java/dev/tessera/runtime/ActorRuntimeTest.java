@@ -31,7 +31,7 @@ class ActorRuntimeTest {
         AtomicLong actions = new AtomicLong();
 
         RunResult result = runtime.run(plan, spec -> new CheckingAction(plan, spec, 4, spec.id(), 0, -1, actions),
-                RunOptions.of(3, 4));
+                RunOptions.of(3, 4).withTrace(true));
 
         assertEquals(3 * 4 * 3, result.actions());
         assertEquals(3 * 4 * 3, actions.get());
@@ -96,7 +96,7 @@ class ActorRuntimeTest {
         builder.actor("sink", "Sink", cpu).kind(ActorKind.SINK).input(inputGrad, 0).input(weightGrad, 0).add();
         Plan plan = builder.build();
 
-        RunResult result = runtime.run(plan, spec -> context -> { }, RunOptions.of(2, 4));
+        RunResult result = runtime.run(plan, spec -> context -> { }, RunOptions.of(2, 4).withTrace(true));
 
         TraceChecks checks = new TraceChecks(result.trace().orElseThrow(), 8, 4);
         for (int step = 0; step < 8; step++) {
@@ -143,7 +143,7 @@ class ActorRuntimeTest {
                     version[0]++;
                 }
             }
-        }, RunOptions.of(3, 3));
+        }, RunOptions.of(3, 3).withTrace(true));
 
         assertEquals(List.of("0:0", "0:0", "0:0", "1:1", "1:1", "1:1", "2:2", "2:2", "2:2"), versionsSeen);
     }
@@ -153,7 +153,8 @@ class ActorRuntimeTest {
         Plan plan = RandomPlans.create(new java.util.Random(7));
         AtomicLong actions = new AtomicLong();
 
-        runtime.run(plan, spec -> new CheckingAction(plan, spec, 2, spec.id(), 0, -1, actions), RunOptions.of(2, 2));
+        runtime.run(plan, spec -> new CheckingAction(plan, spec, 2, spec.id(), 0, -1, actions),
+                RunOptions.of(2, 2));
 
         RuntimeThreads.assertNoneLeft();
     }
@@ -202,6 +203,6 @@ class ActorRuntimeTest {
             if (spec.id() == producer || spec.id() == consumer) {
                 Thread.sleep(5);
             }
-        }, RunOptions.of(2, 3)).trace().orElseThrow();
+        }, RunOptions.of(2, 3).withTrace(true)).trace().orElseThrow();
     }
 }

@@ -34,7 +34,8 @@ class RandomPlanPropertyTest {
 
             RunResult result = runtime.run(plan,
                     spec -> new CheckingAction(plan, spec, microBatches, seed + spec.id(), maxDelayNanos, -1, actions),
-                    RunOptions.of(iterations, microBatches).withThroughput(1 + planRandom.nextInt(10)));
+                    RunOptions.of(iterations, microBatches).withTrace(true)
+                            .withThroughput(1 + planRandom.nextInt(10)));
 
             long steps = (long) iterations * microBatches;
             long checkedActions = steps * plan.actors().stream().filter(spec -> !RandomPlans.isTransfer(spec)).count();

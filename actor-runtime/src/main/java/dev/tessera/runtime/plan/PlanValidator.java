@@ -21,6 +21,9 @@ public final class PlanValidator {
         if (devices.isEmpty()) {
             problems.add("the plan has no device; add at least one");
         }
+        if (actors.isEmpty()) {
+            problems.add("the plan has no actor; add at least one source");
+        }
         for (int i = 0; i < devices.size(); i++) {
             if (devices.get(i).index() != i) {
                 problems.add("device '" + devices.get(i).name() + "' has index "

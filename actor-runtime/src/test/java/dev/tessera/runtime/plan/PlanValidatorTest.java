@@ -160,6 +160,14 @@ class PlanValidatorTest {
     }
 
     @Test
+    void shouldRejectAPlanWithoutDevicesOrActors() {
+        InvalidPlanException error = assertThrows(InvalidPlanException.class, () -> new PlanBuilder().build());
+
+        assertEquals(List.of("the plan has no device; add at least one",
+                "the plan has no actor; add at least one source"), error.problems());
+    }
+
+    @Test
     void shouldRejectDuplicateNamesAndUnknownDevices() {
         PlanBuilder builder = new PlanBuilder();
         builder.device("cpu:0");

@@ -40,7 +40,8 @@ class ChromeTraceWriterTest {
         builder.actor("loss", "SoftmaxCrossEntropy", cpu1).phase(Phase.FORWARD).kind(ActorKind.SINK)
                 .input(transfer, 0).add();
         Plan plan = builder.build();
-        RunResult result = ActorRuntime.inProcess().run(plan, spec -> context -> { }, RunOptions.of(2, 3));
+        RunResult result = ActorRuntime.inProcess().run(plan, spec -> context -> { },
+                RunOptions.of(2, 3).withTrace(true));
         Path file = directory.resolve("trace.json");
 
         ChromeTraceWriter.write(result.trace().orElseThrow(), file);
@@ -81,7 +82,8 @@ class ChromeTraceWriterTest {
         int data = builder.actor("data", "Source", cpu).kind(ActorKind.SOURCE).output(1).add();
         builder.actor("w-grad", "MatMulWeightGrad", cpu).phase(Phase.BACKWARD_WEIGHT).kind(ActorKind.SINK)
                 .input(data, 0).add();
-        RunResult result = ActorRuntime.inProcess().run(builder.build(), spec -> context -> { }, RunOptions.of(1, 1));
+        RunResult result = ActorRuntime.inProcess().run(builder.build(), spec -> context -> { },
+                RunOptions.of(1, 1).withTrace(true));
         StringWriter text = new StringWriter();
 
         ChromeTraceWriter.write(result.trace().orElseThrow(), text);
