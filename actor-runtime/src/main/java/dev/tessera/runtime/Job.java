@@ -49,7 +49,8 @@ final class Job extends AbstractBehavior<JobMessage> {
             boolean holdsInputs = spec.kind() == ActorKind.TRANSFER && transfer.aliasesSource();
             Behavior<ActorMessage> behavior = PlanActor.create(plan, spec, actions.get(spec.id()), holdsInputs,
                     context.getSelf(), peers, trace == null ? null : trace.buffer(spec.device()), options);
-            refs.set(spec.id(), context.spawn(behavior, "actor-" + spec.id(), DeviceDispatchers.selector(spec.device())));
+            refs.set(spec.id(), context.spawn(behavior, "actor-" + spec.id(),
+                    DeviceDispatchers.selector(spec.device())));
         }
         // Every reference is in place before any actor can receive a message from a peer.
         outcome.startNanos = System.nanoTime();

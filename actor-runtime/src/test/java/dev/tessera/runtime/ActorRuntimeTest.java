@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tessera.graph.Phase;
 import dev.tessera.runtime.plan.ActorKind;
+import dev.tessera.runtime.plan.Device;
 import dev.tessera.runtime.plan.Plan;
 import dev.tessera.runtime.plan.PlanBuilder;
 import dev.tessera.runtime.trace.Trace;
@@ -82,6 +83,58 @@ class ActorRuntimeTest {
 
         assertEquals(3, received.size());
         received.forEach(payload -> assertSame(buffer, payload));
+    }
+
+    @Test
+    void shouldCopyIntoTheTransferBufferWhenTheTransferDoesNotAlias() throws InterruptedException {
+        PlanBuilder builder = new PlanBuilder();
+        int cpu0 = builder.device("cpu:0");
+        int cpu1 = builder.device("cpu:1");
+        int data = builder.actor("data", "Source", cpu0).kind(ActorKind.SOURCE).output(1).add();
+        int transfer = builder.actor("to-cpu1", "Transfer", cpu1).kind(ActorKind.TRANSFER).input(data, 0).output(2).add();
+        builder.actor("sink", "Sink", cpu1).kind(ActorKind.SINK).input(transfer, 0).add();
+        List<long[]> sourceBuffers = new CopyOnWriteArrayList<>();
+        List<String> received = new CopyOnWriteArrayList<>();
+        TensorTransfer copying = new TensorTransfer() {
+            @Override
+            public Object transfer(Object source, Object destination, Device from, Device to) {
+                ((long[]) destination)[0] = ((long[]) source)[0];
+                return destination;
+            }
+
+            @Override
+            public boolean aliasesSource() {
+                return false;
+            }
+
+            @Override
+            public Object createDestination(Device to) {
+                return new long[1];
+            }
+        };
+
+        new ActorRuntime(copying).run(builder.build(), spec -> new ActorAction() {
+            @Override
+            public Object createPayload(int output, int register) {
+                long[] buffer = new long[1];
+                sourceBuffers.add(buffer);
+                return buffer;
+            }
+
+            @Override
+            public void act(ActionContext context) {
+                if (spec.kind() == ActorKind.SOURCE) {
+                    ((long[]) context.output(0))[0] = 100 + context.microBatch();
+                } else {
+                    long[] piece = (long[]) context.input(0);
+                    assertTrue(sourceBuffers.stream().noneMatch(buffer -> buffer == piece),
+                            "the sink read the source's buffer");
+                    received.add(context.microBatch() + ":" + piece[0]);
+                }
+            }
+        }, RunOptions.of(1, 4));
+
+        assertEquals(List.of("0:100", "1:101", "2:102", "3:103"), received);
     }
 
     @Test
