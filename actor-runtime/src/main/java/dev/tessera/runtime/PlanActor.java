@@ -133,7 +133,8 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
         try {
             if (message instanceof Ready ready) {
                 if (!inputs[ready.input()].offer(ready.register(), ready.payload(), ready.step())) {
-                    throw protocolError("input " + ready.input() + " received more registers than its producer's quota");
+                    throw protocolError("input " + ready.input()
+                            + " received more registers than its producer's quota");
                 }
             } else if (message instanceof Ack ack) {
                 if (outputs[ack.output()].acknowledge(ack.register()) && heldInputRegisters != null) {
@@ -249,7 +250,8 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
             }
             for (OutputRegisters registers : outputs) {
                 for (int consumer = 0; consumer < registers.consumerCount(); consumer++) {
-                    peers.get(registers.consumerActor(consumer)).tell(new EndOfStream(registers.consumerInput(consumer)));
+                    peers.get(registers.consumerActor(consumer))
+                            .tell(new EndOfStream(registers.consumerInput(consumer)));
                 }
             }
             endSent = true;
