@@ -30,10 +30,41 @@ final class AxisRouting {
     private AxisRouting() {
     }
 
+    /** Converting hierarchy axis {@code axis} of {@code before} to {@code target}. */
+    record Move(NdSbp before, int axis, Sbp target) {
+        NdSbp after() {
+            return before.with(axis, target);
+        }
+    }
+
     private record Visit(NdSbp state, double bytes, int steps) {
     }
 
+    /** The steps, with their peer groups, that convert {@code from} to {@code to}. */
     static List<CollectiveStep> route(String tensor, TensorType type, Placement placement, NdSbp from, NdSbp to) {
+        List<CollectiveStep> steps = new ArrayList<>();
+        for (Move move : moves(tensor, type, placement, from, to)) {
+            steps.add(step(type, placement, move.before(), move.axis(), move.target()));
+        }
+        return steps;
+    }
+
+    /**
+     * The bytes of the cheapest conversion without building its peer groups: {total, busiest
+     * device}. Equal to what {@link #route}'s steps report, at a cost independent of the number
+     * of devices, so a planner can score many layouts on a large hierarchy.
+     */
+    static double[] bytes(String tensor, TensorType type, Placement placement, NdSbp from, NdSbp to) {
+        double total = 0;
+        double busiest = 0;
+        for (Move move : moves(tensor, type, placement, from, to)) {
+            total += totalBytes(type, placement, move);
+            busiest += rankZeroBytes(type, placement, move);
+        }
+        return new double[] {total, busiest};
+    }
+
+    static List<Move> moves(String tensor, TensorType type, Placement placement, NdSbp from, NdSbp to) {
         NdSbp start = from;
         for (int axis = 0; axis < placement.axes(); axis++) {
             if (placement.axisSize(axis) == 1) {
@@ -44,7 +75,7 @@ final class AxisRouting {
             return List.of();
         }
         Map<NdSbp, Visit> best = new HashMap<>();
-        Map<NdSbp, CollectiveStep> reachedBy = new HashMap<>();
+        Map<NdSbp, Move> reachedBy = new HashMap<>();
         PriorityQueue<Visit> queue = new PriorityQueue<>((a, b) -> a.bytes != b.bytes
                 ? Double.compare(a.bytes, b.bytes) : Integer.compare(a.steps, b.steps));
         Visit first = new Visit(start, 0, 0);
@@ -66,12 +97,12 @@ final class AxisRouting {
                     if (target.equals(v.state.get(axis)) || !independentOfLaterAxes(placement, v.state, axis, target)) {
                         continue;
                     }
-                    CollectiveStep step = step(type, placement, v.state, axis, target);
-                    Visit next = new Visit(step.after(), v.bytes + step.totalBytes(), v.steps + 1);
+                    Move move = new Move(v.state, axis, target);
+                    Visit next = new Visit(move.after(), v.bytes + totalBytes(type, placement, move), v.steps + 1);
                     Visit known = best.get(next.state);
                     if (known == null || next.bytes < known.bytes || (next.bytes == known.bytes && next.steps < known.steps)) {
                         best.put(next.state, next);
-                        reachedBy.put(next.state, step);
+                        reachedBy.put(next.state, move);
                         queue.add(next);
                     }
                 }
@@ -82,12 +113,37 @@ final class AxisRouting {
                     + " from " + from + " to " + to + " on " + placement
                     + "; choose a consumer layout that differs from the producer's in fewer hierarchy axes");
         }
-        List<CollectiveStep> steps = new ArrayList<>();
+        List<Move> moves = new ArrayList<>();
         for (NdSbp s = to; !s.equals(start); s = reachedBy.get(s).before()) {
-            steps.add(reachedBy.get(s));
+            moves.add(reachedBy.get(s));
         }
-        Collections.reverse(steps);
-        return steps;
+        Collections.reverse(moves);
+        return moves;
+    }
+
+    /**
+     * All devices' bytes for one move, without enumerating groups: the group tensors of a
+     * hierarchy axis together hold the tensor once per device of every other axis that does not
+     * split it (balanced parts sum exactly), and the ring formulas are linear in |T|.
+     */
+    private static double totalBytes(TensorType type, Placement placement, Move move) {
+        long copies = 1;
+        for (int h = 0; h < placement.axes(); h++) {
+            if (h != move.axis() && !(move.before().get(h) instanceof Sbp.Split)) {
+                copies *= placement.axisSize(h);
+            }
+        }
+        int p = placement.axisSize(move.axis());
+        Conversion conversion = Boxing.conversion(move.before().get(move.axis()), move.target());
+        return conversion.bytesPerDevice(p, type.shape().size() * type.dtype().bytes() * copies) * p;
+    }
+
+    /** Bytes the device at rank 0 sends in one move; it holds the largest balanced part everywhere, so it is the busiest. */
+    private static double rankZeroBytes(TensorType type, Placement placement, Move move) {
+        NdSbp groupLayout = move.before().with(move.axis(), Sbp.broadcast());
+        long bytes = Sharding.region(type.shape(), placement, groupLayout, 0).elements() * type.dtype().bytes();
+        return Boxing.conversion(move.before().get(move.axis()), move.target())
+                .bytesPerDevice(placement.axisSize(move.axis()), bytes);
     }
 
     private static Set<Sbp> candidates(Sbp from, Sbp to) {

@@ -52,13 +52,7 @@ public final class Boxing {
      */
     public static BoxingPlan plan(String tensor, TensorType type, Placement fromPlacement, NdSbp from,
             Placement toPlacement, NdSbp to) {
-        try {
-            from.requireFits(tensor, type, fromPlacement);
-            to.requireFits(tensor, type, toPlacement);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("cannot box tensor '" + tensor + "' " + type + " from " + from + " on "
-                    + fromPlacement + " to " + to + " on " + toPlacement + ": " + e.getMessage(), e);
-        }
+        requireFits(tensor, type, fromPlacement, from, toPlacement, to);
         List<BoxingStep> steps;
         if (fromPlacement.equals(toPlacement)) {
             steps = new ArrayList<>(AxisRouting.route(tensor, type, fromPlacement, from, to));
@@ -66,6 +60,36 @@ public final class Boxing {
             steps = acrossPlacements(tensor, type, fromPlacement, from, toPlacement, to);
         }
         return new BoxingPlan(tensor, type, fromPlacement, from, toPlacement, to, steps);
+    }
+
+    /**
+     * The bytes {@link #plan} would report, computed without enumerating peer groups when both
+     * placements are the same, so that scoring a layout on thousands of devices stays cheap.
+     * Same errors as {@link #plan}.
+     */
+    public static BoxingCost cost(String tensor, TensorType type, Placement fromPlacement, NdSbp from,
+            Placement toPlacement, NdSbp to) {
+        if (!fromPlacement.equals(toPlacement)) {
+            BoxingPlan plan = plan(tensor, type, fromPlacement, from, toPlacement, to);
+            return new BoxingCost(plan.totalBytes(), plan.maxBytesPerDevice());
+        }
+        requireFits(tensor, type, fromPlacement, from, toPlacement, to);
+        if (from.equals(to)) {
+            return BoxingCost.NONE;
+        }
+        double[] bytes = AxisRouting.bytes(tensor, type, fromPlacement, from, to);
+        return new BoxingCost(bytes[0], bytes[1]);
+    }
+
+    private static void requireFits(String tensor, TensorType type, Placement fromPlacement, NdSbp from,
+            Placement toPlacement, NdSbp to) {
+        try {
+            from.requireFits(tensor, type, fromPlacement);
+            to.requireFits(tensor, type, toPlacement);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("cannot box tensor '" + tensor + "' " + type + " from " + from + " on "
+                    + fromPlacement + " to " + to + " on " + toPlacement + ": " + e.getMessage(), e);
+        }
     }
 
     /** Same-placement shorthand of {@link #plan(String, TensorType, Placement, NdSbp, Placement, NdSbp)}. */

@@ -86,7 +86,7 @@ public final class GreedySbpInference {
             if (hint != null && !hint.equals(sig.outputs().get(o))) {
                 Tensor t = op.output(o);
                 seconds += model.seconds(0,
-                        Boxing.plan(t.name(), t.type(), placement, sig.outputs().get(o), hint).maxBytesPerDevice());
+                        Boxing.cost(t.name(), t.type(), placement, sig.outputs().get(o), placement, hint).maxBytesPerDevice());
             }
         }
         return seconds;

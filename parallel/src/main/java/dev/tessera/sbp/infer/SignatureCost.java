@@ -7,6 +7,7 @@ import dev.tessera.sbp.NdSbpSignature;
 import dev.tessera.sbp.Placement;
 import dev.tessera.sbp.Sharding;
 import dev.tessera.sbp.boxing.Boxing;
+import dev.tessera.sbp.boxing.BoxingCost;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -31,9 +32,10 @@ public record SignatureCost(double boxingBytesPerDevice, double boxingBytesTotal
         for (int i = 0; i < inputs.size(); i++) {
             NdSbp from = arriving.get(i);
             if (from != null && !from.equals(signature.inputs().get(i))) {
-                var plan = Boxing.plan(inputNames.get(i), inputs.get(i), placement, from, signature.inputs().get(i));
-                perDevice += plan.maxBytesPerDevice();
-                total += plan.totalBytes();
+                BoxingCost boxing = Boxing.cost(inputNames.get(i), inputs.get(i), placement, from, placement,
+                        signature.inputs().get(i));
+                perDevice += boxing.maxBytesPerDevice();
+                total += boxing.totalBytes();
             }
         }
         double flops = localFlops(op, inputs, outputs, signature, placement);

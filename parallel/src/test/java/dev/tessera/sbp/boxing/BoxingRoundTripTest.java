@@ -94,6 +94,9 @@ class BoxingRoundTripTest {
             assertEquals(logical, result, context);
         }
         assertVolumeIsTheRingFormula(plan, type, context);
+        BoxingCost cost = Boxing.cost("t", type, from, fromSbp, to, toSbp);
+        assertEquals(plan.totalBytes(), cost.totalBytes(), 1e-9 * Math.max(1, plan.totalBytes()), context);
+        assertEquals(plan.maxBytesPerDevice(), cost.maxBytesPerDevice(), 1e-9 * Math.max(1, plan.totalBytes()), context);
     }
 
     /** Recomputes every step's bytes from the layouts alone. */
