@@ -35,11 +35,11 @@ class BoxingRoundTripTest {
         return Shape.of(dims);
     }
 
-    private static Placement randomPlacement(SplittableRandom random, int node) {
-        int axes = random.nextInt(1, 3);
+    private static Placement randomPlacement(SplittableRandom random, int node, int maxAxes) {
+        int axes = random.nextInt(1, maxAxes + 1);
         int[] hierarchy = new int[axes];
         for (int a = 0; a < axes; a++) {
-            hierarchy[a] = random.nextInt(1, 5);
+            hierarchy[a] = random.nextInt(1, maxAxes == 3 ? 4 : 5);
         }
         return Placement.onNode(node, hierarchy);
     }
@@ -74,9 +74,14 @@ class BoxingRoundTripTest {
     }
 
     private static void roundTrip(SplittableRandom random, boolean partialSums, DType dtype, boolean acrossPlacements) {
+        roundTrip(random, partialSums, dtype, acrossPlacements, 2);
+    }
+
+    private static void roundTrip(SplittableRandom random, boolean partialSums, DType dtype, boolean acrossPlacements,
+            int maxAxes) {
         Shape shape = randomShape(random);
-        Placement from = randomPlacement(random, 0);
-        Placement to = acrossPlacements ? randomPlacement(random, random.nextInt(2)) : from;
+        Placement from = randomPlacement(random, 0, maxAxes);
+        Placement to = acrossPlacements ? randomPlacement(random, random.nextInt(2), maxAxes) : from;
         NdSbp fromSbp = randomSbp(random, from.axes(), shape.rank(), partialSums);
         NdSbp toSbp = randomSbp(random, to.axes(), shape.rank(), partialSums);
         TensorType type = new TensorType(shape, dtype);
@@ -162,6 +167,14 @@ class BoxingRoundTripTest {
         SplittableRandom random = new SplittableRandom(13);
         for (int i = 0; i < CASES; i++) {
             roundTrip(random, i % 2 == 0, DType.F64, true);
+        }
+    }
+
+    @Test
+    void shouldKeepTheLogicalTensorOnThreeAxisHierarchies() {
+        SplittableRandom random = new SplittableRandom(14);
+        for (int i = 0; i < CASES / 2; i++) {
+            roundTrip(random, true, DType.F64, i % 4 == 0, 3);
         }
     }
 
