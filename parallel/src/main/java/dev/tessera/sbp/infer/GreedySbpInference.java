@@ -30,11 +30,19 @@ public final class GreedySbpInference {
      * @throws IllegalArgumentException naming the tensor when a hint does not fit
      */
     public static SbpAssignment infer(LogicalGraph graph, Placement placement, Map<Tensor, NdSbp> hints, CostModel model) {
+        return infer(graph.ops(), placement, hints, model);
+    }
+
+    /**
+     * The same over any ops in topological order, e.g. all ops of a training graph (forward,
+     * backward and update), where it gives weight gradients their all-reduce.
+     */
+    public static SbpAssignment infer(List<Op> ops, Placement placement, Map<Tensor, NdSbp> hints, CostModel model) {
         hints.forEach((tensor, sbp) -> sbp.requireFits(tensor.name(), tensor.type(), placement));
         Map<Tensor, NdSbp> layouts = new HashMap<>(hints);
         Map<Op, NdSbpSignature> signatures = new HashMap<>();
         List<SbpAssignment.InsertedBoxing> boxings = new ArrayList<>();
-        for (Op op : graph.ops()) {
+        for (Op op : ops) {
             List<NdSbp> arriving = op.inputs().stream().map(layouts::get).toList();
             List<String> names = op.inputs().stream().map(Tensor::name).toList();
             NdSbpSignature best = null;

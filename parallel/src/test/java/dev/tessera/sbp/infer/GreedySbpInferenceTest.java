@@ -7,11 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tessera.autodiff.Autodiff;
+import dev.tessera.autodiff.TrainingGraph;
+import dev.tessera.autodiff.TrainingOptions;
 import dev.tessera.graph.DType;
 import dev.tessera.graph.GraphBuilder;
 import dev.tessera.graph.LogicalGraph;
 import dev.tessera.graph.Op;
 import dev.tessera.graph.Tensor;
+import dev.tessera.optim.Optimizer;
 import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.Placement;
 import dev.tessera.sbp.boxing.Conversion;
@@ -78,6 +82,22 @@ class GreedySbpInferenceTest {
                 .map(s -> s.conversion()).filter(Conversion::communicates).toList();
         assertEquals(List.of(Conversion.ALL_REDUCE), communicating, a.toString());
         assertEquals(NdSbp.of(broadcast()), a.layout(graph.tensor("fc2.bias")), "parameters are never stored as partial sums");
+    }
+
+    @Test
+    void shouldAllReduceTheWeightGradientsOfADataParallelTrainingGraph() {
+        LogicalGraph graph = mlp();
+        Tensor loss = graph.ops().get(graph.ops().size() - 1).output(0);
+        TrainingGraph training = Autodiff.build(graph, loss, new TrainingOptions(1, new Optimizer.Sgd(0, 0), 0));
+        SbpAssignment a = GreedySbpInference.infer(training.ops(), Placement.onNode(0, 4),
+                Map.of(graph.tensor("x"), NdSbp.of(split(0))), CostModel.standard());
+        for (String weight : List.of("fc1.weight", "fc2.weight")) {
+            Tensor gradient = training.gradient(graph.tensor(weight));
+            assertEquals(NdSbp.of(partialSum()), a.layout(gradient), weight + "\n" + a);
+            assertTrue(a.boxings().stream().anyMatch(b -> b.plan().tensor().equals(gradient.name())
+                    && b.plan().steps().get(0).conversion() == Conversion.ALL_REDUCE), weight + "\n" + a);
+            assertEquals(NdSbp.of(broadcast()), a.layout(graph.tensor(weight)), weight + "\n" + a);
+        }
     }
 
     @Test
