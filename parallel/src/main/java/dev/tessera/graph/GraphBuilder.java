@@ -4,7 +4,9 @@ import dev.tessera.ops.Add;
 import dev.tessera.ops.BiasAdd;
 import dev.tessera.ops.Concat;
 import dev.tessera.ops.Dropout;
+import dev.tessera.ops.Embedding;
 import dev.tessera.ops.Gelu;
+import dev.tessera.ops.LayerNorm;
 import dev.tessera.ops.MatMul;
 import dev.tessera.ops.Mul;
 import dev.tessera.ops.ReduceMean;
@@ -13,6 +15,8 @@ import dev.tessera.ops.Relu;
 import dev.tessera.ops.Reshape;
 import dev.tessera.ops.Scale;
 import dev.tessera.ops.Slice;
+import dev.tessera.ops.Softmax;
+import dev.tessera.ops.SoftmaxCrossEntropy;
 import dev.tessera.ops.Tanh;
 import dev.tessera.ops.Transpose;
 import java.util.ArrayDeque;
@@ -246,12 +250,12 @@ public final class GraphBuilder {
 
     /** Softmax over the last axis. */
     public Tensor softmax(Tensor x) {
-        return apply(new dev.tessera.ops.Softmax(false), x);
+        return apply(new Softmax(false), x);
     }
 
     /** Softmax over the last axis of [..., T, T] scores where row i sees only columns j <= i. */
     public Tensor causalSoftmax(Tensor x) {
-        return apply(new dev.tessera.ops.Softmax(true), x);
+        return apply(new Softmax(true), x);
     }
 
     /** Layer normalization over the last axis with parameters {@code name.scale} (ones) and {@code name.bias} (zeros). */
@@ -260,7 +264,7 @@ public final class GraphBuilder {
         try (Scope s = scope(name)) {
             Tensor scale = parameter("scale", Initializer.constant(1.0), n);
             Tensor bias = parameter("bias", Initializer.zeros(), n);
-            return applyAll(new dev.tessera.ops.LayerNorm(1e-5), x, scale, bias).get(0);
+            return applyAll(new LayerNorm(1e-5), x, scale, bias).get(0);
         }
     }
 
@@ -274,14 +278,14 @@ public final class GraphBuilder {
         if (s.rank() > 2 && labels.shape().rank() == 1 && labels.shape().dim(0) == s.rows()) {
             logits = reshape(logits, (int) s.rows(), s.dim(-1));
         }
-        return applyAll(new dev.tessera.ops.SoftmaxCrossEntropy(), logits, labels).get(0);
+        return applyAll(new SoftmaxCrossEntropy(), logits, labels).get(0);
     }
 
     /** Looks up rows of a [vocab, dim] table {@code name.weight} (Normal(0.02)): ids [...] -> [..., dim]. */
     public Tensor embedding(String name, Tensor ids, int vocab, int dim) {
         try (Scope s = scope(name)) {
             Tensor table = parameter("weight", Initializer.normal(0.02), vocab, dim);
-            return apply(new dev.tessera.ops.Embedding(), table, ids);
+            return apply(new Embedding(), table, ids);
         }
     }
 
@@ -309,7 +313,7 @@ public final class GraphBuilder {
             Tensor k = splitHeads(linear("k", x, model), heads);
             Tensor v = splitHeads(linear("v", x, model), heads);
             Tensor scores = matmul(q, k, false, true);
-            Tensor probabilities = apply(new dev.tessera.ops.Softmax(causal, 1.0 / Math.sqrt(headDim)), scores);
+            Tensor probabilities = apply(new Softmax(causal, 1.0 / Math.sqrt(headDim)), scores);
             Tensor context = matmul(probabilities, v);
             Tensor merged = reshape(transpose(context, 0, 2, 1, 3), batch, time, model);
             return linear("proj", merged, model);

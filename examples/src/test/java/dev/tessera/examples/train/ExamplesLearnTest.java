@@ -66,4 +66,16 @@ class ExamplesLearnTest {
         assertTrue(summary.get("test_exact_match").asDouble() > 0.9, summary.toString());
         assertTrue(summary.get("final_loss").asDouble() < 0.05, summary.toString());
     }
+
+    @Test
+    @Timeout(value = 10, unit = TimeUnit.MINUTES)
+    void shouldModelTextWellBelowItsUnigramEntropy() throws IOException {
+        Path text = Path.of("/usr/share/common-licenses/GPL-3");
+        Assumptions.assumeTrue(Files.isRegularFile(text), "no " + text + " on this machine");
+
+        JsonNode summary = train("configs/gpt-text.conf", "train.steps=200", "train.eval_every=0", "checkpoint.every=0");
+
+        double entropy = summary.get("unigram_entropy").asDouble();
+        assertTrue(summary.get("test_loss").asDouble() < entropy - 0.5, summary.toString());
+    }
 }

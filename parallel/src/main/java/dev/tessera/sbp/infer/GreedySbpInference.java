@@ -1,0 +1,102 @@
+package dev.tessera.sbp.infer;
+
+import dev.tessera.graph.LogicalGraph;
+import dev.tessera.graph.Op;
+import dev.tessera.graph.Tensor;
+import dev.tessera.sbp.NdSbp;
+import dev.tessera.sbp.NdSbpSignature;
+import dev.tessera.sbp.Placement;
+import dev.tessera.sbp.SignatureLifting;
+import dev.tessera.sbp.boxing.Boxing;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One forward pass over a graph that gives each op, in topological order, the cheapest ND
+ * signature given the layouts its producers already chose ({@link SignatureCost}). Tensors the
+ * user fixed with a hint keep it; an unhinted input or parameter takes the layout its first
+ * consumer wants (Broadcast where that consumer wants a partial sum, zero-filled on the way). Greedy and local: it never revisits a choice, which is what the whole-graph
+ * search of the {@code auto} mode is for.
+ */
+public final class GreedySbpInference {
+    private GreedySbpInference() {
+    }
+
+    /**
+     * @param hints layouts fixed by the user (e.g. the batch input S(0)); checked against the
+     *     placement and each tensor's type
+     * @throws IllegalArgumentException naming the tensor when a hint does not fit
+     */
+    public static SbpAssignment infer(LogicalGraph graph, Placement placement, Map<Tensor, NdSbp> hints, CostModel model) {
+        return infer(graph.ops(), placement, hints, model);
+    }
+
+    /**
+     * The same over any ops in topological order, e.g. all ops of a training graph (forward,
+     * backward and update), where it gives weight gradients their all-reduce.
+     */
+    public static SbpAssignment infer(List<Op> ops, Placement placement, Map<Tensor, NdSbp> hints, CostModel model) {
+        hints.forEach((tensor, sbp) -> sbp.requireFits(tensor.name(), tensor.type(), placement));
+        Map<Tensor, NdSbp> layouts = new HashMap<>(hints);
+        Map<Op, NdSbpSignature> signatures = new HashMap<>();
+        List<SbpAssignment.InsertedBoxing> boxings = new ArrayList<>();
+        for (Op op : ops) {
+            List<NdSbp> arriving = op.inputs().stream().map(layouts::get).toList();
+            List<String> names = op.inputs().stream().map(Tensor::name).toList();
+            NdSbpSignature best = null;
+            double bestSeconds = Double.POSITIVE_INFINITY;
+            for (NdSbpSignature sig : SignatureLifting.lift(op.def(), op.inputTypes(), placement)) {
+                double seconds = SignatureCost.of(op.def(), names, op.inputTypes(), op.outputTypes(), sig, arriving,
+                        placement, model).seconds();
+                seconds += outputHintSeconds(op, sig, hints, placement, model);
+                if (seconds < bestSeconds) {
+                    best = sig;
+                    bestSeconds = seconds;
+                }
+            }
+            signatures.put(op, best);
+            for (int i = 0; i < op.inputs().size(); i++) {
+                Tensor input = op.input(i);
+                NdSbp wanted = best.inputs().get(i);
+                NdSbp from = layouts.get(input);
+                if (from == null) {
+                    // parameters and inputs are stored whole or split, never as partial values
+                    from = wanted.withoutPartialSums();
+                    layouts.put(input, from);
+                }
+                if (!from.equals(wanted)) {
+                    boxings.add(new SbpAssignment.InsertedBoxing(op, i,
+                            Boxing.plan(input.name(), input.type(), placement, from, wanted)));
+                }
+            }
+            for (int o = 0; o < op.outputs().size(); o++) {
+                Tensor output = op.output(o);
+                NdSbp produced = best.outputs().get(o);
+                NdSbp hint = hints.get(output);
+                if (hint != null && !hint.equals(produced)) {
+                    boxings.add(new SbpAssignment.InsertedBoxing(op, -1,
+                            Boxing.plan(output.name(), output.type(), placement, produced, hint)));
+                } else {
+                    layouts.put(output, produced);
+                }
+            }
+        }
+        return new SbpAssignment(placement, layouts, signatures, boxings);
+    }
+
+    private static double outputHintSeconds(Op op, NdSbpSignature sig, Map<Tensor, NdSbp> hints, Placement placement,
+            CostModel model) {
+        double seconds = 0;
+        for (int o = 0; o < op.outputs().size(); o++) {
+            NdSbp hint = hints.get(op.output(o));
+            if (hint != null && !hint.equals(sig.outputs().get(o))) {
+                Tensor t = op.output(o);
+                seconds += model.seconds(0,
+                        Boxing.cost(t.name(), t.type(), placement, sig.outputs().get(o), placement, hint).maxBytesPerDevice());
+            }
+        }
+        return seconds;
+    }
+}

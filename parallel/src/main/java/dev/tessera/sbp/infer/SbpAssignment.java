@@ -1,0 +1,55 @@
+package dev.tessera.sbp.infer;
+
+import dev.tessera.graph.Op;
+import dev.tessera.graph.Tensor;
+import dev.tessera.sbp.NdSbp;
+import dev.tessera.sbp.NdSbpSignature;
+import dev.tessera.sbp.Placement;
+import dev.tessera.sbp.boxing.BoxingPlan;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The result of SBP inference on one placement: the layout of every tensor, the signature of
+ * every op, and the boxing inserted where a tensor's layout is not the one its consumer needs.
+ */
+public record SbpAssignment(Placement placement, Map<Tensor, NdSbp> layouts, Map<Op, NdSbpSignature> signatures,
+        List<InsertedBoxing> boxings) {
+
+    /**
+     * A conversion in front of input {@code inputIndex} of {@code op}, or, with index -1, of an
+     * output of {@code op} into the layout a hint fixed for it.
+     */
+    public record InsertedBoxing(Op op, int inputIndex, BoxingPlan plan) {
+    }
+
+    public SbpAssignment {
+        layouts = Map.copyOf(layouts);
+        signatures = Map.copyOf(signatures);
+        boxings = List.copyOf(boxings);
+    }
+
+    public NdSbp layout(Tensor tensor) {
+        NdSbp sbp = layouts.get(tensor);
+        if (sbp == null) {
+            throw new IllegalArgumentException("tensor '" + tensor.name() + "' has no layout: no op of the graph reads or writes it");
+        }
+        return sbp;
+    }
+
+    /** Bytes all devices send per iteration for the inserted boxing. */
+    public double totalBoxingBytes() {
+        return boxings.stream().mapToDouble(b -> b.plan().totalBytes()).sum();
+    }
+
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder("SBP on " + placement + "\n");
+        signatures.entrySet().stream().sorted(Map.Entry.comparingByKey(java.util.Comparator.comparingInt(Op::id)))
+                .forEach(e -> sb.append("  ").append(e.getKey().name()).append(": ").append(e.getValue()).append('\n'));
+        for (InsertedBoxing b : boxings) {
+            sb.append("  ").append(b.plan().toString().replace("\n", "\n  ")).append('\n');
+        }
+        return sb.toString();
+    }
+}

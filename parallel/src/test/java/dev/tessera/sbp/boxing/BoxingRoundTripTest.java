@@ -1,0 +1,193 @@
+package dev.tessera.sbp.boxing;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tessera.graph.DType;
+import dev.tessera.graph.Shape;
+import dev.tessera.graph.TensorType;
+import dev.tessera.sbp.DeviceId;
+import dev.tessera.sbp.NdSbp;
+import dev.tessera.sbp.Placement;
+import dev.tessera.sbp.Sbp;
+import dev.tessera.sbp.Sharding;
+import dev.tessera.tensor.HostTensor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Property tests: for random shapes (uneven sizes included), random 1-D and 2-D hierarchies and
+ * random layout pairs, running a plan on host shards keeps the logical tensor, and the plan's
+ * bytes are the ring formulas applied to the tensors each peer group holds.
+ */
+class BoxingRoundTripTest {
+    private static final int CASES = 400;
+
+    private static Shape randomShape(SplittableRandom random) {
+        int rank = random.nextInt(1, 4);
+        int[] dims = new int[rank];
+        for (int a = 0; a < rank; a++) {
+            dims[a] = random.nextInt(1, 8);
+        }
+        return Shape.of(dims);
+    }
+
+    private static Placement randomPlacement(SplittableRandom random, int node, int maxAxes) {
+        int axes = random.nextInt(1, maxAxes + 1);
+        int[] hierarchy = new int[axes];
+        for (int a = 0; a < axes; a++) {
+            hierarchy[a] = random.nextInt(1, maxAxes == 3 ? 4 : 5);
+        }
+        return Placement.onNode(node, hierarchy);
+    }
+
+    private static NdSbp randomSbp(SplittableRandom random, int axes, int rank, boolean partialSums) {
+        List<Sbp> list = new ArrayList<>();
+        for (int a = 0; a < axes; a++) {
+            int pick = random.nextInt(partialSums ? rank + 2 : rank + 1);
+            list.add(pick < rank ? Sbp.split(pick) : pick == rank ? Sbp.broadcast() : Sbp.partialSum());
+        }
+        return new NdSbp(list);
+    }
+
+    private static HostTensor randomTensor(SplittableRandom random, Shape shape, DType dtype) {
+        double[] values = new double[(int) shape.size()];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = random.nextGaussian();
+        }
+        HostTensor t = HostTensor.ofDoubles(shape, values);
+        return dtype == DType.F64 ? t : t.convert(dtype);
+    }
+
+    private static void assertClose(HostTensor expected, HostTensor actual, String context) {
+        assertEquals(expected.shape(), actual.shape(), context);
+        double scale = 0;
+        double worst = 0;
+        for (int i = 0; i < expected.size(); i++) {
+            scale = Math.max(scale, Math.abs(expected.getDouble(i)));
+            worst = Math.max(worst, Math.abs(expected.getDouble(i) - actual.getDouble(i)));
+        }
+        assertTrue(worst <= 1e-12 * scale, context + ": off by " + worst + " relative to " + scale);
+    }
+
+    private static void roundTrip(SplittableRandom random, boolean partialSums, DType dtype, boolean acrossPlacements) {
+        roundTrip(random, partialSums, dtype, acrossPlacements, 2);
+    }
+
+    private static void roundTrip(SplittableRandom random, boolean partialSums, DType dtype, boolean acrossPlacements,
+            int maxAxes) {
+        Shape shape = randomShape(random);
+        Placement from = randomPlacement(random, 0, maxAxes);
+        Placement to = acrossPlacements ? randomPlacement(random, random.nextInt(2), maxAxes) : from;
+        NdSbp fromSbp = randomSbp(random, from.axes(), shape.rank(), partialSums);
+        NdSbp toSbp = randomSbp(random, to.axes(), shape.rank(), partialSums);
+        TensorType type = new TensorType(shape, dtype);
+        HostTensor logical = randomTensor(random, shape, dtype);
+
+        BoxingPlan plan = Boxing.plan("t", type, from, fromSbp, to, toSbp);
+        String context = plan.toString();
+        Map<DeviceId, HostTensor> shards = HostSharding.shard(logical, from, fromSbp, random.nextLong());
+        Map<DeviceId, HostTensor> converted = HostBoxing.apply(plan, shards);
+        assertEquals(to.size(), converted.size(), context);
+        HostTensor result = HostSharding.assemble(converted, to, toSbp);
+        if (fromSbp.hasPartialSum() || toSbp.hasPartialSum()) {
+            assertClose(logical, result, context);
+        } else {
+            assertEquals(logical, result, context);
+        }
+        assertVolumeIsTheRingFormula(plan, type, context);
+        BoxingCost cost = Boxing.cost("t", type, from, fromSbp, to, toSbp);
+        assertEquals(plan.totalBytes(), cost.totalBytes(), 1e-9 * Math.max(1, plan.totalBytes()), context);
+        assertEquals(plan.maxBytesPerDevice(), cost.maxBytesPerDevice(), 1e-9 * Math.max(1, plan.totalBytes()), context);
+    }
+
+    /** Recomputes every step's bytes from the layouts alone. */
+    private static void assertVolumeIsTheRingFormula(BoxingPlan plan, TensorType type, String context) {
+        double total = 0;
+        for (BoxingStep step : plan.steps()) {
+            double expected = 0;
+            if (step instanceof CollectiveStep c) {
+                for (CollectiveStep.PeerGroup g : c.groups()) {
+                    int p = g.devices().size();
+                    long[] local = new long[p];
+                    for (int i = 0; i < p; i++) {
+                        int rank = c.placement().rank(g.devices().get(i));
+                        local[i] = Sharding.region(type.shape(), c.placement(), c.before(), rank).elements() * type.dtype().bytes();
+                    }
+                    long gathered = java.util.Arrays.stream(local).sum();
+                    double perDevice = switch (c.conversion()) {
+                        case ALL_REDUCE -> 2.0 * (p - 1) / p * local[0];
+                        case REDUCE_SCATTER -> (double) (p - 1) / p * local[0];
+                        case ALL_GATHER, ALL_TO_ALL -> (double) (p - 1) / p * gathered;
+                        default -> 0;
+                    };
+                    expected += perDevice * p;
+                }
+            } else {
+                SendRecvStep s = (SendRecvStep) step;
+                for (SendRecvStep.Transfer t : s.transfers()) {
+                    expected += t.source().equals(t.target()) ? 0 : t.region().elements() * type.dtype().bytes();
+                }
+                long received = 0;
+                for (int rank = 0; rank < s.to().size(); rank++) {
+                    received += Sharding.region(type.shape(), s.to(), s.toSbp(), rank).elements();
+                }
+                long moved = s.transfers().stream().mapToLong(t -> t.region().elements()).sum();
+                assertEquals(received, moved, "every consumer element arrives exactly once: " + context);
+            }
+            assertEquals(expected, step.totalBytes(), 1e-6 * Math.max(1, expected), context);
+            total += expected;
+        }
+        assertEquals(total, plan.totalBytes(), 1e-6 * Math.max(1, total), context);
+        assertEquals(total, plan.bytesByDevice().values().stream().mapToDouble(Double::doubleValue).sum(),
+                1e-6 * Math.max(1, total), context);
+    }
+
+    @Test
+    void shouldKeepTheLogicalTensorExactlyForSplitAndBroadcastLayouts() {
+        SplittableRandom random = new SplittableRandom(11);
+        for (int i = 0; i < CASES; i++) {
+            roundTrip(random, false, DType.F32, false);
+        }
+    }
+
+    @Test
+    void shouldKeepTheLogicalTensorWithPartialSumsWithinRoundingInF64() {
+        SplittableRandom random = new SplittableRandom(12);
+        for (int i = 0; i < CASES; i++) {
+            roundTrip(random, true, DType.F64, false);
+        }
+    }
+
+    @Test
+    void shouldKeepTheLogicalTensorAcrossPlacements() {
+        SplittableRandom random = new SplittableRandom(13);
+        for (int i = 0; i < CASES; i++) {
+            roundTrip(random, i % 2 == 0, DType.F64, true);
+        }
+    }
+
+    @Test
+    void shouldKeepTheLogicalTensorOnThreeAxisHierarchies() {
+        SplittableRandom random = new SplittableRandom(14);
+        for (int i = 0; i < CASES / 2; i++) {
+            roundTrip(random, true, DType.F64, i % 4 == 0, 3);
+        }
+    }
+
+    @Test
+    void shouldProducePartialShardsThatAreNotZeroFilled() {
+        Placement p = Placement.onNode(0, 3);
+        HostTensor logical = HostTensor.ofDoubles(Shape.of(2, 2), new double[] {1, 2, 3, 4});
+        Map<DeviceId, HostTensor> shards = HostSharding.shard(logical, p, NdSbp.of(Sbp.partialSum()), 5);
+        for (HostTensor shard : shards.values()) {
+            for (int i = 0; i < 4; i++) {
+                assertTrue(shard.getDouble(i) != 0 && shard.getDouble(i) != logical.getDouble(i));
+            }
+        }
+        assertClose(logical, HostSharding.assemble(shards, p, NdSbp.of(Sbp.partialSum())), "sum of partials");
+    }
+}
