@@ -26,7 +26,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * A graph is built per batch size on first use, with only the ops the logits need, so inputs
  * the loss alone reads (labels) may be absent.
  */
-final class ForwardInference implements Inference {
+public final class ForwardInference implements Inference {
     private record Compiled(LogicalGraph graph, Tensor logits, List<Tensor> inputs, Program program,
             Map<Tensor, INDArray> buffers) {
     }
@@ -38,7 +38,7 @@ final class ForwardInference implements Inference {
     private final LongSupplier iteration;
     private final Map<Integer, Compiled> byBatchSize = new HashMap<>();
 
-    ForwardInference(Model model, Graph trainingStore, Map<Tensor, INDArray> trainingBuffers, DType floatType,
+    public ForwardInference(Model model, Graph trainingStore, Map<Tensor, INDArray> trainingBuffers, DType floatType,
             KernelRegistry kernels, LongSupplier iteration) {
         this.model = model;
         this.floatType = floatType;

@@ -1,0 +1,124 @@
+package dev.tessera.worker.actors;
+
+import dev.tessera.graph.DType;
+import dev.tessera.graph.Op;
+import dev.tessera.graph.Phase;
+import dev.tessera.graph.Shape;
+import dev.tessera.graph.Tensor;
+import dev.tessera.runtime.ActionContext;
+import dev.tessera.runtime.ActorAction;
+import dev.tessera.tensor.HostTensor;
+import dev.tessera.worker.exec.HostTensors;
+import dev.tessera.worker.exec.KernelException;
+import dev.tessera.worker.kernel.Kernel;
+import dev.tessera.worker.kernel.KernelContext;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Runs one op's kernel, exactly as the reference executor calls it: register payloads for
+ * activations and data, the executor's own buffers for parameters and optimizer state, and
+ * {@code KernelContext(iteration, microBatch)}. The runtime makes every actor act once per
+ * micro-batch; an update op (phase U) works only at the last micro-batch of an iteration, with
+ * {@code KernelContext(iteration, 0)} like the reference, and fills its learning-rate and
+ * optimizer-step inputs from the run's schedule first. An op that accumulates into a gradient
+ * accumulator zeroes it at micro-batch 0, where the reference zeroes every accumulator.
+ */
+final class OpAction implements ActorAction {
+    private final Op op;
+    private final int[] slots;
+    private final Kernel kernel;
+    private final RunState run;
+    private final boolean update;
+    private final INDArray[] inputs;
+    private final INDArray[] outputs;
+    private final INDArray[] bound;
+    private final INDArray learningRate;
+    private final INDArray optimizerStep;
+    private final INDArray[] zeroAtIterationStart;
+    private final RegisterBuffers buffers = new RegisterBuffers();
+
+    OpAction(PlanNode node, Kernel kernel, Map<Tensor, INDArray> persistent, Set<Tensor> accumulators, RunState run) {
+        this.op = node.op;
+        this.slots = node.slots;
+        this.kernel = kernel;
+        this.run = run;
+        this.update = op.phase() == Phase.UPDATE;
+        inputs = new INDArray[slots.length];
+        outputs = new INDArray[op.outputs().size()];
+        bound = new INDArray[slots.length];
+        INDArray rate = null;
+        INDArray step = null;
+        List<INDArray> zeroed = new ArrayList<>();
+        for (int k = 0; k < slots.length; k++) {
+            Tensor input = op.input(k);
+            switch (slots[k]) {
+                case PlanNode.PERSISTENT -> {
+                    bound[k] = persistent.get(input);
+                    if (!update && accumulators.contains(input) && op.def().mutatedInputs().contains(k)) {
+                        zeroed.add(bound[k]);
+                    }
+                }
+                case PlanNode.LEARNING_RATE -> bound[k] = rate = HostTensors.allocate(input.type());
+                case PlanNode.OPTIMIZER_STEP -> bound[k] = step = HostTensors.allocate(input.type());
+                default -> {
+                }
+            }
+        }
+        learningRate = rate;
+        optimizerStep = step;
+        zeroAtIterationStart = zeroed.toArray(INDArray[]::new);
+    }
+
+    @Override
+    public Object createPayload(int output, int register) {
+        // Outputs past the op's own are ordering tokens without payload.
+        return output < outputs.length ? buffers.get(output, register, op.output(output).type()) : null;
+    }
+
+    @Override
+    public void act(ActionContext context) {
+        int microBatch = context.microBatch();
+        if (update && microBatch != run.microBatches - 1) {
+            return;
+        }
+        int runIteration = (int) context.iteration();
+        long iteration = run.firstIteration + runIteration;
+        for (int k = 0; k < slots.length; k++) {
+            inputs[k] = slots[k] >= 0 ? (INDArray) context.input(slots[k]) : bound[k];
+        }
+        for (int o = 0; o < outputs.length; o++) {
+            outputs[o] = (INDArray) context.output(o);
+        }
+        if (learningRate != null) {
+            HostTensors.copyInto(scalar(run.learningRates[runIteration], learningRate), learningRate);
+        }
+        if (optimizerStep != null) {
+            HostTensors.copyInto(scalar(iteration + 1, optimizerStep), optimizerStep);
+        }
+        if (microBatch == 0) {
+            for (INDArray accumulator : zeroAtIterationStart) {
+                accumulator.assign(0);
+            }
+        }
+        try {
+            kernel.run(inputs, outputs, new KernelContext(iteration, update ? 0 : microBatch));
+        } catch (RuntimeException e) {
+            throw new KernelException(op.name(), op.def().type(), iteration, microBatch, e);
+        }
+    }
+
+    /** The schedule's value in the buffer's dtype, converted as the reference executor converts it. */
+    private static HostTensor scalar(double value, INDArray buffer) {
+        DType dtype = buffer.dataType() == DataType.FLOAT ? DType.F32 : DType.F64;
+        return HostTensor.ofDoubles(Shape.scalar(), new double[] {value}).convert(dtype);
+    }
+
+    void close() {
+        buffers.close();
+    }
+}

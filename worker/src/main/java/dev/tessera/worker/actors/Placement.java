@@ -1,0 +1,56 @@
+package dev.tessera.worker.actors;
+
+import dev.tessera.graph.Op;
+import dev.tessera.graph.Tensor;
+import dev.tessera.graph.TensorKind;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Chooses the device of every op of a training graph (manual placement). An op may answer
+ * {@link #FOLLOW}: it then runs on the device of the producer of its first activation input, so
+ * the glue between placed blocks (residual adds, reshapes, their gradients) stays next to the
+ * data it reads. Any placement trains correctly: tensors crossing devices go through transfer
+ * actors and every ordering on parameters and optimizer state is kept across devices.
+ */
+@FunctionalInterface
+public interface Placement {
+    /** Run the op on the device of the producer of its first activation input (device 0 if none). */
+    int FOLLOW = -1;
+
+    /** A device index, or {@link #FOLLOW}. */
+    int device(Op op);
+
+    /** Everything on device 0. */
+    static Placement singleDevice() {
+        return op -> 0;
+    }
+
+    /**
+     * Places an op by the first parameter or optimizer-state tensor it reads (the parameter
+     * itself, its gradient accumulator {@code <param>.grad}, its moments {@code <param>.adam_m}):
+     * on the device of the longest matching name prefix, device 0 when no prefix matches; ops
+     * that read no such tensor follow their producer. For example
+     * {@code byParameterPrefix(Map.of("block1.", 1, "head.", 1))} puts the second block and the
+     * head on device 1.
+     */
+    static Placement byParameterPrefix(Map<String, Integer> devicesByPrefix) {
+        Map<String, Integer> prefixes = new LinkedHashMap<>(devicesByPrefix);
+        return op -> {
+            for (Tensor input : op.inputs()) {
+                if (input.kind() == TensorKind.PARAMETER || input.kind() == TensorKind.STATE) {
+                    String best = "";
+                    int device = 0;
+                    for (Map.Entry<String, Integer> e : prefixes.entrySet()) {
+                        if (input.name().startsWith(e.getKey()) && e.getKey().length() > best.length()) {
+                            best = e.getKey();
+                            device = e.getValue();
+                        }
+                    }
+                    return device;
+                }
+            }
+            return FOLLOW;
+        };
+    }
+}

@@ -1,0 +1,31 @@
+package dev.tessera.worker.actors;
+
+import dev.tessera.tensor.HostTensor;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What the actions of one run read and write: the batches and the learning-rate schedule of
+ * each iteration, and the losses and gradient norms they record. The executor fills it before
+ * starting the actor system (which publishes it to the device threads) and reads it after the
+ * system terminated.
+ */
+final class RunState {
+    /** Global index of the run's first iteration (kernels and the optimizer step count from it). */
+    long firstIteration;
+    int microBatches;
+    List<List<Map<String, HostTensor>>> batches;
+    double[] learningRates;
+    /** Loss of micro-batch k of run iteration t at {@code t * microBatches + k}. */
+    double[] losses;
+    double[] gradNorms;
+
+    void start(long first, int microBatchCount, List<List<Map<String, HostTensor>>> iterations, double[] rates) {
+        firstIteration = first;
+        microBatches = microBatchCount;
+        batches = iterations;
+        learningRates = rates;
+        losses = new double[iterations.size() * microBatchCount];
+        gradNorms = new double[iterations.size()];
+    }
+}

@@ -1,0 +1,181 @@
+package dev.tessera.worker.actors;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.tessera.autodiff.Autodiff;
+import dev.tessera.autodiff.TrainingGraph;
+import dev.tessera.autodiff.TrainingOptions;
+import dev.tessera.graph.DType;
+import dev.tessera.graph.GraphBuilder;
+import dev.tessera.graph.Initializer;
+import dev.tessera.graph.Shape;
+import dev.tessera.graph.Tensor;
+import dev.tessera.optim.Optimizer;
+import dev.tessera.tensor.HostTensor;
+import dev.tessera.worker.exec.ReferenceExecutor;
+import dev.tessera.worker.exec.StepResult;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * Small training graphs like the examples' (worker tests cannot reach the examples module), their
+ * batches, and the comparison of an actor run with the reference executor.
+ */
+final class TrainingModels {
+    static final int ROWS = 6;
+    static final int FEATURES = 5;
+    static final int CLASSES = 4;
+    static final int BATCH = 2;
+    static final int TIME = 6;
+    static final int WIDTH = 8;
+    static final int VOCABULARY = 11;
+
+    private TrainingModels() {
+    }
+
+    static Optimizer adamW() {
+        return new Optimizer.AdamW(0.9, 0.95, 1e-8, 0.1);
+    }
+
+    /** x -> fc1 -> tanh -> fc2 -> relu -> head -> cross-entropy, F64, parameters named fc1., fc2., head. */
+    static TrainingGraph mlp(int microBatches, Optimizer optimizer, double clipNorm) {
+        GraphBuilder g = new GraphBuilder(DType.F64);
+        Tensor x = g.input("x", DType.F64, ROWS, FEATURES);
+        Tensor labels = g.input("labels", DType.I32, ROWS);
+        Tensor h = g.tanh(g.linear("fc1", x, 7));
+        h = g.relu(g.linear("fc2", h, 7));
+        Tensor loss = g.crossEntropy(g.linear("head", h, CLASSES), labels);
+        return Autodiff.build(g.build(), loss, new TrainingOptions(microBatches, optimizer, clipNorm));
+    }
+
+    static Map<String, HostTensor> mlpBatch(SplittableRandom random) {
+        double[] x = new double[ROWS * FEATURES];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = 2 * random.nextDouble() - 1;
+        }
+        int[] labels = new int[ROWS];
+        for (int i = 0; i < labels.length; i++) {
+            labels[i] = random.nextInt(CLASSES);
+        }
+        return Map.of("x", HostTensor.ofDoubles(Shape.of(ROWS, FEATURES), x),
+                "labels", HostTensor.ofInts(Shape.of(ROWS), labels));
+    }
+
+    /**
+     * The GPT example's architecture in miniature, F32: token and position embeddings, two
+     * pre-LayerNorm blocks (block0., block1.) of causal attention and a GELU MLP with dropout,
+     * final LayerNorm, head, cross-entropy with ignored targets.
+     */
+    static TrainingGraph gpt(int microBatches, Optimizer optimizer, double clipNorm) {
+        GraphBuilder g = new GraphBuilder(DType.F32);
+        Tensor tokens = g.input("tokens", DType.I32, BATCH, TIME);
+        Tensor targets = g.input("targets", DType.I32, BATCH, TIME);
+        Tensor x = g.embedding("token_embedding", tokens, VOCABULARY, WIDTH);
+        Tensor positions;
+        try (GraphBuilder.Scope s = g.scope("position_embedding")) {
+            positions = g.parameter("weight", Initializer.normal(0.02), TIME, WIDTH);
+        }
+        x = g.reshape(g.biasAdd(g.reshape(x, BATCH, TIME * WIDTH), g.reshape(positions, TIME * WIDTH)),
+                BATCH, TIME, WIDTH);
+        for (int i = 0; i < 2; i++) {
+            try (GraphBuilder.Scope block = g.scope("block" + i)) {
+                x = g.add(x, g.attention("attention", g.layerNorm("ln1", x), 2, true));
+                Tensor hidden = g.gelu(g.linear("fc", g.layerNorm("ln2", x), 4 * WIDTH));
+                x = g.add(x, g.dropout(g.linear("proj", hidden, WIDTH), 0.1, 17 + i));
+            }
+        }
+        Tensor logits = g.linear("head", g.layerNorm("ln_final", x), VOCABULARY);
+        Tensor loss = g.crossEntropy(logits, targets);
+        return Autodiff.build(g.build(), loss, new TrainingOptions(microBatches, optimizer, clipNorm));
+    }
+
+    static Map<String, HostTensor> gptBatch(SplittableRandom random) {
+        int[] tokens = new int[BATCH * TIME];
+        int[] targets = new int[BATCH * TIME];
+        for (int i = 0; i < tokens.length; i++) {
+            tokens[i] = random.nextInt(VOCABULARY);
+            targets[i] = i % TIME < 2 ? -1 : random.nextInt(VOCABULARY);
+        }
+        return Map.of("tokens", HostTensor.ofInts(Shape.of(BATCH, TIME), tokens),
+                "targets", HostTensor.ofInts(Shape.of(BATCH, TIME), targets));
+    }
+
+    /** Batches for {@code iterations} iterations of {@code microBatches} micro-batches each. */
+    static List<List<Map<String, HostTensor>>> batches(boolean gpt, int iterations, int microBatches, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        List<List<Map<String, HostTensor>>> all = new ArrayList<>();
+        for (int t = 0; t < iterations; t++) {
+            List<Map<String, HostTensor>> iteration = new ArrayList<>();
+            for (int k = 0; k < microBatches; k++) {
+                iteration.add(gpt ? gptBatch(random) : mlpBatch(random));
+            }
+            all.add(iteration);
+        }
+        return all;
+    }
+
+    static double[] learningRates(int iterations) {
+        double[] rates = new double[iterations];
+        for (int t = 0; t < iterations; t++) {
+            rates[t] = 0.01 * (1 + t) / iterations;
+        }
+        return rates;
+    }
+
+    /** Runs the reference executor over the batches; its losses and gradient norms. */
+    static List<StepResult> reference(ReferenceExecutor reference, List<List<Map<String, HostTensor>>> batches,
+                                      double[] rates) {
+        List<StepResult> results = new ArrayList<>();
+        for (int t = 0; t < batches.size(); t++) {
+            results.add(reference.step(batches.get(t), rates[t]));
+        }
+        return results;
+    }
+
+    /** Bit-for-bit equality of every value: losses, norms, parameters, optimizer state. */
+    static void assertIdentical(List<StepResult> expected, List<StepResult> actual,
+                                Map<String, HostTensor> expectedTensors, Map<String, HostTensor> actualTensors) {
+        assertEquals(expected, actual, "losses and gradient norms per iteration");
+        assertEquals(expectedTensors.keySet(), actualTensors.keySet());
+        for (String name : expectedTensors.keySet()) {
+            assertArrayEquals(expectedTensors.get(name).convert(DType.F64).doubles(),
+                    actualTensors.get(name).convert(DType.F64).doubles(), 0.0, name);
+        }
+    }
+
+    /** Equality within {@code relative} of the larger magnitude (plus a tiny absolute floor). */
+    static void assertClose(List<StepResult> expected, List<StepResult> actual, Map<String, HostTensor> expectedTensors,
+                            Map<String, HostTensor> actualTensors, double relative) {
+        assertEquals(expected.size(), actual.size());
+        for (int t = 0; t < expected.size(); t++) {
+            assertNear(expected.get(t).loss(), actual.get(t).loss(), relative, "loss of iteration " + t);
+            assertNear(expected.get(t).gradNorm(), actual.get(t).gradNorm(), relative, "norm of iteration " + t);
+        }
+        for (String name : expectedTensors.keySet()) {
+            double[] a = expectedTensors.get(name).convert(DType.F64).doubles();
+            double[] b = actualTensors.get(name).convert(DType.F64).doubles();
+            for (int i = 0; i < a.length; i++) {
+                assertNear(a[i], b[i], relative, name + "[" + i + "]");
+            }
+        }
+    }
+
+    private static void assertNear(double expected, double actual, double relative, String what) {
+        assertEquals(expected, actual, relative * Math.max(Math.abs(expected), Math.abs(actual)) + 1e-12, what);
+    }
+
+    static Map<String, HostTensor> parametersAndState(ReferenceExecutor executor) {
+        Map<String, HostTensor> all = new java.util.LinkedHashMap<>(executor.parameters());
+        all.putAll(executor.optimizerState());
+        return all;
+    }
+
+    static Map<String, HostTensor> parametersAndState(ActorExecutor executor) {
+        Map<String, HostTensor> all = new java.util.LinkedHashMap<>(executor.parameters());
+        all.putAll(executor.optimizerState());
+        return all;
+    }
+}
