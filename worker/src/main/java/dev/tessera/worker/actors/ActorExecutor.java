@@ -12,6 +12,7 @@ import dev.tessera.runtime.ActorAction;
 import dev.tessera.runtime.ActorRuntime;
 import dev.tessera.runtime.RunOptions;
 import dev.tessera.runtime.RunResult;
+import dev.tessera.runtime.plan.Plan;
 import dev.tessera.runtime.trace.Trace;
 import dev.tessera.tensor.HostTensor;
 import dev.tessera.worker.exec.ForwardInference;
@@ -106,6 +107,11 @@ public final class ActorExecutor implements AutoCloseable {
     /** Iterations completed so far. */
     public long iteration() {
         return iteration;
+    }
+
+    /** The lowered training plan: its actors, devices and edges (e.g. to print or inspect). */
+    public Plan plan() {
+        return training.lowered().plan();
     }
 
     /** The trace of the last run, when the options ask for tracing. */

@@ -8,14 +8,14 @@ import java.util.Map;
 
 /**
  * Chooses the device of every op of a training graph (manual placement). An op may answer
- * {@link #FOLLOW}: it then runs on the device of the producer of its first activation input, so
- * the glue between placed blocks (residual adds, reshapes, their gradients) stays next to the
- * data it reads. Any placement trains correctly: tensors crossing devices go through transfer
+ * {@link #FOLLOW}: it then runs on the device of the latest producer of its inputs (in the
+ * training graph's op order), so the glue of a placed block (its residual add, reshapes, their
+ * gradients) stays with the block it closes. Any placement trains correctly: tensors crossing devices go through transfer
  * actors and every ordering on parameters and optimizer state is kept across devices.
  */
 @FunctionalInterface
 public interface Placement {
-    /** Run the op on the device of the producer of its first activation input (device 0 if none). */
+    /** Run the op on the device of the latest producer of its inputs (device 0 if none). */
     int FOLLOW = -1;
 
     /** A device index, or {@link #FOLLOW}. */

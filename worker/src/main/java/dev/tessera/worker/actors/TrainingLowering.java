@@ -125,13 +125,14 @@ final class TrainingLowering {
 
     private int[] place(List<Op> ops, Placement placement) {
         int[] opDevices = new int[ops.size()];
-        Map<Tensor, Integer> producedOn = new HashMap<>();
+        Map<Tensor, Integer> producedBy = new HashMap<>();
         for (int i = 0; i < ops.size(); i++) {
             Op op = ops.get(i);
             int device = placement.device(op);
             if (device == Placement.FOLLOW) {
-                device = op.inputs().stream().filter(producedOn::containsKey).findFirst().map(producedOn::get)
-                        .orElse(0);
+                int latest = op.inputs().stream().filter(producedBy::containsKey).mapToInt(producedBy::get).max()
+                        .orElse(-1);
+                device = latest < 0 ? 0 : opDevices[latest];
             }
             if (device < 0 || device >= devices) {
                 throw new IllegalArgumentException("placement put op '" + op.name() + "' on device " + device
@@ -139,7 +140,7 @@ final class TrainingLowering {
             }
             opDevices[i] = device;
             for (Tensor out : op.outputs()) {
-                producedOn.put(out, device);
+                producedBy.put(out, i);
             }
         }
         return opDevices;
