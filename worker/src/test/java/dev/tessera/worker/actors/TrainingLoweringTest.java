@@ -1,0 +1,126 @@
+package dev.tessera.worker.actors;
+
+import static dev.tessera.worker.actors.TrainingModels.adamW;
+import static dev.tessera.worker.actors.TrainingModels.batches;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tessera.autodiff.TrainingGraph;
+import dev.tessera.graph.Op;
+import dev.tessera.graph.Phase;
+import dev.tessera.runtime.plan.ActorKind;
+import dev.tessera.runtime.plan.ActorSpec;
+import dev.tessera.runtime.plan.Plan;
+import dev.tessera.tensor.HostTensor;
+import dev.tessera.worker.exec.NonFiniteException;
+import dev.tessera.worker.exec.ReferenceExecutor;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class TrainingLoweringTest {
+    private final TrainingGraph graph = TrainingModels.mlp(2, adamW(), 0.5);
+
+    @Test
+    void shouldLowerEveryOpToOneActorWithOneSourcePerDataInputAndTwoSinks() {
+        Plan plan = TrainingLowering.lower(graph, Placement.singleDevice(), 1, 1, true).plan();
+        assertEquals(graph.ops().size(), count(plan, ActorKind.COMPUTE));
+        assertEquals(2, count(plan, ActorKind.SOURCE));
+        assertEquals(2, count(plan, ActorKind.SINK));
+        assertEquals(0, count(plan, ActorKind.TRANSFER));
+    }
+
+    @Test
+    void shouldStartAnIterationOfAWeightReaderOnlyAfterThatWeightsUpdate() {
+        Plan plan = TrainingLowering.lower(graph, Placement.singleDevice(), 1, 1, true).plan();
+        ActorSpec update = actor(plan, "fc1.weight.update");
+        for (Op op : graph.ops()) {
+            boolean readsWeight = op.inputs().stream().anyMatch(t -> t.name().equals("fc1.weight"));
+            if (readsWeight && op.phase() != Phase.UPDATE) {
+                ActorSpec reader = actor(plan, op.name());
+                assertTrue(reader.iterationPredecessors().contains(update.id()), op.name());
+                assertTrue(update.controlPredecessors().contains(reader.id()),
+                        "the update must wait for " + op.name() + " in the last micro-batch");
+            }
+        }
+    }
+
+    @Test
+    void shouldUpdateOnlyAfterClippingWhichWaitsForTheLossAndEveryAccumulation() {
+        Plan plan = TrainingLowering.lower(graph, Placement.singleDevice(), 1, 1, true).plan();
+        ActorSpec clip = actor(plan, graph.gradNorm().producer().name());
+        assertTrue(clip.controlPredecessors().contains(actor(plan, "sink:loss").id()));
+        assertTrue(clip.controlPredecessors().contains(actor(plan, "head.weight.accumulate").id()));
+        assertTrue(actor(plan, "head.bias.update").controlPredecessors().contains(clip.id()));
+        assertTrue(actor(plan, "head.bias.accumulate").iterationPredecessors().contains(clip.id()));
+    }
+
+    @Test
+    void shouldOrderAccessesAcrossDevicesThroughTokenTransfers() {
+        Placement updatesApart = op -> op.phase() == Phase.UPDATE ? 1 : 0;
+        Plan plan = TrainingLowering.lower(graph, updatesApart, 2, 1, true).plan();
+        ActorSpec update = actor(plan, "fc1.weight.update");
+        ActorSpec reader = actor(plan, graph.forwardOps().get(0).name());
+        ActorSpec token = actor(plan, "token:" + reader.name() + "@cpu:1");
+        assertEquals(ActorKind.TRANSFER, token.kind());
+        assertEquals(1, token.device());
+        assertTrue(update.controlPredecessors().contains(token.id()), "the update waits for the reader's token");
+        ActorSpec back = actor(plan, "token:fc1.weight.update@cpu:0");
+        assertTrue(reader.iterationPredecessors().contains(back.id()), "the reader waits for the update's token");
+    }
+
+    @Test
+    void shouldRejectAPlacementOnAMissingDevice() {
+        IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
+                () -> TrainingLowering.lower(graph, op -> 2, 2, 1, true));
+        assertTrue(error.getMessage().contains("device 2"), error.getMessage());
+        assertTrue(error.getMessage().contains("2 devices"), error.getMessage());
+    }
+
+    @Test
+    void shouldStopAtANonFiniteLossLikeTheReferenceKeepingTheIterationsBefore() {
+        List<List<Map<String, HostTensor>>> data = batches(false, 3, 2, 5);
+        double[] rates = {1e300, 0.01, 0.01};
+        try (ReferenceExecutor reference = new ReferenceExecutor(graph, 3);
+                ActorExecutor actors = new ActorExecutor(graph, 3)) {
+            reference.step(data.get(0), rates[0]);
+            NonFiniteException expected = assertThrows(NonFiniteException.class,
+                    () -> reference.step(data.get(1), rates[1]));
+            NonFiniteException actual = assertThrows(NonFiniteException.class, () -> actors.run(data, rates));
+            assertEquals(expected.getMessage(), actual.getMessage());
+            assertEquals(1, actors.iteration());
+            Map<String, HostTensor> parameters = actors.parameters();
+            reference.parameters().forEach((name, value) ->
+                    assertArrayEquals(value.doubles(), parameters.get(name).doubles(), 0.0, name));
+        }
+    }
+
+    @Test
+    void shouldRejectABatchWithAMissingInputBeforeRunning() {
+        List<List<Map<String, HostTensor>>> data = batches(false, 2, 2, 5);
+        List<List<Map<String, HostTensor>>> broken = List.of(data.get(0),
+                List.of(data.get(1).get(0), Map.of("x", data.get(1).get(1).get("x"))));
+        try (ActorExecutor actors = new ActorExecutor(graph, 3)) {
+            Map<String, HostTensor> before = actors.parameters();
+            IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
+                    () -> actors.run(broken, new double[] {0.1, 0.1}));
+            assertTrue(error.getMessage().contains("'labels'"), error.getMessage());
+            assertEquals(0, actors.iteration());
+            assertArrayEquals(before.get("fc1.weight").doubles(), actors.parameters().get("fc1.weight").doubles());
+        }
+    }
+
+    private static long count(Plan plan, ActorKind kind) {
+        return plan.actors().stream().filter(a -> a.kind() == kind).count();
+    }
+
+    private static ActorSpec actor(Plan plan, String name) {
+        return plan.actors().stream().filter(a -> a.name().equals(name)).findFirst()
+                .orElseThrow(() -> new AssertionError("no actor '" + name + "' in\n" + plan));
+    }
+}
