@@ -6,6 +6,7 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -19,32 +20,57 @@ public final class ChromeTraceWriter {
     }
 
     public static void write(Trace trace, Path file) throws IOException {
+        write(List.of(trace), file);
+    }
+
+    /** Several runs of one plan (e.g. the chunks of a training run) as one timeline. */
+    public static void write(List<Trace> traces, Path file) throws IOException {
         try (Writer writer = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
-            write(trace, writer);
+            write(traces, writer);
         }
     }
 
     public static void write(Trace trace, Writer out) throws IOException {
+        write(List.of(trace), out);
+    }
+
+    /**
+     * Writes the events of every trace, times from the origin of the first; the device tracks
+     * are those of the first trace's plan.
+     *
+     * @throws IllegalArgumentException when {@code traces} is empty
+     */
+    public static void write(List<Trace> traces, Writer out) throws IOException {
+        if (traces.isEmpty()) {
+            throw new IllegalArgumentException("no trace to write");
+        }
+        long origin = traces.get(0).originNanos();
         out.write("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n");
         out.write("{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"args\":{\"name\":\"tessera\"}}");
-        for (Device device : trace.plan().devices()) {
+        for (Device device : traces.get(0).plan().devices()) {
             out.write(",\n{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":" + device.index()
                     + ",\"args\":{\"name\":" + quote(device.name()) + "}}");
         }
-        for (TraceEvent event : trace.events()) {
-            out.write(",\n{\"name\":");
-            out.write(quote(event.actor().op()));
-            out.write(",\"cat\":");
-            out.write(quote(event.actor().phaseLetter().isEmpty()
-                    ? event.actor().kind().name().toLowerCase(Locale.ROOT) : event.actor().phaseLetter()));
-            out.write(",\"ph\":\"X\",\"pid\":1,\"tid\":" + event.device().index());
-            out.write(",\"ts\":" + micros(event.startNanos() - trace.originNanos()));
-            out.write(",\"dur\":" + micros(event.durationNanos()));
-            out.write(",\"args\":{\"actor\":" + quote(event.actor().name()) + ",\"phase\":"
-                    + quote(event.actor().phaseLetter()) + ",\"microBatch\":" + event.microBatch()
-                    + ",\"iteration\":" + event.iteration() + "}}");
+        for (Trace trace : traces) {
+            for (TraceEvent event : trace.events()) {
+                writeEvent(event, origin, out);
+            }
         }
         out.write("\n]}\n");
+    }
+
+    private static void writeEvent(TraceEvent event, long origin, Writer out) throws IOException {
+        out.write(",\n{\"name\":");
+        out.write(quote(event.actor().op()));
+        out.write(",\"cat\":");
+        out.write(quote(event.actor().phaseLetter().isEmpty()
+                ? event.actor().kind().name().toLowerCase(Locale.ROOT) : event.actor().phaseLetter()));
+        out.write(",\"ph\":\"X\",\"pid\":1,\"tid\":" + event.device().index());
+        out.write(",\"ts\":" + micros(event.startNanos() - origin));
+        out.write(",\"dur\":" + micros(event.durationNanos()));
+        out.write(",\"args\":{\"actor\":" + quote(event.actor().name()) + ",\"phase\":"
+                + quote(event.actor().phaseLetter()) + ",\"microBatch\":" + event.microBatch()
+                + ",\"iteration\":" + event.iteration() + "}}");
     }
 
     /** Microseconds with nanosecond precision, as the format wants fractional microseconds. */

@@ -26,14 +26,15 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-/** {@code tessera train <config>}: trains a model on one device and writes a run directory. */
+/** {@code tessera train <config>}: trains a model on the actor runtime and writes a run directory. */
 @Command(name = "train", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Trains the model a HOCON config names, writing metrics, a loss chart, a summary and checkpoints to a run directory.",
         footer = {"", "Examples:",
                 "  tessera train examples/configs/gpt-addition.conf",
                 "  tessera train my.conf --set train.steps=100 --set optimizer.lr=3e-4",
                 "  tessera train my.conf --run-dir runs/a --set checkpoint.every=100",
-                "  tessera train my.conf --resume runs/a"})
+                "  tessera train my.conf --resume runs/a",
+                "  tessera train my.conf --set runtime.devices=2 --set 'runtime.placement=[\"block1.=1\"]' --trace"})
 public final class TrainCommand implements Callable<Integer> {
     static final Path RUNS = Path.of("runs");
     /** Summary keys the trainer writes itself; every other key is an evaluation metric of the model. */
@@ -56,6 +57,12 @@ public final class TrainCommand implements Callable<Integer> {
                     + "checkpoints/ckpt-<step> folders; without DIR, --run-dir or else the newest run of the model.")
     String resume;
 
+    @Option(names = "--trace",
+            description = "Records every action of the actor runtime and writes trace.json (Chrome trace events, "
+                    + "one track per device; open it in ui.perfetto.dev) into the run directory. For short runs: "
+                    + "the file grows by about 150 bytes per op per micro-batch.")
+    boolean trace;
+
     @Spec
     CommandSpec spec;
 
@@ -72,14 +79,14 @@ public final class TrainCommand implements Callable<Integer> {
                 RunDirectory fresh = RunDirectory.createFresh(directory);
                 out.println("run directory: " + directory);
                 out.flush();
-                summary = new Trainer(run, fresh, progress).train();
+                summary = new Trainer(run, fresh, progress, trace).train();
             } else {
                 Path target = resumeTarget(run.modelType());
                 boolean isCheckpoint = Files.exists(target.resolve(CheckpointStore.MANIFEST_FILE));
                 directory = isCheckpoint ? target.toAbsolutePath().getParent().getParent() : target;
                 out.println("resuming run directory: " + directory);
                 out.flush();
-                summary = new Trainer(run, RunDirectory.existing(directory), progress)
+                summary = new Trainer(run, RunDirectory.existing(directory), progress, trace)
                         .resume(isCheckpoint ? target : null);
             }
         }

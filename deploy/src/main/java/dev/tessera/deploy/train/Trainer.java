@@ -20,8 +20,14 @@ import dev.tessera.graph.LogicalGraph;
 import dev.tessera.graph.Tensor;
 import dev.tessera.tensor.HostTensor;
 import dev.tessera.worker.exec.ComputeThreads;
-import dev.tessera.worker.exec.ReferenceExecutor;
+import dev.tessera.runtime.trace.ChromeTraceWriter;
+import dev.tessera.runtime.trace.Trace;
+import dev.tessera.worker.actors.ActorExecutor;
+import dev.tessera.worker.actors.ActorExecutorOptions;
+import dev.tessera.worker.actors.Placement;
 import dev.tessera.worker.exec.StepResult;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -29,9 +35,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Trains a model on one device with the reference executor: builds the forward graph for one
- * micro-batch, derives the training graph, then runs {@code train.steps} iterations, each over
- * batches {@code step * micro_batches + j} of the model's data. It logs metrics, evaluates,
+ * Trains a model on the actor runtime ({@link ActorExecutor}, {@code runtime.devices} local
+ * devices, {@code runtime.placement}): builds the forward graph for one micro-batch, derives the
+ * training graph, then runs {@code train.steps} iterations, each over batches
+ * {@code step * micro_batches + j} of the model's data, in chunks of steps that end at each log,
+ * eval and checkpoint point (one actor-system run per chunk). It logs metrics, evaluates,
  * checkpoints, and writes the run directory's summary and loss chart.
  *
  * <p>Every input of an iteration (weights, optimizer state, iteration number, batch index) is in
@@ -42,10 +50,22 @@ public final class Trainer {
     private final TrainSettings settings;
     private final RunDirectory directory;
     private final Progress progress;
+    /** The Chrome trace-event file {@code --trace} writes into the run directory. */
+    public static final String TRACE_FILE = "trace.json";
+    /** Most steps per actor-system run, bounding the batches held at once. */
+    private static final long MAX_CHUNK = 256;
+
     private final CheckpointStore checkpoints;
+    private final boolean trace;
     private boolean chartFailed;
 
     public Trainer(RunConfig config, RunDirectory directory, Progress progress) {
+        this(config, directory, progress, false);
+    }
+
+    /** @param trace record every action of every run and write {@link #TRACE_FILE} at the end */
+    public Trainer(RunConfig config, RunDirectory directory, Progress progress, boolean trace) {
+        this.trace = trace;
         this.config = config;
         this.settings = config.settings();
         this.directory = directory;
@@ -119,7 +139,8 @@ public final class Trainer {
         long stepNanos = 0;
         Map<String, Double> finalMetrics = Map.of();
         ComputeThreads.set(settings.threads());
-        try (ReferenceExecutor executor = new ReferenceExecutor(graph, settings.seed());
+        List<Trace> traces = new ArrayList<>();
+        try (ActorExecutor executor = new ActorExecutor(graph, settings.seed(), executorOptions());
                 MetricsLog metrics = new MetricsLog(directory.metricsFile())) {
             if (resumeFrom != null) {
                 executor.restore(resumeFrom.parameters(), resumeFrom.optimizerState(), resumeFrom.step());
@@ -129,46 +150,59 @@ public final class Trainer {
             long windowSteps = 0;
             // The data position: step s reads batches s * micro_batches + j, and a checkpoint records where to go on.
             long nextBatch = resumeFrom == null ? 0 : resumeFrom.nextBatchIndex();
-            for (long step = firstStep; step < settings.steps(); step++) {
-                long t0 = System.nanoTime();
-                List<Map<String, HostTensor>> microBatches = new ArrayList<>(settings.microBatches());
-                for (int j = 0; j < settings.microBatches(); j++) {
-                    microBatches.add(data.batch(nextBatch++));
+            for (long step = firstStep; step < settings.steps(); ) {
+                // One actor-system run per chunk of steps: up to the next log, eval or checkpoint point.
+                long end = chunkEnd(step);
+                int count = (int) (end - step);
+                List<List<Map<String, HostTensor>>> batches = new ArrayList<>(count);
+                double[] rates = new double[count];
+                for (int i = 0; i < count; i++) {
+                    List<Map<String, HostTensor>> microBatches = new ArrayList<>(settings.microBatches());
+                    for (int j = 0; j < settings.microBatches(); j++) {
+                        microBatches.add(data.batch(nextBatch++));
+                    }
+                    batches.add(microBatches);
+                    rates[i] = optimization.schedule().at(step + i);
                 }
-                double lr = optimization.schedule().at(step);
-                StepResult result = executor.step(microBatches, lr);
+                long t0 = System.nanoTime();
+                List<StepResult> results = executor.run(batches, rates);
                 long spent = System.nanoTime() - t0;
+                executor.lastTrace().ifPresent(traces::add);
                 stepNanos += spent;
                 windowNanos += spent;
-                windowSteps++;
-
-                long done = step + 1;
-                boolean logged = done == 1 || done % settings.logEvery() == 0 || done == settings.steps();
-                double samplesPerSecond = windowSteps * settings.examplesPerStep() / (windowNanos / 1e9);
-                double tokensPerSecond = windowSteps * tokensPerMicroBatch * settings.microBatches() / (windowNanos / 1e9);
-                progress.step(done, result.loss(), samplesPerSecond, tokensPerSecond, logged);
-                // The chart shows every step of this session; steps before a resume come from the log.
-                curve.add(new LossChart.Point(done, result.loss()));
-                if (logged) {
-                    Map<String, Object> line = new LinkedHashMap<>();
-                    line.put("step", done);
-                    line.put("loss", result.loss());
-                    line.put("lr", lr);
-                    line.put("grad_norm", result.gradNorm());
-                    line.put("samples_per_s", round(samplesPerSecond));
-                    if (tokensPerMicroBatch > 0) {
-                        line.put("tokens_per_s", round(tokensPerSecond));
+                windowSteps += count;
+                for (int i = 0; i < count; i++) {
+                    long done = step + i + 1;
+                    StepResult result = results.get(i);
+                    boolean logged = logged(done);
+                    double samplesPerSecond = windowSteps * settings.examplesPerStep() / (windowNanos / 1e9);
+                    double tokensPerSecond = windowSteps * tokensPerMicroBatch * settings.microBatches()
+                            / (windowNanos / 1e9);
+                    progress.step(done, result.loss(), samplesPerSecond, tokensPerSecond, logged);
+                    // The chart shows every step of this session; steps before a resume come from the log.
+                    curve.add(new LossChart.Point(done, result.loss()));
+                    if (logged) {
+                        Map<String, Object> line = new LinkedHashMap<>();
+                        line.put("step", done);
+                        line.put("loss", result.loss());
+                        line.put("lr", rates[i]);
+                        line.put("grad_norm", result.gradNorm());
+                        line.put("samples_per_s", round(samplesPerSecond));
+                        if (tokensPerMicroBatch > 0) {
+                            line.put("tokens_per_s", round(tokensPerSecond));
+                        }
+                        line.put("elapsed_s", round((System.nanoTime() - wallStart) / 1e9));
+                        metrics.append(line);
+                        windowNanos = 0;
+                        windowSteps = 0;
                     }
-                    line.put("elapsed_s", round((System.nanoTime() - wallStart) / 1e9));
-                    metrics.append(line);
-                    windowNanos = 0;
-                    windowSteps = 0;
                 }
-                if (settings.evalEvery() > 0 && done % settings.evalEvery() == 0 && done != settings.steps()) {
-                    evaluate(model, executor, done, wallStart, metrics);
+                step = end;
+                if (evaluates(end) && end != settings.steps()) {
+                    evaluate(model, executor, end, wallStart, metrics);
                 }
-                if (settings.checkpointEvery() > 0 && done % settings.checkpointEvery() == 0) {
-                    Path saved = checkpoints.save(new Checkpoint(done, settings.seed(), config.trajectoryHash(),
+                if (checkpoints(end)) {
+                    Path saved = checkpoints.save(new Checkpoint(end, settings.seed(), config.trajectoryHash(),
                             nextBatch, executor.parameters(), executor.optimizerState()));
                     drawChart(chartTitle, curve);
                     progress.note("checkpoint " + saved);
@@ -177,6 +211,9 @@ public final class Trainer {
             finalMetrics = evaluate(model, executor, settings.steps(), wallStart, metrics);
         } finally {
             progress.close();
+        }
+        if (trace && !traces.isEmpty()) {
+            writeTrace(traces);
         }
         drawChart(chartTitle, curve);
         Map<String, Object> summary = summary(curve, forward.parameterCount(), firstStep, stepNanos,
@@ -210,7 +247,44 @@ public final class Trainer {
         }
     }
 
-    private Map<String, Double> evaluate(Model model, ReferenceExecutor executor, long step, long wallStart,
+    /** The end (exclusive) of the chunk of steps starting at {@code step}: a log, eval or checkpoint point. */
+    private long chunkEnd(long step) {
+        long end = step + 1;
+        while (end < settings.steps() && end - step < MAX_CHUNK && !logged(end) && !evaluates(end) && !checkpoints(end)) {
+            end++;
+        }
+        return end;
+    }
+
+    private boolean logged(long done) {
+        return done == 1 || done % settings.logEvery() == 0 || done == settings.steps();
+    }
+
+    private boolean evaluates(long done) {
+        return settings.evalEvery() > 0 && done % settings.evalEvery() == 0;
+    }
+
+    private boolean checkpoints(long done) {
+        return settings.checkpointEvery() > 0 && done % settings.checkpointEvery() == 0;
+    }
+
+    private ActorExecutorOptions executorOptions() {
+        Placement placement = settings.placement().isEmpty() ? Placement.singleDevice()
+                : Placement.byParameterPrefix(settings.placement());
+        return ActorExecutorOptions.defaults().withDevices(settings.devices(), placement).withTrace(trace);
+    }
+
+    private void writeTrace(List<Trace> traces) {
+        Path file = directory.path().resolve(TRACE_FILE);
+        try {
+            ChromeTraceWriter.write(traces, file);
+            progress.note("trace " + file + " (open it in ui.perfetto.dev or chrome://tracing)");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    private Map<String, Double> evaluate(Model model, ActorExecutor executor, long step, long wallStart,
                                          MetricsLog metrics) {
         Map<String, Double> results = model.evaluate(executor.inference(model));
         Map<String, Object> line = new LinkedHashMap<>();

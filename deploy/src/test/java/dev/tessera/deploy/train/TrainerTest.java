@@ -154,4 +154,43 @@ class TrainerTest {
             assertTrue(lines.count() >= 1, "the steps before the divergence stay logged");
         }
     }
+
+    @Test
+    void shouldTrainOnTwoLocalDevicesOnTheLossTrajectoryOfOne() {
+        Path one = dir.resolve("one");
+        Path two = dir.resolve("two");
+        new Trainer(config("train.steps=12", "train.log_every=1", "train.eval_every=5"), RunDirectory.createFresh(one),
+                Progress.silent()).train();
+        new Trainer(config("train.steps=12", "train.log_every=1", "train.eval_every=5", "runtime.devices=2",
+                "runtime.placement=[\"fc.bias=1\"]"), RunDirectory.createFresh(two), Progress.silent()).train();
+
+        List<Object> expected = trainLines(one).stream().map(l -> l.get("loss")).toList();
+        assertEquals(12, expected.size());
+        assertEquals(expected, trainLines(two).stream().map(l -> l.get("loss")).toList());
+    }
+
+    @Test
+    void shouldWriteAChromeTraceOfEveryActionWhenAsked() throws IOException {
+        Path run = dir.resolve("run");
+        new Trainer(config("train.steps=3", "runtime.devices=2", "runtime.placement=[\"fc.bias=1\"]"),
+                RunDirectory.createFresh(run), Progress.silent(), true).train();
+
+        JsonNode events = new ObjectMapper().readTree(run.resolve(Trainer.TRACE_FILE).toFile()).get("traceEvents");
+        List<JsonNode> actions = new java.util.ArrayList<>();
+        events.forEach(event -> {
+            if (event.get("ph").asText().equals("X")) {
+                actions.add(event);
+            }
+        });
+        assertTrue(actions.stream().anyMatch(e -> e.get("tid").asInt() == 1), "device 1 acted");
+        // Steps 1 and 2..3 run as two chunks; each acts once per micro-batch per actor.
+        assertEquals(3 * 2, actions.stream().filter(e -> e.get("args").get("actor").asText().equals("sink:loss")).count());
+    }
+
+    @Test
+    void shouldRejectAPlacementOnADeviceTheRunDoesNotHave() {
+        InputException e = assertThrows(InputException.class,
+                () -> config("runtime.devices=2", "runtime.placement=[\"fc.=2\"]"));
+        assertTrue(e.getMessage().contains("runtime.placement"), e.getMessage());
+    }
 }
