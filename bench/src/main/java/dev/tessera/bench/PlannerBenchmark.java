@@ -12,6 +12,7 @@ import dev.tessera.optim.Optimizer;
 import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.Placement;
 import dev.tessera.sbp.Sbp;
+import dev.tessera.sbp.boxing.BoxingStep;
 import dev.tessera.sbp.infer.CostModel;
 import dev.tessera.sbp.infer.GreedySbpInference;
 import dev.tessera.sbp.infer.SbpAssignment;
@@ -91,6 +92,17 @@ public final class PlannerBenchmark {
         System.out.printf(Locale.ROOT, "greedy SBP inference: median %.3f s, min %.3f s, max %.3f s over %d repeats; "
                         + "%d conversions inserted, %.3e bytes per iteration over all devices%n",
                 median, sorted[0], sorted[sorted.length - 1], repeats, last.boxings().size(), last.totalBoxingBytes());
+        // What the plan spends its traffic on, to judge the layout the timed pass produced.
+        Map<String, double[]> byKind = new java.util.TreeMap<>();
+        for (SbpAssignment.InsertedBoxing b : last.boxings()) {
+            for (BoxingStep step : b.plan().steps()) {
+                double[] entry = byKind.computeIfAbsent(step.conversion().toString(), k -> new double[2]);
+                entry[0]++;
+                entry[1] += step.totalBytes();
+            }
+        }
+        byKind.forEach((kind, entry) -> System.out.printf(Locale.ROOT, "  %-15s %6.0f steps, %.3e bytes%n", kind, entry[0],
+                entry[1]));
     }
 
     private static SbpAssignment time(String label, List<Op> ops, Placement placement, Map<Tensor, NdSbp> hints) {
