@@ -1,0 +1,35 @@
+package dev.tessera.runtime;
+
+import dev.tessera.runtime.plan.ActorSpec;
+import dev.tessera.runtime.plan.Device;
+
+/**
+ * What an action sees while it runs: the payloads of the input registers it consumes, the
+ * payloads of the output registers it fills, and which micro-batch of which iteration this is.
+ * Valid only during {@link ActorAction#act}; the runtime reuses one context per actor, so an
+ * action must not keep it.
+ */
+public interface ActionContext {
+    ActorSpec actor();
+
+    Device device();
+
+    /** Micro-batch within the iteration, from 0. */
+    int microBatch();
+
+    /** Iteration, from 0. */
+    long iteration();
+
+    /** Payload of the input register consumed for input {@code index}; owned by its producer, read only. */
+    Object input(int index);
+
+    /** Payload of the output register being filled for output {@code index}; owned by this actor. */
+    Object output(int index);
+
+    /**
+     * Makes output {@code index} carry {@code payload} instead of the register's own payload,
+     * from now on. Meant for hand-offs that pass a reference instead of filling a buffer (an
+     * in-process transfer); the payload must stay unchanged until every consumer acknowledged it.
+     */
+    void replaceOutput(int index, Object payload);
+}

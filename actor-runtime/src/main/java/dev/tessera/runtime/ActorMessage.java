@@ -1,0 +1,32 @@
+package dev.tessera.runtime;
+
+/**
+ * The register protocol between the actors of a plan: small immutable records, passed by
+ * reference inside a JVM. Delivery between two actors is in order (Pekko guarantees it per
+ * sender and receiver), which is why a consumer can take its inputs in arrival order.
+ */
+sealed interface ActorMessage {
+    /** Sent by the job to every actor once all are spawned: actors without inputs start acting. */
+    record Start() implements ActorMessage {
+        static final Start INSTANCE = new Start();
+    }
+
+    /**
+     * Register {@code register} of the producer, read by the receiver's input {@code input},
+     * holds the piece of step {@code step} (iteration times micro-batches plus micro-batch).
+     */
+    record Ready(int input, int register, Object payload, long step) implements ActorMessage {
+    }
+
+    /** The sender no longer needs register {@code register} of the receiver's output {@code output}. */
+    record Ack(int output, int register) implements ActorMessage {
+    }
+
+    /** Control predecessor {@code predecessor} acted for one more step. */
+    record ControlDone(int predecessor) implements ActorMessage {
+    }
+
+    /** The producer of the receiver's input {@code input} will send no more pieces. */
+    record EndOfStream(int input) implements ActorMessage {
+    }
+}

@@ -1,0 +1,86 @@
+package dev.tessera.runtime;
+
+import dev.tessera.runtime.plan.ActorKind;
+import dev.tessera.runtime.plan.ActorSpec;
+import dev.tessera.runtime.plan.Plan;
+import dev.tessera.runtime.trace.Trace;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+
+/**
+ * The guardian of one run: spawns an actor per plan actor on its device's dispatcher, starts
+ * them, and ends the actor system when every actor finished or the first one failed. The
+ * outcome is read by {@link ActorRuntime} once the system terminated.
+ */
+final class Job extends AbstractBehavior<JobMessage> {
+    /** Written by the guardian only; read after the system terminated (termination publishes it). */
+    static final class Outcome {
+        volatile Throwable failure;
+        volatile boolean finished;
+        /** When the job told the actors to start, and when the last one finished. */
+        volatile long startNanos;
+        volatile long endNanos;
+    }
+
+    private final Outcome outcome;
+    private final int actorCount;
+    private int finished;
+
+    static Behavior<JobMessage> create(Plan plan, List<ActorAction> actions, TensorTransfer transfer,
+                                       RunOptions options, Trace trace, Outcome outcome) {
+        return Behaviors.setup(context -> new Job(context, plan, actions, transfer, options, trace, outcome));
+    }
+
+    private Job(ActorContext<JobMessage> context, Plan plan, List<ActorAction> actions, TensorTransfer transfer,
+                RunOptions options, Trace trace, Outcome outcome) {
+        super(context);
+        this.outcome = outcome;
+        this.actorCount = plan.actors().size();
+        List<ActorRef<ActorMessage>> refs = new ArrayList<>(Collections.nCopies(actorCount, null));
+        List<ActorRef<ActorMessage>> peers = Collections.unmodifiableList(refs);
+        for (ActorSpec spec : plan.actors()) {
+            boolean holdsInputs = spec.kind() == ActorKind.TRANSFER && transfer.aliasesSource();
+            Behavior<ActorMessage> behavior = PlanActor.create(plan, spec, actions.get(spec.id()), holdsInputs,
+                    context.getSelf(), peers, trace == null ? null : trace.buffer(spec.device()), options);
+            refs.set(spec.id(), context.spawn(behavior, "actor-" + spec.id(),
+                    DeviceDispatchers.selector(spec.device())));
+        }
+        // Every reference is in place before any actor can receive a message from a peer.
+        outcome.startNanos = System.nanoTime();
+        for (ActorRef<ActorMessage> ref : refs) {
+            ref.tell(ActorMessage.Start.INSTANCE);
+        }
+    }
+
+    @Override
+    public Receive<JobMessage> createReceive() {
+        return newReceiveBuilder()
+                .onMessage(JobMessage.ActorFinished.class, this::onFinished)
+                .onMessage(JobMessage.ActorFailed.class, this::onFailed)
+                .build();
+    }
+
+    private Behavior<JobMessage> onFinished(JobMessage.ActorFinished message) {
+        if (++finished == actorCount) {
+            outcome.endNanos = System.nanoTime();
+            outcome.finished = true;
+            return Behaviors.stopped();
+        }
+        return this;
+    }
+
+    private Behavior<JobMessage> onFailed(JobMessage.ActorFailed message) {
+        if (outcome.failure == null) {
+            outcome.failure = message.error();
+        }
+        // Stopping the guardian terminates the actor system, which stops every actor.
+        return Behaviors.stopped();
+    }
+}

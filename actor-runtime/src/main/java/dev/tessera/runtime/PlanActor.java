@@ -1,0 +1,342 @@
+package dev.tessera.runtime;
+
+import dev.tessera.runtime.ActorMessage.Ack;
+import dev.tessera.runtime.ActorMessage.ControlDone;
+import dev.tessera.runtime.ActorMessage.EndOfStream;
+import dev.tessera.runtime.ActorMessage.Ready;
+import dev.tessera.runtime.plan.ActorSpec;
+import dev.tessera.runtime.plan.Device;
+import dev.tessera.runtime.plan.InputRef;
+import dev.tessera.runtime.plan.Plan;
+import dev.tessera.runtime.trace.DeviceTraceBuffer;
+import java.util.List;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+
+/**
+ * One actor of a plan. It acts when every input has a ready register, every output a free
+ * register and every control predecessor has acted for the step; then it tells each consumer
+ * {@code ready}, each producer {@code ack} and each control successor {@code done}. After its
+ * last step it sends end-of-stream downstream, waits until every register it owns is free
+ * again, reports to the job and stops.
+ */
+final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionContext {
+    private final ActorSpec spec;
+    private final Device device;
+    private final ActorAction action;
+    private final ActorRef<JobMessage> job;
+    /** Filled by the job before it sends Start, so read only after a message arrived. */
+    private final List<ActorRef<ActorMessage>> peers;
+    private final DeviceTraceBuffer trace;
+    private final long steps;
+    private final int microBatches;
+
+    private final InputQueue[] inputs;
+    private final int[] inputProducers;
+    private final int[] inputProducerOutputs;
+    private final OutputRegisters[] outputs;
+    private final int[] controlPredecessors;
+    /** Per control predecessor: true when it orders whole iterations rather than micro-batches. */
+    private final boolean[] previousIterationOnly;
+    private final long[] controlDone;
+    private final int[] controlSuccessors;
+    /** For a transfer that aliases its source: the input register each output register still holds. */
+    private final int[] heldInputRegisters;
+
+    private final Object[] currentInputs;
+    private final Object[] currentOutputs;
+    private final int[] currentRegisters;
+    private long step;
+    private boolean endSent;
+    private boolean failed;
+
+    static Behavior<ActorMessage> create(Plan plan, ActorSpec spec, ActorAction action, boolean holdsInputs,
+                                         ActorRef<JobMessage> job, List<ActorRef<ActorMessage>> peers,
+                                         DeviceTraceBuffer trace, RunOptions options) {
+        return Behaviors.setup(context -> {
+            try {
+                return new PlanActor(context, plan, spec, action, holdsInputs, job, peers, trace, options);
+            } catch (RuntimeException | Error error) {
+                // Pekko would stop the actor silently and the job would wait for it forever.
+                job.tell(new JobMessage.ActorFailed(spec.id(), error));
+                return Behaviors.stopped();
+            }
+        });
+    }
+
+    private PlanActor(ActorContext<ActorMessage> context, Plan plan, ActorSpec spec, ActorAction action,
+                      boolean holdsInputs, ActorRef<JobMessage> job, List<ActorRef<ActorMessage>> peers,
+                      DeviceTraceBuffer trace, RunOptions options) {
+        super(context);
+        this.spec = spec;
+        this.device = plan.deviceOf(spec);
+        this.action = action;
+        this.job = job;
+        this.peers = peers;
+        this.trace = trace;
+        this.steps = options.steps();
+        this.microBatches = options.microBatches();
+        int inputCount = spec.inputs().size();
+        inputs = new InputQueue[inputCount];
+        inputProducers = new int[inputCount];
+        inputProducerOutputs = new int[inputCount];
+        for (int input = 0; input < inputCount; input++) {
+            InputRef ref = spec.inputs().get(input);
+            inputProducers[input] = ref.producer();
+            inputProducerOutputs[input] = ref.output();
+            inputs[input] = new InputQueue(plan.actor(ref.producer()).outputs().get(ref.output()).quota());
+        }
+        int outputCount = spec.outputs().size();
+        outputs = new OutputRegisters[outputCount];
+        for (int output = 0; output < outputCount; output++) {
+            outputs[output] = new OutputRegisters(spec.outputs().get(output).quota(),
+                    plan.consumers(spec.id(), output));
+        }
+        int stepEdges = spec.controlPredecessors().size();
+        controlPredecessors = new int[stepEdges + spec.iterationPredecessors().size()];
+        previousIterationOnly = new boolean[controlPredecessors.length];
+        for (int i = 0; i < controlPredecessors.length; i++) {
+            controlPredecessors[i] = i < stepEdges ? spec.controlPredecessors().get(i)
+                    : spec.iterationPredecessors().get(i - stepEdges);
+            previousIterationOnly[i] = i >= stepEdges;
+        }
+        controlDone = new long[controlPredecessors.length];
+        controlSuccessors = plan.controlSuccessors(spec.id()).stream().mapToInt(Integer::intValue).toArray();
+        heldInputRegisters = holdsInputs ? new int[outputs[0].quota()] : null;
+        currentInputs = new Object[inputCount];
+        currentOutputs = new Object[outputCount];
+        currentRegisters = new int[outputCount];
+        try {
+            for (int output = 0; output < outputCount; output++) {
+                for (int register = 0; register < outputs[output].quota(); register++) {
+                    outputs[output].setPayload(register, action.createPayload(output, register));
+                }
+            }
+        } catch (RuntimeException | Error error) {
+            fail(new ActionFailedException(spec.name(), spec.op(), device.name(), 0, 0, error));
+        }
+    }
+
+    @Override
+    public Receive<ActorMessage> createReceive() {
+        return newReceiveBuilder().onMessage(ActorMessage.class, this::onMessage).build();
+    }
+
+    private Behavior<ActorMessage> onMessage(ActorMessage message) {
+        if (failed) {
+            return this;
+        }
+        try {
+            if (message instanceof Ready ready) {
+                if (!inputs[ready.input()].offer(ready.register(), ready.payload(), ready.step())) {
+                    throw protocolError("input " + ready.input()
+                            + " received more registers than its producer's quota");
+                }
+            } else if (message instanceof Ack ack) {
+                if (outputs[ack.output()].acknowledge(ack.register()) && heldInputRegisters != null) {
+                    acknowledgeInput(0, heldInputRegisters[ack.register()]);
+                }
+            } else if (message instanceof ControlDone done) {
+                for (int i = 0; i < controlPredecessors.length; i++) {
+                    if (controlPredecessors[i] == done.predecessor()) {
+                        controlDone[i]++;
+                    }
+                }
+            } else if (message instanceof EndOfStream end) {
+                inputs[end.input()].end();
+            }
+            while (canAct()) {
+                act();
+                if (failed) {
+                    return this;
+                }
+            }
+            return finishIfDone();
+        } catch (RuntimeException | Error error) {
+            fail(error);
+            return this;
+        }
+    }
+
+    private boolean canAct() {
+        if (inputs.length == 0 && step == steps) {
+            return false;
+        }
+        for (InputQueue input : inputs) {
+            if (input.isEmpty()) {
+                return false;
+            }
+        }
+        for (OutputRegisters output : outputs) {
+            if (!output.hasFree()) {
+                return false;
+            }
+        }
+        for (int i = 0; i < controlDone.length; i++) {
+            long required = previousIterationOnly[i] ? step - step % microBatches : step + 1;
+            if (controlDone[i] < required) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void act() {
+        for (int input = 0; input < inputs.length; input++) {
+            if (inputs[input].headStep() != step) {
+                throw protocolError("input " + input + " holds step " + inputs[input].headStep()
+                        + " where step " + step + " was expected");
+            }
+            currentInputs[input] = inputs[input].headPayload();
+        }
+        for (int output = 0; output < outputs.length; output++) {
+            int register = outputs[output].acquire();
+            currentRegisters[output] = register;
+            currentOutputs[output] = outputs[output].payload(register);
+        }
+        long start = System.nanoTime();
+        try {
+            action.act(this);
+        } catch (Exception | Error error) {
+            fail(new ActionFailedException(spec.name(), spec.op(), device.name(), microBatch(), iteration(), error));
+            return;
+        }
+        long end = System.nanoTime();
+        if (trace != null) {
+            trace.record(spec.id(), step, start, end);
+        }
+        for (int output = 0; output < outputs.length; output++) {
+            OutputRegisters registers = outputs[output];
+            int register = currentRegisters[output];
+            Object payload = currentOutputs[output];
+            registers.setPayload(register, payload);
+            currentOutputs[output] = null;
+            for (int consumer = 0; consumer < registers.consumerCount(); consumer++) {
+                peers.get(registers.consumerActor(consumer)).tell(
+                        new Ready(registers.consumerInput(consumer), register, payload, step));
+            }
+            if (heldInputRegisters != null) {
+                heldInputRegisters[register] = inputs[0].headRegister();
+            }
+            if (registers.publish(register) && heldInputRegisters != null) {
+                acknowledgeInput(0, heldInputRegisters[register]);
+            }
+        }
+        for (int input = 0; input < inputs.length; input++) {
+            if (heldInputRegisters == null) {
+                acknowledgeInput(input, inputs[input].headRegister());
+            }
+            inputs[input].removeHead();
+            currentInputs[input] = null;
+        }
+        for (int successor : controlSuccessors) {
+            peers.get(successor).tell(new ControlDone(spec.id()));
+        }
+        step++;
+    }
+
+    private void acknowledgeInput(int input, int register) {
+        peers.get(inputProducers[input]).tell(new Ack(inputProducerOutputs[input], register));
+    }
+
+    private Behavior<ActorMessage> finishIfDone() {
+        if (!endSent) {
+            if (!producedEverything()) {
+                return this;
+            }
+            for (OutputRegisters registers : outputs) {
+                for (int consumer = 0; consumer < registers.consumerCount(); consumer++) {
+                    peers.get(registers.consumerActor(consumer))
+                            .tell(new EndOfStream(registers.consumerInput(consumer)));
+                }
+            }
+            endSent = true;
+        }
+        for (OutputRegisters registers : outputs) {
+            if (!registers.allFree()) {
+                return this;
+            }
+        }
+        // Stay until every predecessor's last notice arrived, so none goes to a stopped actor.
+        for (long done : controlDone) {
+            if (done < steps) {
+                return this;
+            }
+        }
+        job.tell(new JobMessage.ActorFinished(spec.id()));
+        return Behaviors.stopped();
+    }
+
+    /** True once no more steps will come: all steps of a source, or every input ended and drained. */
+    private boolean producedEverything() {
+        if (inputs.length == 0) {
+            return step == steps;
+        }
+        boolean anyEndedAndDrained = false;
+        boolean allEndedAndDrained = true;
+        for (InputQueue input : inputs) {
+            boolean drained = input.ended() && input.isEmpty();
+            anyEndedAndDrained |= drained;
+            allEndedAndDrained &= drained;
+        }
+        if (anyEndedAndDrained && !allEndedAndDrained) {
+            for (int input = 0; input < inputs.length; input++) {
+                if (!inputs[input].isEmpty()) {
+                    throw protocolError("input " + input + " still has " + inputs[input].size()
+                            + " pieces after another input ended at step " + step
+                            + "; every producer must emit one piece per micro-batch");
+                }
+            }
+        }
+        return allEndedAndDrained;
+    }
+
+    private IllegalStateException protocolError(String what) {
+        return new IllegalStateException("actor '" + spec.name() + "' (" + spec.op() + ") on device "
+                + device.name() + " at step " + step + ": " + what);
+    }
+
+    private void fail(Throwable error) {
+        failed = true;
+        job.tell(new JobMessage.ActorFailed(spec.id(), error));
+    }
+
+    @Override
+    public ActorSpec actor() {
+        return spec;
+    }
+
+    @Override
+    public Device device() {
+        return device;
+    }
+
+    @Override
+    public int microBatch() {
+        return (int) (step % microBatches);
+    }
+
+    @Override
+    public long iteration() {
+        return step / microBatches;
+    }
+
+    @Override
+    public Object input(int index) {
+        return currentInputs[index];
+    }
+
+    @Override
+    public Object output(int index) {
+        return currentOutputs[index];
+    }
+
+    @Override
+    public void replaceOutput(int index, Object payload) {
+        currentOutputs[index] = payload;
+    }
+}
