@@ -1,6 +1,7 @@
 package dev.tessera.deploy;
 
 import dev.tessera.deploy.checkpoint.CorruptCheckpointException;
+import dev.tessera.deploy.cli.PlanCommand;
 import dev.tessera.deploy.cli.TrainCommand;
 import dev.tessera.deploy.cli.VersionProvider;
 import dev.tessera.deploy.safetensors.SafeTensorsFormatException;
@@ -18,7 +19,7 @@ import picocli.CommandLine.ScopeType;
  * training; a stack trace is printed only with {@code --debug}.
  */
 @Command(name = "tessera", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
-        subcommands = {TrainCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {TrainCommand.class, PlanCommand.class, CommandLine.HelpCommand.class},
         description = "Distributed deep-learning training on the JVM.")
 public final class Main implements Runnable {
     public static final int EXIT_FAILURE = 1;

@@ -69,6 +69,10 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         RunConfig run = new ConfigLoader(ModelRegistry.fromClassPath()).load(config, overrides);
+        if (run.parallel().devices() > 1) {
+            throw new InputException("parallel.devices is " + run.parallel().devices() + ", but tessera train runs on one "
+                    + "device for now; set parallel.devices = 1 to train ('tessera plan' shows how the work would be spread)");
+        }
         PrintWriter out = spec.commandLine().getOut();
         Map<String, Object> summary;
         Path directory;

@@ -79,7 +79,7 @@ public final class ConfigLoader {
         if (!problems.isEmpty()) {
             throw new InputException(problems);
         }
-        return new RunConfig(resolved, provider, TrainSettings.from(resolved));
+        return new RunConfig(resolved, provider, TrainSettings.from(resolved), ParallelSettings.from(resolved));
     }
 
     private static String modelType(Config user, Config framework) {

@@ -17,6 +17,8 @@ import java.util.TreeSet;
  */
 final class ConfigValidator {
     private static final Set<String> BOOLEAN_WORDS = Set.of("true", "false", "yes", "no", "on", "off");
+    /** Sections whose keys the user chooses (tensor names), each with a string value. */
+    private static final Set<String> OPEN_SECTIONS = Set.of("parallel.hints");
 
     private ConfigValidator() {
     }
@@ -41,6 +43,8 @@ final class ConfigValidator {
                 String section = prefix.isEmpty() ? "valid top-level keys: " : "valid keys of " + prefix + ": ";
                 String keys = reference.isEmpty() ? "(none)" : String.join(", ", new TreeSet<>(reference.keySet()));
                 problems.add("unknown key " + path + where(value) + "; " + section + keys);
+            } else if (declared.valueType() == ConfigValueType.OBJECT && OPEN_SECTIONS.contains(path)) {
+                checkStrings(value, path, problems);
             } else if (declared.valueType() == ConfigValueType.OBJECT) {
                 if (value.valueType() == ConfigValueType.OBJECT) {
                     check((ConfigObject) value, (ConfigObject) declared, path, problems);
@@ -55,6 +59,18 @@ final class ConfigValidator {
                     problems.add(path + ": expected " + expected + ", got " + describe(value) + where(value));
                 }
             }
+        }
+    }
+
+    /** Every leaf of an open section must be a string; a dotted key (fc1.weight) nests, which is fine. */
+    private static void checkStrings(ConfigValue value, String path, List<String> problems) {
+        if (value.valueType() == ConfigValueType.OBJECT) {
+            ConfigObject object = (ConfigObject) value;
+            for (String key : new TreeSet<>(object.keySet())) {
+                checkStrings(object.get(key), path + "." + ConfigUtil.joinPath(key), problems);
+            }
+        } else if (value.valueType() != ConfigValueType.STRING) {
+            problems.add(path + ": expected a string, got " + describe(value) + where(value));
         }
     }
 

@@ -11,9 +11,12 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /** A validated, fully resolved run config and the provider of its model. */
-public record RunConfig(Config config, ModelProvider provider, TrainSettings settings) {
-    /** Keys that change what is logged or saved, not the numbers a step computes; a resume may change them. */
-    private static final String[] NOT_TRAJECTORY = {"checkpoint", "train.log_every", "train.eval_every", "runtime"};
+public record RunConfig(Config config, ModelProvider provider, TrainSettings settings, ParallelSettings parallel) {
+    /**
+     * Keys that change what is logged or saved, or how a step is spread over devices, not the
+     * numbers it computes (up to rounding); a resume may change them.
+     */
+    private static final String[] NOT_TRAJECTORY = {"checkpoint", "train.log_every", "train.eval_every", "runtime", "parallel"};
 
     public String modelType() {
         return provider.name();

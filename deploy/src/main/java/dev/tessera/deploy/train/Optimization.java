@@ -7,7 +7,7 @@ import dev.tessera.optim.LrSchedule;
 import dev.tessera.optim.Optimizer;
 
 /** Turns the {@code optimizer} keys into the training API's optimizer, schedule and options. */
-record Optimization(TrainingOptions options, LrSchedule schedule) {
+public record Optimization(TrainingOptions options, LrSchedule schedule) {
 
     /** @throws InputException when the combination is invalid (e.g. min_lr above lr) */
     static Optimization from(TrainSettings s) {

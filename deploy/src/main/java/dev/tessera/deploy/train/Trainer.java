@@ -2,8 +2,6 @@ package dev.tessera.deploy.train;
 
 import dev.tessera.api.DataSource;
 import dev.tessera.api.Model;
-import dev.tessera.api.ModelGraph;
-import dev.tessera.autodiff.Autodiff;
 import dev.tessera.autodiff.TrainingGraph;
 import dev.tessera.deploy.InputException;
 import dev.tessera.deploy.checkpoint.Checkpoint;
@@ -15,7 +13,6 @@ import dev.tessera.deploy.run.MetricsLog;
 import dev.tessera.deploy.run.Progress;
 import dev.tessera.deploy.run.RunDirectory;
 import dev.tessera.graph.DType;
-import dev.tessera.graph.GraphBuilder;
 import dev.tessera.graph.LogicalGraph;
 import dev.tessera.graph.Tensor;
 import dev.tessera.tensor.HostTensor;
@@ -97,17 +94,11 @@ public final class Trainer {
     }
 
     private Map<String, Object> run(Checkpoint resumeFrom) {
-        Model model = createModel();
-        GraphBuilder builder = new GraphBuilder(DType.F32);
-        ModelGraph modelGraph;
-        try {
-            modelGraph = model.build(builder, settings.batchSize());
-        } catch (IllegalArgumentException e) {
-            throw new InputException("model " + config.modelType() + " cannot be built: " + e.getMessage());
-        }
-        LogicalGraph forward = builder.build();
-        Optimization optimization = Optimization.from(settings);
-        TrainingGraph graph = Autodiff.build(forward, modelGraph.loss(), optimization.options());
+        TrainingSetup setup = TrainingSetup.from(config);
+        Model model = setup.model();
+        LogicalGraph forward = setup.forward();
+        TrainingGraph graph = setup.graph();
+        Optimization optimization = setup.optimization();
         DataSource data = model.trainData(settings.seed(), settings.batchSize());
 
         RunDirectory.Lock claim = directory.lock();
@@ -236,14 +227,6 @@ public final class Trainer {
             chartFailed = true;
             progress.note("note: loss.png not drawn (" + e + "); install fonts for Java (Debian: fontconfig "
                     + "fonts-dejavu-core) to get it; metrics.jsonl has the same numbers");
-        }
-    }
-
-    private Model createModel() {
-        try {
-            return config.provider().create(config.config());
-        } catch (IllegalArgumentException e) {
-            throw new InputException("model " + config.modelType() + ": " + e.getMessage());
         }
     }
 

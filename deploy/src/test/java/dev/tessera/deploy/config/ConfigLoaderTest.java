@@ -10,6 +10,8 @@ import com.typesafe.config.ConfigFactory;
 import dev.tessera.api.Model;
 import dev.tessera.api.ModelProvider;
 import dev.tessera.deploy.InputException;
+import dev.tessera.sbp.NdSbp;
+import dev.tessera.sbp.Sbp;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -112,7 +114,24 @@ class ConfigLoaderTest {
         String message = problem("model.type = mlp\nparallelism { stages = 2 }");
 
         assertTrue(message.contains("unknown key parallelism"), message);
-        assertTrue(message.contains("valid top-level keys: checkpoint, data, model, optimizer, runtime, train"), message);
+        assertTrue(message.contains("valid top-level keys: checkpoint, data, model, optimizer, parallel, runtime, train"), message);
+    }
+
+    @Test
+    void shouldReadParallelHintsByTensorNameWhetherTheDottedKeyIsQuotedOrNot() {
+        ParallelSettings parallel = load("model.type = mlp\nparallel { devices = 4, data = 2, tensor = 2,"
+                + " hints { fc1.weight = \"(B, S(1))\", \"fc2.bias\" = \"b, s(0)\" } }").parallel();
+
+        assertEquals(java.util.Map.of("fc1.weight", NdSbp.of(Sbp.broadcast(), Sbp.split(1)),
+                "fc2.bias", NdSbp.of(Sbp.broadcast(), Sbp.split(0))), parallel.hints());
+        assertEquals(4, parallel.placement().size());
+    }
+
+    @Test
+    void shouldRejectAHintThatIsNotAString() {
+        String message = problem("model.type = mlp\nparallel.hints { x = 3 }");
+
+        assertTrue(message.startsWith("parallel.hints.x: expected a string, got number 3"), message);
     }
 
     @Test

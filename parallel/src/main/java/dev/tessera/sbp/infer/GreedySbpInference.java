@@ -7,7 +7,6 @@ import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.NdSbpSignature;
 import dev.tessera.sbp.Placement;
 import dev.tessera.sbp.SignatureLifting;
-import dev.tessera.sbp.boxing.Boxing;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -39,6 +38,7 @@ public final class GreedySbpInference {
      */
     public static SbpAssignment infer(List<Op> ops, Placement placement, Map<Tensor, NdSbp> hints, CostModel model) {
         hints.forEach((tensor, sbp) -> sbp.requireFits(tensor.name(), tensor.type(), placement));
+        BoxingCache boxing = new BoxingCache(placement);
         Map<Tensor, NdSbp> layouts = new HashMap<>(hints);
         Map<Op, NdSbpSignature> signatures = new HashMap<>();
         List<SbpAssignment.InsertedBoxing> boxings = new ArrayList<>();
@@ -49,8 +49,8 @@ public final class GreedySbpInference {
             double bestSeconds = Double.POSITIVE_INFINITY;
             for (NdSbpSignature sig : SignatureLifting.lift(op.def(), op.inputTypes(), placement)) {
                 double seconds = SignatureCost.of(op.def(), names, op.inputTypes(), op.outputTypes(), sig, arriving,
-                        placement, model).seconds();
-                seconds += outputHintSeconds(op, sig, hints, placement, model);
+                        boxing, model).seconds();
+                seconds += outputHintSeconds(op, sig, hints, boxing, model);
                 if (seconds < bestSeconds) {
                     best = sig;
                     bestSeconds = seconds;
@@ -67,8 +67,7 @@ public final class GreedySbpInference {
                     layouts.put(input, from);
                 }
                 if (!from.equals(wanted)) {
-                    boxings.add(new SbpAssignment.InsertedBoxing(op, i,
-                            Boxing.plan(input.name(), input.type(), placement, from, wanted)));
+                    boxings.add(new SbpAssignment.InsertedBoxing(op, i, boxing.plan(input.name(), input.type(), from, wanted)));
                 }
             }
             for (int o = 0; o < op.outputs().size(); o++) {
@@ -76,8 +75,7 @@ public final class GreedySbpInference {
                 NdSbp produced = best.outputs().get(o);
                 NdSbp hint = hints.get(output);
                 if (hint != null && !hint.equals(produced)) {
-                    boxings.add(new SbpAssignment.InsertedBoxing(op, -1,
-                            Boxing.plan(output.name(), output.type(), placement, produced, hint)));
+                    boxings.add(new SbpAssignment.InsertedBoxing(op, -1, boxing.plan(output.name(), output.type(), produced, hint)));
                 } else {
                     layouts.put(output, produced);
                 }
@@ -86,15 +84,14 @@ public final class GreedySbpInference {
         return new SbpAssignment(placement, layouts, signatures, boxings);
     }
 
-    private static double outputHintSeconds(Op op, NdSbpSignature sig, Map<Tensor, NdSbp> hints, Placement placement,
+    private static double outputHintSeconds(Op op, NdSbpSignature sig, Map<Tensor, NdSbp> hints, BoxingCache boxing,
             CostModel model) {
         double seconds = 0;
         for (int o = 0; o < op.outputs().size(); o++) {
             NdSbp hint = hints.get(op.output(o));
             if (hint != null && !hint.equals(sig.outputs().get(o))) {
                 Tensor t = op.output(o);
-                seconds += model.seconds(0,
-                        Boxing.cost(t.name(), t.type(), placement, sig.outputs().get(o), placement, hint).maxBytesPerDevice());
+                seconds += model.seconds(0, boxing.cost(t.name(), t.type(), sig.outputs().get(o), hint).maxBytesPerDevice());
             }
         }
         return seconds;

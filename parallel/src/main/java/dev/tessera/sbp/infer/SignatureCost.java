@@ -6,7 +6,6 @@ import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.NdSbpSignature;
 import dev.tessera.sbp.Placement;
 import dev.tessera.sbp.Sharding;
-import dev.tessera.sbp.boxing.Boxing;
 import dev.tessera.sbp.boxing.BoxingCost;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,15 +26,21 @@ public record SignatureCost(double boxingBytesPerDevice, double boxingBytesTotal
      */
     public static SignatureCost of(OpDef op, List<String> inputNames, List<TensorType> inputs, List<TensorType> outputs,
             NdSbpSignature signature, List<NdSbp> arriving, Placement placement, CostModel model) {
+        return of(op, inputNames, inputs, outputs, signature, arriving, new BoxingCache(placement), model);
+    }
+
+    /** The same, asking {@code boxing} (and so its placement) for the conversions' bytes. */
+    public static SignatureCost of(OpDef op, List<String> inputNames, List<TensorType> inputs, List<TensorType> outputs,
+            NdSbpSignature signature, List<NdSbp> arriving, BoxingCache boxing, CostModel model) {
+        Placement placement = boxing.placement();
         double perDevice = 0;
         double total = 0;
         for (int i = 0; i < inputs.size(); i++) {
             NdSbp from = arriving.get(i);
             if (from != null && !from.equals(signature.inputs().get(i))) {
-                BoxingCost boxing = Boxing.cost(inputNames.get(i), inputs.get(i), placement, from, placement,
-                        signature.inputs().get(i));
-                perDevice += boxing.maxBytesPerDevice();
-                total += boxing.totalBytes();
+                BoxingCost cost = boxing.cost(inputNames.get(i), inputs.get(i), from, signature.inputs().get(i));
+                perDevice += cost.maxBytesPerDevice();
+                total += cost.totalBytes();
             }
         }
         double flops = localFlops(op, inputs, outputs, signature, placement);

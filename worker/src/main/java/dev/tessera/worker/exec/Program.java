@@ -2,6 +2,7 @@ package dev.tessera.worker.exec;
 
 import dev.tessera.graph.Op;
 import dev.tessera.graph.Tensor;
+import dev.tessera.ops.Reshape;
 import dev.tessera.worker.kernel.Kernel;
 import dev.tessera.worker.kernel.KernelContext;
 import dev.tessera.worker.kernel.KernelRegistry;
@@ -9,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.shape.Shape;
 
 /**
  * A list of ops bound to their kernels and buffers, run in order. Binding happens once, so
@@ -28,11 +30,35 @@ final class Program {
     static Program compile(List<Op> ops, Map<Tensor, INDArray> buffers, KernelRegistry kernels) {
         List<Step> steps = new ArrayList<>(ops.size());
         for (Op op : ops) {
+            if (bindAsView(op, buffers)) {
+                continue;
+            }
             INDArray[] in = op.inputs().stream().map(t -> buffer(buffers, t)).toArray(INDArray[]::new);
             INDArray[] out = op.outputs().stream().map(t -> buffer(buffers, t)).toArray(INDArray[]::new);
             steps.add(new Step(op, kernels.create(op), in, out));
         }
         return new Program(steps);
+    }
+
+    /**
+     * Binds the output of a reshape to a view of its input's buffer, so the reshape costs
+     * nothing at run time. Safe because every buffer is written only by its producer (or, for
+     * parameters and state, by update ops that run after every reader of the iteration).
+     */
+    private static boolean bindAsView(Op op, Map<Tensor, INDArray> buffers) {
+        if (!(op.def() instanceof Reshape) || op.output(0).shape().rank() == 0 || buffers.containsKey(op.output(0))) {
+            return false;
+        }
+        INDArray source = buffer(buffers, op.input(0));
+        if (source.ordering() != 'c' || !Shape.hasDefaultStridesForShape(source)) {
+            return false;
+        }
+        INDArray view = source.reshape('c', op.output(0).shape().toLongArray());
+        if (view.data().address() != source.data().address()) {
+            return false;
+        }
+        buffers.put(op.output(0), view);
+        return true;
     }
 
     private static INDArray buffer(Map<Tensor, INDArray> buffers, Tensor t) {

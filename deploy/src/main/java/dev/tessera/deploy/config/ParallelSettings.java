@@ -1,0 +1,88 @@
+package dev.tessera.deploy.config;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigUtil;
+import com.typesafe.config.ConfigValue;
+import dev.tessera.deploy.InputException;
+import dev.tessera.sbp.NdSbp;
+import dev.tessera.sbp.Placement;
+import dev.tessera.sbp.SbpText;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The {@code parallel} keys: how many devices, arranged as a [data, tensor] hierarchy, and the
+ * layouts the user fixed by tensor name. Hints are parsed here (so bad SBP text is reported with
+ * the other config problems); whether their tensors exist is checked against the model's graph.
+ */
+public record ParallelSettings(int devices, int data, int tensor, int pipeline, Map<String, NdSbp> hints) {
+    /** The hierarchy axis the batch is split over. */
+    public static final int DATA_AXIS = 0;
+    /** The hierarchy axis tensor-parallel hints split weights over. */
+    public static final int TENSOR_AXIS = 1;
+
+    public ParallelSettings {
+        hints = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(hints));
+    }
+
+    /** @throws InputException with one line per problem, each naming its key */
+    public static ParallelSettings from(Config c) {
+        List<String> problems = new ArrayList<>();
+        int devices = positiveInt(c, "parallel.devices", problems);
+        int data = positiveInt(c, "parallel.data", problems);
+        int tensor = positiveInt(c, "parallel.tensor", problems);
+        int pipeline = positiveInt(c, "parallel.pipeline", problems);
+        if (pipeline > 1) {
+            problems.add("parallel.pipeline: pipeline parallelism is not implemented yet, so it must be 1, got " + pipeline
+                    + "; use parallel.data and parallel.tensor");
+        }
+        long product = (long) data * tensor * pipeline;
+        if (problems.isEmpty() && product != devices) {
+            problems.add("parallel.devices: " + devices + " devices do not match data * tensor * pipeline = " + data + " * "
+                    + tensor + " * " + pipeline + " = " + product + "; make the product equal the device count"
+                    + (data == 1 && tensor == 1 ? " (e.g. parallel.data = " + devices + " for data parallelism)" : ""));
+        }
+        Map<String, NdSbp> hints = new TreeMap<>();
+        for (Map.Entry<String, ConfigValue> entry : c.getConfig("parallel.hints").entrySet()) {
+            // A dotted key written without quotes nests in HOCON; the tensor name is the whole path.
+            String name = String.join(".", ConfigUtil.splitPath(entry.getKey()));
+            try {
+                hints.put(name, SbpText.parse(String.valueOf(entry.getValue().unwrapped())));
+            } catch (IllegalArgumentException e) {
+                problems.add("parallel.hints." + name + ": " + e.getMessage());
+            }
+        }
+        for (Map.Entry<String, NdSbp> hint : hints.entrySet()) {
+            if (hint.getValue().size() != 2) {
+                problems.add("parallel.hints." + hint.getKey() + ": " + hint.getValue() + " has "
+                        + hint.getValue().size() + " entries, but the devices form a [data, tensor] hierarchy; give two, e.g. (B, S(1))");
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new InputException(problems);
+        }
+        return new ParallelSettings(devices, data, tensor, pipeline, hints);
+    }
+
+    /** The settings of a single-device run (the defaults). */
+    public static ParallelSettings singleDevice() {
+        return new ParallelSettings(1, 1, 1, 1, Map.of());
+    }
+
+    /** The devices 0..devices-1 of node 0 as [data, tensor]. */
+    public Placement placement() {
+        return Placement.onNode(0, data, tensor);
+    }
+
+    private static int positiveInt(Config c, String path, List<String> problems) {
+        double value = c.getDouble(path);
+        if (value != Math.rint(value) || value < 1 || value > Integer.MAX_VALUE) {
+            problems.add(path + ": must be a whole number of at least 1, got " + c.getValue(path).render());
+            return 1;
+        }
+        return (int) value;
+    }
+}

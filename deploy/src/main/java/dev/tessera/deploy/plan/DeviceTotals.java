@@ -1,0 +1,83 @@
+package dev.tessera.deploy.plan;
+
+import dev.tessera.graph.Op;
+import dev.tessera.graph.Tensor;
+import dev.tessera.graph.TensorKind;
+import dev.tessera.graph.TensorType;
+import dev.tessera.sbp.DeviceId;
+import dev.tessera.sbp.NdSbpSignature;
+import dev.tessera.sbp.Placement;
+import dev.tessera.sbp.Sharding;
+import dev.tessera.sbp.infer.SbpAssignment;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * What one device holds and does per iteration under a plan, from its local shapes. Memory:
+ * parameters, optimizer state (moments, momentum), gradient accumulators, and activations: every
+ * other tensor one micro-batch writes, forward and backward, counted without buffer reuse, so an
+ * upper bound. Compute: FLOPs of every op on the device's local shapes ({@code OpDef.cost}),
+ * micro-batch ops counted once per micro-batch. Communication: bytes the device sends for the
+ * inserted conversions per iteration.
+ */
+public record DeviceTotals(DeviceId device, long parameterBytes, long optimizerStateBytes, long gradientBytes,
+        long activationBytes, double flops, double sentBytes) {
+
+    public long memoryBytes() {
+        return parameterBytes + optimizerStateBytes + gradientBytes + activationBytes;
+    }
+
+    /** One entry per device, in rank order. */
+    public static List<DeviceTotals> of(ParallelPlan plan) {
+        Placement placement = plan.placement();
+        SbpAssignment assignment = plan.assignment();
+        Set<Tensor> optimizerState = new HashSet<>(plan.graph().optimizerState());
+        int devices = placement.size();
+        long[] parameters = new long[devices];
+        long[] optimizer = new long[devices];
+        long[] gradients = new long[devices];
+        long[] activations = new long[devices];
+        double[] flops = new double[devices];
+        double[] sent = new double[devices];
+        for (Tensor t : plan.tensors()) {
+            long[] bucket = t.kind() == TensorKind.PARAMETER ? parameters
+                    : optimizerState.contains(t) ? optimizer
+                    : t.kind() == TensorKind.STATE ? gradients : activations;
+            for (int rank = 0; rank < devices; rank++) {
+                bucket[rank] += localBytes(t.type(), placement, assignment, t, rank);
+            }
+        }
+        for (Op op : plan.ops()) {
+            NdSbpSignature signature = assignment.signatures().get(op);
+            int runs = plan.runsPerIteration(op);
+            for (int rank = 0; rank < devices; rank++) {
+                List<TensorType> in = new ArrayList<>(op.inputs().size());
+                for (int i = 0; i < op.inputs().size(); i++) {
+                    in.add(Sharding.localType(op.input(i).type(), placement, signature.inputs().get(i), rank));
+                }
+                List<TensorType> out = new ArrayList<>(op.outputs().size());
+                for (int o = 0; o < op.outputs().size(); o++) {
+                    out.add(Sharding.localType(op.output(o).type(), placement, signature.outputs().get(o), rank));
+                }
+                flops[rank] += (double) op.def().cost(in, out).flops() * runs;
+            }
+        }
+        for (SbpAssignment.InsertedBoxing boxing : assignment.boxings()) {
+            int runs = plan.runsPerIteration(boxing.op());
+            boxing.plan().bytesByDevice().forEach((device, bytes) -> sent[placement.rank(device)] += bytes * runs);
+        }
+        List<DeviceTotals> totals = new ArrayList<>(devices);
+        for (int rank = 0; rank < devices; rank++) {
+            totals.add(new DeviceTotals(placement.device(rank), parameters[rank], optimizer[rank], gradients[rank],
+                    activations[rank], flops[rank], sent[rank]));
+        }
+        return totals;
+    }
+
+    private static long localBytes(TensorType type, Placement placement, SbpAssignment assignment, Tensor t, int rank) {
+        TensorType local = Sharding.localType(type, placement, assignment.layout(t), rank);
+        return local.shape().size() * local.dtype().bytes();
+    }
+}

@@ -1,0 +1,114 @@
+package dev.tessera.deploy.plan;
+
+import dev.tessera.autodiff.TrainingGraph;
+import dev.tessera.deploy.InputException;
+import dev.tessera.deploy.config.ParallelSettings;
+import dev.tessera.graph.Op;
+import dev.tessera.graph.Phase;
+import dev.tessera.graph.Tensor;
+import dev.tessera.sbp.NdSbp;
+import dev.tessera.sbp.Placement;
+import dev.tessera.sbp.Sbp;
+import dev.tessera.sbp.infer.CostModel;
+import dev.tessera.sbp.infer.GreedySbpInference;
+import dev.tessera.sbp.infer.SbpAssignment;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The layout of one training iteration over the devices of a run config: the training graph,
+ * the hints it was planned with (the batch split over the data axis, then the user's), and what
+ * greedy SBP inference chose. {@code tessera plan} prints it as text, JSON or Graphviz.
+ *
+ * @param ops every op of one iteration in order: forward, backward, update
+ * @param tensors every tensor an op reads or writes, in creation order
+ */
+public record ParallelPlan(String model, String description, ParallelSettings settings, TrainingGraph graph,
+        List<Op> ops, List<Tensor> tensors, Map<Tensor, NdSbp> hints, SbpAssignment assignment) {
+
+    /** Names of the hierarchy axes, in order. */
+    public static final List<String> AXIS_NAMES = List.of("data", "tensor");
+
+    /**
+     * Plans {@code graph} for {@code settings}.
+     *
+     * @param batchSize examples per micro-batch: inputs whose first axis has this size are split over the data axis
+     * @throws InputException when a hint names a tensor the graph lacks or does not fit its tensor, or
+     *     the batch is smaller than the data-parallel degree
+     * @throws IllegalArgumentException from inference, naming the op and tensor, when no layout fits
+     */
+    public static ParallelPlan of(String model, String description, TrainingGraph graph, int batchSize,
+            ParallelSettings settings) {
+        Placement placement = settings.placement();
+        List<Op> ops = graph.ops();
+        Set<Tensor> seen = new LinkedHashSet<>();
+        for (Op op : ops) {
+            seen.addAll(op.inputs());
+            seen.addAll(op.outputs());
+        }
+        List<Tensor> tensors = new ArrayList<>(seen);
+        tensors.sort(Comparator.comparingInt(Tensor::id));
+
+        Map<Tensor, NdSbp> hints = new HashMap<>(batchHints(graph, batchSize, settings));
+        for (Map.Entry<String, NdSbp> hint : settings.hints().entrySet()) {
+            Tensor tensor = find(graph, hint.getKey(), seen);
+            try {
+                hint.getValue().requireFits(tensor.name(), tensor.type(), placement);
+            } catch (IllegalArgumentException e) {
+                throw new InputException("parallel.hints: " + e.getMessage());
+            }
+            hints.put(tensor, hint.getValue());
+        }
+        SbpAssignment assignment = GreedySbpInference.infer(ops, placement, hints, CostModel.standard());
+        return new ParallelPlan(model, description, settings, graph, ops, List.copyOf(tensors), Map.copyOf(hints),
+                assignment);
+    }
+
+    /** S(0) on the data axis (B when it has one device) and B on the tensor axis, for every batch input. */
+    private static Map<Tensor, NdSbp> batchHints(TrainingGraph graph, int batchSize, ParallelSettings settings) {
+        if (settings.data() > batchSize) {
+            throw new InputException("train.batch_size " + batchSize + " is smaller than parallel.data " + settings.data()
+                    + ": every data-parallel rank needs at least one example; raise train.batch_size or lower parallel.data");
+        }
+        NdSbp batchLayout = NdSbp.of(settings.data() > 1 ? Sbp.split(0) : Sbp.broadcast(), Sbp.broadcast());
+        Map<Tensor, NdSbp> hints = new HashMap<>();
+        for (Tensor input : graph.forward().inputs()) {
+            if (input.shape().rank() >= 1 && input.shape().dim(0) == batchSize) {
+                hints.put(input, batchLayout);
+            }
+        }
+        return hints;
+    }
+
+    private static Tensor find(TrainingGraph graph, String name, Set<Tensor> used) {
+        for (Tensor t : used) {
+            if (t.name().equals(name)) {
+                return t;
+            }
+        }
+        List<String> parameters = graph.parameters().stream().map(Tensor::name).toList();
+        String shown = String.join(", ", parameters.subList(0, Math.min(12, parameters.size())))
+                + (parameters.size() > 12 ? ", ... (" + parameters.size() + " in all)" : "");
+        throw new InputException("parallel.hints: the training graph has no tensor named '" + name
+                + "'; hints usually name parameters, which are: " + shown + " ('tessera plan' lists every tensor)");
+    }
+
+    public Placement placement() {
+        return assignment.placement();
+    }
+
+    /** How often an op runs per iteration: update ops once, all others once per micro-batch. */
+    public int runsPerIteration(Op op) {
+        return op.phase() == Phase.UPDATE ? 1 : graph.options().microBatches();
+    }
+
+    /** The bytes one conversion sends per iteration over all devices. */
+    public double bytesPerIteration(SbpAssignment.InsertedBoxing boxing) {
+        return boxing.plan().totalBytes() * runsPerIteration(boxing.op());
+    }
+}

@@ -1,0 +1,105 @@
+package dev.tessera.deploy.plan;
+
+import dev.tessera.graph.Op;
+import dev.tessera.graph.Tensor;
+import dev.tessera.sbp.NdSbp;
+import dev.tessera.sbp.Sharding;
+import dev.tessera.sbp.boxing.BoxingPlan;
+import dev.tessera.sbp.boxing.BoxingStep;
+import dev.tessera.sbp.boxing.CollectiveStep;
+import dev.tessera.sbp.infer.SbpAssignment;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/** The human-readable form of a {@link ParallelPlan}: tensors, conversions, per-device totals. */
+public final class PlanText {
+    /** Beyond this many devices the per-device table shows the first ones and the busiest. */
+    private static final int DEVICE_ROWS = 32;
+
+    private PlanText() {
+    }
+
+    public static String render(ParallelPlan plan) {
+        StringBuilder s = new StringBuilder();
+        int[] hierarchy = plan.placement().hierarchy();
+        s.append(String.format(Locale.ROOT, "plan of %s (%s): %d device(s) as [data %d, tensor %d], %d micro-batch(es) per iteration%n",
+                plan.model(), plan.description(), plan.placement().size(), hierarchy[0], hierarchy[1],
+                plan.graph().options().microBatches()));
+        s.append("placement p0: ").append(plan.placement()).append(" (axes: ")
+                .append(String.join(", ", ParallelPlan.AXIS_NAMES)).append(")\n");
+        s.append(plan.ops().size()).append(" ops, ").append(plan.tensors().size()).append(" tensors, ")
+                .append(plan.assignment().boxings().size()).append(" conversions\n\n");
+
+        s.append("tensors (placement, NdSbp; * = fixed by a hint; local shape on device ")
+                .append(plan.placement().device(0)).append("):\n");
+        int width = plan.tensors().stream().mapToInt(t -> t.name().length()).max().orElse(4);
+        for (Tensor t : plan.tensors()) {
+            NdSbp sbp = plan.assignment().layout(t);
+            s.append(String.format(Locale.ROOT, "  %-" + width + "s  %-10s  %-22s  p0  %-12s %s%n", t.name(),
+                    t.kind().name().toLowerCase(Locale.ROOT), t.type(), sbp + (plan.hints().containsKey(t) ? "*" : ""),
+                    Sharding.localShape(t.shape(), plan.placement(), sbp, 0)));
+        }
+
+        List<SbpAssignment.InsertedBoxing> boxings = plan.assignment().boxings();
+        double allBytes = boxings.stream().mapToDouble(plan::bytesPerIteration).sum();
+        s.append("\nconversions (").append(boxings.size()).append(", ").append(bytes(allBytes))
+                .append(" per iteration over all devices):\n");
+        if (boxings.isEmpty()) {
+            s.append("  none: every op reads its inputs in the layout they were produced in\n");
+        }
+        for (SbpAssignment.InsertedBoxing b : boxings) {
+            BoxingPlan p = b.plan();
+            s.append(String.format(Locale.ROOT, "  %-" + width + "s  %s -> %s  %-28s %s  %s per iteration%n", p.tensor(),
+                    p.from(), p.to(), kinds(p), consumer(b), bytes(plan.bytesPerIteration(b))));
+        }
+
+        List<DeviceTotals> devices = DeviceTotals.of(plan);
+        s.append("\nper device and iteration (memory without buffer reuse, an upper bound):\n");
+        s.append(String.format(Locale.ROOT, "  %-7s %12s %12s %12s %12s %12s %12s %12s%n", "device", "parameters",
+                "optimizer", "gradients", "activations", "memory", "GFLOP", "sent"));
+        List<DeviceTotals> shown = devices.size() <= DEVICE_ROWS ? devices : devices.subList(0, DEVICE_ROWS);
+        for (DeviceTotals d : shown) {
+            s.append(row(d));
+        }
+        if (shown.size() < devices.size()) {
+            s.append("  ... ").append(devices.size() - shown.size()).append(" more (--json lists every device); busiest:\n");
+            s.append(row(devices.stream().max((a, b) -> Double.compare(a.memoryBytes(), b.memoryBytes())).orElseThrow()));
+        }
+        return s.toString();
+    }
+
+    private static String row(DeviceTotals d) {
+        return String.format(Locale.ROOT, "  %-7s %12s %12s %12s %12s %12s %12.3f %12s%n", d.device(), bytes(d.parameterBytes()),
+                bytes(d.optimizerStateBytes()), bytes(d.gradientBytes()), bytes(d.activationBytes()), bytes(d.memoryBytes()),
+                d.flops() / 1e9, bytes(d.sentBytes()));
+    }
+
+    /** The steps' kinds, e.g. {@code all-reduce on data}. */
+    static String kinds(BoxingPlan plan) {
+        return plan.steps().stream().map(PlanText::kind).collect(Collectors.joining(", "));
+    }
+
+    static String kind(BoxingStep step) {
+        return step instanceof CollectiveStep c ? c.conversion() + " on " + ParallelPlan.AXIS_NAMES.get(c.hierarchyAxis())
+                : step.conversion().toString();
+    }
+
+    /** Where the conversion sits: before an op's input, or after an op whose output a hint fixed. */
+    static String consumer(SbpAssignment.InsertedBoxing b) {
+        Op op = b.op();
+        return b.inputIndex() < 0 ? "after " + op.name() + " (hinted output)"
+                : "into " + op.name() + " (" + op.def().type() + " input " + b.inputIndex() + ")";
+    }
+
+    /** Bytes with a binary unit, e.g. {@code 1.50 MiB}. */
+    static String bytes(double value) {
+        String[] units = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+        int unit = 0;
+        while (Math.abs(value) >= 1024 && unit < units.length - 1) {
+            value /= 1024;
+            unit++;
+        }
+        return unit == 0 ? String.format(Locale.ROOT, "%.0f B", value) : String.format(Locale.ROOT, "%.2f %s", value, units[unit]);
+    }
+}

@@ -1,0 +1,193 @@
+package dev.tessera.deploy.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tessera.deploy.Main;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code tessera plan} on the test-only {@code tiny-linear} model: x [4, 4] -> fc -> squared error. */
+@Timeout(60)
+class PlanCommandTest {
+    @TempDir
+    Path dir;
+
+    private record Result(int status, String out, String err) {
+        List<String> errLines() {
+            return err.lines().toList();
+        }
+
+        /** The line of the tensor table that starts with {@code name}. */
+        String tensorLine(String name) {
+            return out.lines().filter(l -> l.startsWith("  " + name + " ")).findFirst().orElseThrow(() ->
+                    new AssertionError("no line for tensor " + name + " in\n" + out));
+        }
+    }
+
+    private Result plan(String configText, String... arguments) throws IOException {
+        Path conf = Files.writeString(dir.resolve("run.conf"), "model.type = tiny-linear\ntrain.batch_size = 4\n" + configText);
+        List<String> args = new ArrayList<>(List.of("plan", conf.toString()));
+        args.addAll(Arrays.asList(arguments));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int status = Main.execute(args.toArray(String[]::new), new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Result(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void shouldSplitTheBatchReplicateTheWeightsAndAllReduceTheirGradients() throws IOException {
+        Result result = plan("", "--set", "parallel.devices=2", "--set", "parallel.data=2");
+
+        assertEquals(0, result.status(), result.err());
+        assertTrue(result.out().contains("2 device(s) as [data 2, tensor 1]"), result.out());
+        assertTrue(result.tensorLine("x").contains("(S(0), B)*") && result.tensorLine("x").contains("[2, 4]"), result.out());
+        assertTrue(result.tensorLine("fc.weight").contains("(B, B)"), result.out());
+        assertTrue(result.tensorLine("fc.matmul").contains("(S(0), B)"), result.out());
+        assertTrue(result.out().lines().anyMatch(l -> l.contains("all-reduce on data") && l.contains("into fc.weight.accumulate")),
+                result.out());
+        assertTrue(result.out().contains("per device and iteration"), result.out());
+        assertTrue(result.out().lines().filter(l -> l.startsWith("  0:")).count() == 2, result.out());
+    }
+
+    @Test
+    void shouldPlanOneDeviceWithoutConversions() throws IOException {
+        Result result = plan("");
+
+        assertEquals(0, result.status(), result.err());
+        assertTrue(result.out().contains("conversions (0, 0 B per iteration"), result.out());
+        assertTrue(result.tensorLine("x").contains("(B, B)*"), result.out());
+    }
+
+    @Test
+    void shouldPrintTheSamePlanAsJson() throws IOException {
+        Result result = plan("", "--set", "parallel.devices=2", "--set", "parallel.data=2", "--json");
+
+        assertEquals(0, result.status(), result.err());
+        JsonNode root = new ObjectMapper().readTree(result.out());
+        assertEquals(2, root.get("devices").asInt());
+        assertEquals("[2,1]", root.get("placements").get(0).get("hierarchy").toString());
+        JsonNode weight = find(root.get("tensors"), "name", "fc.weight");
+        assertEquals("(B, B)", weight.get("sbp").asText());
+        assertEquals("p0", weight.get("placement").asText());
+        JsonNode reduce = find(root.get("conversions"), "op", "fc.weight.accumulate");
+        assertEquals("all-reduce", reduce.get("steps").get(0).get("kind").asText());
+        // a [4, 2] F32 weight gradient (32 bytes) all-reduced by 2 devices: each sends 2 * (1/2) * 32 bytes
+        assertEquals(64.0, reduce.get("bytes_per_iteration").asDouble());
+        assertEquals(2, root.get("per_device").size());
+        assertTrue(root.get("per_device").get(0).get("flops_per_iteration").asDouble() > 0);
+        assertEquals(32 + 8, root.get("per_device").get(0).get("parameter_bytes").asLong());
+    }
+
+    @Test
+    void shouldWriteAGraphvizPictureWithConversionNodes() throws IOException {
+        Path dot = dir.resolve("plan.dot");
+
+        Result result = plan("", "--set", "parallel.devices=2", "--set", "parallel.data=2", "--dot", dot.toString());
+
+        assertEquals(0, result.status(), result.err());
+        String picture = Files.readString(dot);
+        assertTrue(picture.startsWith("digraph plan {") && picture.endsWith("}\n"), picture);
+        assertTrue(picture.contains("shape=diamond") && picture.contains("all-reduce on data"), picture);
+        assertTrue(picture.contains("fc.weight\\n(B, B)"), picture);
+    }
+
+    @Test
+    void shouldKeepALayoutFixedByAHintWrittenAsADottedKey() throws IOException {
+        Result result = plan("parallel { devices = 2, tensor = 2, hints { fc.weight = \"(B, S(1))\" } }\n");
+
+        assertEquals(0, result.status(), result.err());
+        assertTrue(result.tensorLine("fc.weight").contains("(B, S(1))*") && result.tensorLine("fc.weight").contains("[4, 1]"),
+                result.out());
+    }
+
+    @Test
+    void shouldRejectAHintForAnUnknownTensorOnOneLine() throws IOException {
+        Result result = plan("", "--set", "parallel.hints.\"fc9.weight\"=\"(B, B)\"");
+
+        assertEquals(2, result.status());
+        assertEquals(1, result.errLines().size(), result.err());
+        assertTrue(result.err().startsWith("error: parallel.hints: the training graph has no tensor named 'fc9.weight'; "
+                + "hints usually name parameters, which are: fc.weight, fc.bias"), result.err());
+    }
+
+    @Test
+    void shouldRejectBadSbpTextOnOneLine() throws IOException {
+        Result result = plan("parallel.hints { \"fc.weight\" = \"(B, X(1))\" }\n");
+
+        assertEquals(2, result.status());
+        assertEquals(List.of("error: parallel.hints.fc.weight: bad SBP '(B, X(1))': 'X(1)' is not an SBP; "
+                + "write one SBP per hierarchy axis, each S(axis), B or P, e.g. (S(0), B)"), result.errLines());
+    }
+
+    @Test
+    void shouldRejectAHintThatDoesNotFitItsTensor() throws IOException {
+        Result result = plan("parallel.hints { \"fc.bias\" = \"(B, S(1))\" }\n");
+
+        assertEquals(2, result.status());
+        assertEquals(1, result.errLines().size(), result.err());
+        assertTrue(result.err().contains("tensor 'fc.bias'") && result.err().contains("S(1) is out of range"), result.err());
+    }
+
+    @Test
+    void shouldRejectADeviceCountThatIsNotTheProductOfTheDegrees() throws IOException {
+        Result result = plan("", "--set", "parallel.devices=4");
+
+        assertEquals(2, result.status());
+        assertEquals(List.of("error: parallel.devices: 4 devices do not match data * tensor * pipeline = 1 * 1 * 1 = 1; "
+                + "make the product equal the device count (e.g. parallel.data = 4 for data parallelism)"), result.errLines());
+    }
+
+    @Test
+    void shouldRejectPipelineParallelismAsNotImplementedYet() throws IOException {
+        Result result = plan("", "--set", "parallel.devices=2", "--set", "parallel.pipeline=2");
+
+        assertEquals(2, result.status());
+        assertEquals(1, result.errLines().size(), result.err());
+        assertTrue(result.err().contains("pipeline parallelism is not implemented yet"), result.err());
+    }
+
+    @Test
+    void shouldRejectMoreDataParallelRanksThanExamples() throws IOException {
+        Result result = plan("", "--set", "parallel.devices=8", "--set", "parallel.data=8");
+
+        assertEquals(2, result.status());
+        assertEquals(1, result.errLines().size(), result.err());
+        assertTrue(result.err().startsWith("error: train.batch_size 4 is smaller than parallel.data 8"), result.err());
+    }
+
+    @Test
+    void shouldRefuseToTrainOnMoreThanOneDevice() throws IOException {
+        Path conf = Files.writeString(dir.resolve("train.conf"), "model.type = tiny-linear\nparallel { devices = 2, data = 2 }\n");
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+        int status = Main.execute(new String[] {"train", conf.toString(), "--run-dir", dir.resolve("run").toString()},
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+
+        assertEquals(2, status);
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("tessera train runs on one device for now"), err.toString());
+    }
+
+    private static JsonNode find(JsonNode array, String field, String value) {
+        for (JsonNode node : array) {
+            if (node.get(field).asText().equals(value)) {
+                return node;
+            }
+        }
+        throw new AssertionError("no entry with " + field + " = " + value + " in " + array);
+    }
+}

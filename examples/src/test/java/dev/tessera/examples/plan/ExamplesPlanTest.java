@@ -1,0 +1,71 @@
+package dev.tessera.examples.plan;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tessera.deploy.Main;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * {@code tessera plan} on the shipped example configs, through the real CLI: with the batch split
+ * over the data axis, the planner finds data parallelism (weights replicated, activations split by
+ * rows, weight gradients all-reduced before they are accumulated). Planning reads no data, so
+ * these run without the Fashion-MNIST files.
+ */
+@Timeout(120)
+class ExamplesPlanTest {
+
+    private static String plan(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int exit = Main.execute(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertEquals(0, exit, err.toString(StandardCharsets.UTF_8));
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    /** The tensor table's line for {@code name}. */
+    private static String tensor(String plan, String name) {
+        return plan.lines().filter(l -> l.startsWith("  " + name + " ")).findFirst()
+                .orElseThrow(() -> new AssertionError("no tensor " + name + " in\n" + plan));
+    }
+
+    private static boolean allReducedBeforeAccumulating(String plan, String parameter) {
+        return plan.lines().anyMatch(l -> l.contains("(P, B) -> (B, B)") && l.contains("all-reduce on data")
+                && l.contains("into " + parameter + ".accumulate"));
+    }
+
+    @Test
+    void shouldPlanTheMlpDataParallelOnFourDevices() {
+        String plan = plan("plan", "configs/mlp-fashion.conf", "--set", "parallel.devices=4", "--set", "parallel.data=4");
+
+        assertTrue(plan.contains("4 device(s) as [data 4, tensor 1]"), plan);
+        assertTrue(tensor(plan, "x").contains("(S(0), B)*") && tensor(plan, "x").contains("[32, 784]"), plan);
+        for (String weight : List.of("fc1.weight", "fc2.weight", "out.weight")) {
+            assertTrue(tensor(plan, weight).contains("(B, B)"), weight + " replicated:\n" + plan);
+            assertTrue(allReducedBeforeAccumulating(plan, weight), weight + " gradient all-reduced:\n" + plan);
+        }
+        for (String activation : List.of("fc1.matmul", "relu", "fc2.matmul", "relu_1", "out.matmul")) {
+            assertTrue(tensor(plan, activation).contains("(S(0), B)"), activation + " split by rows:\n" + plan);
+        }
+        long deviceRows = plan.lines().filter(l -> l.matches("  0:[0-3] .*")).count();
+        assertEquals(4, deviceRows, plan);
+    }
+
+    @Test
+    void shouldPlanTheGptDataParallelOnTwoDevices() {
+        String plan = plan("plan", "configs/gpt-addition.conf", "--set", "parallel.devices=2", "--set", "parallel.data=2");
+
+        assertTrue(tensor(plan, "tokens").contains("(S(0), B)*") && tensor(plan, "tokens").contains("[32, 12]"), plan);
+        for (String weight : List.of("token_embedding.weight", "block0.attention.q.weight", "block1.fc.weight", "head.weight")) {
+            assertTrue(tensor(plan, weight).contains("(B, B)"), weight + " replicated:\n" + plan);
+            assertTrue(allReducedBeforeAccumulating(plan, weight), weight + " gradient all-reduced:\n" + plan);
+        }
+        assertTrue(tensor(plan, "block0.fc.matmul").contains("(S(0), B)"), plan);
+    }
+}
