@@ -13,6 +13,7 @@ import dev.tessera.worker.exec.KernelException;
 import dev.tessera.worker.kernel.Kernel;
 import dev.tessera.worker.kernel.KernelContext;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -37,6 +38,9 @@ final class OpAction implements ActorAction {
     private final INDArray[] inputs;
     private final INDArray[] outputs;
     private final INDArray[] bound;
+    /** Per input read through a folded reshape: its shape, and its view of each register payload seen. */
+    private final long[][] viewShapes;
+    private final List<Map<INDArray, INDArray>> viewsByPayload = new ArrayList<>();
     private final INDArray learningRate;
     private final INDArray optimizerStep;
     private final INDArray[] zeroAtIterationStart;
@@ -51,14 +55,19 @@ final class OpAction implements ActorAction {
         inputs = new INDArray[slots.length];
         outputs = new INDArray[op.outputs().size()];
         bound = new INDArray[slots.length];
+        viewShapes = new long[slots.length][];
         INDArray rate = null;
         INDArray step = null;
         List<INDArray> zeroed = new ArrayList<>();
         for (int k = 0; k < slots.length; k++) {
             Tensor input = op.input(k);
+            boolean viewed = !node.reads[k].equals(input);
+            viewShapes[k] = viewed ? input.shape().toLongArray() : null;
+            viewsByPayload.add(viewed ? new IdentityHashMap<>() : null);
             switch (slots[k]) {
                 case PlanNode.PERSISTENT -> {
-                    bound[k] = persistent.get(input);
+                    bound[k] = viewed ? view(persistent.get(node.reads[k]), viewShapes[k])
+                            : persistent.get(input);
                     if (!update && accumulators.contains(input) && op.def().mutatedInputs().contains(k)) {
                         zeroed.add(bound[k]);
                     }
@@ -89,7 +98,15 @@ final class OpAction implements ActorAction {
         int runIteration = (int) context.iteration();
         long iteration = run.firstIteration + runIteration;
         for (int k = 0; k < slots.length; k++) {
-            inputs[k] = slots[k] >= 0 ? (INDArray) context.input(slots[k]) : bound[k];
+            if (slots[k] < 0) {
+                inputs[k] = bound[k];
+            } else if (viewShapes[k] == null) {
+                inputs[k] = (INDArray) context.input(slots[k]);
+            } else {
+                long[] shape = viewShapes[k];
+                inputs[k] = viewsByPayload.get(k).computeIfAbsent((INDArray) context.input(slots[k]),
+                        payload -> view(payload, shape));
+            }
         }
         for (int o = 0; o < outputs.length; o++) {
             outputs[o] = (INDArray) context.output(o);
@@ -110,6 +127,16 @@ final class OpAction implements ActorAction {
         } catch (RuntimeException e) {
             throw new KernelException(op.name(), op.def().type(), iteration, microBatch, e);
         }
+    }
+
+    /** {@code buffer} in another shape, sharing its memory (register and parameter buffers are C-order). */
+    private INDArray view(INDArray buffer, long[] shape) {
+        INDArray view = buffer.reshape('c', shape);
+        if (view.data().address() != buffer.data().address() || view.offset() != buffer.offset()) {
+            throw new IllegalStateException("op '" + op.name() + "': a reshape of a " + buffer.ordering()
+                    + "-order buffer is not a view; the lowering folds reshapes of C-order buffers only");
+        }
+        return view;
     }
 
     /** The schedule's value in the buffer's dtype, converted as the reference executor converts it. */

@@ -54,6 +54,12 @@ final class PlanNode {
      * {@link #LEARNING_RATE} or {@link #OPTIMIZER_STEP} (filled from the run's schedule).
      */
     int[] slots;
+    /**
+     * For each input of the op of an OP actor: the tensor whose buffer it reads. That is the
+     * input itself, or, for the output of a reshape folded away, the reshape's (root) input,
+     * which the action then views in the op input's shape.
+     */
+    Tensor[] reads;
     /** Producer node and output index of each input. */
     final List<int[]> inputs = new ArrayList<>();
     /** Register quota of each output. */

@@ -5,6 +5,7 @@ import dev.tessera.graph.Op;
 import dev.tessera.graph.Phase;
 import dev.tessera.graph.Tensor;
 import dev.tessera.graph.TensorKind;
+import dev.tessera.ops.Reshape;
 import dev.tessera.runtime.plan.ActorKind;
 import dev.tessera.runtime.plan.Plan;
 import dev.tessera.runtime.plan.PlanBuilder;
@@ -45,6 +46,8 @@ final class TrainingLowering {
     private final int quota;
     private final List<PlanNode> nodes = new ArrayList<>();
     private final Map<Tensor, int[]> producers = new HashMap<>();
+    /** Output of a reshape folded into its consumers -> the tensor whose buffer it views. */
+    private final Map<Tensor, Tensor> views = new HashMap<>();
 
     private TrainingLowering(TrainingGraph graph, int devices, int quota) {
         this.graph = graph;
@@ -76,10 +79,15 @@ final class TrainingLowering {
             ops.addAll(graph.updateOps());
         }
         int[] opDevices = place(ops, placement);
+        foldReshapes(ops);
         Set<Tensor> dataInputs = new HashSet<>(graph.forward().inputs());
         Map<Tensor, Integer> sources = new LinkedHashMap<>();
         for (int i = 0; i < ops.size(); i++) {
-            for (Tensor input : ops.get(i).inputs()) {
+            if (folded(ops.get(i))) {
+                continue;
+            }
+            for (Tensor read : ops.get(i).inputs()) {
+                Tensor input = views.getOrDefault(read, read);
                 if (dataInputs.contains(input) && !sources.containsKey(input)) {
                     sources.put(input, add("source:" + input.name(), "Source", opDevices[i], null,
                             ActorKind.SOURCE, Role.SOURCE, null, input).id);
@@ -90,6 +98,9 @@ final class TrainingLowering {
         List<PlanNode> opNodes = new ArrayList<>();
         for (int i = 0; i < ops.size(); i++) {
             Op op = ops.get(i);
+            if (folded(op)) {
+                continue;
+            }
             PlanNode node = add(op.name(), op.def().type(), opDevices[i], op.phase(), ActorKind.COMPUTE, Role.OP, op,
                     null);
             for (int out = 0; out < op.outputs().size(); out++) {
@@ -97,8 +108,10 @@ final class TrainingLowering {
                 producers.put(op.output(out), new int[] {node.id, out});
             }
             node.slots = new int[op.inputs().size()];
+            node.reads = new Tensor[op.inputs().size()];
             for (int k = 0; k < op.inputs().size(); k++) {
-                node.slots[k] = slot(node, op.input(k), sources);
+                node.reads[k] = views.getOrDefault(op.input(k), op.input(k));
+                node.slots[k] = slot(node, node.reads[k], sources);
             }
             opNodes.add(node);
         }
@@ -144,6 +157,36 @@ final class TrainingLowering {
             }
         }
         return opDevices;
+    }
+
+    /**
+     * A reshape of a C-order buffer is a view of it, so, like the reference executor, the
+     * lowering runs no reshape: its consumers read the reshape's input register (or parameter)
+     * viewed in the reshape's shape. Kept as actors: reshapes to a scalar (the loss may be one)
+     * and reshapes of or into an activation that some op writes to.
+     */
+    private void foldReshapes(List<Op> ops) {
+        Set<Tensor> written = new HashSet<>();
+        for (Op op : ops) {
+            op.def().mutatedInputs().forEach(k -> written.add(op.input(k)));
+        }
+        for (Op op : ops) {
+            if (!(op.def() instanceof Reshape)) {
+                continue;
+            }
+            Tensor out = op.output(0);
+            Tensor in = op.input(0);
+            boolean persistent = in.kind() == TensorKind.PARAMETER || in.kind() == TensorKind.STATE;
+            // A view of a parameter is ordered like the parameter itself (see orderPersistentAccesses).
+            if (out.shape().rank() > 0 && !written.contains(out)
+                    && (persistent || !written.contains(in)) && !out.equals(graph.loss())) {
+                views.put(out, views.getOrDefault(op.input(0), op.input(0)));
+            }
+        }
+    }
+
+    private boolean folded(Op op) {
+        return !op.outputs().isEmpty() && views.containsKey(op.output(0));
     }
 
     private int slot(PlanNode node, Tensor input, Map<Tensor, Integer> sources) {
@@ -230,7 +273,7 @@ final class TrainingLowering {
             Map<Tensor, Boolean> touched = new LinkedHashMap<>();
             for (int k = 0; k < node.op.inputs().size(); k++) {
                 if (node.slots[k] == PlanNode.PERSISTENT) {
-                    touched.merge(node.op.input(k), node.op.def().mutatedInputs().contains(k), Boolean::logicalOr);
+                    touched.merge(node.reads[k], node.op.def().mutatedInputs().contains(k), Boolean::logicalOr);
                 }
             }
             touched.forEach((tensor, writes) ->

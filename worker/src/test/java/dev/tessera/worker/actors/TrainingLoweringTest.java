@@ -36,6 +36,16 @@ class TrainingLoweringTest {
     }
 
     @Test
+    void shouldFoldReshapesIntoTheirConsumersAsViews() {
+        TrainingGraph gpt = TrainingModels.gpt(1, adamW(), 1.0);
+        Plan plan = TrainingLowering.lower(gpt, Placement.singleDevice(), 1, 1, true).plan();
+        long reshapes = gpt.ops().stream().filter(op -> op.def() instanceof dev.tessera.ops.Reshape).count();
+        assertTrue(reshapes > 10, "the GPT-like stack reshapes");
+        assertTrue(plan.actors().stream().noneMatch(a -> a.op().equals("reshape")), plan.toString());
+        assertEquals(gpt.ops().size() - reshapes, count(plan, ActorKind.COMPUTE));
+    }
+
+    @Test
     void shouldStartAnIterationOfAWeightReaderOnlyAfterThatWeightsUpdate() {
         Plan plan = TrainingLowering.lower(graph, Placement.singleDevice(), 1, 1, true).plan();
         ActorSpec update = actor(plan, "fc1.weight.update");
