@@ -1,13 +1,10 @@
 package dev.tessera.worker.actors;
 
-import dev.tessera.graph.DType;
 import dev.tessera.graph.Op;
 import dev.tessera.graph.Phase;
-import dev.tessera.graph.Shape;
 import dev.tessera.graph.Tensor;
 import dev.tessera.runtime.ActionContext;
 import dev.tessera.runtime.ActorAction;
-import dev.tessera.tensor.HostTensor;
 import dev.tessera.worker.exec.HostTensors;
 import dev.tessera.worker.exec.KernelException;
 import dev.tessera.worker.kernel.Kernel;
@@ -112,10 +109,10 @@ final class OpAction implements ActorAction {
             outputs[o] = (INDArray) context.output(o);
         }
         if (learningRate != null) {
-            HostTensors.copyInto(scalar(run.learningRates[runIteration], learningRate), learningRate);
+            setScalar(learningRate, run.learningRates[runIteration]);
         }
         if (optimizerStep != null) {
-            HostTensors.copyInto(scalar(iteration + 1, optimizerStep), optimizerStep);
+            setScalar(optimizerStep, iteration + 1);
         }
         if (microBatch == 0) {
             for (INDArray accumulator : zeroAtIterationStart) {
@@ -139,10 +136,17 @@ final class OpAction implements ActorAction {
         return view;
     }
 
-    /** The schedule's value in the buffer's dtype, converted as the reference executor converts it. */
-    private static HostTensor scalar(double value, INDArray buffer) {
-        DType dtype = buffer.dataType() == DataType.FLOAT ? DType.F32 : DType.F64;
-        return HostTensor.ofDoubles(Shape.scalar(), new double[] {value}).convert(dtype);
+    /**
+     * Writes a schedule value into a scalar buffer, rounded to its dtype as the reference's
+     * {@code HostTensor.convert} rounds it ({@code (float) value}), without the reference's
+     * array round trip: every update op does this each iteration.
+     */
+    private static void setScalar(INDArray buffer, double value) {
+        if (buffer.dataType() == DataType.FLOAT) {
+            buffer.putScalar(0, (float) value);
+        } else {
+            buffer.putScalar(0, value);
+        }
     }
 
     void close() {
