@@ -32,7 +32,10 @@ class ExamplesLearnTest {
     Path runs;
 
     private JsonNode train(String config, String... overrides) throws IOException {
-        Path runDir = runs.resolve("run");
+        return train(runs.resolve("run"), config, overrides);
+    }
+
+    private JsonNode train(Path runDir, String config, String... overrides) throws IOException {
         List<String> args = new ArrayList<>(List.of("train", config, "--run-dir", runDir.toString()));
         for (String o : overrides) {
             args.add("--set");
@@ -77,5 +80,31 @@ class ExamplesLearnTest {
 
         double entropy = summary.get("unigram_entropy").asDouble();
         assertTrue(summary.get("test_loss").asDouble() < entropy - 0.5, summary.toString());
+    }
+
+    @Test
+    @Timeout(value = 10, unit = TimeUnit.MINUTES)
+    void shouldTrainTheGptExampleSplitOverTwoDevicesOnTheLossTrajectoryOfOne() throws IOException {
+        String[] shortRun = {"train.steps=12", "train.log_every=1", "train.eval_every=0"};
+        train(runs.resolve("one"), "configs/gpt-addition.conf", shortRun);
+        List<String> split = new ArrayList<>(List.of(shortRun));
+        split.add("runtime.devices=2");
+        split.add("runtime.placement=[\"block1.=1\", \"ln_final.=1\", \"head.=1\"]");
+        train(runs.resolve("two"), "configs/gpt-addition.conf", split.toArray(String[]::new));
+
+        List<Double> one = losses(runs.resolve("one"));
+        assertEquals(12, one.size());
+        assertEquals(one, losses(runs.resolve("two")));
+    }
+
+    private static List<Double> losses(Path runDir) throws IOException {
+        List<Double> losses = new ArrayList<>();
+        for (String line : Files.readAllLines(runDir.resolve("metrics.jsonl"))) {
+            JsonNode node = new ObjectMapper().readTree(line);
+            if (node.has("loss")) {
+                losses.add(node.get("loss").asDouble());
+            }
+        }
+        return losses;
     }
 }
