@@ -62,7 +62,8 @@ public final class ActorStepBenchmark {
             double[] actual = actors.run(batches.subList(0, 3), Arrays.copyOf(rates, 3)).stream()
                     .mapToDouble(r -> r.loss()).toArray();
             if (!Arrays.equals(expected, actual)) {
-                throw new IllegalStateException("actor losses " + Arrays.toString(actual) + " differ from the reference's "
+                throw new IllegalStateException("actor losses " + Arrays.toString(actual)
+                        + " differ from the reference's "
                         + Arrays.toString(expected));
             }
             System.out.println("GPT batch " + batchSize + ", actor losses of the first 3 steps equal the reference's: "
@@ -81,8 +82,8 @@ public final class ActorStepBenchmark {
                             singleSteps.step(batches.get(i), rates[i]);
                         }
                     })));
-            System.out.println(warmup + " warm-up chunks each, then " + repeats + " interleaved repeats of one chunk of "
-                    + chunk + " steps; ms per step:");
+            System.out.println(warmup + " warm-up chunks each, then " + repeats
+                    + " interleaved repeats of one chunk of " + chunk + " steps; ms per step:");
             for (Harness.Result result : results) {
                 System.out.println(String.format(Locale.ROOT, "%-30s median %7.2f   min %7.2f   max %7.2f",
                         result.name(), result.median() / chunk, result.min() / chunk, result.max() / chunk));
