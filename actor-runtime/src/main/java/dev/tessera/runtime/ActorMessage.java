@@ -3,9 +3,10 @@ package dev.tessera.runtime;
 /**
  * The register protocol between the actors of a plan: small immutable records, passed by
  * reference inside a JVM. Delivery between two actors is in order (Pekko guarantees it per
- * sender and receiver), which is why a consumer can take its inputs in arrival order.
+ * sender and receiver), which is why a consumer can take its inputs in arrival order. Public so
+ * that {@code dev.tessera.runtime.wire} can convert them to their remote form.
  */
-sealed interface ActorMessage {
+public sealed interface ActorMessage {
     /** Sent by the job to every actor once all are spawned: actors without inputs start acting. */
     record Start() implements ActorMessage {
         static final Start INSTANCE = new Start();

@@ -1,7 +1,7 @@
 package dev.tessera.runtime;
 
-/** What actors tell the job that runs them. */
-sealed interface JobMessage {
+/** What actors tell the job that runs them; public for {@code dev.tessera.runtime.wire}. */
+public sealed interface JobMessage {
     /** The actor acted for every step, every register it owns came back, and it stopped. */
     record ActorFinished(int actor) implements JobMessage {
     }
