@@ -75,7 +75,7 @@ public final class ActorExecutor implements AutoCloseable {
 
     private Compiled compile(boolean withUpdate) {
         TrainingLowering.Lowered lowered = TrainingLowering.lower(graph, options.placement(), options.devices(),
-                options.registerQuota(), withUpdate);
+                options.registerQuota(), options.sourceQuota(), withUpdate);
         List<ActorAction> actions = new ArrayList<>();
         for (PlanNode node : lowered.nodes()) {
             actions.add(switch (node.role) {

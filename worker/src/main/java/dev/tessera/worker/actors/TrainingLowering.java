@@ -44,15 +44,17 @@ final class TrainingLowering {
     private final TrainingGraph graph;
     private final int devices;
     private final int quota;
+    private final int sourceQuota;
     private final List<PlanNode> nodes = new ArrayList<>();
     private final Map<Tensor, int[]> producers = new HashMap<>();
     /** Output of a reshape folded into its consumers -> the tensor whose buffer it views. */
     private final Map<Tensor, Tensor> views = new HashMap<>();
 
-    private TrainingLowering(TrainingGraph graph, int devices, int quota) {
+    private TrainingLowering(TrainingGraph graph, int devices, int quota, int sourceQuota) {
         this.graph = graph;
         this.devices = devices;
         this.quota = quota;
+        this.sourceQuota = sourceQuota;
     }
 
     /** The plan and its actors, in plan id order. */
@@ -60,16 +62,21 @@ final class TrainingLowering {
     }
 
     /**
+     * @param quota       registers of every output but a source's
+     * @param sourceQuota registers of a source's output, and of the transfers that hand it to
+     *                    other devices (they alias the source's buffers): micro-batches a source
+     *                    may load ahead of its consumers
      * @param withUpdate false to lower only the F, B and W ops (gradients without an update)
      * @throws IllegalArgumentException when the placement names an unknown device, or a
      *     parameter or state tensor is written by an F/B/W op that is not its only F/B/W user
      */
-    static Lowered lower(TrainingGraph graph, Placement placement, int devices, int quota, boolean withUpdate) {
-        if (devices < 1 || quota < 1) {
-            throw new IllegalArgumentException("need at least 1 device and a register quota of at least 1, got "
-                    + devices + " devices and quota " + quota);
+    static Lowered lower(TrainingGraph graph, Placement placement, int devices, int quota, int sourceQuota,
+                         boolean withUpdate) {
+        if (devices < 1 || quota < 1 || sourceQuota < 1) {
+            throw new IllegalArgumentException("need at least 1 device and register quotas of at least 1, got "
+                    + devices + " devices, quota " + quota + " and source quota " + sourceQuota);
         }
-        return new TrainingLowering(graph, devices, quota).build(placement, withUpdate);
+        return new TrainingLowering(graph, devices, quota, sourceQuota).build(placement, withUpdate);
     }
 
     private Lowered build(Placement placement, boolean withUpdate) {
@@ -91,7 +98,7 @@ final class TrainingLowering {
                 if (dataInputs.contains(input) && !sources.containsKey(input)) {
                     sources.put(input, add("source:" + input.name(), "Source", opDevices[i], null,
                             ActorKind.SOURCE, Role.SOURCE, null, input).id);
-                    nodes.get(sources.get(input)).quotas.add(quota);
+                    nodes.get(sources.get(input)).quotas.add(sourceQuota);
                 }
             }
         }
@@ -233,7 +240,7 @@ final class TrainingLowering {
         PlanNode transfer = add(what + "@cpu:" + device, "Transfer", device, null, ActorKind.TRANSFER, Role.TRANSFER,
                 null, null);
         transfer.inputs.add(new int[] {producer, output});
-        transfer.quotas.add(quota);
+        transfer.quotas.add(from.role == Role.SOURCE ? sourceQuota : quota);
         byDevice.put(device, transfer.id);
         return transfer.id;
     }

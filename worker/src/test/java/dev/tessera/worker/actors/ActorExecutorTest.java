@@ -7,9 +7,16 @@ import static dev.tessera.worker.actors.TrainingModels.learningRates;
 import static dev.tessera.worker.actors.TrainingModels.parametersAndState;
 import static dev.tessera.worker.actors.TrainingModels.reference;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tessera.autodiff.TrainingGraph;
 import dev.tessera.optim.Optimizer;
+import dev.tessera.runtime.plan.ActorKind;
+import dev.tessera.runtime.plan.ActorSpec;
+import dev.tessera.runtime.plan.ConsumerRef;
+import dev.tessera.runtime.plan.Plan;
+import dev.tessera.runtime.trace.Trace;
+import dev.tessera.runtime.trace.TraceEvent;
 import dev.tessera.tensor.HostTensor;
 import dev.tessera.worker.exec.ReferenceExecutor;
 import dev.tessera.worker.exec.StepResult;
@@ -45,6 +52,56 @@ class ActorExecutorTest {
     void shouldReproduceSgdWithMomentumWithoutClipping() throws Exception {
         TrainingGraph graph = TrainingModels.mlp(2, new Optimizer.Sgd(0.9, 0.01), 0);
         assertSameTraining(graph, false, 2, ActorExecutorOptions.defaults());
+    }
+
+    @Test
+    void shouldLetSourcesLoadUpToTheirOwnQuotaAheadOfTheirConsumersAndStillMatchTheReference() {
+        int microBatches = 4;
+        TrainingGraph graph = TrainingModels.mlp(microBatches, adamW(), 0.5);
+        List<List<Map<String, HostTensor>>> data = batches(false, ITERATIONS, microBatches, 42);
+        double[] rates = learningRates(ITERATIONS);
+        ActorExecutorOptions options = ActorExecutorOptions.defaults().withRegisterQuota(1).withSourceQuota(3)
+                .withTrace(true);
+        try (ReferenceExecutor reference = new ReferenceExecutor(graph, 7);
+                ActorExecutor actors = new ActorExecutor(graph, 7, options)) {
+            List<StepResult> expected = reference(reference, data, rates);
+            List<StepResult> actual = actors.run(data, rates);
+            assertIdentical(expected, actual, parametersAndState(reference), parametersAndState(actors));
+
+            Trace trace = actors.lastTrace().orElseThrow();
+            Plan plan = trace.plan();
+            List<TraceEvent> events = trace.events();
+            long steps = (long) ITERATIONS * microBatches;
+            int sources = 0;
+            for (ActorSpec source : plan.actors()) {
+                if (source.kind() != ActorKind.SOURCE) {
+                    continue;
+                }
+                sources++;
+                int deepest = 0;
+                for (ConsumerRef consumer : plan.consumers(source.id(), 0)) {
+                    for (long step = 0; step < steps; step++) {
+                        int ahead = stepsUnfinishedWhenStarted(events, source.id(), consumer.consumer(), step);
+                        assertTrue(ahead <= 3, source.name() + " started step " + step + " with " + ahead
+                                + " steps not yet finished by " + plan.actor(consumer.consumer()).name());
+                        deepest = Math.max(deepest, ahead);
+                    }
+                }
+                assertEquals(3, deepest, source.name() + " never loaded 3 micro-batches ahead of its consumers");
+            }
+            assertEquals(2, sources, "the MLP reads x and labels");
+        }
+    }
+
+    /**
+     * Steps up to and including {@code step} that {@code producer} had started and {@code consumer}
+     * had not yet finished when the producer started {@code step}: how far ahead it ran.
+     */
+    private static int stepsUnfinishedWhenStarted(List<TraceEvent> events, int producer, int consumer, long step) {
+        long start = events.stream().filter(e -> e.actor().id() == producer && e.step() == step)
+                .findFirst().orElseThrow().startNanos();
+        return (int) events.stream()
+                .filter(e -> e.actor().id() == consumer && e.step() <= step && e.endNanos() > start).count();
     }
 
     @Test

@@ -28,7 +28,7 @@ class TrainingLoweringTest {
 
     @Test
     void shouldLowerEveryOpToOneActorWithOneSourcePerDataInputAndTwoSinks() {
-        Plan plan = TrainingLowering.lower(graph, Placement.singleDevice(), 1, 1, true).plan();
+        Plan plan = TrainingLowering.lower(graph, Placement.singleDevice(), 1, 1, 1, true).plan();
         assertEquals(graph.ops().size(), count(plan, ActorKind.COMPUTE));
         assertEquals(2, count(plan, ActorKind.SOURCE));
         assertEquals(2, count(plan, ActorKind.SINK));
@@ -38,7 +38,7 @@ class TrainingLoweringTest {
     @Test
     void shouldFoldReshapesIntoTheirConsumersAsViews() {
         TrainingGraph gpt = TrainingModels.gpt(1, adamW(), 1.0);
-        Plan plan = TrainingLowering.lower(gpt, Placement.singleDevice(), 1, 1, true).plan();
+        Plan plan = TrainingLowering.lower(gpt, Placement.singleDevice(), 1, 1, 1, true).plan();
         long reshapes = gpt.ops().stream().filter(op -> op.def() instanceof dev.tessera.ops.Reshape).count();
         assertTrue(reshapes > 10, "the GPT-like stack reshapes");
         assertTrue(plan.actors().stream().noneMatch(a -> a.op().equals("reshape")), plan.toString());
@@ -47,7 +47,7 @@ class TrainingLoweringTest {
 
     @Test
     void shouldStartAnIterationOfAWeightReaderOnlyAfterThatWeightsUpdate() {
-        Plan plan = TrainingLowering.lower(graph, Placement.singleDevice(), 1, 1, true).plan();
+        Plan plan = TrainingLowering.lower(graph, Placement.singleDevice(), 1, 1, 1, true).plan();
         ActorSpec update = actor(plan, "fc1.weight.update");
         for (Op op : graph.ops()) {
             boolean readsWeight = op.inputs().stream().anyMatch(t -> t.name().equals("fc1.weight"));
@@ -62,7 +62,7 @@ class TrainingLoweringTest {
 
     @Test
     void shouldUpdateOnlyAfterClippingWhichWaitsForTheLossAndEveryAccumulation() {
-        Plan plan = TrainingLowering.lower(graph, Placement.singleDevice(), 1, 1, true).plan();
+        Plan plan = TrainingLowering.lower(graph, Placement.singleDevice(), 1, 1, 1, true).plan();
         ActorSpec clip = actor(plan, graph.gradNorm().producer().name());
         assertTrue(clip.controlPredecessors().contains(actor(plan, "sink:loss").id()));
         assertTrue(clip.controlPredecessors().contains(actor(plan, "head.weight.accumulate").id()));
@@ -73,7 +73,7 @@ class TrainingLoweringTest {
     @Test
     void shouldOrderAccessesAcrossDevicesThroughTokenTransfers() {
         Placement updatesApart = op -> op.phase() == Phase.UPDATE ? 1 : 0;
-        Plan plan = TrainingLowering.lower(graph, updatesApart, 2, 1, true).plan();
+        Plan plan = TrainingLowering.lower(graph, updatesApart, 2, 1, 1, true).plan();
         ActorSpec update = actor(plan, "fc1.weight.update");
         ActorSpec reader = actor(plan, graph.forwardOps().get(0).name());
         ActorSpec token = actor(plan, "token:" + reader.name() + "@cpu:1");
@@ -85,9 +85,26 @@ class TrainingLoweringTest {
     }
 
     @Test
+    void shouldGiveSourcesAndTheTransfersOfTheirDataTheSourceQuotaAndEveryOtherOutputTheRegisterQuota() {
+        // Forward ops on device 0, the rest on device 1: the weight gradients read x through a transfer.
+        Placement forwardApart = op -> op.phase() == Phase.FORWARD ? 0 : 1;
+        Plan plan = TrainingLowering.lower(graph, forwardApart, 2, 1, 3, true).plan();
+        int sourceTransfers = 0;
+        for (ActorSpec actor : plan.actors()) {
+            boolean sourceData = actor.kind() == ActorKind.SOURCE || actor.kind() == ActorKind.TRANSFER
+                    && plan.actor(actor.inputs().get(0).producer()).kind() == ActorKind.SOURCE;
+            if (sourceData && actor.kind() == ActorKind.TRANSFER) {
+                sourceTransfers++;
+            }
+            actor.outputs().forEach(output -> assertEquals(sourceData ? 3 : 1, output.quota(), actor.name()));
+        }
+        assertTrue(sourceTransfers > 0, "some data must cross to device 1\n" + plan);
+    }
+
+    @Test
     void shouldRejectAPlacementOnAMissingDevice() {
         IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
-                () -> TrainingLowering.lower(graph, op -> 2, 2, 1, true));
+                () -> TrainingLowering.lower(graph, op -> 2, 2, 1, 1, true));
         assertTrue(error.getMessage().contains("device 2"), error.getMessage());
         assertTrue(error.getMessage().contains("2 devices"), error.getMessage());
     }
