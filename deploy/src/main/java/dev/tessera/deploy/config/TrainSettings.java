@@ -15,7 +15,7 @@ import java.util.Set;
  */
 public record TrainSettings(long steps, int batchSize, int microBatches, long seed, long logEvery, long evalEvery,
                             Optimizer optimizer, Schedule schedule, long checkpointEvery, int checkpointKeep,
-                            int threads, int devices, Map<String, Integer> placement) {
+                            int threads, int devices, Map<String, Integer> placement, int sourcePrefetch) {
 
     /** Another spelling of {@code cosine} (the schedule warms up either way), as the example configs write it. */
     private static final String WARMUP_COSINE = "warmup_cosine";
@@ -57,8 +57,9 @@ public record TrainSettings(long steps, int batchSize, int microBatches, long se
         int threads = (int) atLeast(c, "runtime.threads", 1, problems);
         int devices = (int) atLeast(c, "runtime.devices", 1, problems);
         Map<String, Integer> placement = placement(c, devices, problems);
+        int sourcePrefetch = (int) atLeast(c, "runtime.source_prefetch", 1, problems);
         for (String intKey : List.of("train.batch_size", "train.micro_batches", "checkpoint.keep", "runtime.threads",
-                "runtime.devices")) {
+                "runtime.devices", "runtime.source_prefetch")) {
             if (c.getDouble(intKey) > Integer.MAX_VALUE) {
                 problems.add(intKey + ": must be at most " + Integer.MAX_VALUE + ", got " + c.getValue(intKey).render());
             }
@@ -71,7 +72,7 @@ public record TrainSettings(long steps, int batchSize, int microBatches, long se
         }
         return new TrainSettings(steps, batchSize, microBatches, seed, logEvery, evalEvery,
                 new Optimizer(type, lr, beta1, beta2, epsilon, weightDecay, momentum, clipNorm),
-                new Schedule(scheduleType, warmup, minLr), every, keep, threads, devices, placement);
+                new Schedule(scheduleType, warmup, minLr), every, keep, threads, devices, placement, sourcePrefetch);
     }
 
     /** Examples consumed by one optimizer step. */

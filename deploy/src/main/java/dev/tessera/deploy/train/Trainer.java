@@ -254,7 +254,8 @@ public final class Trainer {
     private ActorExecutorOptions executorOptions() {
         Placement placement = settings.placement().isEmpty() ? Placement.singleDevice()
                 : Placement.byParameterPrefix(settings.placement());
-        return ActorExecutorOptions.defaults().withDevices(settings.devices(), placement).withTrace(trace);
+        return ActorExecutorOptions.defaults().withDevices(settings.devices(), placement)
+                .withSourceQuota(settings.sourcePrefetch()).withTrace(trace);
     }
 
     private void writeTrace(List<Trace> traces) {

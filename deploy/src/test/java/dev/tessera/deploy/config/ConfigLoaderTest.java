@@ -149,6 +149,15 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void shouldReadSourcePrefetchWithTwoByDefaultAndRejectZero() {
+        assertEquals(2, load("model.type = mlp").settings().sourcePrefetch());
+        assertEquals(4, load("model.type = mlp", "runtime.source_prefetch=4").settings().sourcePrefetch());
+
+        assertEquals("runtime.source_prefetch: must be at least 1, got 0",
+                problem("model.type = mlp", "runtime.source_prefetch=0"));
+    }
+
+    @Test
     void shouldRejectEachProblemOnItsOwnLine() {
         InputException e = assertThrows(InputException.class,
                 () -> load("model.type = mlp\noptimizer.lr = fast\nmodel.tie_weights = maybe\ntrain = 3\ndata.digitz = 2"));
