@@ -5,6 +5,7 @@ import dev.tessera.graph.Phase;
 import dev.tessera.graph.Tensor;
 import dev.tessera.runtime.ActionContext;
 import dev.tessera.runtime.ActorAction;
+import dev.tessera.worker.exec.ComputeThreads;
 import dev.tessera.worker.exec.HostTensors;
 import dev.tessera.worker.exec.KernelException;
 import dev.tessera.worker.kernel.Kernel;
@@ -88,6 +89,7 @@ final class OpAction implements ActorAction {
 
     @Override
     public void act(ActionContext context) {
+        ComputeThreads.applyToCurrentThread();
         int microBatch = context.microBatch();
         if (update && microBatch != run.microBatches - 1) {
             return;

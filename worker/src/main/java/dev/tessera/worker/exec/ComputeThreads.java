@@ -4,10 +4,15 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.nativeblas.NativeOpsHolder;
 
 /**
- * How many threads ND4J's native ops and BLAS use in this process. ND4J keeps this per process,
- * so it is set once, from the run config ({@code runtime.threads}), before training starts.
+ * How many threads ND4J's native ops and BLAS use: the thread budget of each device, from the
+ * run config ({@code runtime.threads}), set before training starts. OpenMP keeps its count per
+ * calling thread, so each device thread applies the budget to itself when it first computes
+ * ({@link #applyToCurrentThread()}); BLAS and ND4J's own pool are process-wide.
  */
 public final class ComputeThreads {
+    private static volatile int budget;
+    private static final ThreadLocal<Integer> APPLIED = new ThreadLocal<>();
+
     private ComputeThreads() {
     }
 
@@ -23,6 +28,24 @@ public final class ComputeThreads {
         Nd4j.getEnvironment().setMaxThreads(threads);
         Nd4j.getEnvironment().setMaxMasterThreads(threads);
         Nd4j.factory().blas().setMaxThreads(threads);
+        budget = threads;
+        APPLIED.set(threads);
+    }
+
+    /**
+     * Gives the calling thread the budget last passed to {@link #set}, if any; a thread-local
+     * check after the first call, so a device thread may call it before every action.
+     */
+    public static void applyToCurrentThread() {
+        int wanted = budget;
+        if (wanted == 0) {
+            return;
+        }
+        Integer applied = APPLIED.get();
+        if (applied == null || applied != wanted) {
+            NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(wanted);
+            APPLIED.set(wanted);
+        }
     }
 
     /** The OpenMP thread count ND4J's native loops use now. */

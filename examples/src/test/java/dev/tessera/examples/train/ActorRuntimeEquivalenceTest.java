@@ -1,0 +1,136 @@
+package dev.tessera.examples.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.tessera.api.DataSource;
+import dev.tessera.api.Model;
+import dev.tessera.api.ModelGraph;
+import dev.tessera.api.ModelProvider;
+import dev.tessera.autodiff.Autodiff;
+import dev.tessera.autodiff.TrainingGraph;
+import dev.tessera.autodiff.TrainingOptions;
+import dev.tessera.examples.data.FashionMnist;
+import dev.tessera.graph.DType;
+import dev.tessera.graph.GraphBuilder;
+import dev.tessera.optim.LrSchedule;
+import dev.tessera.optim.Optimizer;
+import dev.tessera.tensor.HostTensor;
+import dev.tessera.worker.actors.ActorExecutor;
+import dev.tessera.worker.actors.ActorExecutorOptions;
+import dev.tessera.worker.actors.Placement;
+import dev.tessera.worker.exec.ReferenceExecutor;
+import dev.tessera.worker.exec.StepResult;
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The example models themselves, trained for many iterations on the actor runtime (one device,
+ * and split by hand over two) against the reference executor on the same batches: losses,
+ * gradient norms and every parameter must agree, exactly on one device.
+ */
+@Timeout(value = 5, unit = TimeUnit.MINUTES)
+class ActorRuntimeEquivalenceTest {
+    private static final int ITERATIONS = 12;
+    private static final int MICRO_BATCHES = 2;
+    private static final long SEED = 5;
+
+    private record Setup(Model model, TrainingGraph graph, List<List<Map<String, HostTensor>>> batches,
+            double[] learningRates) {
+    }
+
+    private static Setup setup(String configFile, String overrides, int batchSize) {
+        Config user = ConfigFactory.parseString(overrides).withFallback(ConfigFactory.parseFile(new File(configFile)));
+        ModelProvider provider = ServiceLoader.load(ModelProvider.class).stream().map(ServiceLoader.Provider::get)
+                .filter(p -> p.name().equals(user.getString("model.type"))).findFirst().orElseThrow();
+        Config config = user.withFallback(ConfigFactory.parseString(provider.referenceConfig())).resolve();
+        Model model = provider.create(config);
+        GraphBuilder g = new GraphBuilder(DType.F32);
+        ModelGraph mg = model.build(g, batchSize);
+        TrainingGraph graph = Autodiff.build(g.build(), mg.loss(),
+                new TrainingOptions(MICRO_BATCHES, new Optimizer.AdamW(0.9, 0.999, 1e-8, 0.01), 1.0));
+        DataSource data = model.trainData(SEED, batchSize);
+        LrSchedule schedule = new LrSchedule.WarmupCosine(3e-3, 3, ITERATIONS, 1e-4);
+        List<List<Map<String, HostTensor>>> batches = new ArrayList<>();
+        double[] rates = new double[ITERATIONS];
+        for (int step = 0; step < ITERATIONS; step++) {
+            List<Map<String, HostTensor>> micro = new ArrayList<>();
+            for (int j = 0; j < MICRO_BATCHES; j++) {
+                micro.add(data.batch((long) step * MICRO_BATCHES + j));
+            }
+            batches.add(micro);
+            rates[step] = schedule.at(step);
+        }
+        return new Setup(model, graph, batches, rates);
+    }
+
+    private static void assertSameTraining(Setup s, ActorExecutorOptions options, double tolerance) {
+        try (ReferenceExecutor reference = new ReferenceExecutor(s.graph(), SEED);
+                ActorExecutor actors = new ActorExecutor(s.graph(), SEED, options)) {
+            List<StepResult> expected = new ArrayList<>();
+            for (int step = 0; step < ITERATIONS; step++) {
+                expected.add(reference.step(s.batches().get(step), s.learningRates()[step]));
+            }
+            List<StepResult> actual = actors.run(s.batches(), s.learningRates());
+            assertTrue(expected.get(ITERATIONS - 1).loss() < expected.get(0).loss(), "the model should learn");
+            for (int step = 0; step < ITERATIONS; step++) {
+                assertClose(expected.get(step).loss(), actual.get(step).loss(), tolerance, "loss at step " + step);
+                assertClose(expected.get(step).gradNorm(), actual.get(step).gradNorm(), tolerance,
+                        "gradient norm at step " + step);
+            }
+            Map<String, HostTensor> want = reference.parameters();
+            Map<String, HostTensor> got = actors.parameters();
+            assertEquals(want.keySet(), got.keySet());
+            for (String name : want.keySet()) {
+                float[] w = want.get(name).floats();
+                float[] a = got.get(name).floats();
+                for (int i = 0; i < w.length; i++) {
+                    assertClose(w[i], a[i], tolerance, name + "[" + i + "]");
+                }
+            }
+        }
+    }
+
+    private static void assertClose(double expected, double actual, double relative, String what) {
+        if (relative == 0) {
+            assertEquals(expected, actual, 0.0, what);
+        } else {
+            assertEquals(expected, actual, relative * Math.max(1e-3, Math.abs(expected)), what);
+        }
+    }
+
+    @Test
+    void shouldTrainTheGptExampleOnActorsExactlyAsTheReference() {
+        Setup s = setup("configs/gpt-addition.conf", "", 16);
+        assertSameTraining(s, ActorExecutorOptions.defaults(), 0);
+        assertSameTraining(s, ActorExecutorOptions.defaults().withRegisterQuota(2), 0);
+    }
+
+    @Test
+    void shouldTrainTheGptExampleSplitOverTwoDevicesLikeTheReference() {
+        Setup s = setup("configs/gpt-addition.conf", "", 16);
+        Placement secondHalf = Placement.byParameterPrefix(Map.of("block1.", 1, "ln_final.", 1, "head.", 1));
+        assertSameTraining(s, ActorExecutorOptions.defaults().withDevices(2, secondHalf), 1e-6);
+    }
+
+    @Test
+    void shouldTrainTheMlpExampleOnActorsAndSplitLikeTheReference() {
+        Assumptions.assumeTrue(Files.isRegularFile(Path.of(FashionMnist.DEFAULT_PATH, "train-images-idx3-ubyte.gz")),
+                "dataset-fashion-mnist is not installed (apt-get install dataset-fashion-mnist)");
+        Setup s = setup("configs/mlp-fashion.conf", "data.train_limit = 2000, data.test_limit = 100", 32);
+        assertSameTraining(s, ActorExecutorOptions.defaults(), 0);
+        Placement split = Placement.byParameterPrefix(Map.of("fc2.", 1, "out.", 1));
+        assertSameTraining(s, ActorExecutorOptions.defaults().withDevices(2, split), 1e-6);
+    }
+}
