@@ -15,6 +15,7 @@ import dev.tessera.runtime.RunResult;
 import dev.tessera.runtime.plan.Plan;
 import dev.tessera.runtime.trace.Trace;
 import dev.tessera.tensor.HostTensor;
+import dev.tessera.worker.exec.BatchCheck;
 import dev.tessera.worker.exec.ForwardInference;
 import dev.tessera.worker.exec.HostTensors;
 import dev.tessera.worker.exec.KernelException;

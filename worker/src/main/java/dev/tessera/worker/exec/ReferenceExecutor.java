@@ -99,11 +99,7 @@ public final class ReferenceExecutor implements AutoCloseable {
     }
 
     private double accumulateGradients(List<Map<String, HostTensor>> microBatches) {
-        int expected = graph.options().microBatches();
-        if (microBatches.size() != expected) {
-            throw new IllegalArgumentException("expected " + expected + " micro-batches (train.micro_batches), got "
-                    + microBatches.size());
-        }
+        BatchCheck.requireCount(microBatches, graph.options().microBatches());
         for (Tensor p : graph.parameters()) {
             Tensor acc = graph.accumulator(p);
             if (acc != null) {
@@ -129,16 +125,7 @@ public final class ReferenceExecutor implements AutoCloseable {
 
     private void feed(Map<String, HostTensor> batch) {
         for (Tensor input : graph.forward().inputs()) {
-            HostTensor value = batch.get(input.name());
-            if (value == null) {
-                throw new IllegalArgumentException("batch has no value for input '" + input.name() + "'; it has "
-                        + batch.keySet());
-            }
-            if (!value.shape().equals(input.shape()) || value.dtype() != input.dtype()) {
-                throw new IllegalArgumentException("input '" + input.name() + "' expects " + input.shape() + " "
-                        + input.dtype() + ", got " + value.shape() + " " + value.dtype());
-            }
-            HostTensors.copyInto(value, buffer(input));
+            HostTensors.copyInto(BatchCheck.value(input, batch), buffer(input));
         }
     }
 
@@ -183,25 +170,15 @@ public final class ReferenceExecutor implements AutoCloseable {
      * shape, so a checkpoint of another model is refused rather than half-loaded.
      */
     public void restore(Map<String, HostTensor> parameters, Map<String, HostTensor> optimizerState, long iteration) {
+        BatchCheck.requireAll(graph.parameters(), parameters, "parameter");
+        BatchCheck.requireAll(graph.optimizerState(), optimizerState, "optimizer state");
         for (Tensor p : graph.parameters()) {
-            HostTensors.copyInto(require(parameters, p, "parameter"), buffers.get(p));
+            HostTensors.copyInto(parameters.get(p.name()), buffers.get(p));
         }
         for (Tensor s : graph.optimizerState()) {
-            HostTensors.copyInto(require(optimizerState, s, "optimizer state"), buffers.get(s));
+            HostTensors.copyInto(optimizerState.get(s.name()), buffers.get(s));
         }
         this.iteration = iteration;
-    }
-
-    private static HostTensor require(Map<String, HostTensor> values, Tensor t, String what) {
-        HostTensor v = values.get(t.name());
-        if (v == null) {
-            throw new IllegalArgumentException("checkpoint has no " + what + " '" + t.name() + "'");
-        }
-        if (!v.shape().equals(t.shape()) || v.dtype() != t.dtype()) {
-            throw new IllegalArgumentException("checkpoint " + what + " '" + t.name() + "' is " + v.shape() + " "
-                    + v.dtype() + ", the model expects " + t.shape() + " " + t.dtype());
-        }
-        return v;
     }
 
     /** Forward-only evaluation of {@code model} with this executor's current weights. */
