@@ -10,7 +10,7 @@ import dev.tessera.graph.Shape;
 import dev.tessera.graph.TensorType;
 import dev.tessera.sbp.NdSbpSignature;
 import dev.tessera.sbp.Placement;
-import dev.tessera.sbp.Region;
+import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.Sbp;
 import dev.tessera.sbp.Sharding;
 import dev.tessera.sbp.SbpSignature;
@@ -58,43 +58,52 @@ public record Reshape(Shape target) implements OpDef {
 
     /**
      * A reshape runs locally (no data moves), so every device must hold, in row-major order,
-     * exactly the elements of the output region it is assigned. Regions that narrow only axis 0
-     * are contiguous runs of the row-major order; they agree when their first element and their
-     * element count agree.
+     * exactly the elements of the output region it is assigned. Only axis 0 is ever split, so
+     * each device holds a run of whole rows; the runs agree when they start at the same element
+     * and are as long. The nested partitions are walked part by part rather than device by
+     * device, so a [64, 8, 8] placement splitting rows only on its first axis checks 64 parts.
      */
     @Override
     public boolean acceptsLayout(List<TensorType> inputs, List<TensorType> outputs, Placement placement,
             NdSbpSignature signature) {
         Shape from = inputs.get(0).shape();
-        for (int rank = 0; rank < placement.size(); rank++) {
-            Region before = Sharding.region(from, placement, signature.inputs().get(0), rank);
-            Region after = Sharding.region(target, placement, signature.outputs().get(0), rank);
-            if (!sameElements(from, before, target, after)) {
+        if (from.rank() == 0 || target.rank() == 0) {
+            return true;
+        }
+        return sameRuns(placement, signature.inputs().get(0), signature.outputs().get(0), 0,
+                rowElements(from), 0, from.dim(0), rowElements(target), 0, target.dim(0));
+    }
+
+    private static long rowElements(Shape shape) {
+        long elements = 1;
+        for (int axis = 1; axis < shape.rank(); axis++) {
+            elements *= shape.dim(axis);
+        }
+        return elements;
+    }
+
+    private static boolean sameRuns(Placement placement, NdSbp in, NdSbp out, int axis, long inRow, int inStart,
+            int inRows, long outRow, int outStart, int outRows) {
+        if (axis == placement.axes()) {
+            return inStart * inRow == outStart * outRow && inRows * inRow == outRows * outRow;
+        }
+        boolean inSplit = in.get(axis) instanceof Sbp.Split;
+        boolean outSplit = out.get(axis) instanceof Sbp.Split;
+        if (inSplit != outSplit) {
+            return false;
+        }
+        if (!inSplit) {
+            return sameRuns(placement, in, out, axis + 1, inRow, inStart, inRows, outRow, outStart, outRows);
+        }
+        int parts = placement.axisSize(axis);
+        for (int part = 0; part < parts; part++) {
+            if (!sameRuns(placement, in, out, axis + 1,
+                    inRow, inStart + Sharding.partStart(inRows, parts, part), Sharding.partLength(inRows, parts, part),
+                    outRow, outStart + Sharding.partStart(outRows, parts, part), Sharding.partLength(outRows, parts, part))) {
                 return false;
             }
         }
         return true;
-    }
-
-    private static boolean sameElements(Shape fromShape, Region before, Shape toShape, Region after) {
-        long[] beforeRun = rowMajorRun(fromShape, before);
-        long[] afterRun = rowMajorRun(toShape, after);
-        return beforeRun != null && afterRun != null && beforeRun[0] == afterRun[0] && beforeRun[1] == afterRun[1];
-    }
-
-    /** {first element, element count} of a region narrowed only on axis 0; null otherwise. */
-    private static long[] rowMajorRun(Shape shape, Region region) {
-        if (shape.rank() == 0) {
-            return new long[] {0, 1};
-        }
-        long rowElements = 1;
-        for (int axis = 1; axis < shape.rank(); axis++) {
-            if (region.offset(axis) != 0 || region.size(axis) != shape.dim(axis)) {
-                return null;
-            }
-            rowElements *= shape.dim(axis);
-        }
-        return new long[] {region.offset(0) * rowElements, region.elements()};
     }
 
     @Override

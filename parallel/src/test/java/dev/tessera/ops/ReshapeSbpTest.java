@@ -14,6 +14,7 @@ import dev.tessera.sbp.DeviceId;
 import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.NdSbpSignature;
 import dev.tessera.sbp.Placement;
+import dev.tessera.sbp.Region;
 import dev.tessera.sbp.Sharding;
 import dev.tessera.sbp.SignatureLifting;
 import dev.tessera.sbp.boxing.HostSharding;
@@ -53,7 +54,10 @@ class ReshapeSbpTest {
 
     /** Shards {@code from}, reshapes every shard locally to its declared output shape, assembles. */
     private static void assertLocalReshapeAssembles(Shape from, Shape to, Placement placement) {
-        NdSbp rows = rowSplit(placement).inputs().get(0);
+        assertLocalReshapeAssembles(from, to, placement, rowSplit(placement).inputs().get(0));
+    }
+
+    private static void assertLocalReshapeAssembles(Shape from, Shape to, Placement placement, NdSbp rows) {
         HostTensor logical = random(from, 7);
         Map<DeviceId, HostTensor> shards = HostSharding.shard(logical, placement, rows, 11);
         Map<DeviceId, HostTensor> reshaped = new LinkedHashMap<>();
@@ -129,5 +133,49 @@ class ReshapeSbpTest {
                 List.of(TensorType.of(DType.F32, 3, 4, 5)), Placement.onNode(0, 2));
         assertEquals(2, lifted.size());
         assertTrue(lifted.stream().noneMatch(s -> s.inputs().get(0).get(0).equals(split(0))));
+    }
+
+    /** Whether every device's region before and after is the same run of row-major elements. */
+    private static boolean sameElementsOnEveryDevice(Shape from, Shape to, Placement placement, NdSbp rows) {
+        for (int rank = 0; rank < placement.size(); rank++) {
+            Region before = Sharding.region(from, placement, rows, rank);
+            Region after = Sharding.region(to, placement, rows, rank);
+            long beforeRow = from.size() / from.dim(0);
+            long afterRow = to.size() / to.dim(0);
+            if (before.offset(0) * beforeRow != after.offset(0) * afterRow || before.elements() != after.elements()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Test
+    void shouldKeepExactlyTheNestedRowSplitsWhoseDevicesHoldTheSameElements() {
+        List<Shape[]> reshapes = List.of(new Shape[] {Shape.of(4, 3, 5), Shape.of(12, 5)},
+                new Shape[] {Shape.of(6, 5, 2), Shape.of(30, 2)}, new Shape[] {Shape.of(3, 4, 5), Shape.of(12, 5)},
+                new Shape[] {Shape.of(12, 5), Shape.of(4, 15)}, new Shape[] {Shape.of(7, 6), Shape.of(7, 3, 2)});
+        List<NdSbp> rowSplits = List.of(NdSbp.of(split(0), split(0)), NdSbp.of(split(0), broadcast()),
+                NdSbp.of(broadcast(), split(0)));
+        int kept = 0;
+        int dropped = 0;
+        for (Placement placement : List.of(Placement.onNode(0, 2, 2), Placement.onNode(0, 3, 2), Placement.onNode(0, 2, 3))) {
+            for (Shape[] reshape : reshapes) {
+                List<NdSbpSignature> lifted = SignatureLifting.lift(new Reshape(reshape[1]),
+                        List.of(new TensorType(reshape[0], DType.F64)), placement);
+                for (NdSbp rows : rowSplits) {
+                    boolean expected = sameElementsOnEveryDevice(reshape[0], reshape[1], placement, rows)
+                            && Sharding.region(reshape[0], placement, rows, placement.size() - 1).elements() > 0;
+                    String what = reshape[0] + " -> " + reshape[1] + " as " + rows + " on " + placement;
+                    assertEquals(expected, lifted.contains(new NdSbpSignature(List.of(rows), List.of(rows))), what);
+                    if (expected) {
+                        assertLocalReshapeAssembles(reshape[0], reshape[1], placement, rows);
+                        kept++;
+                    } else {
+                        dropped++;
+                    }
+                }
+            }
+        }
+        assertTrue(kept > 0 && dropped > 0, "both outcomes exercised: kept " + kept + ", dropped " + dropped);
     }
 }
