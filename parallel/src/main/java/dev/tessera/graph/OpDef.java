@@ -1,5 +1,7 @@
 package dev.tessera.graph;
 
+import dev.tessera.sbp.NdSbpSignature;
+import dev.tessera.sbp.Placement;
 import dev.tessera.sbp.SbpSignature;
 import java.util.List;
 
@@ -42,6 +44,17 @@ public interface OpDef {
      */
     default List<SbpSignature> sbpSignatures(List<TensorType> inputs) {
         return List.of();
+    }
+
+    /**
+     * Whether a lifted signature is valid on this placement. A signature declared from the input
+     * types alone may hold only for some device counts (a reshape that merges leading axes keeps
+     * a row split only where every device's rows map to the same elements); the planner drops
+     * the combinations this rejects. By default every declared signature holds everywhere.
+     */
+    default boolean acceptsLayout(List<TensorType> inputs, List<TensorType> outputs, Placement placement,
+            NdSbpSignature signature) {
+        return true;
     }
 
     /** Whether a gradient can flow into input {@code index} (false for labels, token ids, masks). */

@@ -22,8 +22,12 @@ import java.util.List;
  * of V or more is an error at run time.
  *
  * <p>The mean divides by the global count of labels, so splitting rows over devices would give
- * per-device means that do not sum to it; only the broadcast signature is declared until the
- * planner can carry a count alongside a partial sum.
+ * per-device means that do not sum to it: [S(0), S(0)] -> [P, S(0)] would be wrong (rows with
+ * 3 and 1 counted labels weigh 3/4 and 1/4 of the loss, while per-device means summed weigh each
+ * device 1). A row split needs the count carried beside the partial sum (or the op split into
+ * a sum and a count), which changes the op; until then only the broadcast signature is declared
+ * and a data-parallel plan all-gathers logits and labels before the loss, priced by the boxing
+ * table like any other all-gather ((p-1)/p of the logits per device).
  */
 public record SoftmaxCrossEntropy() implements OpDef {
 

@@ -15,7 +15,8 @@ import java.util.List;
  *
  * <p>Combinations are kept only if every device gets a non-empty part of every split tensor:
  * uneven splits are fine, but cutting 2 rows over 4 devices leaves devices idle and is never the
- * layout to choose.
+ * layout to choose. They are also kept only if {@link OpDef#acceptsLayout} accepts them on this
+ * placement (a reshape's row split must give each device the same elements before and after).
  */
 public final class SignatureLifting {
     private SignatureLifting() {
@@ -50,7 +51,8 @@ public final class SignatureLifting {
         List<NdSbpSignature> result = new ArrayList<>(combinations.size());
         for (List<SbpSignature> perAxis : combinations) {
             NdSbpSignature signature = combine(perAxis, inputs.size(), outputs.size());
-            if (noEmptyParts(signature, inputs, outputs, placement)) {
+            if (noEmptyParts(signature, inputs, outputs, placement)
+                    && op.acceptsLayout(inputs, outputs, placement, signature)) {
                 result.add(signature);
             }
         }

@@ -8,6 +8,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -67,5 +69,30 @@ class ExamplesPlanTest {
             assertTrue(allReducedBeforeAccumulating(plan, weight), weight + " gradient all-reduced:\n" + plan);
         }
         assertTrue(tensor(plan, "block0.fc.matmul").contains("(S(0), B)"), plan);
+    }
+
+    /**
+     * Reshapes around the linear layers merge [B, T, D] into [B*T, D] and back; with a batch
+     * that divides over the data axis they keep the row split, so no conversion feeds them or
+     * zero-pads their outputs into partial sums (199 conversions before reshape declared the
+     * split on leading-axis merges).
+     */
+    @Test
+    void shouldKeepTheGptReshapesSplitByRowsWithoutConversions() {
+        String plan = plan("plan", "configs/gpt-addition.conf", "--set", "parallel.devices=2", "--set", "parallel.data=2");
+
+        Matcher count = Pattern.compile("(\\d+) conversions").matcher(plan);
+        assertTrue(count.find(), plan);
+        assertTrue(Integer.parseInt(count.group(1)) < 199, "fewer conversions than before:\n" + plan);
+        for (String reshape : List.of("block0.fc.reshape", "block0.fc.reshape_1", "block1.attention.q.reshape",
+                "block1.proj.reshape_1")) {
+            assertTrue(tensor(plan, reshape).contains("(S(0), B)"), reshape + " split by rows:\n" + plan);
+        }
+        List<String> conversions = plan.lines().dropWhile(l -> !l.startsWith("conversions"))
+                .takeWhile(l -> !l.isBlank()).toList();
+        assertTrue(conversions.stream().noneMatch(l -> l.matches("  \\S*reshape\\S* .*zero-pad.*")),
+                "no reshape output zero-padded into a partial sum:\n" + plan);
+        assertTrue(conversions.stream().noneMatch(l -> l.matches(".* into \\S*reshape\\S* \\(reshape input 0\\).*")
+                && !l.contains("local-slice")), "no communication into a reshape:\n" + plan);
     }
 }
