@@ -1,9 +1,6 @@
 package dev.tessera.ops;
 
-import dev.tessera.graph.Cost;
 import dev.tessera.graph.GradientBuilder;
-import dev.tessera.graph.TensorType;
-import java.util.List;
 
 /**
  * GELU with the tanh approximation used by GPT-2 and BERT:
@@ -29,9 +26,8 @@ public record Gelu() implements UnaryElementwise {
     }
 
     @Override
-    public Cost cost(List<TensorType> in, List<TensorType> out) {
-        long n = in.get(0).shape().size();
-        return Cost.of(FLOPS_PER_ELEMENT * n, 2 * n * in.get(0).dtype().bytes());
+    public int flopsPerElement() {
+        return FLOPS_PER_ELEMENT;
     }
 
     @Override

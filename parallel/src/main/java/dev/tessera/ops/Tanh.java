@@ -1,9 +1,6 @@
 package dev.tessera.ops;
 
-import dev.tessera.graph.Cost;
 import dev.tessera.graph.GradientBuilder;
-import dev.tessera.graph.TensorType;
-import java.util.List;
 
 /** Hyperbolic tangent element-wise. Its gradient reads the output y, so x need not be kept. */
 public record Tanh() implements UnaryElementwise {
@@ -17,9 +14,8 @@ public record Tanh() implements UnaryElementwise {
     }
 
     @Override
-    public Cost cost(List<TensorType> in, List<TensorType> out) {
-        long n = in.get(0).shape().size();
-        return Cost.of(FLOPS_PER_ELEMENT * n, 2 * n * in.get(0).dtype().bytes());
+    public int flopsPerElement() {
+        return FLOPS_PER_ELEMENT;
     }
 
     @Override

@@ -3,6 +3,7 @@ package dev.tessera.ops;
 import static dev.tessera.ops.Checks.arity;
 import static dev.tessera.ops.Checks.floating;
 
+import dev.tessera.graph.Cost;
 import dev.tessera.graph.OpDef;
 import dev.tessera.graph.TensorType;
 import dev.tessera.sbp.SbpSignature;
@@ -14,6 +15,18 @@ interface UnaryElementwise extends OpDef {
     /** Whether f(a + b) = f(a) + f(b), so partial sums pass through; true only for scaling. */
     default boolean additive() {
         return false;
+    }
+
+    /** Rough FLOPs per element, for the cost model. */
+    default int flopsPerElement() {
+        return 1;
+    }
+
+    /** One pass: {@link #flopsPerElement()} per element, every element read once and written once. */
+    @Override
+    default Cost cost(List<TensorType> in, List<TensorType> out) {
+        long n = in.get(0).shape().size();
+        return Cost.of((long) flopsPerElement() * n, 2 * n * in.get(0).dtype().bytes());
     }
 
     @Override
