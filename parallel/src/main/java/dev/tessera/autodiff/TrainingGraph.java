@@ -42,6 +42,18 @@ public final class TrainingGraph {
         this.options = options;
     }
 
+    /**
+     * A training graph assembled from parts, for graphs not made by {@link Autodiff#build}: the
+     * lowering's physical graph, whose ops and tensors are per device. Every map and list is
+     * keyed by tensors of {@code forward}'s store.
+     */
+    public static TrainingGraph of(LogicalGraph forward, Tensor loss, List<Op> backwardOps, List<Op> updateOps,
+            Map<Tensor, Tensor> gradients, Map<Tensor, Tensor> accumulators, List<Tensor> optimizerState,
+            Tensor learningRate, Tensor optimizerStep, Tensor gradNorm, TrainingOptions options) {
+        return new TrainingGraph(forward, loss, backwardOps, updateOps, gradients, accumulators, optimizerState,
+                learningRate, optimizerStep, gradNorm, options);
+    }
+
     public LogicalGraph forward() {
         return forward;
     }

@@ -19,6 +19,14 @@ public final class LogicalGraph {
         this.parameters = List.copyOf(parameters);
     }
 
+    /**
+     * A graph over ops already in {@code store}, e.g. the per-device forward ops a lowering
+     * built; {@code ops} must be in a topological order.
+     */
+    public static LogicalGraph of(Graph store, List<Op> ops, List<Tensor> inputs, List<Tensor> parameters) {
+        return new LogicalGraph(store, ops, inputs, parameters);
+    }
+
     /** The store this graph lives in; autodiff appends the backward ops to it. */
     public Graph store() {
         return store;

@@ -1,5 +1,6 @@
 package dev.tessera.graph;
 
+import dev.tessera.sbp.LocalLayout;
 import dev.tessera.sbp.NdSbpSignature;
 import dev.tessera.sbp.Placement;
 import dev.tessera.sbp.SbpSignature;
@@ -55,6 +56,18 @@ public interface OpDef {
     default boolean acceptsLayout(List<TensorType> inputs, List<TensorType> outputs, Placement placement,
             NdSbpSignature signature) {
         return true;
+    }
+
+    /**
+     * The op one device runs for its part of this op under a chosen signature. Most ops compute
+     * the same on a part as on the whole and return themselves; an op whose attributes carry a
+     * logical size (a reshape's target shape) or whose result depends on where the part sits
+     * (an embedding lookup into a slice of the table) returns the op that is right for the part.
+     * The lowering checks that the returned op's outputs have the local shapes of
+     * {@code layout}.
+     */
+    default OpDef onDevice(LocalLayout layout) {
+        return this;
     }
 
     /** Whether a gradient can flow into input {@code index} (false for labels, token ids, masks). */

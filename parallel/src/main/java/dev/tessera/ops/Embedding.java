@@ -9,6 +9,8 @@ import dev.tessera.graph.Cost;
 import dev.tessera.graph.GradientBuilder;
 import dev.tessera.graph.OpDef;
 import dev.tessera.graph.TensorType;
+import dev.tessera.sbp.LocalLayout;
+import dev.tessera.sbp.Region;
 import dev.tessera.sbp.Sbp;
 import dev.tessera.sbp.SbpSignature;
 import java.util.ArrayList;
@@ -75,5 +77,16 @@ public record Embedding() implements OpDef {
             int vocabulary = g.input(0).shape().dim(0);
             g.inputGrad(0, g.emit(new EmbeddingGrad(vocabulary), g.outputGrad(0), g.input(1)));
         }
+    }
+
+    /**
+     * With the table split by rows (vocabulary-parallel), a device looks up only the ids in its
+     * rows and writes zeros for the others: the partial sum the signature promises.
+     */
+    @Override
+    public OpDef onDevice(LocalLayout layout) {
+        Region table = layout.inputRegions().get(0);
+        int vocabulary = layout.logicalInputs().get(0).shape().dim(0);
+        return table.size(0) == vocabulary ? this : new EmbeddingShard(table.offset(0), vocabulary);
     }
 }

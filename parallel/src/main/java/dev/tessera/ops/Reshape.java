@@ -8,9 +8,10 @@ import dev.tessera.graph.GradientBuilder;
 import dev.tessera.graph.OpDef;
 import dev.tessera.graph.Shape;
 import dev.tessera.graph.TensorType;
+import dev.tessera.sbp.LocalLayout;
+import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.NdSbpSignature;
 import dev.tessera.sbp.Placement;
-import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.Sbp;
 import dev.tessera.sbp.Sharding;
 import dev.tessera.sbp.SbpSignature;
@@ -109,5 +110,12 @@ public record Reshape(Shape target) implements OpDef {
     @Override
     public void gradient(GradientBuilder g) {
         g.inputGrad(0, g.emit(new Reshape(g.input(0).shape()), g.outputGrad(0)));
+    }
+
+    /** A part is reshaped to the part of the target it holds (a row split keeps its rows). */
+    @Override
+    public OpDef onDevice(LocalLayout layout) {
+        Shape local = layout.outputRegions().get(0).shape();
+        return local.equals(target) ? this : new Reshape(local);
     }
 }

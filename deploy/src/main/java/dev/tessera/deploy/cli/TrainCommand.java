@@ -69,9 +69,10 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         RunConfig run = new ConfigLoader(ModelRegistry.fromClassPath()).load(config, overrides);
-        if (run.parallel().devices() > 1) {
-            throw new InputException("parallel.devices is " + run.parallel().devices() + ", but tessera train runs on one "
-                    + "device for now; set parallel.devices = 1 to train ('tessera plan' shows how the work would be spread)");
+        if (run.parallel().devices() > 1 && run.settings().devices() > 1) {
+            throw new InputException("parallel.devices is " + run.parallel().devices() + " and runtime.devices is "
+                    + run.settings().devices() + ": choose one way to use several devices, SBP layouts (parallel.*) or "
+                    + "manual placement (runtime.devices with runtime.placement); set the other to 1");
         }
         PrintWriter out = spec.commandLine().getOut();
         Map<String, Object> summary;

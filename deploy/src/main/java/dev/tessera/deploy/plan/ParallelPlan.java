@@ -6,6 +6,7 @@ import dev.tessera.deploy.config.ParallelSettings;
 import dev.tessera.graph.Op;
 import dev.tessera.graph.Phase;
 import dev.tessera.graph.Tensor;
+import dev.tessera.lowering.DistributedTraining;
 import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.Placement;
 import dev.tessera.sbp.Sbp;
@@ -63,6 +64,11 @@ public record ParallelPlan(String model, String description, ParallelSettings se
                 throw new InputException("parallel.hints: " + e.getMessage());
             }
             hints.put(tensor, hint.getValue());
+        }
+        try {
+            hints = new HashMap<>(DistributedTraining.trainingHints(graph, placement, hints));
+        } catch (IllegalArgumentException e) {
+            throw new InputException("parallel.hints: " + e.getMessage());
         }
         SbpAssignment assignment = GreedySbpInference.infer(ops, placement, hints, CostModel.standard());
         return new ParallelPlan(model, description, settings, graph, ops, List.copyOf(tensors), Map.copyOf(hints),

@@ -6,8 +6,10 @@ import dev.tessera.autodiff.TrainingGraph;
 import dev.tessera.deploy.InputException;
 import dev.tessera.deploy.checkpoint.Checkpoint;
 import dev.tessera.deploy.checkpoint.CheckpointStore;
+import dev.tessera.deploy.config.ParallelSettings;
 import dev.tessera.deploy.config.RunConfig;
 import dev.tessera.deploy.config.TrainSettings;
+import dev.tessera.deploy.plan.ParallelPlan;
 import dev.tessera.deploy.run.LossChart;
 import dev.tessera.deploy.run.MetricsLog;
 import dev.tessera.deploy.run.Progress;
@@ -15,13 +17,16 @@ import dev.tessera.deploy.run.RunDirectory;
 import dev.tessera.graph.DType;
 import dev.tessera.graph.LogicalGraph;
 import dev.tessera.graph.Tensor;
-import dev.tessera.tensor.HostTensor;
-import dev.tessera.worker.exec.ComputeThreads;
+import dev.tessera.lowering.PhysicalLowering;
 import dev.tessera.runtime.trace.ChromeTraceWriter;
 import dev.tessera.runtime.trace.Trace;
+import dev.tessera.tensor.HostTensor;
 import dev.tessera.worker.actors.ActorExecutor;
 import dev.tessera.worker.actors.ActorExecutorOptions;
+import dev.tessera.worker.actors.ParallelExecutor;
 import dev.tessera.worker.actors.Placement;
+import dev.tessera.worker.actors.TrainingExecutor;
+import dev.tessera.worker.exec.ComputeThreads;
 import dev.tessera.worker.exec.StepResult;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -131,7 +136,7 @@ public final class Trainer {
         Map<String, Double> finalMetrics = Map.of();
         ComputeThreads.set(settings.threads());
         List<Trace> traces = new ArrayList<>();
-        try (ActorExecutor executor = new ActorExecutor(graph, settings.seed(), executorOptions());
+        try (TrainingExecutor executor = executor(model, graph);
                 MetricsLog metrics = new MetricsLog(directory.metricsFile())) {
             if (resumeFrom != null) {
                 executor.restore(resumeFrom.parameters(), resumeFrom.optimizerState(), resumeFrom.step());
@@ -251,6 +256,23 @@ public final class Trainer {
         return settings.checkpointEvery() > 0 && done % settings.checkpointEvery() == 0;
     }
 
+    /**
+     * With {@code parallel.devices > 1}, the graph laid out over the [data, tensor] devices as
+     * {@code tessera plan} shows it, lowered and run on as many virtual devices; otherwise the
+     * actor executor with the manual placement of {@code runtime.*}.
+     */
+    private TrainingExecutor executor(Model model, TrainingGraph graph) {
+        ParallelSettings parallel = config.parallel();
+        if (parallel.devices() == 1) {
+            return new ActorExecutor(graph, settings.seed(), executorOptions());
+        }
+        ParallelPlan plan = ParallelPlan.of(config.modelType(), model.describe(), graph, settings.batchSize(), parallel);
+        progress.note("training on " + parallel.devices() + " devices (data " + parallel.data() + " x tensor "
+                + parallel.tensor() + "); 'tessera plan' shows the layout");
+        return new ParallelExecutor(PhysicalLowering.lower(graph, plan.assignment()), settings.seed(),
+                executorOptions().withDevices(1, Placement.singleDevice()));
+    }
+
     private ActorExecutorOptions executorOptions() {
         Placement placement = settings.placement().isEmpty() ? Placement.singleDevice()
                 : Placement.byParameterPrefix(settings.placement());
@@ -268,7 +290,7 @@ public final class Trainer {
         }
     }
 
-    private Map<String, Double> evaluate(Model model, ActorExecutor executor, long step, long wallStart,
+    private Map<String, Double> evaluate(Model model, TrainingExecutor executor, long step, long wallStart,
                                          MetricsLog metrics) {
         Map<String, Double> results = model.evaluate(executor.inference(model));
         Map<String, Object> line = new LinkedHashMap<>();
@@ -289,6 +311,9 @@ public final class Trainer {
         Map<String, Object> summary = new LinkedHashMap<>();
         summary.put("model", config.modelType());
         summary.put("steps", settings.steps());
+        summary.put("devices", Math.max(config.parallel().devices(), settings.devices()));
+        summary.put("layout", config.parallel().devices() > 1 ? "data " + config.parallel().data() + " x tensor "
+                + config.parallel().tensor() : settings.devices() > 1 ? "manual placement" : "single device");
         summary.put("initial_loss", curve.isEmpty() ? Double.NaN : curve.get(0).loss());
         summary.put("final_loss", curve.isEmpty() ? Double.NaN : curve.get(curve.size() - 1).loss());
         summary.put("samples_per_s", round(stepsRun * settings.examplesPerStep() / stepSeconds));

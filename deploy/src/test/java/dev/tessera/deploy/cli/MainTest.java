@@ -110,6 +110,44 @@ class MainTest {
     }
 
     @Test
+    void shouldTrainDataParallelOnTwoDevicesLikeOnOneAndResumeAcrossLayouts() throws IOException {
+        Path conf = config("train { steps = 20, batch_size = 4, log_every = 1 }\ncheckpoint.every = 10\n");
+        Path single = dir.resolve("runs/single");
+        Path parallel = dir.resolve("runs/parallel");
+
+        assertEquals(0, run("train", conf.toString(), "--run-dir", single.toString()).status());
+        Result two = run("train", conf.toString(), "--run-dir", parallel.toString(), "--set", "parallel.devices=2",
+                "--set", "parallel.data=2");
+
+        assertEquals(0, two.status(), two.err());
+        assertTrue(Files.readString(parallel.resolve("summary.json")).contains("\"layout\" : \"data 2 x tensor 1\""),
+                Files.readString(parallel.resolve("summary.json")));
+        List<Double> expected = losses(single);
+        List<Double> actual = losses(parallel);
+        assertEquals(20, expected.size());
+        assertEquals(expected.size(), actual.size());
+        for (int i = 0; i < expected.size(); i++) {
+            assertEquals(expected.get(i), actual.get(i), 1e-5 * Math.abs(expected.get(i)), "loss of step " + (i + 1));
+        }
+        // checkpoints hold whole tensors: a two-device run continues on one device
+        Result resumed = run("train", conf.toString(), "--resume", parallel.resolve("checkpoints/ckpt-10").toString());
+        assertEquals(0, resumed.status(), resumed.err());
+        List<Double> continued = losses(parallel);
+        assertEquals(expected.get(19), continued.get(19), 1e-5 * Math.abs(expected.get(19)));
+    }
+
+    private static List<Double> losses(Path runDir) throws IOException {
+        List<Double> losses = new java.util.ArrayList<>();
+        for (String line : Files.readAllLines(runDir.resolve("metrics.jsonl"))) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"loss\":([-0-9.eE]+)").matcher(line);
+            if (m.find()) {
+                losses.add(Double.parseDouble(m.group(1)));
+            }
+        }
+        return losses;
+    }
+
+    @Test
     void shouldReportATruncatedCheckpointWithoutAStackTrace() throws IOException {
         Path conf = config("train { steps = 10, batch_size = 4 }\ncheckpoint.every = 5\n");
         Path runDir = dir.resolve("run");

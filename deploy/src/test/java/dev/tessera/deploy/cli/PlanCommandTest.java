@@ -170,8 +170,9 @@ class PlanCommandTest {
     }
 
     @Test
-    void shouldRefuseToTrainOnMoreThanOneDevice() throws IOException {
-        Path conf = Files.writeString(dir.resolve("train.conf"), "model.type = tiny-linear\nparallel { devices = 2, data = 2 }\n");
+    void shouldRefuseToTrainWithBothSbpLayoutsAndManualPlacement() throws IOException {
+        Path conf = Files.writeString(dir.resolve("train.conf"),
+                "model.type = tiny-linear\nparallel { devices = 2, data = 2 }\nruntime.devices = 2\n");
         ByteArrayOutputStream err = new ByteArrayOutputStream();
 
         int status = Main.execute(new String[] {"train", conf.toString(), "--run-dir", dir.resolve("run").toString()},
@@ -179,7 +180,7 @@ class PlanCommandTest {
                 new PrintStream(err, true, StandardCharsets.UTF_8));
 
         assertEquals(2, status);
-        assertTrue(err.toString(StandardCharsets.UTF_8).contains("tessera train runs on one device for now"), err.toString());
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("choose one way to use several devices"), err.toString());
     }
 
     private static JsonNode find(JsonNode array, String field, String value) {

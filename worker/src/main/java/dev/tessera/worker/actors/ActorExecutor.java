@@ -39,7 +39,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * buffers in an order the plan's edges make equivalent. Parameters and optimizer state live in
  * this executor, shared by every device of the JVM.
  */
-public final class ActorExecutor implements AutoCloseable {
+public final class ActorExecutor implements TrainingExecutor {
     private final TrainingGraph graph;
     private final long seed;
     private final ActorExecutorOptions options;
@@ -106,6 +106,7 @@ public final class ActorExecutor implements AutoCloseable {
     }
 
     /** Iterations completed so far. */
+    @Override
     public long iteration() {
         return iteration;
     }
@@ -116,6 +117,7 @@ public final class ActorExecutor implements AutoCloseable {
     }
 
     /** The trace of the last run, when the options ask for tracing. */
+    @Override
     public Optional<Trace> lastTrace() {
         return Optional.ofNullable(lastTrace);
     }
@@ -131,6 +133,7 @@ public final class ActorExecutor implements AutoCloseable {
      * @throws KernelException if a kernel fails
      * @throws IllegalArgumentException if an input is missing or has the wrong shape or dtype
      */
+    @Override
     public List<StepResult> run(List<List<Map<String, HostTensor>>> batchesPerIteration, double[] learningRates) {
         if (batchesPerIteration.isEmpty() || learningRates.length != batchesPerIteration.size()) {
             throw new IllegalArgumentException("expected at least one iteration and one learning rate per iteration, "
@@ -216,6 +219,7 @@ public final class ActorExecutor implements AutoCloseable {
     }
 
     /** Current parameter values by name (copies). */
+    @Override
     public Map<String, HostTensor> parameters() {
         Map<String, HostTensor> out = new LinkedHashMap<>();
         for (Tensor p : graph.parameters()) {
@@ -225,6 +229,7 @@ public final class ActorExecutor implements AutoCloseable {
     }
 
     /** Current optimizer state (momentum or Adam moments) by name (copies). */
+    @Override
     public Map<String, HostTensor> optimizerState() {
         Map<String, HostTensor> out = new LinkedHashMap<>();
         for (Tensor s : graph.optimizerState()) {
@@ -237,6 +242,7 @@ public final class ActorExecutor implements AutoCloseable {
      * Continues from saved values: every parameter and state tensor must be present with its
      * shape, so a checkpoint of another model is refused rather than half-loaded.
      */
+    @Override
     public void restore(Map<String, HostTensor> parameters, Map<String, HostTensor> optimizerState, long iteration) {
         BatchCheck.requireAll(graph.parameters(), parameters, "parameter");
         BatchCheck.requireAll(graph.optimizerState(), optimizerState, "optimizer state");
@@ -259,6 +265,7 @@ public final class ActorExecutor implements AutoCloseable {
     }
 
     /** Forward-only evaluation of {@code model} with this executor's current weights. */
+    @Override
     public Inference inference(Model model) {
         return new ForwardInference(model, graph.forward().store(), persistent, graph.loss().dtype(),
                 options.kernels(), this::iteration);

@@ -3,6 +3,7 @@ package dev.tessera.worker.kernel;
 import dev.tessera.graph.Op;
 import dev.tessera.ops.Embedding;
 import dev.tessera.ops.EmbeddingGrad;
+import dev.tessera.ops.EmbeddingShard;
 import dev.tessera.ops.Softmax;
 import dev.tessera.ops.SoftmaxGrad;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -20,6 +21,7 @@ final class NeuralKernels {
         r.register(SoftmaxGrad.class, (def, op) -> softmaxGrad(def.scale()));
         r.register(Embedding.class, NeuralKernels::embedding);
         r.register(EmbeddingGrad.class, NeuralKernels::embeddingGrad);
+        r.register(EmbeddingShard.class, NeuralKernels::embeddingShard);
         LayerNormKernels.register(r);
         CrossEntropyKernels.register(r);
     }
@@ -103,6 +105,37 @@ final class NeuralKernels {
                 long to = p * dim;
                 for (int d = 0; d < dim; d++) {
                     y.set(to + d, table.get(from + d));
+                }
+            }
+            RawBuffers.commit(target, out[0]);
+        };
+    }
+
+    /** The lookup into rows [offset, offset + R) of the table; ids elsewhere give zero rows. */
+    private static Kernel embeddingShard(EmbeddingShard def, Op op) {
+        int rows = op.input(0).shape().dim(0);
+        int dim = op.input(0).shape().dim(1);
+        int offset = def.rowOffset();
+        return (in, out, ctx) -> {
+            Elements table = Elements.read(in[0]);
+            Elements ids = Elements.read(in[1]);
+            INDArray target = RawBuffers.writable(out[0]);
+            Elements y = Elements.of(target);
+            long positions = in[1].length();
+            for (long p = 0; p < positions; p++) {
+                int id = ids.integer(p);
+                checkId(op, id, p, def.vocabulary());
+                int row = id - offset;
+                long to = p * dim;
+                if (row >= 0 && row < rows) {
+                    long from = (long) row * dim;
+                    for (int d = 0; d < dim; d++) {
+                        y.set(to + d, table.get(from + d));
+                    }
+                } else {
+                    for (int d = 0; d < dim; d++) {
+                        y.set(to + d, 0.0);
+                    }
                 }
             }
             RawBuffers.commit(target, out[0]);

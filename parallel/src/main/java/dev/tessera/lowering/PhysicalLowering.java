@@ -1,0 +1,256 @@
+package dev.tessera.lowering;
+
+import dev.tessera.autodiff.TrainingGraph;
+import dev.tessera.graph.Graph;
+import dev.tessera.graph.Initializer;
+import dev.tessera.graph.LogicalGraph;
+import dev.tessera.graph.Op;
+import dev.tessera.graph.OpDef;
+import dev.tessera.graph.Phase;
+import dev.tessera.graph.Tensor;
+import dev.tessera.graph.TensorKind;
+import dev.tessera.graph.TensorType;
+import dev.tessera.sbp.LocalLayout;
+import dev.tessera.sbp.NdSbp;
+import dev.tessera.sbp.NdSbpSignature;
+import dev.tessera.sbp.Placement;
+import dev.tessera.sbp.Region;
+import dev.tessera.sbp.Sbp;
+import dev.tessera.sbp.Sharding;
+import dev.tessera.sbp.boxing.BoxingPlan;
+import dev.tessera.sbp.infer.SbpAssignment;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Lowers a training graph with an SBP assignment to one physical op per device per logical op:
+ * local shapes ({@link Sharding#region}), ops whose attributes depend on the part replaced
+ * through {@link OpDef#onDevice}, and every inserted boxing expanded into collective ops (one
+ * per member of each peer group, see {@link CollectiveOps}) with the semantics of
+ * {@link dev.tessera.sbp.boxing.HostBoxing}. Parameters, optimizer state and data inputs get one
+ * tensor per device holding that device's part.
+ *
+ * <p>Checked while lowering, so a wrong signature or boxing fails here and not as wrong numbers:
+ * every physical op's inputs and outputs have exactly the local types the assignment implies, and
+ * no tensor an op updates in place is converted first (the update would land on a copy).
+ */
+public final class PhysicalLowering {
+    private final TrainingGraph logical;
+    private final SbpAssignment assignment;
+    private final Placement placement;
+    private final int ranks;
+    private final Graph store = new Graph();
+    /** Per logical tensor, its physical tensor on each rank, in the layout the assignment gives it. */
+    private final Map<Tensor, Tensor[]> physical = new HashMap<>();
+    private final Map<Tensor, List<Tensor>> shards = new LinkedHashMap<>();
+    private final List<Integer> deviceOfOp = new ArrayList<>();
+    private final Map<Op, Map<Integer, BoxingPlan>> inputBoxings = new HashMap<>();
+    private final Map<Op, Map<String, BoxingPlan>> outputBoxings = new HashMap<>();
+    private final CollectiveOps collectives;
+    private List<Op> current;
+
+    private PhysicalLowering(TrainingGraph logical, SbpAssignment assignment) {
+        this.logical = logical;
+        this.assignment = assignment;
+        this.placement = assignment.placement();
+        this.ranks = placement.size();
+        this.collectives = new CollectiveOps(placement, this::addOp);
+        for (SbpAssignment.InsertedBoxing b : assignment.boxings()) {
+            if (b.inputIndex() >= 0) {
+                inputBoxings.computeIfAbsent(b.op(), op -> new HashMap<>()).put(b.inputIndex(), b.plan());
+            } else {
+                outputBoxings.computeIfAbsent(b.op(), op -> new HashMap<>()).put(b.plan().tensor(), b.plan());
+            }
+        }
+    }
+
+    /**
+     * @param assignment an assignment of every op of {@code logical} (forward, backward and
+     *     update) on one placement, in which the loss and the gradient norm are Broadcast
+     * @throws IllegalArgumentException when the assignment converts a tensor an op updates in
+     *     place, leaves the loss or gradient norm partial or split, or moves tensors between
+     *     placements
+     */
+    public static DistributedTraining lower(TrainingGraph logical, SbpAssignment assignment) {
+        return new PhysicalLowering(logical, assignment).build();
+    }
+
+    private DistributedTraining build() {
+        List<Tensor> inputs = new ArrayList<>();
+        for (Tensor x : logical.forward().inputs()) {
+            if (assignment.layouts().containsKey(x)) {
+                inputs.addAll(perRank(x, TensorKind.INPUT));
+            }
+        }
+        Tensor learningRate = shared(logical.learningRate());
+        Tensor optimizerStep = shared(logical.optimizerStep());
+        List<Tensor> parameters = new ArrayList<>();
+        for (Tensor p : logical.parameters()) {
+            parameters.addAll(perRank(p, TensorKind.PARAMETER));
+        }
+        List<Tensor> state = new ArrayList<>();
+        for (Tensor p : logical.parameters()) {
+            Tensor accumulator = logical.accumulator(p);
+            if (accumulator != null) {
+                perRank(accumulator, TensorKind.STATE);
+            }
+        }
+        for (Tensor s : logical.optimizerState()) {
+            state.addAll(perRank(s, TensorKind.STATE));
+        }
+        List<Op> forwardOps = lowerAll(logical.forwardOps());
+        List<Op> backwardOps = lowerAll(logical.backwardOps());
+        List<Op> updateOps = lowerAll(logical.updateOps());
+
+        Map<Tensor, Tensor> gradients = new HashMap<>();
+        Map<Tensor, Tensor> accumulators = new HashMap<>();
+        for (Tensor p : logical.parameters()) {
+            Tensor accumulator = logical.accumulator(p);
+            if (accumulator == null) {
+                continue;
+            }
+            for (int r = 0; r < ranks; r++) {
+                Tensor local = physical.get(p)[r];
+                accumulators.put(local, physical.get(accumulator)[r]);
+                Tensor gradient = logical.gradient(p);
+                if (gradient != null && physical.containsKey(gradient)) {
+                    gradients.put(local, physical.get(gradient)[r]);
+                }
+            }
+        }
+        LogicalGraph forward = LogicalGraph.of(store, forwardOps, inputs, parameters);
+        TrainingGraph lowered = TrainingGraph.of(forward, replicated(logical.loss(), "loss"), backwardOps, updateOps,
+                gradients, accumulators, state, learningRate, optimizerStep,
+                replicated(logical.gradNorm(), "gradient norm"), logical.options());
+        int[] devices = deviceOfOp.stream().mapToInt(Integer::intValue).toArray();
+        return new DistributedTraining(logical, assignment, lowered, devices, shards);
+    }
+
+    /** One tensor per rank holding that rank's part of {@code t}, named {@code <name>@<device>}. */
+    private List<Tensor> perRank(Tensor t, TensorKind kind) {
+        NdSbp layout = assignment.layout(t);
+        if (layout.hasPartialSum()) {
+            throw new IllegalArgumentException("'" + t.name() + "' would be stored as partial values (" + layout
+                    + "); inputs, parameters and optimizer state are stored whole (B) or split (S)");
+        }
+        Tensor[] local = new Tensor[ranks];
+        for (int r = 0; r < ranks; r++) {
+            TensorType type = Sharding.localType(t.type(), placement, layout, r);
+            local[r] = store.newTensor(t.name() + "@" + placement.device(r), type.shape(), type.dtype(), kind,
+                    kind == TensorKind.INPUT ? null : Initializer.zeros());
+        }
+        physical.put(t, local);
+        shards.put(t, List.of(local));
+        return List.of(local);
+    }
+
+    /** A scalar fed once per iteration (learning rate, step): one tensor that every rank reads. */
+    private Tensor shared(Tensor t) {
+        Tensor one = store.newTensor(t.name(), t.shape(), t.dtype(), TensorKind.INPUT, null);
+        Tensor[] all = new Tensor[ranks];
+        java.util.Arrays.fill(all, one);
+        physical.put(t, all);
+        shards.put(t, List.of(all));
+        return one;
+    }
+
+    private Tensor replicated(Tensor t, String what) {
+        NdSbp layout = assignment.layout(t);
+        if (!layout.equals(NdSbp.uniform(placement.axes(), Sbp.broadcast()))) {
+            throw new IllegalArgumentException("the " + what + " '" + t.name() + "' is laid out " + layout
+                    + "; it must be Broadcast on every device: hint it B");
+        }
+        return physical.get(t)[0];
+    }
+
+    private List<Op> lowerAll(List<Op> ops) {
+        current = new ArrayList<>();
+        for (Op op : ops) {
+            lower(op);
+        }
+        return current;
+    }
+
+    private void lower(Op op) {
+        NdSbpSignature signature = assignment.signatures().get(op);
+        if (signature == null) {
+            throw new IllegalArgumentException("op '" + op.name() + "' has no signature in the assignment; infer the "
+                    + "layout of every op of the training graph (forward, backward and update)");
+        }
+        Map<Integer, BoxingPlan> boxings = inputBoxings.getOrDefault(op, Map.of());
+        Tensor[][] inputs = new Tensor[op.inputs().size()][];
+        for (int i = 0; i < inputs.length; i++) {
+            Tensor input = op.input(i);
+            Tensor[] stored = physical.get(input);
+            if (stored == null) {
+                throw new IllegalArgumentException("op '" + op.name() + "' reads '" + input.name()
+                        + "' before any op produced it; the training graph's op order is not topological");
+            }
+            BoxingPlan boxing = boxings.get(i);
+            if (boxing != null && op.def().mutatedInputs().contains(i)) {
+                throw new IllegalArgumentException("op '" + op.name() + "' updates '" + input.name() + "' in place but "
+                        + "the assignment converts it first (" + boxing.from() + " -> " + boxing.to() + "); the update "
+                        + "would land on a copy. Store '" + input.name() + "' as " + boxing.to() + " (hint it)");
+            }
+            inputs[i] = boxing == null ? stored
+                    : collectives.box(boxing, stored, op.phase(), input.kind() == TensorKind.ACTIVATION);
+        }
+        Tensor[][] outputs = new Tensor[op.outputs().size()][ranks];
+        for (int r = 0; r < ranks; r++) {
+            LocalLayout layout = localLayout(op, signature, r);
+            List<Tensor> local = new ArrayList<>(inputs.length);
+            for (int i = 0; i < inputs.length; i++) {
+                requireType(op, "input " + i, inputs[i][r].type(), layout.localInput(i), r);
+                local.add(inputs[i][r]);
+            }
+            Op part = addOp(op.name(), op.def().onDevice(layout), local, op.phase(), r);
+            for (int o = 0; o < outputs.length; o++) {
+                requireType(op, "output " + o, part.output(o).type(), layout.localOutput(o), r);
+                outputs[o][r] = part.output(o);
+            }
+        }
+        Map<String, BoxingPlan> hinted = outputBoxings.getOrDefault(op, Map.of());
+        for (int o = 0; o < outputs.length; o++) {
+            Tensor output = op.output(o);
+            BoxingPlan boxing = hinted.get(output.name());
+            physical.put(output, boxing == null ? outputs[o] : collectives.box(boxing, outputs[o], op.phase(), true));
+        }
+    }
+
+    private LocalLayout localLayout(Op op, NdSbpSignature signature, int rank) {
+        List<Region> in = new ArrayList<>();
+        for (int i = 0; i < op.inputs().size(); i++) {
+            in.add(Sharding.region(op.input(i).shape(), placement, signature.inputs().get(i), rank));
+        }
+        List<Region> out = new ArrayList<>();
+        for (int o = 0; o < op.outputs().size(); o++) {
+            out.add(Sharding.region(op.output(o).shape(), placement, signature.outputs().get(o), rank));
+        }
+        return new LocalLayout(op.inputTypes(), in, op.outputTypes(), out);
+    }
+
+    private void requireType(Op op, String which, TensorType actual, TensorType expected, int rank) {
+        if (!actual.equals(expected)) {
+            throw new IllegalStateException("lowering op '" + op.name() + "' (" + op.def().type() + ") on "
+                    + placement.device(rank) + ": " + which + " is " + actual + " but its signature "
+                    + assignment.signatures().get(op) + " gives " + expected + "; the op's SBP signature or its "
+                    + "onDevice form is wrong");
+        }
+    }
+
+    private Op addOp(String name, OpDef def, List<Tensor> inputs, Phase phase, int rank) {
+        Op op = store.addOp(name + "@" + placement.device(rank), def, inputs, phase);
+        deviceOfOp.add(rank);
+        current.add(op);
+        return op;
+    }
+
+    /** Adds one physical op of {@code phase} on a rank; what {@link CollectiveOps} emits through. */
+    @FunctionalInterface
+    interface OpSink {
+        Op add(String name, OpDef def, List<Tensor> inputs, Phase phase, int rank);
+    }
+}

@@ -1,0 +1,211 @@
+package dev.tessera.worker.actors;
+
+import dev.tessera.api.Inference;
+import dev.tessera.api.Model;
+import dev.tessera.autodiff.TrainingGraph;
+import dev.tessera.graph.Op;
+import dev.tessera.graph.ParameterInit;
+import dev.tessera.graph.Tensor;
+import dev.tessera.lowering.DistributedTraining;
+import dev.tessera.runtime.plan.Plan;
+import dev.tessera.runtime.trace.Trace;
+import dev.tessera.sbp.DeviceId;
+import dev.tessera.sbp.NdSbp;
+import dev.tessera.sbp.boxing.HostSharding;
+import dev.tessera.tensor.HostTensor;
+import dev.tessera.worker.exec.BatchCheck;
+import dev.tessera.worker.exec.ForwardInference;
+import dev.tessera.worker.exec.HostTensors;
+import dev.tessera.worker.exec.StepResult;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Trains a training graph laid out over several virtual devices: the lowered physical graph
+ * ({@link DistributedTraining}) runs on the actor runtime, one device per rank of the
+ * placement, and this executor speaks the logical graph's language at its edges. Batches are
+ * cut into each device's part of every input; parameters start from the same values as on one
+ * device (initialized whole, then sharded); {@link #parameters()}, {@link #optimizerState()}
+ * and {@link #gradients} assemble the devices' parts back, checking that replicas agree.
+ */
+public final class ParallelExecutor implements TrainingExecutor {
+    private final DistributedTraining distributed;
+    private final TrainingGraph graph;
+    private final ActorExecutor physical;
+    private final ActorExecutorOptions options;
+    private final Map<Tensor, INDArray> inferenceWeights = new LinkedHashMap<>();
+
+    /**
+     * @param options register quotas, tracing and kernels; its device count and placement are
+     *     replaced by the lowering's
+     */
+    public ParallelExecutor(DistributedTraining distributed, long seed, ActorExecutorOptions options) {
+        this.distributed = distributed;
+        this.graph = distributed.logical();
+        this.options = options;
+        Placement onDevices = distributed::device;
+        this.physical = new ActorExecutor(distributed.physical(), seed,
+                options.withDevices(distributed.placement().size(), onDevices));
+        Map<String, HostTensor> initial = new LinkedHashMap<>();
+        for (Tensor p : graph.parameters()) {
+            initial.put(p.name(), ParameterInit.materialize(p, seed));
+        }
+        Map<String, HostTensor> zeroState = new LinkedHashMap<>();
+        for (Tensor s : graph.optimizerState()) {
+            zeroState.put(s.name(), HostTensor.zeros(s.shape(), s.dtype()));
+        }
+        restore(initial, zeroState, 0);
+    }
+
+    public DistributedTraining distributed() {
+        return distributed;
+    }
+
+    @Override
+    public long iteration() {
+        return physical.iteration();
+    }
+
+    /** The actor plan of all devices. */
+    public Plan plan() {
+        return physical.plan();
+    }
+
+    @Override
+    public Optional<Trace> lastTrace() {
+        return physical.lastTrace();
+    }
+
+    /** As {@link ActorExecutor#run}, with logical batches (whole tensors keyed by input name). */
+    @Override
+    public List<StepResult> run(List<List<Map<String, HostTensor>>> batchesPerIteration, double[] learningRates) {
+        List<List<Map<String, HostTensor>>> local = new ArrayList<>(batchesPerIteration.size());
+        for (List<Map<String, HostTensor>> iteration : batchesPerIteration) {
+            BatchCheck.check(graph, iteration, graph.options().microBatches());
+            local.add(iteration.stream().map(this::shardBatch).toList());
+        }
+        return physical.run(local, learningRates);
+    }
+
+    public StepResult step(List<Map<String, HostTensor>> microBatches, double learningRate) {
+        return run(List.of(microBatches), new double[] {learningRate}).get(0);
+    }
+
+    /** The gradient of the mean loss for every parameter, assembled from the devices. For tests. */
+    public Map<String, HostTensor> gradients(List<Map<String, HostTensor>> microBatches) {
+        BatchCheck.check(graph, microBatches, graph.options().microBatches());
+        Map<String, HostTensor> local = physical.gradients(microBatches.stream().map(this::shardBatch).toList());
+        Map<String, HostTensor> out = new LinkedHashMap<>();
+        for (Tensor p : graph.parameters()) {
+            Tensor accumulator = graph.accumulator(p);
+            if (accumulator == null) {
+                out.put(p.name(), HostTensor.zeros(p.shape(), p.dtype()));
+                continue;
+            }
+            // the physical executor keys each device's accumulator by that device's parameter
+            List<Tensor> params = distributed.shards(p);
+            Map<DeviceId, HostTensor> parts = new LinkedHashMap<>();
+            for (int r = 0; r < params.size(); r++) {
+                parts.put(distributed.placement().device(r), local.get(params.get(r).name()));
+            }
+            out.put(p.name(), assemble(accumulator, parts));
+        }
+        return out;
+    }
+
+    @Override
+    public Map<String, HostTensor> parameters() {
+        return assembleAll(graph.parameters(), physical.parameters());
+    }
+
+    @Override
+    public Map<String, HostTensor> optimizerState() {
+        return assembleAll(graph.optimizerState(), physical.optimizerState());
+    }
+
+    /** Continues from logical values: each device gets its part. */
+    @Override
+    public void restore(Map<String, HostTensor> parameters, Map<String, HostTensor> optimizerState, long iteration) {
+        BatchCheck.requireAll(graph.parameters(), parameters, "parameter");
+        BatchCheck.requireAll(graph.optimizerState(), optimizerState, "optimizer state");
+        Map<String, HostTensor> localParameters = new LinkedHashMap<>();
+        for (Tensor p : graph.parameters()) {
+            localParameters.putAll(shard(p, parameters.get(p.name()).convert(p.dtype())));
+        }
+        Map<String, HostTensor> localState = new LinkedHashMap<>();
+        for (Tensor s : graph.optimizerState()) {
+            localState.putAll(shard(s, optimizerState.get(s.name()).convert(s.dtype())));
+        }
+        physical.restore(localParameters, localState, iteration);
+    }
+
+    /** Forward-only evaluation with the current weights, assembled on the host. */
+    @Override
+    public Inference inference(Model model) {
+        Map<String, HostTensor> now = parameters();
+        for (Tensor p : graph.parameters()) {
+            INDArray buffer = inferenceWeights.computeIfAbsent(p, t -> HostTensors.allocate(t.type()));
+            HostTensors.copyInto(now.get(p.name()), buffer);
+        }
+        return new ForwardInference(model, graph.forward().store(), inferenceWeights, graph.loss().dtype(),
+                options.kernels(), this::iteration);
+    }
+
+    private Map<String, HostTensor> shardBatch(Map<String, HostTensor> batch) {
+        Map<String, HostTensor> local = new LinkedHashMap<>();
+        for (Tensor input : graph.forward().inputs()) {
+            if (distributed.hasShards(input)) {
+                local.putAll(shard(input, BatchCheck.value(input, batch)));
+            }
+        }
+        return local;
+    }
+
+    /** The parts of a logical value, keyed by the name of each device's tensor. */
+    private Map<String, HostTensor> shard(Tensor logical, HostTensor value) {
+        Map<DeviceId, HostTensor> parts = HostSharding.shard(value, distributed.placement(),
+                distributed.layout(logical), 0);
+        List<Tensor> local = distributed.shards(logical);
+        Map<String, HostTensor> out = new LinkedHashMap<>();
+        for (int r = 0; r < local.size(); r++) {
+            out.put(local.get(r).name(), parts.get(distributed.placement().device(r)));
+        }
+        return out;
+    }
+
+    private Map<String, HostTensor> assembleAll(List<Tensor> tensors, Map<String, HostTensor> local) {
+        Map<String, HostTensor> out = new LinkedHashMap<>();
+        for (Tensor t : tensors) {
+            List<Tensor> parts = distributed.shards(t);
+            Map<DeviceId, HostTensor> byDevice = new LinkedHashMap<>();
+            for (int r = 0; r < parts.size(); r++) {
+                byDevice.put(distributed.placement().device(r), local.get(parts.get(r).name()));
+            }
+            out.put(t.name(), assemble(t, byDevice));
+        }
+        return out;
+    }
+
+    private HostTensor assemble(Tensor logical, Map<DeviceId, HostTensor> parts) {
+        NdSbp layout = distributed.layout(logical);
+        return HostSharding.assemble(parts, distributed.placement(), layout);
+    }
+
+    /** The physical op a logical op became on a rank, for tests and traces. */
+    public Op physicalOp(String logicalName, int rank) {
+        String name = logicalName + "@" + distributed.placement().device(rank);
+        return distributed.physical().ops().stream().filter(op -> op.name().equals(name)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no physical op '" + name + "'"));
+    }
+
+    @Override
+    public void close() {
+        physical.close();
+        inferenceWeights.values().forEach(INDArray::close);
+        inferenceWeights.clear();
+    }
+}

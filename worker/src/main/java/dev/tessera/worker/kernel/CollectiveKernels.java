@@ -1,0 +1,109 @@
+package dev.tessera.worker.kernel;
+
+import static dev.tessera.worker.kernel.AxisKernels.around;
+import static org.nd4j.linalg.indexing.NDArrayIndex.all;
+import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
+
+import dev.tessera.collective.AllGather;
+import dev.tessera.collective.AllReduce;
+import dev.tessera.collective.AllToAll;
+import dev.tessera.collective.LocalSlice;
+import dev.tessera.collective.ReduceScatter;
+import dev.tessera.collective.SendCopy;
+import dev.tessera.collective.ZeroFill;
+import dev.tessera.collective.ZeroPad;
+import dev.tessera.sbp.Sharding;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.INDArrayIndex;
+
+/**
+ * One member's part of each collective, on the virtual devices of one process: the members'
+ * tensors arrive as inputs (through transfers), in coordinate order, and each member computes its
+ * own result with exactly the semantics of {@code HostBoxing}: sums in coordinate order (so all
+ * members of an all-reduce hold identical bits), balanced parts, concatenation in order.
+ */
+final class CollectiveKernels {
+    private CollectiveKernels() {
+    }
+
+    static void register(KernelRegistry r) {
+        r.register(AllReduce.class, (def, op) -> (in, out, ctx) -> {
+            out[0].assign(in[0]);
+            for (int j = 1; j < in.length; j++) {
+                out[0].addi(in[j]);
+            }
+        });
+        r.register(ReduceScatter.class, (def, op) -> {
+            int axis = def.axis();
+            int size = op.input(0).shape().dim(axis);
+            long start = Sharding.partStart(size, def.members(), def.member());
+            long end = start + Sharding.partLength(size, def.members(), def.member());
+            return (in, out, ctx) -> {
+                INDArray target = around(out[0], axis);
+                target.assign(around(in[0], axis).get(all(), interval(start, end), all()));
+                for (int j = 1; j < in.length; j++) {
+                    target.addi(around(in[j], axis).get(all(), interval(start, end), all()));
+                }
+            };
+        });
+        r.register(AllGather.class, (def, op) -> {
+            int axis = def.axis();
+            return (in, out, ctx) -> {
+                INDArray whole = around(out[0], axis);
+                long offset = 0;
+                for (INDArray part : in) {
+                    long size = part.size(axis);
+                    whole.get(all(), interval(offset, offset + size), all()).assign(around(part, axis));
+                    offset += size;
+                }
+            };
+        });
+        r.register(AllToAll.class, (def, op) -> {
+            int rank = op.input(0).shape().rank();
+            int size = op.input(0).shape().dim(def.toAxis());
+            long start = Sharding.partStart(size, def.members(), def.member());
+            long end = start + Sharding.partLength(size, def.members(), def.member());
+            return (in, out, ctx) -> {
+                long offset = 0;
+                for (INDArray part : in) {
+                    long length = part.size(def.fromAxis());
+                    INDArrayIndex[] source = everything(rank);
+                    source[def.toAxis()] = interval(start, end);
+                    INDArrayIndex[] target = everything(rank);
+                    target[def.fromAxis()] = interval(offset, offset + length);
+                    out[0].get(target).assign(part.get(source));
+                    offset += length;
+                }
+            };
+        });
+        r.register(LocalSlice.class, (def, op) -> {
+            int axis = def.axis();
+            int size = op.input(0).shape().dim(axis);
+            long start = Sharding.partStart(size, def.members(), def.member());
+            long end = start + Sharding.partLength(size, def.members(), def.member());
+            return (in, out, ctx) ->
+                    around(out[0], axis).assign(around(in[0], axis).get(all(), interval(start, end), all()));
+        });
+        r.register(ZeroFill.class, (def, op) -> def.keep()
+                ? (in, out, ctx) -> out[0].assign(in[0])
+                : (in, out, ctx) -> out[0].assign(0));
+        r.register(ZeroPad.class, (def, op) -> {
+            int axis = def.axis();
+            long size = op.input(0).shape().dim(axis);
+            return (in, out, ctx) -> {
+                out[0].assign(0);
+                around(out[0], axis).get(all(), interval(def.offset(), def.offset() + size), all())
+                        .assign(around(in[0], axis));
+            };
+        });
+        r.register(SendCopy.class, (def, op) -> (in, out, ctx) -> out[0].assign(in[0]));
+    }
+
+    private static INDArrayIndex[] everything(int rank) {
+        INDArrayIndex[] index = new INDArrayIndex[rank];
+        for (int a = 0; a < rank; a++) {
+            index[a] = all();
+        }
+        return index;
+    }
+}
