@@ -8,6 +8,7 @@ import dev.tessera.collective.ReduceScatter;
 import dev.tessera.collective.SendCopy;
 import dev.tessera.collective.ZeroFill;
 import dev.tessera.collective.ZeroPad;
+import dev.tessera.graph.Op;
 import dev.tessera.graph.OpDef;
 import dev.tessera.graph.Phase;
 import dev.tessera.graph.Shape;
@@ -32,12 +33,18 @@ import java.util.Map;
  * a register, so that data crosses devices only through transfers). Conversions of activations
  * are shared: two consumers that want the same tensor in the same layout read one conversion.
  */
-final class CollectiveOps {
+public final class CollectiveOps {
     private final Placement placement;
-    private final PhysicalLowering.OpSink sink;
+    private final OpSink sink;
     private final Map<Tensor, Map<NdSbp, Tensor[]>> converted = new HashMap<>();
 
-    CollectiveOps(Placement placement, PhysicalLowering.OpSink sink) {
+    /** Adds one physical op of {@code phase} on a rank of the placement, returning it. */
+    @FunctionalInterface
+    public interface OpSink {
+        Op add(String name, OpDef def, List<Tensor> inputs, Phase phase, int rank);
+    }
+
+    public CollectiveOps(Placement placement, OpSink sink) {
         this.placement = placement;
         this.sink = sink;
     }
@@ -48,7 +55,7 @@ final class CollectiveOps {
      * @param shareable whether the source is an activation (written once per micro-batch), so
      *     the result may be reused by later consumers wanting the same layout
      */
-    Tensor[] box(BoxingPlan plan, Tensor[] stored, Phase phase, boolean shareable) {
+    public Tensor[] box(BoxingPlan plan, Tensor[] stored, Phase phase, boolean shareable) {
         Tensor key = stored[0];
         if (shareable) {
             Tensor[] done = converted.getOrDefault(key, Map.of()).get(plan.to());

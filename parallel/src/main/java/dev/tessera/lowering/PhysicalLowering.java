@@ -247,10 +247,4 @@ public final class PhysicalLowering {
         current.add(op);
         return op;
     }
-
-    /** Adds one physical op of {@code phase} on a rank; what {@link CollectiveOps} emits through. */
-    @FunctionalInterface
-    interface OpSink {
-        Op add(String name, OpDef def, List<Tensor> inputs, Phase phase, int rank);
-    }
 }
