@@ -3,6 +3,8 @@ package dev.tessera.graph;
 import dev.tessera.ops.Add;
 import dev.tessera.ops.BiasAdd;
 import dev.tessera.ops.Concat;
+import dev.tessera.ops.CountLabels;
+import dev.tessera.ops.DivideByCount;
 import dev.tessera.ops.Dropout;
 import dev.tessera.ops.Embedding;
 import dev.tessera.ops.Gelu;
@@ -16,7 +18,7 @@ import dev.tessera.ops.Reshape;
 import dev.tessera.ops.Scale;
 import dev.tessera.ops.Slice;
 import dev.tessera.ops.Softmax;
-import dev.tessera.ops.SoftmaxCrossEntropy;
+import dev.tessera.ops.SoftmaxCrossEntropySum;
 import dev.tessera.ops.Tanh;
 import dev.tessera.ops.Transpose;
 import java.util.ArrayDeque;
@@ -272,13 +274,19 @@ public final class GraphBuilder {
      * Mean cross-entropy of softmax(logits) against integer labels; negative labels are ignored.
      * Labels either have the shape of logits without the last axis, or are flat with one label
      * per row of logits (then logits are flattened to [rows, V]).
+     *
+     * <p>Three ops: the summed loss, the count of labels, and their quotient (0 when no label is
+     * counted). Apart, the sum and the count of rows split over devices are partial sums, so a
+     * data-parallel plan keeps the logits split instead of gathering them for one fused mean.
      */
     public Tensor crossEntropy(Tensor logits, Tensor labels) {
         Shape s = logits.shape();
         if (s.rank() > 2 && labels.shape().rank() == 1 && labels.shape().dim(0) == s.rows()) {
             logits = reshape(logits, (int) s.rows(), s.dim(-1));
         }
-        return applyAll(new SoftmaxCrossEntropy(), logits, labels).get(0);
+        Tensor sum = applyAll(new SoftmaxCrossEntropySum(), logits, labels).get(0);
+        Tensor count = apply(new CountLabels(logits.dtype()), labels);
+        return apply(new DivideByCount(), sum, count);
     }
 
     /** Looks up rows of a [vocab, dim] table {@code name.weight} (Normal(0.02)): ids [...] -> [..., dim]. */

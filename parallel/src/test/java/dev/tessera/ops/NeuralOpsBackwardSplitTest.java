@@ -47,6 +47,7 @@ class NeuralOpsBackwardSplitTest {
         TrainingGraph t = tinyLanguageModel();
         assertEquals(List.of(Phase.BACKWARD_INPUT, Phase.BACKWARD_INPUT), phasesOf(t, LayerNormGradInput.class));
         assertEquals(List.of(Phase.BACKWARD_INPUT), phasesOf(t, SoftmaxGrad.class));
-        assertEquals(List.of(Phase.BACKWARD_INPUT), phasesOf(t, SoftmaxCrossEntropyGrad.class));
+        assertEquals(List.of(Phase.BACKWARD_INPUT), phasesOf(t, SoftmaxCrossEntropySumGrad.class));
+        assertEquals(List.of(Phase.BACKWARD_INPUT), phasesOf(t, DivideByCount.class));
     }
 }

@@ -47,8 +47,10 @@ class NeuralOpsSbpTest {
         assertWellFormed(new LayerNorm(1e-5), List.of(X, VECTOR, VECTOR));
         assertWellFormed(new LayerNormGradInput(), List.of(X, X, VECTOR, ROWS, ROWS));
         assertWellFormed(new LayerNormGradWeight(), List.of(X, X, ROWS, ROWS));
-        assertWellFormed(new SoftmaxCrossEntropy(), List.of(TensorType.of(DType.F32, 2, 4, 10), IDS));
-        assertWellFormed(new SoftmaxCrossEntropyGrad(), List.of(SCALAR, X, IDS));
+        assertWellFormed(new SoftmaxCrossEntropySum(), List.of(TensorType.of(DType.F32, 2, 4, 10), IDS));
+        assertWellFormed(new SoftmaxCrossEntropySumGrad(), List.of(SCALAR, X, IDS));
+        assertWellFormed(new CountLabels(DType.F32), List.of(IDS));
+        assertWellFormed(new DivideByCount(), List.of(SCALAR, SCALAR));
         assertWellFormed(new Embedding(), List.of(TensorType.of(DType.F32, 10, 4), IDS));
         assertWellFormed(new EmbeddingGrad(10), List.of(X, IDS));
     }
@@ -75,5 +77,27 @@ class NeuralOpsSbpTest {
         assertTrue(sigs.contains(SbpSignature.in(s, Sbp.broadcast(), Sbp.broadcast()).out(s, s, s)));
         List<SbpSignature> weight = new LayerNormGradWeight().sbpSignatures(List.of(X, X, ROWS, ROWS));
         assertTrue(weight.contains(SbpSignature.in(s, s, s, s).out(Sbp.partialSum(), Sbp.partialSum())));
+    }
+
+    /** Every leading axis of the rows splits into a partial loss sum and a partial count; the vocabulary never splits. */
+    @Test
+    void shouldSplitCrossEntropyRowsIntoPartialSumsAndCounts() {
+        TensorType logits = TensorType.of(DType.F32, 2, 4, 10);
+        Sbp p = Sbp.partialSum();
+        Sbp b = Sbp.broadcast();
+        List<SbpSignature> sum = new SoftmaxCrossEntropySum().sbpSignatures(List.of(logits, IDS));
+        List<SbpSignature> count = new CountLabels(DType.F32).sbpSignatures(List.of(IDS));
+        List<SbpSignature> grad = new SoftmaxCrossEntropySumGrad().sbpSignatures(List.of(SCALAR, X, IDS));
+        for (int axis = 0; axis < 2; axis++) {
+            Sbp s = Sbp.split(axis);
+            assertTrue(sum.contains(SbpSignature.in(s, s).out(p, s)), sum.toString());
+            assertTrue(count.contains(SbpSignature.in(s).out(p)), count.toString());
+            assertTrue(grad.contains(SbpSignature.in(b, s, s).out(s)), grad.toString());
+        }
+        assertTrue(sum.contains(SbpSignature.uniform(2, 2, b)) && count.contains(SbpSignature.uniform(1, 1, b)));
+        assertTrue(sum.stream().noneMatch(sig -> sig.inputs().get(0).equals(Sbp.split(2))), sum.toString());
+        assertEquals(3, sum.size(), sum.toString());
+        List<SbpSignature> divide = new DivideByCount().sbpSignatures(List.of(SCALAR, SCALAR));
+        assertEquals(List.of(SbpSignature.uniform(2, 1, b)), divide, "the mean (the loss) stays broadcast");
     }
 }

@@ -77,9 +77,12 @@ class NeuralOpsShapeTest {
         Tensor nested = g.input("nested_labels", DType.I32, 2, 3);
         assertEquals(Shape.scalar(), g.crossEntropy(logits, flat).shape());
         assertEquals(Shape.scalar(), g.crossEntropy(logits, nested).shape());
-        SoftmaxCrossEntropy ce = new SoftmaxCrossEntropy();
+        SoftmaxCrossEntropySum ce = new SoftmaxCrossEntropySum();
         assertFalse(ce.differentiable(1));
         assertTrue(ce.differentiable(0));
+        assertFalse(new CountLabels(DType.F32).differentiable(0));
+        assertTrue(new DivideByCount().differentiable(0));
+        assertFalse(new DivideByCount().differentiable(1));
     }
 
     @Test

@@ -72,6 +72,35 @@ class ExamplesPlanTest {
     }
 
     /**
+     * The loss splits by rows (a summed loss and a label count, divided after both are reduced),
+     * so neither model gathers its logits or labels for the loss: the only conversions around it
+     * are all-reduces of scalars (3 conversions and 15 KiB of gathered MLP logits before).
+     */
+    @Test
+    void shouldKeepTheLogitsAndLabelsSplitIntoTheLoss() {
+        String mlp = plan("plan", "configs/mlp-fashion.conf", "--set", "parallel.devices=4", "--set", "parallel.data=4");
+        String gpt = plan("plan", "configs/gpt-addition.conf", "--set", "parallel.devices=2", "--set", "parallel.data=2");
+        assertLossSplitByRows(mlp, "out.bias_add", "labels");
+        assertLossSplitByRows(gpt, "head.bias_add", "targets");
+    }
+
+    private static void assertLossSplitByRows(String plan, String logits, String labels) {
+        assertTrue(tensor(plan, logits).contains("(S(0), B)"), logits + " split by rows:\n" + plan);
+        assertTrue(tensor(plan, "softmax_cross_entropy_sum:0").contains("(P, B)"), "partial loss sum:\n" + plan);
+        assertTrue(tensor(plan, "divide_by_count").contains("(B, B)"), "the loss is broadcast:\n" + plan);
+        List<String> conversions = conversions(plan);
+        assertTrue(conversions.stream().noneMatch(l -> l.startsWith("  " + logits + " ") || l.startsWith("  " + labels + " ")),
+                "no conversion of " + logits + " or " + labels + ":\n" + plan);
+        List<String> intoLoss = conversions.stream().filter(l -> l.contains("into divide_by_count")).toList();
+        assertEquals(3, intoLoss.size(), plan);
+        assertTrue(intoLoss.stream().allMatch(l -> l.contains("all-reduce on data")), plan);
+    }
+
+    private static List<String> conversions(String plan) {
+        return plan.lines().dropWhile(l -> !l.startsWith("conversions")).skip(1).takeWhile(l -> !l.isBlank()).toList();
+    }
+
+    /**
      * Reshapes around the linear layers merge [B, T, D] into [B*T, D] and back; with a batch
      * that divides over the data axis they keep the row split, so no conversion feeds them or
      * zero-pads their outputs into partial sums (199 conversions before reshape declared the
@@ -88,8 +117,7 @@ class ExamplesPlanTest {
                 "block1.proj.reshape_1")) {
             assertTrue(tensor(plan, reshape).contains("(S(0), B)"), reshape + " split by rows:\n" + plan);
         }
-        List<String> conversions = plan.lines().dropWhile(l -> !l.startsWith("conversions"))
-                .takeWhile(l -> !l.isBlank()).toList();
+        List<String> conversions = conversions(plan);
         assertTrue(conversions.stream().noneMatch(l -> l.matches("  \\S*reshape\\S* .*zero-pad.*")),
                 "no reshape output zero-padded into a partial sum:\n" + plan);
         assertTrue(conversions.stream().noneMatch(l -> l.matches(".* into \\S*reshape\\S* \\(reshape input 0\\).*")

@@ -15,6 +15,8 @@ import dev.tessera.graph.GraphBuilder;
 import dev.tessera.graph.LogicalGraph;
 import dev.tessera.graph.Op;
 import dev.tessera.graph.Tensor;
+import dev.tessera.ops.SoftmaxCrossEntropySum;
+import dev.tessera.ops.SoftmaxCrossEntropySumGrad;
 import dev.tessera.optim.Optimizer;
 import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.Placement;
@@ -36,8 +38,7 @@ class GreedySbpInferenceTest {
     }
 
     private static List<Tensor> hiddenActivations(LogicalGraph graph) {
-        return graph.ops().stream().filter(op -> !op.def().type().equals("softmax_cross_entropy"))
-                .map(op -> op.output(0)).toList();
+        return graph.ops().stream().map(op -> op.output(0)).filter(t -> t.shape().rank() > 0).toList();
     }
 
     @Test
@@ -68,8 +69,13 @@ class GreedySbpInferenceTest {
         }
     }
 
+    /**
+     * The row-parallel layer's partial logits are reduce-scattered by rows into the row-split
+     * loss (half the bytes of the all-reduce a broadcast-only loss needed); only the loss's
+     * scalar sum and count are all-reduced.
+     */
     @Test
-    void shouldFollowAColumnParallelWeightHintWithARowParallelLayerAndOneAllReduce() {
+    void shouldFollowAColumnParallelWeightHintWithARowParallelLayerAndReduceScatterTheLogitsIntoTheLoss() {
         LogicalGraph graph = mlp();
         Placement four = Placement.onNode(0, 4);
         SbpAssignment a = GreedySbpInference.infer(graph, four, Map.of(graph.tensor("x"), NdSbp.of(broadcast()),
@@ -80,7 +86,10 @@ class GreedySbpInferenceTest {
         assertEquals(NdSbp.of(partialSum()), a.signatures().get(secondMatmul).outputs().get(0), a.toString());
         List<Conversion> communicating = a.boxings().stream().flatMap(b -> b.plan().steps().stream())
                 .map(s -> s.conversion()).filter(Conversion::communicates).toList();
-        assertEquals(List.of(Conversion.ALL_REDUCE), communicating, a.toString());
+        assertEquals(List.of(Conversion.REDUCE_SCATTER, Conversion.ALL_REDUCE, Conversion.ALL_REDUCE), communicating,
+                a.toString());
+        assertTrue(a.boxings().stream().filter(b -> b.plan().steps().get(0).conversion() == Conversion.ALL_REDUCE)
+                .allMatch(b -> b.plan().type().rank() == 0), "only scalars all-reduced:\n" + a);
         assertEquals(NdSbp.of(broadcast()), a.layout(graph.tensor("fc2.bias")), "parameters are never stored as partial sums");
     }
 
@@ -98,6 +107,40 @@ class GreedySbpInferenceTest {
                     && b.plan().steps().get(0).conversion() == Conversion.ALL_REDUCE), weight + "\n" + a);
             assertEquals(NdSbp.of(broadcast()), a.layout(graph.tensor(weight)), weight + "\n" + a);
         }
+    }
+
+    /**
+     * The loss splits with the rows: its sum and its label count are partial sums, all-reduced
+     * as scalars before the division, so the logits and labels are never gathered, forward or
+     * backward.
+     */
+    @Test
+    void shouldKeepTheLogitsSplitThroughTheLossOfADataParallelTrainingGraph() {
+        LogicalGraph graph = mlp();
+        Tensor loss = graph.ops().get(graph.ops().size() - 1).output(0);
+        TrainingGraph training = Autodiff.build(graph, loss, new TrainingOptions(1, new Optimizer.Sgd(0, 0), 0));
+        NdSbp rows = NdSbp.of(split(0));
+        SbpAssignment a = GreedySbpInference.infer(training.ops(), Placement.onNode(0, 2),
+                Map.of(graph.tensor("x"), rows, graph.tensor("labels"), rows), CostModel.standard());
+        Op lossSum = onlyOp(training.ops(), SoftmaxCrossEntropySum.class);
+        Tensor logits = lossSum.input(0);
+        for (Tensor t : List.of(logits, graph.tensor("labels"), lossSum.output(1),
+                onlyOp(training.ops(), SoftmaxCrossEntropySumGrad.class).output(0))) {
+            assertEquals(rows, a.layout(t), t.name() + "\n" + a);
+        }
+        assertTrue(a.boxings().stream().noneMatch(b -> b.plan().tensor().equals(logits.name())
+                || b.plan().tensor().equals("labels")), "logits and labels stay split:\n" + a);
+        Tensor sum = lossSum.output(0);
+        assertEquals(NdSbp.of(partialSum()), a.layout(sum), a.toString());
+        assertTrue(a.boxings().stream().anyMatch(b -> b.plan().tensor().equals(sum.name())
+                && b.plan().steps().get(0).conversion() == Conversion.ALL_REDUCE), a.toString());
+        assertEquals(NdSbp.of(broadcast()), a.layout(loss), a.toString());
+    }
+
+    private static Op onlyOp(List<Op> ops, Class<?> type) {
+        List<Op> found = ops.stream().filter(op -> type.isInstance(op.def())).toList();
+        assertEquals(1, found.size(), type.getSimpleName() + " ops: " + found);
+        return found.get(0);
     }
 
     @Test

@@ -11,7 +11,9 @@ import dev.tessera.graph.Tensor;
 import dev.tessera.ops.Embedding;
 import dev.tessera.ops.LayerNorm;
 import dev.tessera.ops.Softmax;
-import dev.tessera.ops.SoftmaxCrossEntropy;
+import dev.tessera.ops.CountLabels;
+import dev.tessera.ops.DivideByCount;
+import dev.tessera.ops.SoftmaxCrossEntropySum;
 import dev.tessera.tensor.HostTensor;
 import dev.tessera.worker.GradientCheck;
 import java.util.Map;
@@ -70,7 +72,28 @@ class NeuralGradientTest {
         check((g, in) -> {
             Tensor logits = g.parameter("logits", Initializer.normal(2), 5, 4);
             Tensor labels = ints(g, in, "labels", new int[] {3, -1, 0, 3, -100}, 5);
-            return g.applyAll(new SoftmaxCrossEntropy(), logits, labels).get(0);
+            return g.crossEntropy(logits, labels);
+        }, TOLERANCE);
+    }
+
+    @Test
+    void shouldDifferentiateSummedCrossEntropyWithIgnoredLabels() {
+        check((g, in) -> {
+            Tensor logits = g.parameter("logits", Initializer.normal(2), 2, 3, 4);
+            Tensor labels = ints(g, in, "labels", new int[] {3, -1, 0, 2, -100, 1}, 2, 3);
+            return g.applyAll(new SoftmaxCrossEntropySum(), logits, labels).get(0);
+        }, TOLERANCE);
+    }
+
+    /** The sum is scaled by a non-unit gradient so that the division's own gradient is exercised. */
+    @Test
+    void shouldDifferentiateDivisionByTheLabelCount() {
+        check((g, in) -> {
+            Tensor x = g.parameter("x", Initializer.normal(1), 3, 2);
+            Tensor labels = ints(g, in, "labels", new int[] {1, -1, 0, 4, -3}, 5);
+            Tensor count = g.apply(new CountLabels(DType.F64), labels);
+            Tensor sum = project(g, in, g.tanh(x));
+            return g.scale(g.apply(new DivideByCount(), sum, count), 1.7);
         }, TOLERANCE);
     }
 

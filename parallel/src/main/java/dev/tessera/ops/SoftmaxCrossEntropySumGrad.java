@@ -10,29 +10,30 @@ import dev.tessera.graph.OpDef;
 import dev.tessera.graph.TensorType;
 import dev.tessera.sbp.Sbp;
 import dev.tessera.sbp.SbpSignature;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Backward of {@link SoftmaxCrossEntropy}: inputs (dLoss [], probabilities [..., V], labels
- * [...]), output {@code dlogits = (probabilities - onehot(label)) * dLoss / count}, where count
- * is the number of labels >= 0; rows of ignored labels get 0.
+ * Backward of {@link SoftmaxCrossEntropySum}: inputs (dSum [], probabilities [..., V], labels
+ * [...]), output {@code dlogits = (probabilities - onehot(label)) * dSum}; rows of ignored labels
+ * get 0. Through the mean's {@link DivideByCount}, dSum is already {@code dLoss / count}.
  */
-public record SoftmaxCrossEntropyGrad() implements OpDef {
+public record SoftmaxCrossEntropySumGrad() implements OpDef {
 
     @Override
     public String type() {
-        return "softmax_cross_entropy_grad";
+        return "softmax_cross_entropy_sum_grad";
     }
 
     @Override
     public List<TensorType> inferOutputs(List<TensorType> in) {
         arity(in, 3);
-        TensorType dLoss = in.get(0);
+        TensorType dSum = in.get(0);
         TensorType probabilities = in.get(1);
         floating(probabilities, "probabilities");
         integer(in.get(2), "labels");
-        require(dLoss.rank() == 0 && dLoss.dtype() == probabilities.dtype(),
-                "dLoss must be a scalar of dtype " + probabilities.dtype() + ", got " + dLoss);
+        require(dSum.rank() == 0 && dSum.dtype() == probabilities.dtype(),
+                "dSum must be a scalar of dtype " + probabilities.dtype() + ", got " + dSum);
         require(probabilities.rank() >= 1, "probabilities must have a vocabulary axis");
         require(in.get(2).shape().equals(probabilities.shape().dropLast()),
                 "labels must have the shape of probabilities without the vocabulary axis, "
@@ -46,12 +47,21 @@ public record SoftmaxCrossEntropyGrad() implements OpDef {
         return Cost.of(2 * n, 2 * n * in.get(1).dtype().bytes() + in.get(2).shape().size() * 4);
     }
 
-    /** Linear in dLoss: a partial-sum dLoss with everything else broadcast gives partial dlogits. */
+    /**
+     * Row by row with dSum broadcast, so split rows give split dlogits; and linear in dSum, so a
+     * partial-sum dSum with everything else broadcast gives partial dlogits.
+     */
     @Override
     public List<SbpSignature> sbpSignatures(List<TensorType> in) {
         Sbp b = Sbp.broadcast();
-        return List.of(SbpSignature.uniform(3, 1, b),
-                SbpSignature.in(Sbp.partialSum(), b, b).out(Sbp.partialSum()));
+        List<SbpSignature> sigs = new ArrayList<>();
+        for (int axis = 0; axis < in.get(1).rank() - 1; axis++) {
+            Sbp s = Sbp.split(axis);
+            sigs.add(SbpSignature.in(b, s, s).out(s));
+        }
+        sigs.add(SbpSignature.uniform(3, 1, b));
+        sigs.add(SbpSignature.in(Sbp.partialSum(), b, b).out(Sbp.partialSum()));
+        return sigs;
     }
 
     @Override

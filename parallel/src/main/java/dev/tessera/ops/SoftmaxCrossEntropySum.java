@@ -12,28 +12,28 @@ import dev.tessera.graph.Shape;
 import dev.tessera.graph.TensorType;
 import dev.tessera.sbp.Sbp;
 import dev.tessera.sbp.SbpSignature;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Fused softmax and cross-entropy with integer labels: inputs (logits [..., V] float, labels
- * [...] I32), outputs the scalar mean loss {@code -log softmax(logits)[label]} over the counted
+ * Softmax and cross-entropy with integer labels, summed: inputs (logits [..., V] float, labels
+ * [...] I32), outputs the scalar sum of {@code -log softmax(logits)[label]} over the counted
  * labels, and the probabilities [..., V] saved for backward so it need not recompute the
- * softmax. Negative labels are ignored (padding); if no label is counted the loss is 0. A label
- * of V or more is an error at run time.
+ * softmax. Negative labels are ignored (padding). A label of V or more is an error at run time.
  *
- * <p>The mean divides by the global count of labels, so splitting rows over devices would give
- * per-device means that do not sum to it: [S(0), S(0)] -> [P, S(0)] would be wrong (rows with
- * 3 and 1 counted labels weigh 3/4 and 1/4 of the loss, while per-device means summed weigh each
- * device 1). A row split needs the count carried beside the partial sum (or the op split into
- * a sum and a count), which changes the op; until then only the broadcast signature is declared
- * and a data-parallel plan all-gathers logits and labels before the loss, priced by the boxing
- * table like any other all-gather ((p-1)/p of the logits per device).
+ * <p>The mean loss is this sum divided by {@link CountLabels} in {@link DivideByCount}, not
+ * computed here: the mean divides by the global count of labels, so per-device means of split
+ * rows would not sum to it (rows with 3 and 1 counted labels weigh 3/4 and 1/4 of the loss,
+ * while summed per-device means weigh each device 1). A sum and a count of split rows are
+ * partial sums, so every leading axis may be split: {@code [S(i), S(i)] -> [P, S(i)]}, and a
+ * data-parallel plan need not gather the logits. The vocabulary axis stays whole (a row's
+ * softmax needs all of it).
  */
-public record SoftmaxCrossEntropy() implements OpDef {
+public record SoftmaxCrossEntropySum() implements OpDef {
 
     @Override
     public String type() {
-        return "softmax_cross_entropy";
+        return "softmax_cross_entropy_sum";
     }
 
     @Override
@@ -56,9 +56,16 @@ public record SoftmaxCrossEntropy() implements OpDef {
         return Cost.of(5 * n, 2 * n * in.get(0).dtype().bytes() + in.get(1).shape().size() * 4);
     }
 
+    /** Rows split on any leading axis give a partial sum and split probabilities. */
     @Override
     public List<SbpSignature> sbpSignatures(List<TensorType> in) {
-        return List.of(SbpSignature.uniform(2, 2, Sbp.broadcast()));
+        List<SbpSignature> sigs = new ArrayList<>();
+        for (int axis = 0; axis < in.get(0).rank() - 1; axis++) {
+            Sbp s = Sbp.split(axis);
+            sigs.add(SbpSignature.in(s, s).out(Sbp.partialSum(), s));
+        }
+        sigs.add(SbpSignature.uniform(2, 2, Sbp.broadcast()));
+        return sigs;
     }
 
     @Override
@@ -69,7 +76,7 @@ public record SoftmaxCrossEntropy() implements OpDef {
     @Override
     public void gradient(GradientBuilder g) {
         if (g.requiresGrad(0)) {
-            g.inputGrad(0, g.emit(new SoftmaxCrossEntropyGrad(), g.outputGrad(0), g.output(1), g.input(1)));
+            g.inputGrad(0, g.emit(new SoftmaxCrossEntropySumGrad(), g.outputGrad(0), g.output(1), g.input(1)));
         }
     }
 }
