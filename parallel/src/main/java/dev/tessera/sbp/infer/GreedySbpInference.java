@@ -18,7 +18,8 @@ import java.util.Map;
  * user fixed with a hint keep it; an unhinted input or parameter takes the layout its first
  * consumer wants (Broadcast where that consumer wants a partial sum, zero-filled on the way).
  * A tensor an op writes in place (an optimizer step's parameter and state) is never boxed: the op
- * must take it in the layout it is stored in. Greedy and local: it never revisits a choice, which
+ * must take it in the layout it is stored in, and one not laid out yet is stored like the op's
+ * other input of its type (optimizer state like its parameter). Greedy and local: it never revisits a choice, which
  * is what the whole-graph search of the {@code auto} mode is for.
  */
 public final class GreedySbpInference {
@@ -47,21 +48,11 @@ public final class GreedySbpInference {
         List<SbpAssignment.InsertedBoxing> boxings = new ArrayList<>();
         for (Op op : ops) {
             List<NdSbp> arriving = op.inputs().stream().map(layouts::get).toList();
-            List<String> names = op.inputs().stream().map(Tensor::name).toList();
-            NdSbpSignature best = null;
-            double bestSeconds = Double.POSITIVE_INFINITY;
             List<NdSbpSignature> lifted = SignatureLifting.lift(op.def(), op.inputTypes(), placement);
-            for (NdSbpSignature sig : lifted) {
-                if (!keepsMutatedInputsInPlace(op, sig, arriving)) {
-                    continue;
-                }
-                double seconds = SignatureCost.of(op.def(), names, op.inputTypes(), op.outputTypes(), sig, arriving,
-                        boxing, model).seconds();
-                seconds += outputHintSeconds(op, sig, hints, boxing, model);
-                if (seconds < bestSeconds) {
-                    best = sig;
-                    bestSeconds = seconds;
-                }
+            List<NdSbp> followed = followWrittenInputs(op, arriving);
+            NdSbpSignature best = cheapest(op, lifted, followed, arriving, hints, boxing, model);
+            if (best == null && !followed.equals(arriving)) {
+                best = cheapest(op, lifted, arriving, arriving, hints, boxing, model);
             }
             if (best == null) {
                 throw noInPlaceSignature(op, lifted, arriving);
@@ -92,6 +83,54 @@ public final class GreedySbpInference {
             }
         }
         return new SbpAssignment(placement, layouts, signatures, boxings);
+    }
+
+    /**
+     * The cheapest signature that takes every mutated input as {@code stored} says it is stored
+     * (any layout but a partial sum where null), or null if none does.
+     */
+    private static NdSbpSignature cheapest(Op op, List<NdSbpSignature> lifted, List<NdSbp> stored,
+            List<NdSbp> arriving, Map<Tensor, NdSbp> hints, BoxingCache boxing, CostModel model) {
+        List<String> names = op.inputs().stream().map(Tensor::name).toList();
+        NdSbpSignature best = null;
+        double bestSeconds = Double.POSITIVE_INFINITY;
+        for (NdSbpSignature sig : lifted) {
+            if (!keepsMutatedInputsInPlace(op, sig, stored)) {
+                continue;
+            }
+            double seconds = SignatureCost.of(op.def(), names, op.inputTypes(), op.outputTypes(), sig, arriving,
+                    boxing, model).seconds();
+            seconds += outputHintSeconds(op, sig, hints, boxing, model);
+            if (seconds < bestSeconds) {
+                best = sig;
+                bestSeconds = seconds;
+            }
+        }
+        return best;
+    }
+
+    /**
+     * {@code arriving} with each written input that has no layout yet given the layout of the
+     * first other input of its type that has one, partial sums made whole: a gradient accumulator
+     * is stored as its gradient arrives (whole after the all-reduce of a data-parallel weight
+     * gradient, split like a column-parallel weight's). Choosing by cost alone would shard it
+     * wherever a reduce-scatter is cheaper than an all-reduce, which the greedy pass cannot weigh
+     * against the all-gather its update then needs; a hint on the accumulator asks for that.
+     */
+    private static List<NdSbp> followWrittenInputs(Op op, List<NdSbp> arriving) {
+        List<NdSbp> followed = new ArrayList<>(arriving);
+        for (int i : op.def().mutatedInputs()) {
+            if (arriving.get(i) != null) {
+                continue;
+            }
+            for (int j = 0; j < arriving.size(); j++) {
+                if (j != i && arriving.get(j) != null && op.input(j).type().equals(op.input(i).type())) {
+                    followed.set(i, arriving.get(j).withoutPartialSums());
+                    break;
+                }
+            }
+        }
+        return followed;
     }
 
     /**

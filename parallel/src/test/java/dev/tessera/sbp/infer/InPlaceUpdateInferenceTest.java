@@ -20,6 +20,8 @@ import dev.tessera.optim.ClipByNorm;
 import dev.tessera.optim.Optimizer;
 import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.Placement;
+import dev.tessera.sbp.boxing.Conversion;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -40,7 +42,7 @@ class InPlaceUpdateInferenceTest {
     }
 
     private static SbpAssignment plan(TrainingGraph training, Map<String, NdSbp> hints) {
-        Map<Tensor, NdSbp> byTensor = new java.util.HashMap<>();
+        Map<Tensor, NdSbp> byTensor = new HashMap<>();
         hints.forEach((name, sbp) -> byTensor.put(training.forward().store().tensor(name), sbp));
         return GreedySbpInference.infer(training.ops(), TWO, byTensor, CostModel.standard());
     }
@@ -77,8 +79,31 @@ class InPlaceUpdateInferenceTest {
                 assertEquals(a.layout(op.input(i)), a.signatures().get(op).inputs().get(i), op.name() + "\n" + a);
             }
         }
+        for (Tensor p : training.parameters()) {
+            // Each accumulator is stored as its gradient arrives: the weights' partial sums all-reduced.
+            NdSbp arriving = a.layout(training.gradient(p));
+            assertEquals(arriving.withoutPartialSums(), a.layout(training.accumulator(p)), p.name() + "\n" + a);
+        }
+        for (String weight : List.of("fc1.weight", "fc2.weight")) {
+            Tensor accumulator = training.accumulator(training.forward().store().tensor(weight));
+            assertEquals(NdSbp.of(broadcast()), a.layout(accumulator), weight + "\n" + a);
+        }
         assertNoMutatedInputIsBoxed(a);
         assertEquals(NdSbp.of(broadcast()), a.layout(training.gradNorm()), "every device knows the global norm");
+    }
+
+    @Test
+    void shouldReduceScatterADataParallelGradientIntoAnAccumulatorHintedSplit() {
+        TrainingGraph training = training();
+        NdSbp rows = NdSbp.of(split(0));
+        SbpAssignment a = plan(training, Map.of("x", rows, "fc1.weight.grad", rows));
+        Tensor gradient = training.gradient(training.forward().store().tensor("fc1.weight"));
+        assertTrue(a.boxings().stream().anyMatch(b -> b.plan().tensor().equals(gradient.name())
+                && b.plan().steps().get(0).conversion() == Conversion.REDUCE_SCATTER), a.toString());
+        Op clip = training.updateOps().stream().filter(op -> op.def() instanceof ClipByNorm
+                && op.input(0).name().equals("fc1.weight.grad")).findFirst().orElseThrow();
+        assertEquals(rows, a.signatures().get(clip).inputs().get(0), a.toString());
+        assertNoMutatedInputIsBoxed(a);
     }
 
     @Test
