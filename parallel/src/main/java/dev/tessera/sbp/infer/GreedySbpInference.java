@@ -7,6 +7,7 @@ import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.NdSbpSignature;
 import dev.tessera.sbp.Placement;
 import dev.tessera.sbp.SignatureLifting;
+import dev.tessera.sbp.boxing.Boxing;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -41,18 +42,52 @@ public final class GreedySbpInference {
      * backward and update), where it gives weight gradients their all-reduce.
      */
     public static SbpAssignment infer(List<Op> ops, Placement placement, Map<Tensor, NdSbp> hints, CostModel model) {
-        hints.forEach((tensor, sbp) -> sbp.requireFits(tensor.name(), tensor.type(), placement));
-        BoxingCache boxing = new BoxingCache(placement);
-        Map<Tensor, NdSbp> layouts = new HashMap<>(hints);
+        return infer(ops, placement, Map.of(), hints, model);
+    }
+
+    /**
+     * The same with stages: an op in {@code stages} runs on that placement (its stage), every
+     * other op on {@code placement}. A tensor lives on its producer's placement (an input or
+     * parameter on its first consumer's); a consumer on another placement receives it through a
+     * send/recv (plus conversions on either side), priced by the boxing table like any boxing.
+     *
+     * @throws IllegalArgumentException when an op would write in place a tensor that lives on
+     *     another placement (an optimizer step placed away from its parameter)
+     */
+    public static SbpAssignment infer(List<Op> ops, Placement placement, Map<Op, Placement> stages,
+            Map<Tensor, NdSbp> hints, CostModel model) {
+        Map<Placement, BoxingCache> caches = new HashMap<>();
+        Map<Tensor, NdSbp> layouts = new HashMap<>();
+        Map<Tensor, Placement> homes = new HashMap<>();
         Map<Op, NdSbpSignature> signatures = new HashMap<>();
+        Map<Op, Placement> opPlacements = new HashMap<>();
         List<SbpAssignment.InsertedBoxing> boxings = new ArrayList<>();
         for (Op op : ops) {
-            List<NdSbp> arriving = op.inputs().stream().map(layouts::get).toList();
-            List<NdSbpSignature> lifted = SignatureLifting.lift(op.def(), op.inputTypes(), placement);
+            Placement here = stages.getOrDefault(op, placement);
+            BoxingCache boxing = caches.computeIfAbsent(here, BoxingCache::new);
+            if (!here.equals(placement)) {
+                opPlacements.put(op, here);
+            }
+            for (Tensor input : op.inputs()) {
+                if (!homes.containsKey(input) && hints.containsKey(input)) {
+                    // a hinted input or parameter lives where its first consumer runs
+                    hints.get(input).requireFits(input.name(), input.type(), here);
+                    homes.put(input, here);
+                    layouts.put(input, hints.get(input));
+                }
+            }
+            requireWrittenInputsHere(op, here, homes);
+            List<NdSbp> arriving = new ArrayList<>();
+            for (Tensor input : op.inputs()) {
+                // layouts on another placement never match: their cost is the send/recv's
+                arriving.add(homes.getOrDefault(input, here).equals(here) ? layouts.get(input) : null);
+            }
+            List<NdSbpSignature> lifted = SignatureLifting.lift(op.def(), op.inputTypes(), here);
             List<NdSbp> followed = followWrittenInputs(op, arriving);
-            NdSbpSignature best = cheapest(op, lifted, followed, arriving, hints, boxing, model);
+            Remote remote = new Remote(op, here, layouts, homes);
+            NdSbpSignature best = cheapest(op, lifted, followed, arriving, hints, boxing, remote, model);
             if (best == null && !followed.equals(arriving)) {
-                best = cheapest(op, lifted, arriving, arriving, hints, boxing, model);
+                best = cheapest(op, lifted, arriving, arriving, hints, boxing, remote, model);
             }
             if (best == null) {
                 throw noInPlaceSignature(op, lifted, arriving);
@@ -66,8 +101,13 @@ public final class GreedySbpInference {
                     // parameters and inputs are stored whole or split, never as partial values
                     from = wanted.withoutPartialSums();
                     layouts.put(input, from);
+                    homes.put(input, here);
                 }
-                if (!from.equals(wanted)) {
+                Placement home = homes.get(input);
+                if (!home.equals(here)) {
+                    boxings.add(new SbpAssignment.InsertedBoxing(op, i,
+                            Boxing.plan(input.name(), input.type(), home, from, here, wanted)));
+                } else if (!from.equals(wanted)) {
                     boxings.add(new SbpAssignment.InsertedBoxing(op, i, boxing.plan(input.name(), input.type(), from, wanted)));
                 }
             }
@@ -75,14 +115,72 @@ public final class GreedySbpInference {
                 Tensor output = op.output(o);
                 NdSbp produced = best.outputs().get(o);
                 NdSbp hint = hints.get(output);
+                homes.put(output, here);
                 if (hint != null && !hint.equals(produced)) {
+                    hint.requireFits(output.name(), output.type(), here);
                     boxings.add(new SbpAssignment.InsertedBoxing(op, -1, boxing.plan(output.name(), output.type(), produced, hint)));
+                    layouts.put(output, hint);
                 } else {
                     layouts.put(output, produced);
                 }
             }
         }
-        return new SbpAssignment(placement, layouts, signatures, boxings);
+        for (Map.Entry<Tensor, NdSbp> hint : hints.entrySet()) {
+            if (!homes.containsKey(hint.getKey())) {
+                hint.getValue().requireFits(hint.getKey().name(), hint.getKey().type(), placement);
+            }
+        }
+        Map<Tensor, Placement> tensorPlacements = new HashMap<>();
+        homes.forEach((tensor, home) -> {
+            if (!home.equals(placement)) {
+                tensorPlacements.put(tensor, home);
+            }
+        });
+        return new SbpAssignment(placement, layouts, signatures, boxings, opPlacements, tensorPlacements);
+    }
+
+    /** What moving an op's inputs that live on other placements costs, per wanted layout (cached). */
+    private static final class Remote {
+        private final Op op;
+        private final Placement here;
+        private final Map<Tensor, NdSbp> layouts;
+        private final Map<Tensor, Placement> homes;
+
+        Remote(Op op, Placement here, Map<Tensor, NdSbp> layouts, Map<Tensor, Placement> homes) {
+            this.op = op;
+            this.here = here;
+            this.layouts = layouts;
+            this.homes = homes;
+        }
+
+        boolean any() {
+            return op.inputs().stream().anyMatch(t -> homes.containsKey(t) && !homes.get(t).equals(here));
+        }
+
+        double seconds(NdSbpSignature sig, CostModel model) {
+            double bytes = 0;
+            for (int i = 0; i < op.inputs().size(); i++) {
+                Tensor input = op.input(i);
+                Placement home = homes.get(input);
+                if (home != null && !home.equals(here)) {
+                    bytes += Boxing.cost(input.name(), input.type(), home, layouts.get(input), here, sig.inputs().get(i))
+                            .maxBytesPerDevice();
+                }
+            }
+            return model.seconds(0, bytes);
+        }
+    }
+
+    /** An op that writes a tensor in place must run where the tensor lives. */
+    private static void requireWrittenInputsHere(Op op, Placement here, Map<Tensor, Placement> homes) {
+        for (int i : op.def().mutatedInputs()) {
+            Placement home = homes.get(op.input(i));
+            if (home != null && !home.equals(here)) {
+                throw new IllegalArgumentException("op '" + op.name() + "' (" + op.def().type() + ") runs on " + here
+                        + " but writes '" + op.input(i).name() + "', which lives on " + home + "; place a parameter's "
+                        + "accumulation and optimizer step on its stage (e.g. stage rules by parameter name)");
+            }
+        }
     }
 
     /**
@@ -90,7 +188,8 @@ public final class GreedySbpInference {
      * (any layout but a partial sum where null), or null if none does.
      */
     private static NdSbpSignature cheapest(Op op, List<NdSbpSignature> lifted, List<NdSbp> stored,
-            List<NdSbp> arriving, Map<Tensor, NdSbp> hints, BoxingCache boxing, CostModel model) {
+            List<NdSbp> arriving, Map<Tensor, NdSbp> hints, BoxingCache boxing, Remote remote, CostModel model) {
+        boolean crossing = remote.any();
         List<String> names = op.inputs().stream().map(Tensor::name).toList();
         NdSbpSignature best = null;
         double bestSeconds = Double.POSITIVE_INFINITY;
@@ -101,6 +200,9 @@ public final class GreedySbpInference {
             double seconds = SignatureCost.of(op.def(), names, op.inputTypes(), op.outputTypes(), sig, arriving,
                     boxing, model).seconds();
             seconds += outputHintSeconds(op, sig, hints, boxing, model);
+            if (crossing) {
+                seconds += remote.seconds(sig, model);
+            }
             if (seconds < bestSeconds) {
                 best = sig;
                 bestSeconds = seconds;
