@@ -11,15 +11,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tessera.autodiff.TrainingGraph;
 import dev.tessera.collective.AllReduce;
+import dev.tessera.collective.RegionJoin;
+import dev.tessera.collective.RegionSlice;
 import dev.tessera.graph.DType;
 import dev.tessera.graph.Op;
 import dev.tessera.graph.Tensor;
 import dev.tessera.lowering.DistributedTraining;
 import dev.tessera.optim.Optimizer;
+import dev.tessera.sbp.DeviceId;
 import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.Placement;
 import dev.tessera.sbp.Sbp;
 import dev.tessera.sbp.infer.CostModel;
+import dev.tessera.sbp.infer.StageRules;
 import dev.tessera.tensor.HostTensor;
 import dev.tessera.worker.exec.ReferenceExecutor;
 import dev.tessera.worker.exec.StepResult;
@@ -145,6 +149,37 @@ class ParallelTrainingTest {
         DistributedTraining plan = plan(graph, Placement.onNode(0, devices),
                 Map.of("token_embedding.weight", split(0)));
         assertTrainsLikeReference(plan, true, 1, F32_RELATIVE);
+    }
+
+    @Test
+    void shouldTrainTheMlpOnTwoStagesOfOneDeviceEachLikeTheReference() {
+        TrainingGraph graph = TrainingModels.mlp(2, adamW(), 0.5);
+        Placement first = Placement.of(List.of(new DeviceId(0, 0)), 1);
+        Placement second = Placement.of(List.of(new DeviceId(0, 1)), 1);
+        Map<Op, Placement> stages = new StageRules(Map.of("fc2.", second, "head.", second))
+                .resolve(graph.ops(), first);
+        DistributedTraining plan = DistributedTraining.plan(graph, first, stages, Map.of(), CostModel.standard());
+        assertEquals(2, plan.devices().size());
+        assertTrue(plan.physical().ops().stream().anyMatch(op -> op.name().startsWith("fc2.") && plan.device(op) == 1));
+        assertTrainsLikeReference(plan, false, 2, F64_RELATIVE);
+    }
+
+    @Test
+    void shouldTrainTheGptStackOnTwoDataParallelStagesLikeTheReference() {
+        // block 0 and the embeddings on devices 0-1, block 1 and the head on devices 2-3, each stage data parallel
+        TrainingGraph graph = TrainingModels.gpt(2, SGD, 1.0);
+        Placement first = Placement.of(List.of(new DeviceId(0, 0), new DeviceId(0, 1)), 2);
+        Placement second = Placement.of(List.of(new DeviceId(0, 2), new DeviceId(0, 3)), 2);
+        Map<Op, Placement> stages = new StageRules(Map.of("block1.", second, "ln_final.", second, "head.", second))
+                .resolve(graph.ops(), first);
+        Map<Tensor, NdSbp> hints = new LinkedHashMap<>();
+        hints.put(graph.forward().store().tensor("tokens"), split(0));
+        hints.put(graph.forward().store().tensor("targets"), split(0));
+        DistributedTraining plan = DistributedTraining.plan(graph, first, stages, hints, CostModel.standard());
+        assertEquals(4, plan.devices().size());
+        assertTrue(plan.physical().ops().stream().anyMatch(op -> op.def() instanceof RegionJoin
+                || op.def() instanceof RegionSlice), "activations and gradients cross between the stages");
+        assertTrainsLikeReference(plan, true, 2, F32_RELATIVE);
     }
 
     private static NdSbp split(int axis) {
