@@ -3,9 +3,11 @@ package dev.tessera.sbp.infer;
 import dev.tessera.graph.LogicalGraph;
 import dev.tessera.graph.Op;
 import dev.tessera.graph.Tensor;
+import dev.tessera.graph.TensorKind;
 import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.NdSbpSignature;
 import dev.tessera.sbp.Placement;
+import dev.tessera.sbp.Sbp;
 import dev.tessera.sbp.SignatureLifting;
 import dev.tessera.sbp.boxing.Boxing;
 import java.util.ArrayList;
@@ -16,8 +18,9 @@ import java.util.Map;
 /**
  * One forward pass over a graph that gives each op, in topological order, the cheapest ND
  * signature given the layouts its producers already chose ({@link SignatureCost}). Tensors the
- * user fixed with a hint keep it; an unhinted input or parameter takes the layout its first
- * consumer wants (Broadcast where that consumer wants a partial sum, zero-filled on the way).
+ * user fixed with a hint keep it; an unhinted parameter is replicated (Broadcast); an unhinted
+ * input takes the layout its first consumer wants (Broadcast where that consumer wants a
+ * partial sum, zero-filled on the way).
  * A tensor an op writes in place (an optimizer step's parameter and state) is never boxed: the op
  * must take it in the layout it is stored in, and one not laid out yet is stored like the op's
  * other input of its type (optimizer state like its parameter). Greedy and local: it never revisits a choice, which
@@ -74,6 +77,12 @@ public final class GreedySbpInference {
                     hints.get(input).requireFits(input.name(), input.type(), here);
                     homes.put(input, here);
                     layouts.put(input, hints.get(input));
+                } else if (!homes.containsKey(input) && input.kind() == TensorKind.PARAMETER) {
+                    // an unhinted parameter is replicated, read in parts by local slices where an op
+                    // wants it split: storing it split for its first reader would make every later
+                    // reader gather it (sharding parameters is for hints and the auto search)
+                    homes.put(input, here);
+                    layouts.put(input, NdSbp.uniform(here.axes(), Sbp.broadcast()));
                 }
             }
             requireWrittenInputsHere(op, here, homes);
@@ -167,7 +176,7 @@ public final class GreedySbpInference {
                             .maxBytesPerDevice();
                 }
             }
-            return model.seconds(0, bytes);
+            return model.communicationSeconds(bytes, bytes > 0 ? 1 : 0);
         }
     }
 
@@ -203,6 +212,7 @@ public final class GreedySbpInference {
             if (crossing) {
                 seconds += remote.seconds(sig, model);
             }
+            seconds += newPartialSeconds(op, sig, arriving, boxing, model);
             if (seconds < bestSeconds) {
                 best = sig;
                 bestSeconds = seconds;
@@ -267,6 +277,31 @@ public final class GreedySbpInference {
         return new IllegalArgumentException(message.toString());
     }
 
+    /**
+     * A signature that turns whole or split inputs into a partial output creates a sum someone
+     * must reduce later; the greedy pass would otherwise charge that reduction only to the
+     * consumer, after this op had already chosen, and split a tiny op (a gradient's squared norm)
+     * only to all-reduce its scalar. Charged here: one reduction of each partial output of an op
+     * none of whose inputs arrives partial.
+     */
+    private static double newPartialSeconds(Op op, NdSbpSignature sig, List<NdSbp> arriving, BoxingCache boxing,
+            CostModel model) {
+        // partial inputs zero-filled or zero-padded on the way in do not count: the sum is still new
+        if (arriving.stream().anyMatch(sbp -> sbp != null && sbp.hasPartialSum())) {
+            return 0;
+        }
+        double seconds = 0;
+        for (int o = 0; o < op.outputs().size(); o++) {
+            NdSbp produced = sig.outputs().get(o);
+            if (produced.hasPartialSum()) {
+                Tensor t = op.output(o);
+                seconds += model.communicationSeconds(
+                        boxing.cost(t.name(), t.type(), produced, produced.withoutPartialSums()).maxBytesPerDevice(), 1);
+            }
+        }
+        return seconds;
+    }
+
     private static double outputHintSeconds(Op op, NdSbpSignature sig, Map<Tensor, NdSbp> hints, BoxingCache boxing,
             CostModel model) {
         double seconds = 0;
@@ -274,7 +309,8 @@ public final class GreedySbpInference {
             NdSbp hint = hints.get(op.output(o));
             if (hint != null && !hint.equals(sig.outputs().get(o))) {
                 Tensor t = op.output(o);
-                seconds += model.seconds(0, boxing.cost(t.name(), t.type(), sig.outputs().get(o), hint).maxBytesPerDevice());
+                seconds += model.communicationSeconds(
+                        boxing.cost(t.name(), t.type(), sig.outputs().get(o), hint).maxBytesPerDevice(), 1);
             }
         }
         return seconds;
