@@ -41,7 +41,7 @@ public final class TrainCommand implements Callable<Integer> {
     static final Path RUNS = Path.of("runs");
     /** Summary keys the trainer writes itself; every other key is an evaluation metric of the model. */
     private static final java.util.Set<String> FRAMEWORK_SUMMARY_KEYS = java.util.Set.of("model", "steps", "initial_loss",
-            "final_loss", "samples_per_s", "tokens_per_s", "wall_s", "parameters", "resumed_from_step");
+            "final_loss", "samples_per_s", "tokens_per_s", "wall_s", "parameters", "resumed_from_step", "devices", "layout");
 
     @Parameters(index = "0", paramLabel = "<config>", description = "The run config (HOCON).")
     Path config;
