@@ -212,7 +212,7 @@ public final class GreedySbpInference {
             if (crossing) {
                 seconds += remote.seconds(sig, model);
             }
-            seconds += newPartialSeconds(op, sig, arriving, boxing, model);
+            seconds += newPartialSeconds(op, sig, arriving, model);
             if (seconds < bestSeconds) {
                 best = sig;
                 bestSeconds = seconds;
@@ -279,27 +279,19 @@ public final class GreedySbpInference {
 
     /**
      * A signature that turns whole or split inputs into a partial output creates a sum someone
-     * must reduce later; the greedy pass would otherwise charge that reduction only to the
-     * consumer, after this op had already chosen, and split a tiny op (a gradient's squared norm)
-     * only to all-reduce its scalar. Charged here: one reduction of each partial output of an op
-     * none of whose inputs arrives partial.
+     * must reduce later. The bytes of that reduction are charged where it happens (the consumer's
+     * boxing), but its fixed cost is charged here, to the op creating the sum: otherwise a tiny op
+     * (a gradient's squared norm) would be split to save nanoseconds of compute, leaving its
+     * consumer a collective per scalar. Only the latency: charging the bytes twice would make
+     * a data-parallel weight gradient look dearer than moving the activations it is made of.
      */
-    private static double newPartialSeconds(Op op, NdSbpSignature sig, List<NdSbp> arriving, BoxingCache boxing,
-            CostModel model) {
+    private static double newPartialSeconds(Op op, NdSbpSignature sig, List<NdSbp> arriving, CostModel model) {
         // partial inputs zero-filled or zero-padded on the way in do not count: the sum is still new
         if (arriving.stream().anyMatch(sbp -> sbp != null && sbp.hasPartialSum())) {
             return 0;
         }
-        double seconds = 0;
-        for (int o = 0; o < op.outputs().size(); o++) {
-            NdSbp produced = sig.outputs().get(o);
-            if (produced.hasPartialSum()) {
-                Tensor t = op.output(o);
-                seconds += model.communicationSeconds(
-                        boxing.cost(t.name(), t.type(), produced, produced.withoutPartialSums()).maxBytesPerDevice(), 1);
-            }
-        }
-        return seconds;
+        int partial = (int) sig.outputs().stream().filter(NdSbp::hasPartialSum).count();
+        return model.communicationSeconds(0, partial);
     }
 
     private static double outputHintSeconds(Op op, NdSbpSignature sig, Map<Tensor, NdSbp> hints, BoxingCache boxing,
