@@ -1,8 +1,11 @@
 package dev.tessera.autodiff;
 
+import dev.tessera.graph.Cost;
 import dev.tessera.graph.OpDef;
 import dev.tessera.graph.TensorType;
 import dev.tessera.ops.Checks;
+import dev.tessera.optim.InPlaceSbp;
+import dev.tessera.sbp.SbpSignature;
 import java.util.List;
 
 /**
@@ -21,6 +24,19 @@ public record AccumulateGrad() implements OpDef {
         Checks.arity(in, 2);
         Checks.sameType(in.get(0), in.get(1));
         return List.of();
+    }
+
+    /** One add per element; reads two tensors, writes one. */
+    @Override
+    public Cost cost(List<TensorType> in, List<TensorType> out) {
+        TensorType p = in.get(0);
+        return Cost.of(p.shape().size(), 3 * p.shape().size() * p.dtype().bytes());
+    }
+
+    /** Element-wise: both split along one axis or both whole; never partial, as a stored accumulator never is. */
+    @Override
+    public List<SbpSignature> sbpSignatures(List<TensorType> in) {
+        return InPlaceSbp.signatures(in.get(0).rank(), 2, 0);
     }
 
     @Override

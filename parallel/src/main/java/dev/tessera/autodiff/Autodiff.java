@@ -10,9 +10,11 @@ import dev.tessera.graph.Tensor;
 import dev.tessera.graph.TensorKind;
 import dev.tessera.ops.Add;
 import dev.tessera.optim.AdamWUpdate;
-import dev.tessera.optim.ClipByGlobalNorm;
+import dev.tessera.optim.ClipByNorm;
+import dev.tessera.optim.GlobalNorm;
 import dev.tessera.optim.Optimizer;
 import dev.tessera.optim.SgdUpdate;
+import dev.tessera.optim.SquaredNorm;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -106,8 +108,7 @@ public final class Autodiff {
         if (accumulators.isEmpty()) {
             throw new IllegalArgumentException("the loss '" + loss.name() + "' depends on no parameter; nothing to train");
         }
-        Tensor gradNorm = store.addOp("clip_grad_norm", new ClipByGlobalNorm(options.clipNorm(), accumulators.size()),
-                List.copyOf(accumulators.values()), Phase.UPDATE).output(0);
+        Tensor gradNorm = addClipping(store, accumulators, options.clipNorm());
         List<Tensor> state = new ArrayList<>();
         for (Map.Entry<Tensor, Tensor> e : accumulators.entrySet()) {
             addUpdate(store, options.optimizer(), e.getKey(), e.getValue(), lr, step, state);
@@ -115,6 +116,28 @@ public final class Autodiff {
         List<Op> updateOps = new ArrayList<>(store.ops().subList(firstUpdateOp, store.ops().size()));
         return new TrainingGraph(forward, loss, backwardOps, updateOps, gradients, accumulators, state, lr, step,
                 gradNorm, options);
+    }
+
+    /**
+     * Global-norm clipping as ops that work on any layout of the accumulators: a squared norm per
+     * accumulator (a partial sum where the accumulator is split), their global norm (the reported
+     * gradient norm) and, when {@code clipNorm > 0}, an in-place scaling of each accumulator.
+     */
+    private static Tensor addClipping(Graph store, Map<Tensor, Tensor> accumulators, double clipNorm) {
+        List<Tensor> squares = new ArrayList<>(accumulators.size());
+        for (Map.Entry<Tensor, Tensor> e : accumulators.entrySet()) {
+            squares.add(store.addOp(e.getKey().name() + ".grad_squared_norm", new SquaredNorm(), List.of(e.getValue()),
+                    Phase.UPDATE).output(0));
+        }
+        Tensor norm = store.addOp("grad_norm", new GlobalNorm(squares.size()), squares, Phase.UPDATE)
+                .output(0);
+        if (clipNorm > 0) {
+            for (Map.Entry<Tensor, Tensor> e : accumulators.entrySet()) {
+                store.addOp(e.getKey().name() + ".clip_grad", new ClipByNorm(clipNorm), List.of(e.getValue(), norm),
+                        Phase.UPDATE);
+            }
+        }
+        return norm;
     }
 
     private static void addUpdate(Graph store, Optimizer optimizer, Tensor p, Tensor grad, Tensor lr, Tensor step,

@@ -5,6 +5,8 @@ import dev.tessera.collective.AllReduce;
 import dev.tessera.collective.AllToAll;
 import dev.tessera.collective.LocalSlice;
 import dev.tessera.collective.ReduceScatter;
+import dev.tessera.collective.RegionJoin;
+import dev.tessera.collective.RegionSlice;
 import dev.tessera.collective.SendCopy;
 import dev.tessera.collective.ZeroFill;
 import dev.tessera.collective.ZeroPad;
@@ -14,15 +16,19 @@ import dev.tessera.graph.Phase;
 import dev.tessera.graph.Shape;
 import dev.tessera.graph.Tensor;
 import dev.tessera.graph.TensorKind;
+import dev.tessera.sbp.DeviceId;
 import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.Placement;
+import dev.tessera.sbp.Region;
 import dev.tessera.sbp.Sbp;
 import dev.tessera.sbp.Sharding;
 import dev.tessera.sbp.boxing.BoxingPlan;
 import dev.tessera.sbp.boxing.BoxingStep;
 import dev.tessera.sbp.boxing.CollectiveStep;
+import dev.tessera.sbp.boxing.SendRecvStep;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -34,19 +40,34 @@ import java.util.Map;
  * are shared: two consumers that want the same tensor in the same layout read one conversion.
  */
 public final class CollectiveOps {
-    private final Placement placement;
+    private final Map<DeviceId, Integer> devices = new HashMap<>();
     private final OpSink sink;
     private final Map<Tensor, Map<NdSbp, Tensor[]>> converted = new HashMap<>();
 
-    /** Adds one physical op of {@code phase} on a rank of the placement, returning it. */
+    /** Adds one physical op of {@code phase} on the device at {@code index} of the run's devices, returning it. */
     @FunctionalInterface
     public interface OpSink {
-        Op add(String name, OpDef def, List<Tensor> inputs, Phase phase, int rank);
+        Op add(String name, OpDef def, List<Tensor> inputs, Phase phase, int index);
     }
 
-    public CollectiveOps(Placement placement, OpSink sink) {
-        this.placement = placement;
+    /**
+     * @param devices every device of the run; tensors are passed and returned as arrays indexed
+     *     like this list, null where a device holds no part
+     */
+    public CollectiveOps(List<DeviceId> devices, OpSink sink) {
+        for (int i = 0; i < devices.size(); i++) {
+            this.devices.put(devices.get(i), i);
+        }
         this.sink = sink;
+    }
+
+    /** Index of a device among the run's devices. */
+    int index(DeviceId device) {
+        Integer i = devices.get(device);
+        if (i == null) {
+            throw new IllegalArgumentException("device " + device + " is not one of the run's devices " + devices.keySet());
+        }
+        return i;
     }
 
     /**
@@ -56,7 +77,7 @@ public final class CollectiveOps {
      *     the result may be reused by later consumers wanting the same layout
      */
     public Tensor[] box(BoxingPlan plan, Tensor[] stored, Phase phase, boolean shareable) {
-        Tensor key = stored[0];
+        Tensor key = java.util.Arrays.stream(stored).filter(java.util.Objects::nonNull).findFirst().orElseThrow();
         if (shareable) {
             Tensor[] done = converted.getOrDefault(key, Map.of()).get(plan.to());
             if (done != null) {
@@ -65,18 +86,25 @@ public final class CollectiveOps {
         }
         Tensor[] current = stored;
         for (BoxingStep step : plan.steps()) {
-            if (!(step instanceof CollectiveStep collective)) {
-                throw new IllegalArgumentException("boxing of '" + plan.tensor() + "' moves it from " + plan.fromPlacement()
-                        + " to " + plan.toPlacement() + "; lowering runs every op of a training graph on one "
-                        + "placement: give all ops the same placement");
+            Placement placement;
+            NdSbp after;
+            if (step instanceof CollectiveStep collective) {
+                current = step(collective, plan.tensor(), current, phase);
+                placement = collective.placement();
+                after = collective.after();
+            } else {
+                SendRecvStep send = (SendRecvStep) step;
+                current = sendRecv(send, plan, current, phase);
+                placement = send.to();
+                after = send.toSbp();
             }
-            current = step(collective, plan.tensor(), current, phase);
-            for (int r = 0; r < current.length; r++) {
-                Shape expected = Sharding.localShape(plan.type().shape(), placement, collective.after(), r);
-                if (!current[r].shape().equals(expected)) {
-                    throw new IllegalStateException(collective.conversion() + " of '" + plan.tensor() + "' left "
-                            + current[r].shape() + " on " + placement.device(r) + " where " + collective.after()
-                            + " holds " + expected);
+            for (int r = 0; r < placement.size(); r++) {
+                Shape expected = Sharding.localShape(plan.type().shape(), placement, after, r);
+                Tensor local = current[index(placement.device(r))];
+                if (local == null || !local.shape().equals(expected)) {
+                    throw new IllegalStateException(step.conversion() + " of '" + plan.tensor() + "' left "
+                            + (local == null ? "nothing" : local.shape()) + " on " + placement.device(r) + " where "
+                            + after + " holds " + expected);
                 }
             }
         }
@@ -87,12 +115,12 @@ public final class CollectiveOps {
     }
 
     private Tensor[] step(CollectiveStep step, String tensor, Tensor[] current, Phase phase) {
-        Tensor[] next = new Tensor[current.length];
+        Tensor[] next = current.clone();
         Sbp from = step.before().get(step.hierarchyAxis());
         Sbp to = step.after().get(step.hierarchyAxis());
         Map<Integer, Tensor> sent = new HashMap<>();
         for (CollectiveStep.PeerGroup group : step.groups()) {
-            int[] members = group.devices().stream().mapToInt(placement::rank).toArray();
+            int[] members = group.devices().stream().mapToInt(this::index).toArray();
             int p = members.length;
             for (int i = 0; i < p; i++) {
                 int rank = members[i];
@@ -128,6 +156,56 @@ public final class CollectiveOps {
             }
         }
         return next;
+    }
+
+    /**
+     * Each receiving device assembles its part from the pieces the step lists: a piece is cut
+     * from the sender's part on the sender (so only it crosses devices) and joined on the
+     * receiver. Afterwards only the receiving placement's devices hold the tensor.
+     */
+    private Tensor[] sendRecv(SendRecvStep step, BoxingPlan plan, Tensor[] current, Phase phase) {
+        Tensor[] next = new Tensor[current.length];
+        Shape logical = plan.type().shape();
+        Map<DeviceId, List<SendRecvStep.Transfer>> byTarget = new LinkedHashMap<>();
+        for (SendRecvStep.Transfer t : step.transfers()) {
+            byTarget.computeIfAbsent(t.target(), d -> new ArrayList<>()).add(t);
+        }
+        for (int r = 0; r < step.to().size(); r++) {
+            DeviceId target = step.to().device(r);
+            Region targetRegion = Sharding.region(logical, step.to(), step.toSbp(), r);
+            List<Tensor> pieces = new ArrayList<>();
+            List<List<Integer>> offsets = new ArrayList<>();
+            for (SendRecvStep.Transfer t : byTarget.getOrDefault(target, List.of())) {
+                int source = index(t.source());
+                Region sourceRegion = Sharding.region(logical, step.from(), step.fromSbp(), step.from().rank(t.source()));
+                Tensor held = current[source];
+                Tensor piece = t.region().equals(sourceRegion) && held.kind() == TensorKind.ACTIVATION ? held
+                        : sink.add(plan.tensor() + "/send", new RegionSlice(relative(t.region(), sourceRegion),
+                                boxed(t.region().shape().toArray())), List.of(held), phase, source).output(0);
+                pieces.add(piece);
+                offsets.add(relative(t.region(), targetRegion));
+            }
+            next[index(target)] = pieces.size() == 1 && wholePiece(targetRegion, offsets, pieces) ? pieces.get(0)
+                    : sink.add(plan.tensor() + "/recv", new RegionJoin(targetRegion.shape(), offsets), pieces, phase,
+                            index(target)).output(0);
+        }
+        return next;
+    }
+
+    private static boolean wholePiece(Region target, List<List<Integer>> offsets, List<Tensor> pieces) {
+        return pieces.get(0).shape().equals(target.shape()) && offsets.get(0).stream().allMatch(o -> o == 0);
+    }
+
+    private static List<Integer> relative(Region piece, Region within) {
+        List<Integer> offsets = new ArrayList<>(piece.rank());
+        for (int a = 0; a < piece.rank(); a++) {
+            offsets.add(piece.offset(a) - within.offset(a));
+        }
+        return offsets;
+    }
+
+    private static List<Integer> boxed(int[] values) {
+        return java.util.Arrays.stream(values).boxed().toList();
     }
 
     /** A peer's tensor as a register: stored tensors are copied out once per step. */

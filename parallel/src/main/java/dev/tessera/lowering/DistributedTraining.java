@@ -3,6 +3,7 @@ package dev.tessera.lowering;
 import dev.tessera.autodiff.TrainingGraph;
 import dev.tessera.graph.Op;
 import dev.tessera.graph.Tensor;
+import dev.tessera.sbp.DeviceId;
 import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.Placement;
 import dev.tessera.sbp.infer.SbpAssignment;
@@ -17,16 +18,17 @@ import java.util.Map;
  * A training graph laid out over a placement and lowered to devices: the logical graph, the SBP
  * assignment it was lowered with, and the physical training graph in which every op is one
  * device's part (local shapes, collectives as ops bound to their peers). The physical graph is
- * an ordinary {@link TrainingGraph}, so any executor runs it; {@link #device(Op)} says where.
+ * an ordinary {@link TrainingGraph}, so any executor runs it; {@link #device(Op)} says where, as an index into {@link #devices()}.
  *
  * @param shards for every data input, parameter and stored state tensor of the logical graph,
  *     its tensor on each device, in rank order (the same tensor for every rank where the
  *     logical one is a scalar fed from the schedule: learning rate and step)
  */
 public record DistributedTraining(TrainingGraph logical, SbpAssignment assignment, TrainingGraph physical,
-        int[] deviceOfOp, Map<Tensor, List<Tensor>> shards) {
+        List<DeviceId> devices, int[] deviceOfOp, Map<Tensor, List<Tensor>> shards) {
 
     public DistributedTraining {
+        devices = List.copyOf(devices);
         shards = Map.copyOf(shards);
     }
 
@@ -62,11 +64,12 @@ public record DistributedTraining(TrainingGraph logical, SbpAssignment assignmen
         return all;
     }
 
-    public Placement placement() {
-        return assignment.placement();
+    /** The placement a logical tensor lives on (its stage's). */
+    public Placement placement(Tensor logicalTensor) {
+        return assignment.placement(logicalTensor);
     }
 
-    /** Rank (index into the placement) of the device that runs a physical op. */
+    /** Index into {@link #devices()} of the device that runs a physical op. */
     public int device(Op physicalOp) {
         return deviceOfOp[physicalOp.id()];
     }
@@ -76,7 +79,7 @@ public record DistributedTraining(TrainingGraph logical, SbpAssignment assignmen
         return assignment.layout(logicalTensor);
     }
 
-    /** The per-rank tensors of a logical input, parameter or state tensor. */
+    /** The per-device tensors of a logical input, parameter or state tensor, in the rank order of its placement. */
     public List<Tensor> shards(Tensor logicalTensor) {
         List<Tensor> perRank = shards.get(logicalTensor);
         if (perRank == null) {

@@ -10,6 +10,7 @@ import dev.tessera.graph.Phase;
 import dev.tessera.graph.Tensor;
 import dev.tessera.graph.TensorKind;
 import dev.tessera.graph.TensorType;
+import dev.tessera.sbp.DeviceId;
 import dev.tessera.sbp.LocalLayout;
 import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.NdSbpSignature;
@@ -40,8 +41,9 @@ import java.util.Map;
 public final class PhysicalLowering {
     private final TrainingGraph logical;
     private final SbpAssignment assignment;
-    private final Placement placement;
-    private final int ranks;
+    /** Every device of the run; physical tensor arrays are indexed like it, null where a device holds no part. */
+    private final List<DeviceId> devices;
+    private final Map<DeviceId, Integer> deviceIndex = new HashMap<>();
     private final Graph store = new Graph();
     /** Per logical tensor, its physical tensor on each rank, in the layout the assignment gives it. */
     private final Map<Tensor, Tensor[]> physical = new HashMap<>();
@@ -55,9 +57,11 @@ public final class PhysicalLowering {
     private PhysicalLowering(TrainingGraph logical, SbpAssignment assignment) {
         this.logical = logical;
         this.assignment = assignment;
-        this.placement = assignment.placement();
-        this.ranks = placement.size();
-        this.collectives = new CollectiveOps(placement, this::addOp);
+        this.devices = assignment.devices();
+        for (int i = 0; i < devices.size(); i++) {
+            deviceIndex.put(devices.get(i), i);
+        }
+        this.collectives = new CollectiveOps(devices, this::addOp);
         for (SbpAssignment.InsertedBoxing b : assignment.boxings()) {
             if (b.inputIndex() >= 0) {
                 inputBoxings.computeIfAbsent(b.op(), op -> new HashMap<>()).put(b.inputIndex(), b.plan());
@@ -112,12 +116,21 @@ public final class PhysicalLowering {
             if (accumulator == null) {
                 continue;
             }
-            for (int r = 0; r < ranks; r++) {
-                Tensor local = physical.get(p)[r];
-                accumulators.put(local, physical.get(accumulator)[r]);
+            for (int g = 0; g < devices.size(); g++) {
+                Tensor local = physical.get(p)[g];
+                if (local == null) {
+                    continue;
+                }
+                Tensor localAccumulator = physical.get(accumulator)[g];
+                if (localAccumulator == null) {
+                    throw new IllegalArgumentException("parameter '" + p.name() + "' lives on " + assignment.placement(p)
+                            + " but its gradient accumulator on " + assignment.placement(accumulator)
+                            + "; place a parameter's accumulate and update ops with it");
+                }
+                accumulators.put(local, localAccumulator);
                 Tensor gradient = logical.gradient(p);
-                if (gradient != null && physical.containsKey(gradient)) {
-                    gradients.put(local, physical.get(gradient)[r]);
+                if (gradient != null && physical.containsKey(gradient) && physical.get(gradient)[g] != null) {
+                    gradients.put(local, physical.get(gradient)[g]);
                 }
             }
         }
@@ -126,44 +139,49 @@ public final class PhysicalLowering {
                 gradients, accumulators, state, learningRate, optimizerStep,
                 replicated(logical.gradNorm(), "gradient norm"), logical.options());
         int[] devices = deviceOfOp.stream().mapToInt(Integer::intValue).toArray();
-        return new DistributedTraining(logical, assignment, lowered, devices, shards);
+        return new DistributedTraining(logical, assignment, lowered, this.devices, devices, shards);
     }
 
-    /** One tensor per rank holding that rank's part of {@code t}, named {@code <name>@<device>}. */
+    /** One tensor per device of its placement holding that device's part of {@code t}, named {@code <name>@<device>}. */
     private List<Tensor> perRank(Tensor t, TensorKind kind) {
         NdSbp layout = assignment.layout(t);
+        Placement placement = assignment.placement(t);
         if (layout.hasPartialSum()) {
             throw new IllegalArgumentException("'" + t.name() + "' would be stored as partial values (" + layout
                     + "); inputs, parameters and optimizer state are stored whole (B) or split (S)");
         }
-        Tensor[] local = new Tensor[ranks];
-        for (int r = 0; r < ranks; r++) {
+        Tensor[] local = new Tensor[devices.size()];
+        List<Tensor> byRank = new ArrayList<>(placement.size());
+        for (int r = 0; r < placement.size(); r++) {
             TensorType type = Sharding.localType(t.type(), placement, layout, r);
-            local[r] = store.newTensor(t.name() + "@" + placement.device(r), type.shape(), type.dtype(), kind,
+            Tensor part = store.newTensor(t.name() + "@" + placement.device(r), type.shape(), type.dtype(), kind,
                     kind == TensorKind.INPUT ? null : Initializer.zeros());
+            local[deviceIndex.get(placement.device(r))] = part;
+            byRank.add(part);
         }
         physical.put(t, local);
-        shards.put(t, List.of(local));
-        return List.of(local);
+        shards.put(t, byRank);
+        return byRank;
     }
 
     /** A scalar fed once per iteration (learning rate, step): one tensor that every rank reads. */
     private Tensor shared(Tensor t) {
         Tensor one = store.newTensor(t.name(), t.shape(), t.dtype(), TensorKind.INPUT, null);
-        Tensor[] all = new Tensor[ranks];
+        Tensor[] all = new Tensor[devices.size()];
         java.util.Arrays.fill(all, one);
         physical.put(t, all);
-        shards.put(t, List.of(all));
+        shards.put(t, List.of(one));
         return one;
     }
 
     private Tensor replicated(Tensor t, String what) {
         NdSbp layout = assignment.layout(t);
+        Placement placement = assignment.placement(t);
         if (!layout.equals(NdSbp.uniform(placement.axes(), Sbp.broadcast()))) {
             throw new IllegalArgumentException("the " + what + " '" + t.name() + "' is laid out " + layout
                     + "; it must be Broadcast on every device: hint it B");
         }
-        return physical.get(t)[0];
+        return physical.get(t)[deviceIndex.get(placement.device(0))];
     }
 
     private List<Op> lowerAll(List<Op> ops) {
@@ -198,18 +216,25 @@ public final class PhysicalLowering {
             inputs[i] = boxing == null ? stored
                     : collectives.box(boxing, stored, op.phase(), input.kind() == TensorKind.ACTIVATION);
         }
-        Tensor[][] outputs = new Tensor[op.outputs().size()][ranks];
-        for (int r = 0; r < ranks; r++) {
-            LocalLayout layout = localLayout(op, signature, r);
+        Placement placement = assignment.placement(op);
+        Tensor[][] outputs = new Tensor[op.outputs().size()][devices.size()];
+        for (int r = 0; r < placement.size(); r++) {
+            int device = deviceIndex.get(placement.device(r));
+            LocalLayout layout = localLayout(op, signature, placement, r);
             List<Tensor> local = new ArrayList<>(inputs.length);
             for (int i = 0; i < inputs.length; i++) {
-                requireType(op, "input " + i, inputs[i][r].type(), layout.localInput(i), r);
-                local.add(inputs[i][r]);
+                Tensor input = inputs[i][device];
+                if (input == null) {
+                    throw new IllegalStateException("lowering op '" + op.name() + "' on " + placement.device(r) + ": input '"
+                            + op.input(i).name() + "' has no part there; its boxing did not move it to " + placement);
+                }
+                requireType(op, "input " + i, input.type(), layout.localInput(i), placement.device(r));
+                local.add(input);
             }
-            Op part = addOp(op.name(), op.def().onDevice(layout), local, op.phase(), r);
+            Op part = addOp(op.name(), op.def().onDevice(layout), local, op.phase(), device);
             for (int o = 0; o < outputs.length; o++) {
-                requireType(op, "output " + o, part.output(o).type(), layout.localOutput(o), r);
-                outputs[o][r] = part.output(o);
+                requireType(op, "output " + o, part.output(o).type(), layout.localOutput(o), placement.device(r));
+                outputs[o][device] = part.output(o);
             }
         }
         Map<String, BoxingPlan> hinted = outputBoxings.getOrDefault(op, Map.of());
@@ -220,7 +245,7 @@ public final class PhysicalLowering {
         }
     }
 
-    private LocalLayout localLayout(Op op, NdSbpSignature signature, int rank) {
+    private LocalLayout localLayout(Op op, NdSbpSignature signature, Placement placement, int rank) {
         List<Region> in = new ArrayList<>();
         for (int i = 0; i < op.inputs().size(); i++) {
             in.add(Sharding.region(op.input(i).shape(), placement, signature.inputs().get(i), rank));
@@ -232,18 +257,18 @@ public final class PhysicalLowering {
         return new LocalLayout(op.inputTypes(), in, op.outputTypes(), out);
     }
 
-    private void requireType(Op op, String which, TensorType actual, TensorType expected, int rank) {
+    private void requireType(Op op, String which, TensorType actual, TensorType expected, DeviceId device) {
         if (!actual.equals(expected)) {
             throw new IllegalStateException("lowering op '" + op.name() + "' (" + op.def().type() + ") on "
-                    + placement.device(rank) + ": " + which + " is " + actual + " but its signature "
+                    + device + ": " + which + " is " + actual + " but its signature "
                     + assignment.signatures().get(op) + " gives " + expected + "; the op's SBP signature or its "
                     + "onDevice form is wrong");
         }
     }
 
-    private Op addOp(String name, OpDef def, List<Tensor> inputs, Phase phase, int rank) {
-        Op op = store.addOp(name + "@" + placement.device(rank), def, inputs, phase);
-        deviceOfOp.add(rank);
+    private Op addOp(String name, OpDef def, List<Tensor> inputs, Phase phase, int device) {
+        Op op = store.addOp(name + "@" + devices.get(device), def, inputs, phase);
+        deviceOfOp.add(device);
         current.add(op);
         return op;
     }

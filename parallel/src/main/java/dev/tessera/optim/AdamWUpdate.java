@@ -1,8 +1,10 @@
 package dev.tessera.optim;
 
+import dev.tessera.graph.Cost;
 import dev.tessera.graph.OpDef;
 import dev.tessera.graph.TensorType;
 import dev.tessera.ops.Checks;
+import dev.tessera.sbp.SbpSignature;
 import java.util.List;
 
 /**
@@ -25,6 +27,19 @@ public record AdamWUpdate(double beta1, double beta2, double epsilon, double wei
         }
         Checks.require(in.get(4).rank() == 0 && in.get(5).rank() == 0, "learning rate and step must be scalars");
         return List.of();
+    }
+
+    /** About fifteen FLOPs per element (moments, bias correction, square root); reads four tensors, writes three. */
+    @Override
+    public Cost cost(List<TensorType> in, List<TensorType> out) {
+        TensorType p = in.get(0);
+        return Cost.of(15 * p.shape().size(), 7 * p.shape().size() * p.dtype().bytes());
+    }
+
+    /** Element-wise over the stored tensors: all split along one axis or all whole; learning rate and step whole. */
+    @Override
+    public List<SbpSignature> sbpSignatures(List<TensorType> in) {
+        return InPlaceSbp.signatures(in.get(0).rank(), 4, 2);
     }
 
     @Override

@@ -14,7 +14,10 @@ import dev.tessera.graph.Tensor;
 import dev.tessera.ops.MatMul;
 import dev.tessera.ops.SumRows;
 import dev.tessera.optim.AdamWUpdate;
+import dev.tessera.optim.ClipByNorm;
+import dev.tessera.optim.GlobalNorm;
 import dev.tessera.optim.Optimizer;
+import dev.tessera.optim.SquaredNorm;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -81,6 +84,32 @@ class AutodiffTest {
                 assertEquals(op.input(0).shape().rank() >= 2 ? 0.1 : 0.0, a.weightDecay(), op.toString());
             }
         }
+    }
+
+    @Test
+    void shouldMeasureTheGlobalNormFromOneSquaredNormPerAccumulatorAndClipEachBeforeItsUpdate() {
+        TrainingGraph t = twoLayers(new TrainingOptions(1, new Optimizer.AdamW(0.9, 0.999, 1e-8, 0.1), 1.0));
+        Op norm = t.gradNorm().producer();
+        assertTrue(norm.def() instanceof GlobalNorm, norm.toString());
+        assertEquals(t.parameters().stream().map(t::accumulator).toList(),
+                norm.inputs().stream().map(s -> s.producer()).peek(op -> assertTrue(op.def() instanceof SquaredNorm))
+                        .map(op -> op.input(0)).toList());
+        List<Op> update = t.updateOps();
+        for (Tensor p : t.parameters()) {
+            Op clip = update.stream().filter(op -> op.def() instanceof ClipByNorm && op.input(0) == t.accumulator(p))
+                    .findFirst().orElseThrow();
+            assertEquals(t.gradNorm(), clip.input(1));
+            Op step = update.stream().filter(op -> op.def() instanceof AdamWUpdate && op.input(0) == p)
+                    .findFirst().orElseThrow();
+            assertTrue(update.indexOf(norm) < update.indexOf(clip) && update.indexOf(clip) < update.indexOf(step));
+        }
+    }
+
+    @Test
+    void shouldOnlyMeasureTheNormWithoutClipping() {
+        TrainingGraph t = twoLayers(SGD);
+        assertTrue(t.gradNorm().producer().def() instanceof GlobalNorm);
+        assertTrue(t.updateOps().stream().noneMatch(op -> op.def() instanceof ClipByNorm));
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.tessera.sbp.infer;
 
 import dev.tessera.graph.Op;
 import dev.tessera.graph.Tensor;
+import dev.tessera.sbp.DeviceId;
 import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.NdSbpSignature;
 import dev.tessera.sbp.Placement;
@@ -14,7 +15,7 @@ import java.util.Map;
  * every op, and the boxing inserted where a tensor's layout is not the one its consumer needs.
  */
 public record SbpAssignment(Placement placement, Map<Tensor, NdSbp> layouts, Map<Op, NdSbpSignature> signatures,
-        List<InsertedBoxing> boxings) {
+        List<InsertedBoxing> boxings, Map<Op, Placement> opPlacements, Map<Tensor, Placement> tensorPlacements) {
 
     /**
      * A conversion in front of input {@code inputIndex} of {@code op}, or, with index -1, of an
@@ -27,6 +28,37 @@ public record SbpAssignment(Placement placement, Map<Tensor, NdSbp> layouts, Map
         layouts = Map.copyOf(layouts);
         signatures = Map.copyOf(signatures);
         boxings = List.copyOf(boxings);
+        opPlacements = Map.copyOf(opPlacements);
+        tensorPlacements = Map.copyOf(tensorPlacements);
+    }
+
+    /** Every op and tensor on {@code placement}. */
+    public SbpAssignment(Placement placement, Map<Tensor, NdSbp> layouts, Map<Op, NdSbpSignature> signatures,
+            List<InsertedBoxing> boxings) {
+        this(placement, layouts, signatures, boxings, Map.of(), Map.of());
+    }
+
+    /**
+     * The placement an op runs on: its stage's, or {@link #placement()} when no stage placement
+     * was given for it.
+     */
+    public Placement placement(Op op) {
+        return opPlacements.getOrDefault(op, placement);
+    }
+
+    /** The placement a tensor lives on: its producer's, or for inputs and parameters their first consumer's. */
+    public Placement placement(Tensor tensor) {
+        return tensorPlacements.getOrDefault(tensor, placement);
+    }
+
+    /** Every device some op runs on, node by node. */
+    public List<DeviceId> devices() {
+        java.util.TreeSet<DeviceId> all = new java.util.TreeSet<>(
+                java.util.Comparator.comparingInt(DeviceId::node).thenComparingInt(DeviceId::device));
+        for (Op op : signatures.keySet()) {
+            all.addAll(placement(op).devices());
+        }
+        return List.copyOf(all);
     }
 
     public NdSbp layout(Tensor tensor) {

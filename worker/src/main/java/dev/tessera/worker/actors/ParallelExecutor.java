@@ -49,7 +49,7 @@ public final class ParallelExecutor implements TrainingExecutor {
         this.options = options;
         Placement onDevices = distributed::device;
         this.physical = new ActorExecutor(distributed.physical(), seed,
-                options.withDevices(distributed.placement().size(), onDevices));
+                options.withDevices(distributed.devices().size(), onDevices));
         Map<String, HostTensor> initial = new LinkedHashMap<>();
         for (Tensor p : graph.parameters()) {
             initial.put(p.name(), ParameterInit.materialize(p, seed));
@@ -110,7 +110,7 @@ public final class ParallelExecutor implements TrainingExecutor {
             List<Tensor> params = distributed.shards(p);
             Map<DeviceId, HostTensor> parts = new LinkedHashMap<>();
             for (int r = 0; r < params.size(); r++) {
-                parts.put(distributed.placement().device(r), local.get(params.get(r).name()));
+                parts.put(distributed.placement(p).device(r), local.get(params.get(r).name()));
             }
             out.put(p.name(), assemble(accumulator, parts));
         }
@@ -167,12 +167,12 @@ public final class ParallelExecutor implements TrainingExecutor {
 
     /** The parts of a logical value, keyed by the name of each device's tensor. */
     private Map<String, HostTensor> shard(Tensor logical, HostTensor value) {
-        Map<DeviceId, HostTensor> parts = HostSharding.shard(value, distributed.placement(),
+        Map<DeviceId, HostTensor> parts = HostSharding.shard(value, distributed.placement(logical),
                 distributed.layout(logical), 0);
         List<Tensor> local = distributed.shards(logical);
         Map<String, HostTensor> out = new LinkedHashMap<>();
         for (int r = 0; r < local.size(); r++) {
-            out.put(local.get(r).name(), parts.get(distributed.placement().device(r)));
+            out.put(local.get(r).name(), parts.get(distributed.placement(logical).device(r)));
         }
         return out;
     }
@@ -183,7 +183,7 @@ public final class ParallelExecutor implements TrainingExecutor {
             List<Tensor> parts = distributed.shards(t);
             Map<DeviceId, HostTensor> byDevice = new LinkedHashMap<>();
             for (int r = 0; r < parts.size(); r++) {
-                byDevice.put(distributed.placement().device(r), local.get(parts.get(r).name()));
+                byDevice.put(distributed.placement(t).device(r), local.get(parts.get(r).name()));
             }
             out.put(t.name(), assemble(t, byDevice));
         }
@@ -192,12 +192,12 @@ public final class ParallelExecutor implements TrainingExecutor {
 
     private HostTensor assemble(Tensor logical, Map<DeviceId, HostTensor> parts) {
         NdSbp layout = distributed.layout(logical);
-        return HostSharding.assemble(parts, distributed.placement(), layout);
+        return HostSharding.assemble(parts, distributed.placement(logical), layout);
     }
 
-    /** The physical op a logical op became on a rank, for tests and traces. */
-    public Op physicalOp(String logicalName, int rank) {
-        String name = logicalName + "@" + distributed.placement().device(rank);
+    /** The physical op a logical op became on a device, for tests and traces. */
+    public Op physicalOp(String logicalName, DeviceId device) {
+        String name = logicalName + "@" + device;
         return distributed.physical().ops().stream().filter(op -> op.name().equals(name)).findFirst()
                 .orElseThrow(() -> new IllegalArgumentException("no physical op '" + name + "'"));
     }

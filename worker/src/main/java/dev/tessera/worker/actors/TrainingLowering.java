@@ -31,9 +31,10 @@ import java.util.Set;
  *   <li>Across iterations, an F/B/W op touching a tensor that an update op writes (or reads,
  *       when the F/B/W op writes it) acts in iteration t+1 only after that update op finished
  *       iteration t (iteration edges), e.g. a matmul after its weight's optimizer step, a
- *       gradient accumulation after clipping and the update read the accumulator.</li>
- *   <li>Clipping acts after the loss sink, and every other update op after clipping, so an
- *       iteration with a non-finite loss updates nothing.</li>
+ *       gradient accumulation after the squared norm, clipping and the update used the accumulator.</li>
+ *   <li>The gradient norm's op acts after the loss sink, and every update op that writes a
+ *       tensor (clipping, the optimizer steps) after the norm's op, so an iteration with a
+ *       non-finite loss updates nothing. The squared norms before it only read.</li>
  * </ul>
  *
  * An ordering edge between devices goes through a token: the earlier actor gets an extra
@@ -122,20 +123,20 @@ final class TrainingLowering {
             }
             opNodes.add(node);
         }
-        PlanNode clip = withUpdate ? nodes.get(producer(graph.gradNorm())[0]) : null;
+        PlanNode normNode = withUpdate ? nodes.get(producer(graph.gradNorm())[0]) : null;
         int[] loss = producer(graph.loss());
-        PlanNode lossSink = add("sink:loss", "LossSink", clip != null ? clip.device : nodes.get(loss[0]).device,
+        PlanNode lossSink = add("sink:loss", "LossSink", normNode != null ? normNode.device : nodes.get(loss[0]).device,
                 null, ActorKind.SINK, Role.LOSS_SINK, null, graph.loss());
         connect(lossSink, loss[0], loss[1]);
-        if (clip != null) {
+        if (normNode != null) {
             int[] norm = producer(graph.gradNorm());
-            PlanNode normSink = add("sink:grad_norm", "GradNormSink", clip.device, null, ActorKind.SINK,
+            PlanNode normSink = add("sink:grad_norm", "GradNormSink", normNode.device, null, ActorKind.SINK,
                     Role.NORM_SINK, null, graph.gradNorm());
             connect(normSink, norm[0], norm[1]);
-            order(lossSink, clip);
+            order(lossSink, normNode);
             for (PlanNode node : opNodes) {
-                if (node.phase == Phase.UPDATE && node != clip) {
-                    order(clip, node);
+                if (node.phase == Phase.UPDATE && !node.op.def().mutatedInputs().isEmpty()) {
+                    order(normNode, node);
                 }
             }
         }

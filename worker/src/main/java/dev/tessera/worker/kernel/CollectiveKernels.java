@@ -9,10 +9,13 @@ import dev.tessera.collective.AllReduce;
 import dev.tessera.collective.AllToAll;
 import dev.tessera.collective.LocalSlice;
 import dev.tessera.collective.ReduceScatter;
+import dev.tessera.collective.RegionJoin;
+import dev.tessera.collective.RegionSlice;
 import dev.tessera.collective.SendCopy;
 import dev.tessera.collective.ZeroFill;
 import dev.tessera.collective.ZeroPad;
 import dev.tessera.sbp.Sharding;
+import java.util.List;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.INDArrayIndex;
 
@@ -97,6 +100,35 @@ final class CollectiveKernels {
             };
         });
         r.register(SendCopy.class, (def, op) -> (in, out, ctx) -> out[0].assign(in[0]));
+        r.register(RegionSlice.class, (def, op) -> {
+            INDArrayIndex[] box = box(def.offsets(), def.sizes());
+            return box.length == 0 ? (in, out, ctx) -> out[0].assign(in[0])
+                    : (in, out, ctx) -> out[0].assign(in[0].get(box));
+        });
+        r.register(RegionJoin.class, (def, op) -> {
+            INDArrayIndex[][] boxes = new INDArrayIndex[def.offsets().size()][];
+            for (int i = 0; i < boxes.length; i++) {
+                boxes[i] = box(def.offsets().get(i), java.util.Arrays.stream(op.input(i).shape().toArray()).boxed()
+                        .toList());
+            }
+            return (in, out, ctx) -> {
+                for (int i = 0; i < in.length; i++) {
+                    if (boxes[i].length == 0) {
+                        out[0].assign(in[i]);
+                    } else {
+                        out[0].get(boxes[i]).assign(in[i]);
+                    }
+                }
+            };
+        });
+    }
+
+    private static INDArrayIndex[] box(List<Integer> offsets, List<Integer> sizes) {
+        INDArrayIndex[] index = new INDArrayIndex[offsets.size()];
+        for (int a = 0; a < index.length; a++) {
+            index[a] = interval(offsets.get(a), offsets.get(a) + sizes.get(a));
+        }
+        return index;
     }
 
     private static INDArrayIndex[] everything(int rank) {

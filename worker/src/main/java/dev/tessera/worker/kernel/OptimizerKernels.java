@@ -3,8 +3,10 @@ package dev.tessera.worker.kernel;
 import dev.tessera.autodiff.AccumulateGrad;
 import dev.tessera.autodiff.GradientSeed;
 import dev.tessera.optim.AdamWUpdate;
-import dev.tessera.optim.ClipByGlobalNorm;
+import dev.tessera.optim.ClipByNorm;
+import dev.tessera.optim.GlobalNorm;
 import dev.tessera.optim.SgdUpdate;
+import dev.tessera.optim.SquaredNorm;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -21,23 +23,25 @@ final class OptimizerKernels {
     static void register(KernelRegistry r) {
         r.register(GradientSeed.class, (def, op) -> (in, out, ctx) -> out[0].assign(def.value()));
         r.register(AccumulateGrad.class, (def, op) -> (in, out, ctx) -> in[0].addi(in[1]));
-        r.register(ClipByGlobalNorm.class, (def, op) -> (in, out, ctx) -> clip(def, in, out[0]));
+        r.register(SquaredNorm.class, (def, op) -> (in, out, ctx) -> out[0].assign(sumOfSquares(in[0])));
+        r.register(GlobalNorm.class, (def, op) -> (in, out, ctx) -> out[0].assign(globalNorm(in)));
+        r.register(ClipByNorm.class, (def, op) -> (in, out, ctx) -> clip(def, in[0], in[1].getDouble(0)));
         r.register(SgdUpdate.class, (def, op) -> (in, out, ctx) -> sgd(def, in));
         r.register(AdamWUpdate.class, (def, op) -> (in, out, ctx) -> adamw(def, in));
     }
 
-    private static void clip(ClipByGlobalNorm def, INDArray[] grads, INDArray normOut) {
-        double sumSquares = 0;
-        for (INDArray g : grads) {
-            sumSquares += sumOfSquares(g);
+    private static double globalNorm(INDArray[] squaredNorms) {
+        double sum = 0;
+        for (INDArray s : squaredNorms) {
+            sum += s.getDouble(0);
         }
-        double norm = Math.sqrt(sumSquares);
-        normOut.assign(norm);
-        if (def.maxNorm() > 0 && norm > def.maxNorm()) {
-            double scale = def.maxNorm() / (norm + 1e-6);
-            for (INDArray g : grads) {
-                g.muli(scale);
-            }
+        return Math.sqrt(sum);
+    }
+
+    /** The 1e-6 keeps the clipped norm just under the maximum, as in PyTorch's clip_grad_norm_. */
+    private static void clip(ClipByNorm def, INDArray gradient, double norm) {
+        if (norm > def.maxNorm()) {
+            gradient.muli(def.maxNorm() / (norm + 1e-6));
         }
     }
 

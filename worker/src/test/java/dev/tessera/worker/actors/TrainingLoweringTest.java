@@ -61,13 +61,21 @@ class TrainingLoweringTest {
     }
 
     @Test
-    void shouldUpdateOnlyAfterClippingWhichWaitsForTheLossAndEveryAccumulation() {
+    void shouldClipAndUpdateOnlyAfterTheNormWhichWaitsForTheLossAndEveryAccumulation() {
         Plan plan = TrainingLowering.lower(graph, Placement.singleDevice(), 1, 1, 1, true).plan();
-        ActorSpec clip = actor(plan, graph.gradNorm().producer().name());
-        assertTrue(clip.controlPredecessors().contains(actor(plan, "sink:loss").id()));
-        assertTrue(clip.controlPredecessors().contains(actor(plan, "head.weight.accumulate").id()));
-        assertTrue(actor(plan, "head.bias.update").controlPredecessors().contains(clip.id()));
-        assertTrue(actor(plan, "head.bias.accumulate").iterationPredecessors().contains(clip.id()));
+        ActorSpec norm = actor(plan, graph.gradNorm().producer().name());
+        assertTrue(norm.controlPredecessors().contains(actor(plan, "sink:loss").id()));
+        ActorSpec squares = actor(plan, "head.weight.grad_squared_norm");
+        assertTrue(squares.controlPredecessors().contains(actor(plan, "head.weight.accumulate").id()));
+        for (String writer : List.of("head.bias.clip_grad", "head.bias.update")) {
+            assertTrue(actor(plan, writer).controlPredecessors().contains(norm.id()), writer);
+        }
+        assertTrue(actor(plan, "head.bias.clip_grad").controlPredecessors()
+                .contains(actor(plan, "head.bias.grad_squared_norm").id()), "clipping waits for the squares it scales");
+        for (String user : List.of("head.bias.grad_squared_norm", "head.bias.clip_grad", "head.bias.update")) {
+            assertTrue(actor(plan, "head.bias.accumulate").iterationPredecessors().contains(actor(plan, user).id()),
+                    "the next iteration accumulates only after " + user);
+        }
     }
 
     @Test

@@ -78,7 +78,7 @@ class CollectiveKernelsTest {
     private Map<DeviceId, HostTensor> run(BoxingPlan plan, Placement placement, Map<DeviceId, HostTensor> shards) {
         Graph graph = new Graph();
         List<Op> ops = new ArrayList<>();
-        CollectiveOps collectives = new CollectiveOps(placement, (name, def, inputs, phase, rank) -> {
+        CollectiveOps collectives = new CollectiveOps(placement.devices(), (name, def, inputs, phase, rank) -> {
             Op op = graph.addOp(name + "@" + rank, def, inputs, phase);
             ops.add(op);
             return op;
