@@ -61,6 +61,9 @@ public final class AutoParallelSearch {
     record AxisMove(int axis, Map<Integer, Sbp> changes) {
     }
 
+    /** An accumulator's value when it is left to follow its gradient (no hint). */
+    private static final NdSbp FOLLOW = null;
+
     private final TrainingGraph graph;
     private final Placement placement;
     private final Map<Tensor, NdSbp> fixed;
@@ -70,6 +73,8 @@ public final class AutoParallelSearch {
     private final List<Tensor> variables = new ArrayList<>();
     private final List<List<NdSbp>> candidates = new ArrayList<>();
     private final Map<List<NdSbp>, Scored> memo = new HashMap<>();
+    /** Variable index of each parameter's accumulator, by the parameter's index. */
+    private final Map<Integer, Integer> accumulatorOf = new LinkedHashMap<>();
     private long smallestMemory = Long.MAX_VALUE;
 
     private AutoParallelSearch(TrainingGraph graph, Placement placement, Map<Tensor, NdSbp> fixed, long budget,
@@ -136,20 +141,32 @@ public final class AutoParallelSearch {
         for (Op op : graph.ops()) {
             read.addAll(op.inputs());
         }
-        List<Tensor> free = new ArrayList<>();
         for (Tensor input : graph.forward().inputs()) {
             if (input.shape().rank() >= 1 && read.contains(input) && !fixed.containsKey(input)) {
-                free.add(input);
+                variables.add(input);
+                candidates.add(layoutsFitting(input));
             }
         }
+        List<Tensor> parameters = new ArrayList<>();
         for (Tensor parameter : graph.parameters()) {
             if (read.contains(parameter) && !fixed.containsKey(parameter)) {
-                free.add(parameter);
+                parameters.add(parameter);
+                variables.add(parameter);
+                candidates.add(layoutsFitting(parameter));
             }
         }
-        for (Tensor t : free) {
-            variables.add(t);
-            candidates.add(layoutsFitting(t));
+        // A gradient accumulator is stored as its gradient arrives unless hinted (FOLLOW, null):
+        // hinting it split turns a data-parallel all-reduce into a reduce-scatter (ZeRO).
+        for (Tensor parameter : parameters) {
+            Tensor accumulator = graph.accumulator(parameter);
+            if (accumulator != null && read.contains(accumulator) && !fixed.containsKey(accumulator)) {
+                accumulatorOf.put(variables.indexOf(parameter), variables.size());
+                variables.add(accumulator);
+                List<NdSbp> choices = new ArrayList<>();
+                choices.add(FOLLOW);
+                choices.addAll(layoutsFitting(accumulator));
+                candidates.add(choices);
+            }
         }
     }
 
@@ -205,7 +222,7 @@ public final class AutoParallelSearch {
         for (List<Integer> axes : batchAxes) {
             List<NdSbp> seed = new ArrayList<>();
             for (int v = 0; v < variables.size(); v++) {
-                NdSbp layout = replicated;
+                NdSbp layout = accumulatorOf.containsValue(v) ? FOLLOW : replicated;
                 if (variables.get(v).kind() == dev.tessera.graph.TensorKind.INPUT) {
                     for (int axis : axes) {
                         layout = layout.with(axis, Sbp.split(0));
@@ -216,7 +233,11 @@ public final class AutoParallelSearch {
             }
             seeds.add(seed);
         }
-        seeds.add(new ArrayList<>(java.util.Collections.nCopies(variables.size(), replicated)));
+        List<NdSbp> allReplicated = new ArrayList<>();
+        for (int v = 0; v < variables.size(); v++) {
+            allReplicated.add(accumulatorOf.containsValue(v) ? FOLLOW : replicated);
+        }
+        seeds.add(allReplicated);
         return seeds;
     }
 
@@ -229,10 +250,10 @@ public final class AutoParallelSearch {
             for (int v = 0; v < variables.size() && memo.size() < maxEvaluations; v++) {
                 Scored bestHere = current;
                 for (NdSbp candidate : candidates.get(v)) {
-                    if (candidate.equals(current.values.get(v))) {
+                    if (java.util.Objects.equals(candidate, current.values.get(v))) {
                         continue;
                     }
-                    Scored tried = evaluate(with(current.values, Map.of(v, candidate)));
+                    Scored tried = evaluate(with(current.values, v, candidate));
                     if (tried != null && tried.betterThan(bestHere)) {
                         bestHere = tried;
                     }
@@ -256,14 +277,50 @@ public final class AutoParallelSearch {
                     improved = true;
                 }
             }
+            for (Map<Integer, NdSbp> changes : shardingMoves(current.values)) {
+                if (memo.size() >= maxEvaluations) {
+                    break;
+                }
+                Scored tried = evaluate(with(current.values, changes));
+                if (tried != null && tried.betterThan(current)) {
+                    current = tried;
+                    improved = true;
+                }
+            }
         }
         return current;
+    }
+
+    /**
+     * ZeRO-style moves: a parameter split by rows over one more axis together with its gradient
+     * accumulator (its optimizer state follows it), so the gradient is reduce-scattered into the
+     * shard and the weight all-gathered where it is read, in one step rather than two.
+     */
+    private List<Map<Integer, NdSbp>> shardingMoves(List<NdSbp> values) {
+        List<Map<Integer, NdSbp>> moves = new ArrayList<>();
+        for (Map.Entry<Integer, Integer> pair : accumulatorOf.entrySet()) {
+            for (int axis = 0; axis < placement.axes(); axis++) {
+                NdSbp parameter = values.get(pair.getKey()).with(axis, Sbp.split(0));
+                if (placement.axisSize(axis) > 1 && candidates.get(pair.getKey()).contains(parameter)
+                        && candidates.get(pair.getValue()).contains(parameter)) {
+                    moves.add(Map.of(pair.getKey(), parameter, pair.getValue(), parameter));
+                }
+            }
+        }
+        return moves;
+    }
+
+    /** {@code values} with variable {@code v} changed (to FOLLOW, too, which a Map.of cannot hold). */
+    private static List<NdSbp> with(List<NdSbp> values, int v, NdSbp value) {
+        List<NdSbp> changed = new ArrayList<>(values);
+        changed.set(v, value);
+        return java.util.Collections.unmodifiableList(changed);
     }
 
     private static List<NdSbp> with(List<NdSbp> values, Map<Integer, NdSbp> changes) {
         List<NdSbp> changed = new ArrayList<>(values);
         changes.forEach(changed::set);
-        return changed;
+        return java.util.Collections.unmodifiableList(changed);
     }
 
     /** The plan with these variable layouts, or null when inference rejects it; remembered. */
@@ -277,19 +334,21 @@ public final class AutoParallelSearch {
             PlanEstimate estimate = PlanEvaluator.evaluate(graph, assignment, model);
             long peak = estimate.peakMemoryBytes();
             smallestMemory = Math.min(smallestMemory, peak);
-            scored = new Scored(List.copyOf(values), assignment, estimate, Math.max(0, peak - budget),
+            scored = new Scored(values, assignment, estimate, Math.max(0, peak - budget),
                     estimate.iterationSeconds());
         } catch (IllegalArgumentException rejected) {
             // no signature fits these layouts somewhere in the graph: not a plan
         }
-        memo.put(List.copyOf(values), scored);
+        memo.put(values, scored);
         return scored;
     }
 
     private Map<Tensor, NdSbp> hintsOf(List<NdSbp> values) {
         Map<Tensor, NdSbp> hints = new LinkedHashMap<>(fixed);
         for (int v = 0; v < variables.size(); v++) {
-            hints.put(variables.get(v), values.get(v));
+            if (values.get(v) != FOLLOW) {
+                hints.put(variables.get(v), values.get(v));
+            }
         }
         return hints;
     }
@@ -298,7 +357,11 @@ public final class AutoParallelSearch {
     private Map<Integer, NdSbp> apply(List<NdSbp> values, AxisMove move) {
         Map<Integer, NdSbp> changes = new HashMap<>();
         for (Map.Entry<Integer, Sbp> change : move.changes().entrySet()) {
-            NdSbp layout = values.get(change.getKey()).with(move.axis(), change.getValue());
+            NdSbp current = values.get(change.getKey());
+            if (current == FOLLOW) {
+                return null;
+            }
+            NdSbp layout = current.with(move.axis(), change.getValue());
             if (!candidates.get(change.getKey()).contains(layout)) {
                 return null;
             }

@@ -27,25 +27,38 @@ import java.util.Set;
  * tensors that live across iterations (parameters, optimizer state, gradient accumulators), plus
  * one micro-batch's data inputs and op outputs and the conversions' outputs, with no buffer
  * reuse, so an upper bound that ranks layouts the way the real peak does.
+ *
+ * <p>Every communicating step of a conversion also costs a fixed latency (the alpha of the
+ * alpha-beta model): without it, splitting a small tensor looks free whenever the bytes cancel
+ * out (a weight read once and stored sharded costs a reduce-scatter and an all-gather, exactly
+ * the bytes of its data-parallel all-reduce), and the search would shard every bias to save a
+ * few FLOPs of its update.
  */
 public final class PlanEvaluator {
+    /** Start-up time of one collective step: a few network round trips (10 Gbit/s Ethernet, ~20 us). */
+    public static final double DEFAULT_STEP_LATENCY_SECONDS = 20e-6;
+
     private PlanEvaluator() {
     }
 
     public static PlanEstimate evaluate(TrainingGraph graph, SbpAssignment assignment, CostModel model) {
-        return evaluate(graph.ops(), graph.options().microBatches(), assignment, model);
+        return evaluate(graph.ops(), graph.options().microBatches(), assignment, model, DEFAULT_STEP_LATENCY_SECONDS);
     }
 
     /**
      * @param ops every op of one iteration in order (forward, backward, update)
      * @param microBatches how often the non-update ops run per iteration
+     * @param stepLatencySeconds fixed cost of each communicating step of a conversion
      */
-    public static PlanEstimate evaluate(List<Op> ops, int microBatches, SbpAssignment assignment, CostModel model) {
+    public static PlanEstimate evaluate(List<Op> ops, int microBatches, SbpAssignment assignment, CostModel model,
+            double stepLatencySeconds) {
         Placement placement = assignment.placement();
-        Map<Op, Double> boxingBytesBefore = new HashMap<>();
+        Map<Op, Double> boxingSecondsBefore = new HashMap<>();
         long boxingMemory = 0;
         for (SbpAssignment.InsertedBoxing boxing : assignment.boxings()) {
-            boxingBytesBefore.merge(boxing.op(), boxing.plan().maxBytesPerDevice(), Double::sum);
+            long steps = boxing.plan().steps().stream().filter(step -> step.conversion().communicates()).count();
+            boxingSecondsBefore.merge(boxing.op(), model.seconds(0, boxing.plan().maxBytesPerDevice())
+                    + steps * stepLatencySeconds, Double::sum);
             boxingMemory += localBytes(boxing.plan().type(), placement, boxing.plan().to());
         }
         double computeSeconds = 0;
@@ -60,7 +73,7 @@ public final class PlanEvaluator {
             }
             double flops = SignatureCost.localFlops(op.def(), op.inputTypes(), op.outputTypes(), signature, placement);
             computeSeconds += runs * model.seconds(flops, 0);
-            communicationSeconds += runs * model.seconds(0, boxingBytesBefore.getOrDefault(op, 0.0));
+            communicationSeconds += runs * boxingSecondsBefore.getOrDefault(op, 0.0);
             tensors.addAll(op.inputs());
             tensors.addAll(op.outputs());
         }
