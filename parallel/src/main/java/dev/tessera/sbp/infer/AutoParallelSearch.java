@@ -94,8 +94,9 @@ public final class AutoParallelSearch {
 
     /**
      * @param hints layouts the user fixed; the loss, gradient norm and schedule scalars are added as B
-     * @throws IllegalArgumentException when no plan found fits {@code memoryBudgetBytes}, naming the
-     *     budget and the smallest peak memory found; or when a hint does not fit its tensor
+     * @throws MemoryBudgetException (an IllegalArgumentException) when no plan found fits
+     *     {@code memoryBudgetBytes}, naming the budget and the smallest peak memory found
+     * @throws IllegalArgumentException when a hint does not fit its tensor
      */
     public static Result search(TrainingGraph graph, Placement placement, Map<Tensor, NdSbp> hints,
             long memoryBudgetBytes, CostModel model, int maxEvaluations) {
@@ -128,10 +129,10 @@ public final class AutoParallelSearch {
                     + ": greedy inference rejected every seed plan; check the hints");
         }
         if (best.excess > 0) {
-            throw new IllegalArgumentException("no layout found fits the memory budget of " + PlanEstimate.bytes(budget)
+            throw new MemoryBudgetException("no layout found fits the memory budget of " + PlanEstimate.bytes(budget)
                     + " (" + budget + " bytes) per device on " + placement + ": the smallest peak memory found is "
-                    + PlanEstimate.bytes(smallestMemory) + " (" + smallestMemory + " bytes); raise parallel.memory_budget, "
-                    + "use more devices, or shrink the batch or the model");
+                    + PlanEstimate.bytes(smallestMemory) + " (" + smallestMemory + " bytes); raise the budget "
+                    + "(parallel.memory_budget in a run config), use more devices, or shrink the batch or the model", budget, smallestMemory);
         }
         return new Result(hintsOf(best.values), best.assignment, best.estimate, memo.size());
     }
