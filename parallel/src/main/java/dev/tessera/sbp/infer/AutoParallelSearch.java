@@ -34,7 +34,7 @@ import java.util.Set;
  */
 public final class AutoParallelSearch {
     /** Distinct plans evaluated at most, so a large graph plans in bounded time. */
-    public static final int DEFAULT_MAX_EVALUATIONS = 400;
+    public static final int DEFAULT_MAX_EVALUATIONS = 250;
 
     /**
      * @param hints every layout the search fixed or was given (user hints, training scalars)
@@ -43,8 +43,7 @@ public final class AutoParallelSearch {
     public record Result(Map<Tensor, NdSbp> hints, SbpAssignment assignment, PlanEstimate estimate, int evaluations) {
     }
 
-    private record Scored(List<NdSbp> values, SbpAssignment assignment, PlanEstimate estimate, double excess,
-            double seconds) {
+    private record Scored(List<NdSbp> values, PlanEstimate estimate, double excess, double seconds) {
         boolean betterThan(Scored other) {
             if (other == null) {
                 return true;
@@ -76,6 +75,9 @@ public final class AutoParallelSearch {
     /** Variable index of each parameter's accumulator, by the parameter's index. */
     private final Map<Integer, Integer> accumulatorOf = new LinkedHashMap<>();
     private long smallestMemory = Long.MAX_VALUE;
+    private List<AxisMove> groupMoves;
+    /** For each variable, every variable of its role (itself included). */
+    private final List<List<Integer>> roleMates = new ArrayList<>();
 
     private AutoParallelSearch(TrainingGraph graph, Placement placement, Map<Tensor, NdSbp> fixed, long budget,
             CostModel model, int maxEvaluations) {
@@ -113,9 +115,16 @@ public final class AutoParallelSearch {
 
     private Result run() {
         collectVariables();
+        groupMoves = MegatronGroups.moves(graph, placement, variables);
+        Map<String, List<Integer>> byRole = new HashMap<>();
+        for (int v = 0; v < variables.size(); v++) {
+            byRole.computeIfAbsent(role(variables.get(v)), k -> new ArrayList<>()).add(v);
+        }
+        for (int v = 0; v < variables.size(); v++) {
+            roleMates.add(byRole.get(role(variables.get(v))));
+        }
         Scored best = null;
-        for (List<NdSbp> seed : seeds()) {
-            Scored start = evaluate(seed);
+        for (Scored start : evaluateAll(seeds())) {
             if (start == null) {
                 continue;
             }
@@ -134,7 +143,7 @@ public final class AutoParallelSearch {
                     + PlanEstimate.bytes(smallestMemory) + " (" + smallestMemory + " bytes); raise the budget "
                     + "(parallel.memory_budget in a run config), use more devices, or shrink the batch or the model", budget, smallestMemory);
         }
-        return new Result(hintsOf(best.values), best.assignment, best.estimate, memo.size());
+        return new Result(hintsOf(best.values), infer(best.values), best.estimate, memo.size());
     }
 
     private void collectVariables() {
@@ -242,54 +251,111 @@ public final class AutoParallelSearch {
         return seeds;
     }
 
+    /**
+     * Sweeps first over roles (a parameter of a repeated block moves with the same parameter of
+     * every other block: a deep model costs as much to search as one block), then, while the
+     * evaluation budget lasts, over single variables.
+     */
     private Scored localSearch(Scored start) {
+        Scored tied = localSearch(start, roles(), true);
+        return localSearch(tied, singles(), false);
+    }
+
+    private Scored localSearch(Scored start, List<List<Integer>> units, boolean tiedMoves) {
         Scored current = start;
-        List<AxisMove> groupMoves = MegatronGroups.moves(graph, placement, variables);
         boolean improved = true;
         while (improved && memo.size() < maxEvaluations) {
             improved = false;
-            for (int v = 0; v < variables.size() && memo.size() < maxEvaluations; v++) {
-                Scored bestHere = current;
-                for (NdSbp candidate : candidates.get(v)) {
-                    if (java.util.Objects.equals(candidate, current.values.get(v))) {
-                        continue;
-                    }
-                    Scored tried = evaluate(with(current.values, v, candidate));
-                    if (tried != null && tried.betterThan(bestHere)) {
-                        bestHere = tried;
+            for (List<Integer> unit : units) {
+                if (memo.size() >= maxEvaluations) {
+                    break;
+                }
+                List<List<NdSbp>> tries = new ArrayList<>();
+                for (NdSbp candidate : candidates.get(unit.get(0))) {
+                    if (!java.util.Objects.equals(candidate, current.values.get(unit.get(0)))) {
+                        Map<Integer, NdSbp> changes = new HashMap<>();
+                        unit.forEach(v -> changes.put(v, candidate));
+                        tries.add(with(current.values, changes));
                     }
                 }
+                Scored bestHere = best(evaluateAll(tries), current);
                 if (bestHere != current) {
                     current = bestHere;
                     improved = true;
                 }
             }
+            List<Map<Integer, NdSbp>> moves = new ArrayList<>();
             for (AxisMove move : groupMoves) {
-                if (memo.size() >= maxEvaluations) {
-                    break;
-                }
                 Map<Integer, NdSbp> changes = apply(current.values, move);
-                if (changes == null) {
-                    continue;
-                }
-                Scored tried = evaluate(with(current.values, changes));
-                if (tried != null && tried.betterThan(current)) {
-                    current = tried;
-                    improved = true;
+                if (changes != null) {
+                    moves.add(changes);
                 }
             }
-            for (Map<Integer, NdSbp> changes : shardingMoves(current.values)) {
-                if (memo.size() >= maxEvaluations) {
-                    break;
-                }
-                Scored tried = evaluate(with(current.values, changes));
-                if (tried != null && tried.betterThan(current)) {
-                    current = tried;
-                    improved = true;
-                }
+            moves.addAll(shardingMoves(current.values));
+            List<List<NdSbp>> tries = new ArrayList<>();
+            for (Map<Integer, NdSbp> move : moves) {
+                tries.add(with(current.values, tiedMoves ? tie(move) : move));
+            }
+            Scored bestMove = best(evaluateAll(tries), current);
+            if (bestMove != current) {
+                current = bestMove;
+                improved = true;
             }
         }
         return current;
+    }
+
+    /** The first best of {@code scores} if it beats {@code current}, else {@code current}. */
+    private static Scored best(List<Scored> scores, Scored current) {
+        Scored best = current;
+        for (Scored scored : scores) {
+            if (scored != null && scored.betterThan(best)) {
+                best = scored;
+            }
+        }
+        return best;
+    }
+
+    /** The move applied to every variable that shares a role with one it changes. */
+    private Map<Integer, NdSbp> tie(Map<Integer, NdSbp> move) {
+        Map<Integer, NdSbp> tied = new HashMap<>();
+        move.forEach((v, layout) -> roleMates.get(v).forEach(mate -> tied.put(mate, layout)));
+        return tied;
+    }
+
+    /** Every data input and parameter alone; accumulators only move with their parameter (ZeRO moves). */
+    private List<List<Integer>> singles() {
+        List<List<Integer>> units = new ArrayList<>();
+        for (int v = 0; v < variables.size(); v++) {
+            if (!accumulatorOf.containsValue(v)) {
+                units.add(List.of(v));
+            }
+        }
+        return units;
+    }
+
+    /** The single units grouped by role, in order of each role's first variable. */
+    private List<List<Integer>> roles() {
+        Map<String, List<Integer>> byRole = new LinkedHashMap<>();
+        for (List<Integer> single : singles()) {
+            Tensor t = variables.get(single.get(0));
+            byRole.computeIfAbsent(role(t), k -> new ArrayList<>()).add(single.get(0));
+        }
+        return new ArrayList<>(byRole.values());
+    }
+
+    /**
+     * A parameter's name with the number of its block replaced, and its type: a name of three or
+     * more segments whose first ends in a number ({@code block3.attention.q.weight}) is a
+     * repeated block's. Accumulators take their parameter's role.
+     */
+    private static String role(Tensor t) {
+        String[] segments = t.name().split("\\.");
+        String name = t.name();
+        if (segments.length >= 3 && segments[0].matches(".*[^0-9][0-9]+")) {
+            name = segments[0].replaceAll("[0-9]+$", "#") + name.substring(segments[0].length());
+        }
+        return name + " " + t.type();
     }
 
     /**
@@ -324,24 +390,41 @@ public final class AutoParallelSearch {
         return java.util.Collections.unmodifiableList(changed);
     }
 
-    /** The plan with these variable layouts, or null when inference rejects it; remembered. */
-    private Scored evaluate(List<NdSbp> values) {
-        if (memo.containsKey(values)) {
-            return memo.get(values);
+    /**
+     * The scores of these plans, null for one inference rejects (or one left out because the
+     * evaluation budget ran out). Plans not seen before are inferred in parallel, each on its
+     * own, and remembered in order, so the result does not depend on the thread count.
+     */
+    private List<Scored> evaluateAll(List<List<NdSbp>> plans) {
+        List<List<NdSbp>> fresh = plans.stream().filter(p -> !memo.containsKey(p)).distinct()
+                .limit(Math.max(0, maxEvaluations - memo.size())).toList();
+        List<Scored> scores = fresh.parallelStream().map(this::score).toList();
+        for (int i = 0; i < fresh.size(); i++) {
+            Scored scored = scores.get(i);
+            memo.put(fresh.get(i), scored);
+            if (scored != null) {
+                smallestMemory = Math.min(smallestMemory, scored.estimate().peakMemoryBytes());
+            }
         }
-        Scored scored = null;
+        List<Scored> result = new ArrayList<>(plans.size());
+        plans.forEach(p -> result.add(memo.get(p)));
+        return result;
+    }
+
+    /** The plan with these variable layouts, or null when inference rejects it. */
+    private Scored score(List<NdSbp> values) {
         try {
-            SbpAssignment assignment = GreedySbpInference.infer(graph.ops(), placement, hintsOf(values), model);
-            PlanEstimate estimate = PlanEvaluator.evaluate(graph, assignment, model);
-            long peak = estimate.peakMemoryBytes();
-            smallestMemory = Math.min(smallestMemory, peak);
-            scored = new Scored(values, assignment, estimate, Math.max(0, peak - budget),
+            PlanEstimate estimate = PlanEvaluator.evaluate(graph, infer(values), model);
+            return new Scored(values, estimate, Math.max(0, estimate.peakMemoryBytes() - budget),
                     estimate.iterationSeconds());
         } catch (IllegalArgumentException rejected) {
             // no signature fits these layouts somewhere in the graph: not a plan
+            return null;
         }
-        memo.put(values, scored);
-        return scored;
+    }
+
+    private SbpAssignment infer(List<NdSbp> values) {
+        return GreedySbpInference.infer(graph.ops(), placement, hintsOf(values), model);
     }
 
     private Map<Tensor, NdSbp> hintsOf(List<NdSbp> values) {
