@@ -1,36 +1,35 @@
 package dev.tessera.sbp.infer;
 
 import dev.tessera.autodiff.TrainingGraph;
-import dev.tessera.graph.Op;
 import dev.tessera.graph.Tensor;
 import dev.tessera.lowering.DistributedTraining;
 import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.Placement;
 import dev.tessera.sbp.Sbp;
-import dev.tessera.sbp.Sharding;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * The {@code auto} mode: a whole-graph search over the layouts of a training graph's decision
- * variables (every parameter and data input the user left free), each a B or S(i) per hierarchy
- * axis. Every other layout follows from {@link GreedySbpInference} given those, and
- * {@link PlanEvaluator} scores the result: the fastest iteration among the plans that fit the
- * memory budget; plans over it rank by how far over they are, so the search walks toward
- * feasibility first. Greedy inference alone never revisits a choice; fixing the parameters
+ * variables (every data input, parameter and gradient accumulator the user left free), each a B
+ * or S(i) per hierarchy axis. Every other layout follows from {@link GreedySbpInference} given
+ * those, and {@link PlanEvaluator} scores the result: the fastest iteration among the plans that
+ * fit the memory budget; plans over it rank by how far over they are, so the search walks toward
+ * feasibility first. Greedy inference alone never revisits a choice; fixing the stored tensors
  * and re-inferring the rest lets a choice made late (an optimizer state split) pay off early.
  *
- * <p>Search: a few seeds (data parallel over each axis, data parallel over all axes, everything
- * replicated), then from each, sweeps that try every candidate of every variable and keep the
- * best improvement, plus group moves that a single-variable move cannot reach in one step: a
- * column-parallel layer followed by a row-parallel one (Megatron), which alone would each only add
- * communication. Stops when a sweep improves nothing or after a bounded number of distinct plans.
- * Deterministic: variables, candidates and seeds are tried in graph order.
+ * <p>Search: seeds (data parallel over each axis, over all axes, everything replicated), then
+ * from each, sweeps that try every candidate of one unit at a time and keep the best, plus moves
+ * a single change cannot reach in one step: column-parallel then row-parallel layers (Megatron,
+ * {@link MegatronGroups}), each half of which alone only adds communication, and a parameter
+ * sharded together with its accumulator (ZeRO). Units are first roles (the same parameter in
+ * every repeated block, so a deep model costs about what one block does), then single variables.
+ * Stops when a round improves nothing or after a bounded number of distinct plans.
+ * Deterministic: units, candidates and moves are tried in graph order, and the plans of one step
+ * are inferred in parallel but compared in order.
  */
 public final class AutoParallelSearch {
     /** Distinct plans evaluated at most, so a large graph plans in bounded time. */
@@ -60,24 +59,18 @@ public final class AutoParallelSearch {
     record AxisMove(int axis, Map<Integer, Sbp> changes) {
     }
 
-    /** An accumulator's value when it is left to follow its gradient (no hint). */
-    private static final NdSbp FOLLOW = null;
-
     private final TrainingGraph graph;
     private final Placement placement;
     private final Map<Tensor, NdSbp> fixed;
     private final long budget;
     private final CostModel model;
     private final int maxEvaluations;
-    private final List<Tensor> variables = new ArrayList<>();
-    private final List<List<NdSbp>> candidates = new ArrayList<>();
+    private final SearchSpace space;
+    private final List<Tensor> variables;
+    private final List<List<NdSbp>> candidates;
+    private final List<AxisMove> groupMoves;
     private final Map<List<NdSbp>, Scored> memo = new HashMap<>();
-    /** Variable index of each parameter's accumulator, by the parameter's index. */
-    private final Map<Integer, Integer> accumulatorOf = new LinkedHashMap<>();
     private long smallestMemory = Long.MAX_VALUE;
-    private List<AxisMove> groupMoves;
-    /** For each variable, every variable of its role (itself included). */
-    private final List<List<Integer>> roleMates = new ArrayList<>();
 
     private AutoParallelSearch(TrainingGraph graph, Placement placement, Map<Tensor, NdSbp> fixed, long budget,
             CostModel model, int maxEvaluations) {
@@ -87,6 +80,10 @@ public final class AutoParallelSearch {
         this.budget = budget;
         this.model = model;
         this.maxEvaluations = maxEvaluations;
+        this.space = new SearchSpace(graph, placement, fixed);
+        this.variables = space.variables();
+        this.candidates = space.candidates();
+        this.groupMoves = MegatronGroups.moves(graph, placement, variables);
     }
 
     public static Result search(TrainingGraph graph, Placement placement, Map<Tensor, NdSbp> hints,
@@ -114,17 +111,8 @@ public final class AutoParallelSearch {
     }
 
     private Result run() {
-        collectVariables();
-        groupMoves = MegatronGroups.moves(graph, placement, variables);
-        Map<String, List<Integer>> byRole = new HashMap<>();
-        for (int v = 0; v < variables.size(); v++) {
-            byRole.computeIfAbsent(role(variables.get(v)), k -> new ArrayList<>()).add(v);
-        }
-        for (int v = 0; v < variables.size(); v++) {
-            roleMates.add(byRole.get(role(variables.get(v))));
-        }
         Scored best = null;
-        for (Scored start : evaluateAll(seeds())) {
+        for (Scored start : evaluateAll(space.seeds())) {
             if (start == null) {
                 continue;
             }
@@ -141,114 +129,10 @@ public final class AutoParallelSearch {
             throw new MemoryBudgetException("no layout found fits the memory budget of " + PlanEstimate.bytes(budget)
                     + " (" + budget + " bytes) per device on " + placement + ": the smallest peak memory found is "
                     + PlanEstimate.bytes(smallestMemory) + " (" + smallestMemory + " bytes); raise the budget "
-                    + "(parallel.memory_budget in a run config), use more devices, or shrink the batch or the model", budget, smallestMemory);
+                    + "(parallel.memory_budget in a run config), use more devices, or shrink the batch or the model",
+                    budget, smallestMemory);
         }
         return new Result(hintsOf(best.values), infer(best.values), best.estimate, memo.size());
-    }
-
-    private void collectVariables() {
-        Set<Tensor> read = new HashSet<>();
-        for (Op op : graph.ops()) {
-            read.addAll(op.inputs());
-        }
-        for (Tensor input : graph.forward().inputs()) {
-            if (input.shape().rank() >= 1 && read.contains(input) && !fixed.containsKey(input)) {
-                variables.add(input);
-                candidates.add(layoutsFitting(input));
-            }
-        }
-        List<Tensor> parameters = new ArrayList<>();
-        for (Tensor parameter : graph.parameters()) {
-            if (read.contains(parameter) && !fixed.containsKey(parameter)) {
-                parameters.add(parameter);
-                variables.add(parameter);
-                candidates.add(layoutsFitting(parameter));
-            }
-        }
-        // A gradient accumulator is stored as its gradient arrives unless hinted (FOLLOW, null):
-        // hinting it split turns a data-parallel all-reduce into a reduce-scatter (ZeRO).
-        for (Tensor parameter : parameters) {
-            Tensor accumulator = graph.accumulator(parameter);
-            if (accumulator != null && read.contains(accumulator) && !fixed.containsKey(accumulator)) {
-                accumulatorOf.put(variables.indexOf(parameter), variables.size());
-                variables.add(accumulator);
-                List<NdSbp> choices = new ArrayList<>();
-                choices.add(FOLLOW);
-                choices.addAll(layoutsFitting(accumulator));
-                candidates.add(choices);
-            }
-        }
-    }
-
-    /** Every NdSbp of B and S(i) per hierarchy axis that leaves no device an empty part; B first. */
-    private List<NdSbp> layoutsFitting(Tensor t) {
-        List<List<Sbp>> prefixes = List.of(List.of());
-        for (int axis = 0; axis < placement.axes(); axis++) {
-            List<Sbp> choices = new ArrayList<>();
-            choices.add(Sbp.broadcast());
-            if (placement.axisSize(axis) > 1) {
-                for (int dim = 0; dim < t.shape().rank(); dim++) {
-                    choices.add(Sbp.split(dim));
-                }
-            }
-            List<List<Sbp>> next = new ArrayList<>();
-            for (List<Sbp> prefix : prefixes) {
-                for (Sbp choice : choices) {
-                    List<Sbp> extended = new ArrayList<>(prefix);
-                    extended.add(choice);
-                    next.add(extended);
-                }
-            }
-            prefixes = next;
-        }
-        int last = placement.size() - 1;
-        List<NdSbp> fitting = new ArrayList<>();
-        for (List<Sbp> axes : prefixes) {
-            NdSbp sbp = new NdSbp(axes);
-            if (t.shape().size() == 0 || Sharding.region(t.shape(), placement, sbp, last).elements() > 0) {
-                fitting.add(sbp);
-            }
-        }
-        return fitting;
-    }
-
-    /** Data parallel over each axis in turn, over all axes together, then everything replicated. */
-    private List<List<NdSbp>> seeds() {
-        NdSbp replicated = NdSbp.uniform(placement.axes(), Sbp.broadcast());
-        List<List<NdSbp>> seeds = new ArrayList<>();
-        List<Integer> splittable = new ArrayList<>();
-        for (int axis = 0; axis < placement.axes(); axis++) {
-            if (placement.axisSize(axis) > 1) {
-                splittable.add(axis);
-            }
-        }
-        List<List<Integer>> batchAxes = new ArrayList<>();
-        for (int axis : splittable) {
-            batchAxes.add(List.of(axis));
-        }
-        if (splittable.size() > 1) {
-            batchAxes.add(splittable);
-        }
-        for (List<Integer> axes : batchAxes) {
-            List<NdSbp> seed = new ArrayList<>();
-            for (int v = 0; v < variables.size(); v++) {
-                NdSbp layout = accumulatorOf.containsValue(v) ? FOLLOW : replicated;
-                if (variables.get(v).kind() == dev.tessera.graph.TensorKind.INPUT) {
-                    for (int axis : axes) {
-                        layout = layout.with(axis, Sbp.split(0));
-                    }
-                    layout = candidates.get(v).contains(layout) ? layout : replicated;
-                }
-                seed.add(layout);
-            }
-            seeds.add(seed);
-        }
-        List<NdSbp> allReplicated = new ArrayList<>();
-        for (int v = 0; v < variables.size(); v++) {
-            allReplicated.add(accumulatorOf.containsValue(v) ? FOLLOW : replicated);
-        }
-        seeds.add(allReplicated);
-        return seeds;
     }
 
     /**
@@ -257,8 +141,8 @@ public final class AutoParallelSearch {
      * evaluation budget lasts, over single variables.
      */
     private Scored localSearch(Scored start) {
-        Scored tied = localSearch(start, roles(), true);
-        return localSearch(tied, singles(), false);
+        Scored tied = localSearch(start, space.roles(), true);
+        return localSearch(tied, space.singles(), false);
     }
 
     private Scored localSearch(Scored start, List<List<Integer>> units, boolean tiedMoves) {
@@ -319,43 +203,25 @@ public final class AutoParallelSearch {
     /** The move applied to every variable that shares a role with one it changes. */
     private Map<Integer, NdSbp> tie(Map<Integer, NdSbp> move) {
         Map<Integer, NdSbp> tied = new HashMap<>();
-        move.forEach((v, layout) -> roleMates.get(v).forEach(mate -> tied.put(mate, layout)));
+        move.forEach((v, layout) -> space.roleMates(v).forEach(mate -> tied.put(mate, layout)));
         return tied;
     }
 
-    /** Every data input and parameter alone; accumulators only move with their parameter (ZeRO moves). */
-    private List<List<Integer>> singles() {
-        List<List<Integer>> units = new ArrayList<>();
-        for (int v = 0; v < variables.size(); v++) {
-            if (!accumulatorOf.containsValue(v)) {
-                units.add(List.of(v));
+    /** The move's layouts from the current ones, or null when one leaves a device an empty part. */
+    private Map<Integer, NdSbp> apply(List<NdSbp> values, AxisMove move) {
+        Map<Integer, NdSbp> changes = new HashMap<>();
+        for (Map.Entry<Integer, Sbp> change : move.changes().entrySet()) {
+            NdSbp current = values.get(change.getKey());
+            if (current == SearchSpace.FOLLOW) {
+                return null;
             }
+            NdSbp layout = current.with(move.axis(), change.getValue());
+            if (!candidates.get(change.getKey()).contains(layout)) {
+                return null;
+            }
+            changes.put(change.getKey(), layout);
         }
-        return units;
-    }
-
-    /** The single units grouped by role, in order of each role's first variable. */
-    private List<List<Integer>> roles() {
-        Map<String, List<Integer>> byRole = new LinkedHashMap<>();
-        for (List<Integer> single : singles()) {
-            Tensor t = variables.get(single.get(0));
-            byRole.computeIfAbsent(role(t), k -> new ArrayList<>()).add(single.get(0));
-        }
-        return new ArrayList<>(byRole.values());
-    }
-
-    /**
-     * A parameter's name with the number of its block replaced, and its type: a name of three or
-     * more segments whose first ends in a number ({@code block3.attention.q.weight}) is a
-     * repeated block's. Accumulators take their parameter's role.
-     */
-    private static String role(Tensor t) {
-        String[] segments = t.name().split("\\.");
-        String name = t.name();
-        if (segments.length >= 3 && segments[0].matches(".*[^0-9][0-9]+")) {
-            name = segments[0].replaceAll("[0-9]+$", "#") + name.substring(segments[0].length());
-        }
-        return name + " " + t.type();
+        return changes;
     }
 
     /**
@@ -365,7 +231,7 @@ public final class AutoParallelSearch {
      */
     private List<Map<Integer, NdSbp>> shardingMoves(List<NdSbp> values) {
         List<Map<Integer, NdSbp>> moves = new ArrayList<>();
-        for (Map.Entry<Integer, Integer> pair : accumulatorOf.entrySet()) {
+        for (Map.Entry<Integer, Integer> pair : space.accumulatorOf().entrySet()) {
             for (int axis = 0; axis < placement.axes(); axis++) {
                 NdSbp parameter = values.get(pair.getKey()).with(axis, Sbp.split(0));
                 if (placement.axisSize(axis) > 1 && candidates.get(pair.getKey()).contains(parameter)
@@ -375,13 +241,6 @@ public final class AutoParallelSearch {
             }
         }
         return moves;
-    }
-
-    /** {@code values} with variable {@code v} changed (to FOLLOW, too, which a Map.of cannot hold). */
-    private static List<NdSbp> with(List<NdSbp> values, int v, NdSbp value) {
-        List<NdSbp> changed = new ArrayList<>(values);
-        changed.set(v, value);
-        return java.util.Collections.unmodifiableList(changed);
     }
 
     private static List<NdSbp> with(List<NdSbp> values, Map<Integer, NdSbp> changes) {
@@ -430,27 +289,10 @@ public final class AutoParallelSearch {
     private Map<Tensor, NdSbp> hintsOf(List<NdSbp> values) {
         Map<Tensor, NdSbp> hints = new LinkedHashMap<>(fixed);
         for (int v = 0; v < variables.size(); v++) {
-            if (values.get(v) != FOLLOW) {
+            if (values.get(v) != SearchSpace.FOLLOW) {
                 hints.put(variables.get(v), values.get(v));
             }
         }
         return hints;
-    }
-
-    /** The move's layouts from the current ones, or null when one leaves a device an empty part. */
-    private Map<Integer, NdSbp> apply(List<NdSbp> values, AxisMove move) {
-        Map<Integer, NdSbp> changes = new HashMap<>();
-        for (Map.Entry<Integer, Sbp> change : move.changes().entrySet()) {
-            NdSbp current = values.get(change.getKey());
-            if (current == FOLLOW) {
-                return null;
-            }
-            NdSbp layout = current.with(move.axis(), change.getValue());
-            if (!candidates.get(change.getKey()).contains(layout)) {
-                return null;
-            }
-            changes.put(change.getKey(), layout);
-        }
-        return changes;
     }
 }
