@@ -136,6 +136,29 @@ class MainTest {
         assertEquals(expected.get(19), continued.get(19), 1e-5 * Math.abs(expected.get(19)));
     }
 
+    @Test
+    void shouldTrainTheLayoutTheAutoSearchChoseOnTheLossTrajectoryOfOneDevice() throws IOException {
+        Path conf = config("train { steps = 8, batch_size = 4, log_every = 1 }\n");
+        Path single = dir.resolve("runs/single");
+        Path auto = dir.resolve("runs/auto");
+
+        assertEquals(0, run("train", conf.toString(), "--run-dir", single.toString()).status());
+        Result two = run("train", conf.toString(), "--run-dir", auto.toString(), "--set", "parallel.devices=2",
+                "--set", "parallel.tensor=2", "--set", "parallel.auto=true");
+
+        assertEquals(0, two.status(), two.err());
+        // the search stores some parameter split (the tiny model's weight rows, with partial sums after it)
+        Result plan = run("plan", conf.toString(), "--set", "parallel.devices=2", "--set", "parallel.tensor=2",
+                "--set", "parallel.auto=true");
+        assertTrue(plan.out().lines().anyMatch(l -> l.contains(" parameter ") && l.contains("S(")), plan.out());
+        List<Double> expected = losses(single);
+        List<Double> actual = losses(auto);
+        assertEquals(expected.size(), actual.size());
+        for (int i = 0; i < expected.size(); i++) {
+            assertEquals(expected.get(i), actual.get(i), 1e-5 * Math.abs(expected.get(i)), "loss of step " + (i + 1));
+        }
+    }
+
     private static List<Double> losses(Path runDir) throws IOException {
         List<Double> losses = new java.util.ArrayList<>();
         for (String line : Files.readAllLines(runDir.resolve("metrics.jsonl"))) {
