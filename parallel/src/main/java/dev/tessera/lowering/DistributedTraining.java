@@ -6,10 +6,10 @@ import dev.tessera.graph.Tensor;
 import dev.tessera.sbp.DeviceId;
 import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.Placement;
-import dev.tessera.sbp.infer.SbpAssignment;
 import dev.tessera.sbp.Sbp;
 import dev.tessera.sbp.infer.CostModel;
 import dev.tessera.sbp.infer.GreedySbpInference;
+import dev.tessera.sbp.infer.SbpAssignment;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,8 +40,18 @@ public record DistributedTraining(TrainingGraph logical, SbpAssignment assignmen
      */
     public static DistributedTraining plan(TrainingGraph graph, Placement placement, Map<Tensor, NdSbp> hints,
             CostModel model) {
-        return PhysicalLowering.lower(graph,
-                GreedySbpInference.infer(graph.ops(), placement, trainingHints(graph, placement, hints), model));
+        return plan(graph, placement, Map.of(), hints, model);
+    }
+
+    /**
+     * The same with stages: the ops in {@code stages} run on their placement (see
+     * {@link dev.tessera.sbp.infer.StageRules} to choose them by name), the others on
+     * {@code placement}; tensors move between stages by send/recv.
+     */
+    public static DistributedTraining plan(TrainingGraph graph, Placement placement, Map<Op, Placement> stages,
+            Map<Tensor, NdSbp> hints, CostModel model) {
+        return PhysicalLowering.lower(graph, GreedySbpInference.infer(graph.ops(), placement, stages,
+                trainingHints(graph, placement, hints), model));
     }
 
     /**

@@ -3,10 +3,13 @@ package dev.tessera.sbp.infer;
 import dev.tessera.graph.LogicalGraph;
 import dev.tessera.graph.Op;
 import dev.tessera.graph.Tensor;
+import dev.tessera.graph.TensorKind;
 import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.NdSbpSignature;
 import dev.tessera.sbp.Placement;
+import dev.tessera.sbp.Sbp;
 import dev.tessera.sbp.SignatureLifting;
+import dev.tessera.sbp.boxing.Boxing;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -15,8 +18,9 @@ import java.util.Map;
 /**
  * One forward pass over a graph that gives each op, in topological order, the cheapest ND
  * signature given the layouts its producers already chose ({@link SignatureCost}). Tensors the
- * user fixed with a hint keep it; an unhinted input or parameter takes the layout its first
- * consumer wants (Broadcast where that consumer wants a partial sum, zero-filled on the way).
+ * user fixed with a hint keep it; an unhinted parameter is replicated (Broadcast); an unhinted
+ * input takes the layout its first consumer wants (Broadcast where that consumer wants a
+ * partial sum, zero-filled on the way).
  * A tensor an op writes in place (an optimizer step's parameter and state) is never boxed: the op
  * must take it in the layout it is stored in, and one not laid out yet is stored like the op's
  * other input of its type (optimizer state like its parameter). Greedy and local: it never revisits a choice, which
@@ -41,18 +45,58 @@ public final class GreedySbpInference {
      * backward and update), where it gives weight gradients their all-reduce.
      */
     public static SbpAssignment infer(List<Op> ops, Placement placement, Map<Tensor, NdSbp> hints, CostModel model) {
-        hints.forEach((tensor, sbp) -> sbp.requireFits(tensor.name(), tensor.type(), placement));
-        BoxingCache boxing = new BoxingCache(placement);
-        Map<Tensor, NdSbp> layouts = new HashMap<>(hints);
+        return infer(ops, placement, Map.of(), hints, model);
+    }
+
+    /**
+     * The same with stages: an op in {@code stages} runs on that placement (its stage), every
+     * other op on {@code placement}. A tensor lives on its producer's placement (an input or
+     * parameter on its first consumer's); a consumer on another placement receives it through a
+     * send/recv (plus conversions on either side), priced by the boxing table like any boxing.
+     *
+     * @throws IllegalArgumentException when an op would write in place a tensor that lives on
+     *     another placement (an optimizer step placed away from its parameter)
+     */
+    public static SbpAssignment infer(List<Op> ops, Placement placement, Map<Op, Placement> stages,
+            Map<Tensor, NdSbp> hints, CostModel model) {
+        Map<Placement, BoxingCache> caches = new HashMap<>();
+        Map<Tensor, NdSbp> layouts = new HashMap<>();
+        Map<Tensor, Placement> homes = new HashMap<>();
         Map<Op, NdSbpSignature> signatures = new HashMap<>();
+        Map<Op, Placement> opPlacements = new HashMap<>();
         List<SbpAssignment.InsertedBoxing> boxings = new ArrayList<>();
         for (Op op : ops) {
-            List<NdSbp> arriving = op.inputs().stream().map(layouts::get).toList();
-            List<NdSbpSignature> lifted = SignatureLifting.lift(op.def(), op.inputTypes(), placement);
+            Placement here = stages.getOrDefault(op, placement);
+            BoxingCache boxing = caches.computeIfAbsent(here, BoxingCache::new);
+            if (!here.equals(placement)) {
+                opPlacements.put(op, here);
+            }
+            for (Tensor input : op.inputs()) {
+                if (!homes.containsKey(input) && hints.containsKey(input)) {
+                    // a hinted input or parameter lives where its first consumer runs
+                    hints.get(input).requireFits(input.name(), input.type(), here);
+                    homes.put(input, here);
+                    layouts.put(input, hints.get(input));
+                } else if (!homes.containsKey(input) && input.kind() == TensorKind.PARAMETER) {
+                    // an unhinted parameter is replicated, read in parts by local slices where an op
+                    // wants it split: storing it split for its first reader would make every later
+                    // reader gather it (sharding parameters is for hints and the auto search)
+                    homes.put(input, here);
+                    layouts.put(input, NdSbp.uniform(here.axes(), Sbp.broadcast()));
+                }
+            }
+            requireWrittenInputsHere(op, here, homes);
+            List<NdSbp> arriving = new ArrayList<>();
+            for (Tensor input : op.inputs()) {
+                // layouts on another placement never match: their cost is the send/recv's
+                arriving.add(homes.getOrDefault(input, here).equals(here) ? layouts.get(input) : null);
+            }
+            List<NdSbpSignature> lifted = SignatureLifting.lift(op.def(), op.inputTypes(), here);
             List<NdSbp> followed = followWrittenInputs(op, arriving);
-            NdSbpSignature best = cheapest(op, lifted, followed, arriving, hints, boxing, model);
+            Remote remote = new Remote(op, here, layouts, homes);
+            NdSbpSignature best = cheapest(op, lifted, followed, arriving, hints, boxing, remote, model);
             if (best == null && !followed.equals(arriving)) {
-                best = cheapest(op, lifted, arriving, arriving, hints, boxing, model);
+                best = cheapest(op, lifted, arriving, arriving, hints, boxing, remote, model);
             }
             if (best == null) {
                 throw noInPlaceSignature(op, lifted, arriving);
@@ -66,8 +110,13 @@ public final class GreedySbpInference {
                     // parameters and inputs are stored whole or split, never as partial values
                     from = wanted.withoutPartialSums();
                     layouts.put(input, from);
+                    homes.put(input, here);
                 }
-                if (!from.equals(wanted)) {
+                Placement home = homes.get(input);
+                if (!home.equals(here)) {
+                    boxings.add(new SbpAssignment.InsertedBoxing(op, i,
+                            Boxing.plan(input.name(), input.type(), home, from, here, wanted)));
+                } else if (!from.equals(wanted)) {
                     boxings.add(new SbpAssignment.InsertedBoxing(op, i, boxing.plan(input.name(), input.type(), from, wanted)));
                 }
             }
@@ -75,14 +124,72 @@ public final class GreedySbpInference {
                 Tensor output = op.output(o);
                 NdSbp produced = best.outputs().get(o);
                 NdSbp hint = hints.get(output);
+                homes.put(output, here);
                 if (hint != null && !hint.equals(produced)) {
+                    hint.requireFits(output.name(), output.type(), here);
                     boxings.add(new SbpAssignment.InsertedBoxing(op, -1, boxing.plan(output.name(), output.type(), produced, hint)));
+                    layouts.put(output, hint);
                 } else {
                     layouts.put(output, produced);
                 }
             }
         }
-        return new SbpAssignment(placement, layouts, signatures, boxings);
+        for (Map.Entry<Tensor, NdSbp> hint : hints.entrySet()) {
+            if (!homes.containsKey(hint.getKey())) {
+                hint.getValue().requireFits(hint.getKey().name(), hint.getKey().type(), placement);
+            }
+        }
+        Map<Tensor, Placement> tensorPlacements = new HashMap<>();
+        homes.forEach((tensor, home) -> {
+            if (!home.equals(placement)) {
+                tensorPlacements.put(tensor, home);
+            }
+        });
+        return new SbpAssignment(placement, layouts, signatures, boxings, opPlacements, tensorPlacements);
+    }
+
+    /** What moving an op's inputs that live on other placements costs, per wanted layout (cached). */
+    private static final class Remote {
+        private final Op op;
+        private final Placement here;
+        private final Map<Tensor, NdSbp> layouts;
+        private final Map<Tensor, Placement> homes;
+
+        Remote(Op op, Placement here, Map<Tensor, NdSbp> layouts, Map<Tensor, Placement> homes) {
+            this.op = op;
+            this.here = here;
+            this.layouts = layouts;
+            this.homes = homes;
+        }
+
+        boolean any() {
+            return op.inputs().stream().anyMatch(t -> homes.containsKey(t) && !homes.get(t).equals(here));
+        }
+
+        double seconds(NdSbpSignature sig, CostModel model) {
+            double bytes = 0;
+            for (int i = 0; i < op.inputs().size(); i++) {
+                Tensor input = op.input(i);
+                Placement home = homes.get(input);
+                if (home != null && !home.equals(here)) {
+                    bytes += Boxing.cost(input.name(), input.type(), home, layouts.get(input), here, sig.inputs().get(i))
+                            .maxBytesPerDevice();
+                }
+            }
+            return model.communicationSeconds(bytes, bytes > 0 ? 1 : 0);
+        }
+    }
+
+    /** An op that writes a tensor in place must run where the tensor lives. */
+    private static void requireWrittenInputsHere(Op op, Placement here, Map<Tensor, Placement> homes) {
+        for (int i : op.def().mutatedInputs()) {
+            Placement home = homes.get(op.input(i));
+            if (home != null && !home.equals(here)) {
+                throw new IllegalArgumentException("op '" + op.name() + "' (" + op.def().type() + ") runs on " + here
+                        + " but writes '" + op.input(i).name() + "', which lives on " + home + "; place a parameter's "
+                        + "accumulation and optimizer step on its stage (e.g. stage rules by parameter name)");
+            }
+        }
     }
 
     /**
@@ -90,7 +197,8 @@ public final class GreedySbpInference {
      * (any layout but a partial sum where null), or null if none does.
      */
     private static NdSbpSignature cheapest(Op op, List<NdSbpSignature> lifted, List<NdSbp> stored,
-            List<NdSbp> arriving, Map<Tensor, NdSbp> hints, BoxingCache boxing, CostModel model) {
+            List<NdSbp> arriving, Map<Tensor, NdSbp> hints, BoxingCache boxing, Remote remote, CostModel model) {
+        boolean crossing = remote.any();
         List<String> names = op.inputs().stream().map(Tensor::name).toList();
         NdSbpSignature best = null;
         double bestSeconds = Double.POSITIVE_INFINITY;
@@ -101,6 +209,10 @@ public final class GreedySbpInference {
             double seconds = SignatureCost.of(op.def(), names, op.inputTypes(), op.outputTypes(), sig, arriving,
                     boxing, model).seconds();
             seconds += outputHintSeconds(op, sig, hints, boxing, model);
+            if (crossing) {
+                seconds += remote.seconds(sig, model);
+            }
+            seconds += newPartialSeconds(op, sig, arriving, boxing, model);
             if (seconds < bestSeconds) {
                 best = sig;
                 bestSeconds = seconds;
@@ -165,6 +277,31 @@ public final class GreedySbpInference {
         return new IllegalArgumentException(message.toString());
     }
 
+    /**
+     * A signature that turns whole or split inputs into a partial output creates a sum someone
+     * must reduce later; the greedy pass would otherwise charge that reduction only to the
+     * consumer, after this op had already chosen, and split a tiny op (a gradient's squared norm)
+     * only to all-reduce its scalar. Charged here: one reduction of each partial output of an op
+     * none of whose inputs arrives partial.
+     */
+    private static double newPartialSeconds(Op op, NdSbpSignature sig, List<NdSbp> arriving, BoxingCache boxing,
+            CostModel model) {
+        // partial inputs zero-filled or zero-padded on the way in do not count: the sum is still new
+        if (arriving.stream().anyMatch(sbp -> sbp != null && sbp.hasPartialSum())) {
+            return 0;
+        }
+        double seconds = 0;
+        for (int o = 0; o < op.outputs().size(); o++) {
+            NdSbp produced = sig.outputs().get(o);
+            if (produced.hasPartialSum()) {
+                Tensor t = op.output(o);
+                seconds += model.communicationSeconds(
+                        boxing.cost(t.name(), t.type(), produced, produced.withoutPartialSums()).maxBytesPerDevice(), 1);
+            }
+        }
+        return seconds;
+    }
+
     private static double outputHintSeconds(Op op, NdSbpSignature sig, Map<Tensor, NdSbp> hints, BoxingCache boxing,
             CostModel model) {
         double seconds = 0;
@@ -172,7 +309,8 @@ public final class GreedySbpInference {
             NdSbp hint = hints.get(op.output(o));
             if (hint != null && !hint.equals(sig.outputs().get(o))) {
                 Tensor t = op.output(o);
-                seconds += model.seconds(0, boxing.cost(t.name(), t.type(), sig.outputs().get(o), hint).maxBytesPerDevice());
+                seconds += model.communicationSeconds(
+                        boxing.cost(t.name(), t.type(), sig.outputs().get(o), hint).maxBytesPerDevice(), 1);
             }
         }
         return seconds;

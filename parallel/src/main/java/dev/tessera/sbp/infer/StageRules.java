@@ -1,0 +1,129 @@
+package dev.tessera.sbp.infer;
+
+import dev.tessera.graph.Op;
+import dev.tessera.graph.Tensor;
+import dev.tessera.graph.TensorKind;
+import dev.tessera.sbp.Placement;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Puts ops on stages by name: each rule maps a name prefix to a placement, e.g.
+ * {@code "block1." -> devices 2-3}. An op takes the placement of the longest prefix matching its
+ * name; an op no rule names stays with what it belongs to (see {@link #resolve}): a gradient op
+ * with its forward op, a parameter's accumulation, clipping and update with the parameter.
+ */
+public final class StageRules {
+    private final Map<String, Placement> byPrefix;
+
+    public StageRules(Map<String, Placement> byPrefix) {
+        this.byPrefix = new LinkedHashMap<>(byPrefix);
+        byPrefix.forEach((prefix, placement) -> {
+            if (prefix.isEmpty()) {
+                throw new IllegalArgumentException("a stage rule needs a non-empty name prefix (placement " + placement
+                        + "); the default placement covers every op no rule matches");
+            }
+        });
+    }
+
+    /**
+     * The placement of every op of {@code ops} (in topological order) that is not
+     * {@code defaultPlacement}. In order of precedence: a rule matching the op's name; the
+     * placement of the forward op a gradient op belongs to (autodiff names it
+     * {@code <forward op>.grad} or {@code <forward op>.grad_<n>}); the placement of a parameter
+     * the op reads, or of the parameter an optimizer-state tensor it reads belongs to
+     * ({@code <parameter>.<what>}), a parameter being placed with its first reader; the
+     * placement of the latest producer of its inputs; the default.
+     */
+    public Map<Op, Placement> resolve(List<Op> ops, Placement defaultPlacement) {
+        Map<Op, Placement> stages = new LinkedHashMap<>();
+        Map<String, Placement> byOpName = new HashMap<>();
+        Map<Tensor, Placement> parameters = new LinkedHashMap<>();
+        Map<Tensor, Placement> producedOn = new HashMap<>();
+        Map<Tensor, Integer> producedAt = new HashMap<>();
+        for (int index = 0; index < ops.size(); index++) {
+            Op op = ops.get(index);
+            Placement chosen = match(op.name());
+            if (chosen == null) {
+                chosen = forwardOf(op.name(), byOpName);
+            }
+            if (chosen == null) {
+                chosen = ownerOf(op, parameters);
+            }
+            if (chosen == null) {
+                int latest = -1;
+                for (Tensor input : op.inputs()) {
+                    if (producedAt.getOrDefault(input, -1) > latest) {
+                        latest = producedAt.get(input);
+                        chosen = producedOn.get(input);
+                    }
+                }
+            }
+            if (chosen == null) {
+                chosen = defaultPlacement;
+            }
+            if (!chosen.equals(defaultPlacement)) {
+                stages.put(op, chosen);
+            }
+            byOpName.put(op.name(), chosen);
+            for (Tensor input : op.inputs()) {
+                if (input.kind() == TensorKind.PARAMETER) {
+                    parameters.putIfAbsent(input, chosen);
+                }
+            }
+            for (Tensor output : op.outputs()) {
+                producedOn.put(output, chosen);
+                producedAt.put(output, index);
+            }
+        }
+        return stages;
+    }
+
+    private static Placement forwardOf(String name, Map<String, Placement> byOpName) {
+        int grad = name.lastIndexOf(".grad");
+        if (grad < 0) {
+            return null;
+        }
+        String suffix = name.substring(grad + ".grad".length());
+        if (!suffix.isEmpty() && !suffix.matches("_[0-9]+")) {
+            return null;
+        }
+        return byOpName.get(name.substring(0, grad));
+    }
+
+    /** The placement of a parameter the op reads, or of the parameter a state tensor it reads is named after. */
+    private static Placement ownerOf(Op op, Map<Tensor, Placement> parameters) {
+        for (Tensor input : op.inputs()) {
+            if (input.kind() == TensorKind.PARAMETER && parameters.containsKey(input)) {
+                return parameters.get(input);
+            }
+        }
+        for (Tensor input : op.inputs()) {
+            if (input.kind() == TensorKind.STATE) {
+                Tensor owner = null;
+                for (Tensor p : parameters.keySet()) {
+                    if (input.name().startsWith(p.name() + ".")
+                            && (owner == null || p.name().length() > owner.name().length())) {
+                        owner = p;
+                    }
+                }
+                if (owner != null) {
+                    return parameters.get(owner);
+                }
+            }
+        }
+        return null;
+    }
+
+    private Placement match(String name) {
+        String best = null;
+        for (String prefix : byPrefix.keySet()) {
+            if (name.startsWith(prefix) && (best == null || prefix.length() > best.length())) {
+                best = prefix;
+            }
+        }
+        return best == null ? null : byPrefix.get(best);
+    }
+}
