@@ -8,7 +8,7 @@ import java.util.Locale;
  *
  * @param computeSeconds local FLOPs of every op run in the iteration over the device's FLOP rate
  * @param communicationSeconds bytes the inserted boxing sends from the busiest device over the link
- *     rate, plus a start-up latency per communicating step
+ *     rate, plus the cost model's latency per collective
  * @param persistentBytes parameters, optimizer state and gradient accumulators held across iterations
  * @param activationBytes data inputs and every op output of one micro-batch, without buffer reuse
  * @param boxingBytes the outputs of the inserted conversions, in their target layouts

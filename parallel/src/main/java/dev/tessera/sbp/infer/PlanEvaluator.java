@@ -28,38 +28,33 @@ import java.util.Set;
  * one micro-batch's data inputs and op outputs and the conversions' outputs, with no buffer
  * reuse, so an upper bound that ranks layouts the way the real peak does.
  *
- * <p>Every communicating step of a conversion also costs a fixed latency (the alpha of the
- * alpha-beta model): without it, splitting a small tensor looks free whenever the bytes cancel
- * out (a weight read once and stored sharded costs a reduce-scatter and an all-gather, exactly
- * the bytes of its data-parallel all-reduce), and the search would shard every bias to save a
- * few FLOPs of its update.
+ * <p>Each conversion that sends bytes also costs the cost model's latency per collective (as in
+ * {@link SignatureCost}): without it, splitting a small tensor looks free whenever the bytes
+ * cancel out (a weight read once and stored sharded costs a reduce-scatter and an all-gather,
+ * exactly the bytes of its data-parallel all-reduce), and the search would shard every bias to
+ * save a few FLOPs of its update. Ops on stages count on their own placement; memory then adds
+ * up every stage's rank 0, an upper bound.
  */
 public final class PlanEvaluator {
-    /** Start-up time of one collective step: a few network round trips (10 Gbit/s Ethernet, ~20 us). */
-    public static final double DEFAULT_STEP_LATENCY_SECONDS = 20e-6;
-
     private PlanEvaluator() {
     }
 
     public static PlanEstimate evaluate(TrainingGraph graph, SbpAssignment assignment, CostModel model) {
-        return evaluate(graph.ops(), graph.options().microBatches(), assignment, model, DEFAULT_STEP_LATENCY_SECONDS);
+        return evaluate(graph.ops(), graph.options().microBatches(), assignment, model);
     }
 
     /**
      * @param ops every op of one iteration in order (forward, backward, update)
      * @param microBatches how often the non-update ops run per iteration
-     * @param stepLatencySeconds fixed cost of each communicating step of a conversion
      */
-    public static PlanEstimate evaluate(List<Op> ops, int microBatches, SbpAssignment assignment, CostModel model,
-            double stepLatencySeconds) {
-        Placement placement = assignment.placement();
+    public static PlanEstimate evaluate(List<Op> ops, int microBatches, SbpAssignment assignment, CostModel model) {
         Map<Op, Double> boxingSecondsBefore = new HashMap<>();
         long boxingMemory = 0;
         for (SbpAssignment.InsertedBoxing boxing : assignment.boxings()) {
-            long steps = boxing.plan().steps().stream().filter(step -> step.conversion().communicates()).count();
-            boxingSecondsBefore.merge(boxing.op(), model.seconds(0, boxing.plan().maxBytesPerDevice())
-                    + steps * stepLatencySeconds, Double::sum);
-            boxingMemory += localBytes(boxing.plan().type(), placement, boxing.plan().to());
+            int collectives = boxing.plan().totalBytes() > 0 ? 1 : 0;
+            boxingSecondsBefore.merge(boxing.op(),
+                    model.communicationSeconds(boxing.plan().maxBytesPerDevice(), collectives), Double::sum);
+            boxingMemory += localBytes(boxing.plan().type(), boxing.plan().toPlacement(), boxing.plan().to());
         }
         double computeSeconds = 0;
         double communicationSeconds = 0;
@@ -71,7 +66,8 @@ public final class PlanEvaluator {
                 throw new IllegalArgumentException("op '" + op.name() + "' has no signature in the assignment; "
                         + "evaluate the assignment inferred for these ops");
             }
-            double flops = SignatureCost.localFlops(op.def(), op.inputTypes(), op.outputTypes(), signature, placement);
+            double flops = SignatureCost.localFlops(op.def(), op.inputTypes(), op.outputTypes(), signature,
+                    assignment.placement(op));
             computeSeconds += runs * model.seconds(flops, 0);
             communicationSeconds += runs * boxingSecondsBefore.getOrDefault(op, 0.0);
             tensors.addAll(op.inputs());
@@ -80,7 +76,7 @@ public final class PlanEvaluator {
         long persistent = 0;
         long activations = 0;
         for (Tensor t : tensors) {
-            long bytes = localBytes(t.type(), placement, assignment.layout(t));
+            long bytes = localBytes(t.type(), assignment.placement(t), assignment.layout(t));
             if (t.kind() == TensorKind.PARAMETER || t.kind() == TensorKind.STATE) {
                 persistent += bytes;
             } else {
