@@ -5,9 +5,11 @@ import dev.tessera.deploy.checkpoint.CheckpointStore;
 import dev.tessera.deploy.config.ConfigLoader;
 import dev.tessera.deploy.config.ModelRegistry;
 import dev.tessera.deploy.config.RunConfig;
+import dev.tessera.deploy.plan.ParallelPlan;
 import dev.tessera.deploy.run.Progress;
 import dev.tessera.deploy.run.RunDirectory;
 import dev.tessera.deploy.train.Trainer;
+import dev.tessera.deploy.train.TrainingSetup;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -39,7 +41,7 @@ public final class TrainCommand implements Callable<Integer> {
     static final Path RUNS = Path.of("runs");
     /** Summary keys the trainer writes itself; every other key is an evaluation metric of the model. */
     private static final java.util.Set<String> FRAMEWORK_SUMMARY_KEYS = java.util.Set.of("model", "steps", "initial_loss",
-            "final_loss", "samples_per_s", "tokens_per_s", "wall_s", "parameters", "resumed_from_step");
+            "final_loss", "samples_per_s", "tokens_per_s", "wall_s", "parameters", "resumed_from_step", "devices", "layout");
 
     @Parameters(index = "0", paramLabel = "<config>", description = "The run config (HOCON).")
     Path config;
@@ -73,6 +75,13 @@ public final class TrainCommand implements Callable<Integer> {
             throw new InputException("parallel.devices is " + run.parallel().devices() + " and runtime.devices is "
                     + run.settings().devices() + ": choose one way to use several devices, SBP layouts (parallel.*) or "
                     + "manual placement (runtime.devices with runtime.placement); set the other to 1");
+        }
+        if (run.parallel().devices() > 1) {
+            // lay the graph out before a run directory exists: a layout that cannot work
+            // (conflicting hints) is a config error and leaves nothing behind
+            TrainingSetup setup = TrainingSetup.from(run);
+            ParallelPlan.of(run.modelType(), setup.model().describe(), setup.graph(), run.settings().batchSize(),
+                    run.parallel());
         }
         PrintWriter out = spec.commandLine().getOut();
         Map<String, Object> summary;

@@ -159,6 +159,22 @@ class MainTest {
         }
     }
 
+    @Test
+    void shouldRejectConflictingLayoutHintsNamingOpTensorsAndLayoutsBeforeCreatingARunDirectory() throws IOException {
+        Path conf = config("train { steps = 5, batch_size = 4 }\nparallel { devices = 2, data = 1, tensor = 2 }\n"
+                + "parallel.hints { \"fc.weight\" = \"(B, S(0))\", \"fc.weight.adam_m\" = \"(B, S(1))\" }\n");
+        Path runDir = dir.resolve("runs/conflict");
+
+        Result result = run("train", conf.toString(), "--run-dir", runDir.toString());
+
+        assertEquals(2, result.status(), result.err());
+        assertEquals(1, result.errLines().size(), result.err());
+        String message = result.err();
+        assertTrue(message.contains("'fc.weight.update'") && message.contains("'fc.weight'") && message.contains("'fc.weight.adam_m'")
+                && message.contains("(B, S(0))") && message.contains("(B, S(1))") && message.contains("hint"), message);
+        assertFalse(Files.exists(runDir), "no run directory for a config that cannot run");
+    }
+
     private static List<Double> losses(Path runDir) throws IOException {
         List<Double> losses = new java.util.ArrayList<>();
         for (String line : Files.readAllLines(runDir.resolve("metrics.jsonl"))) {

@@ -90,7 +90,7 @@ class ParallelTrainingTest {
     }
 
     @ParameterizedTest(name = "{0} devices")
-    @ValueSource(ints = {2, 3})
+    @ValueSource(ints = {2, 3, 4})
     void shouldTrainTheMlpWithShardedOptimizerStateLikeTheReference(int devices) {
         // ZeRO-style: weights and their Adam moments stored split over the data-parallel devices
         TrainingGraph graph = TrainingModels.mlp(2, adamW(), 0.5);
@@ -103,16 +103,18 @@ class ParallelTrainingTest {
         assertTrainsLikeReference(plan, false, 2, F64_RELATIVE);
     }
 
-    @Test
-    void shouldTrainTheGptStackDataParallelLikeTheReference() {
-        TrainingGraph graph = TrainingModels.gpt(2, SGD, 1.0);
-        DistributedTraining plan = plan(graph, Placement.onNode(0, 2),
+    @ParameterizedTest(name = "{0} devices")
+    @ValueSource(ints = {2, 3, 4})
+    void shouldTrainTheGptStackDataParallelLikeTheReference(int devices) {
+        // 6 sequences per micro-batch: uneven on 4 devices
+        TrainingGraph graph = TrainingModels.gpt(6, 2, SGD, 1.0);
+        DistributedTraining plan = plan(graph, Placement.onNode(0, devices),
                 Map.of("tokens", split(0), "targets", split(0)));
         assertTrainsLikeReference(plan, true, 2, F32_RELATIVE);
     }
 
     @ParameterizedTest(name = "{0} devices")
-    @ValueSource(ints = {2, 3})
+    @ValueSource(ints = {2, 3, 4})
     void shouldTrainTheGptStackTensorParallelLikeTheReference(int devices) {
         TrainingGraph graph = TrainingModels.gpt(1, SGD, 1.0);
         Map<String, NdSbp> hints = new LinkedHashMap<>();
@@ -143,7 +145,7 @@ class ParallelTrainingTest {
     }
 
     @ParameterizedTest(name = "{0} devices")
-    @ValueSource(ints = {2, 3})
+    @ValueSource(ints = {2, 3, 4})
     void shouldTrainTheGptStackWithAVocabularyParallelEmbeddingLikeTheReference(int devices) {
         TrainingGraph graph = TrainingModels.gpt(1, SGD, 1.0);
         DistributedTraining plan = plan(graph, Placement.onNode(0, devices),
@@ -218,7 +220,8 @@ class ParallelTrainingTest {
             double relative) {
         boolean scaled = relative == F32_RELATIVE;
         TrainingGraph graph = plan.logical();
-        List<List<Map<String, HostTensor>>> data = batches(gpt, ITERATIONS, microBatches, 42);
+        int gptBatch = gpt ? graph.forward().store().tensor("tokens").shape().dim(0) : 0;
+        List<List<Map<String, HostTensor>>> data = batches(gpt, ITERATIONS, microBatches, 42, gptBatch);
         double[] rates = learningRates(ITERATIONS);
         try (ReferenceExecutor reference = new ReferenceExecutor(graph, 7);
                 ParallelExecutor parallel = new ParallelExecutor(plan, 7, ActorExecutorOptions.defaults())) {

@@ -70,16 +70,21 @@ final class TrainingModels {
      * final LayerNorm, head, cross-entropy with ignored targets.
      */
     static TrainingGraph gpt(int microBatches, Optimizer optimizer, double clipNorm) {
+        return gpt(BATCH, microBatches, optimizer, clipNorm);
+    }
+
+    /** The same with {@code batch} sequences per micro-batch. */
+    static TrainingGraph gpt(int batch, int microBatches, Optimizer optimizer, double clipNorm) {
         GraphBuilder g = new GraphBuilder(DType.F32);
-        Tensor tokens = g.input("tokens", DType.I32, BATCH, TIME);
-        Tensor targets = g.input("targets", DType.I32, BATCH, TIME);
+        Tensor tokens = g.input("tokens", DType.I32, batch, TIME);
+        Tensor targets = g.input("targets", DType.I32, batch, TIME);
         Tensor x = g.embedding("token_embedding", tokens, VOCABULARY, WIDTH);
         Tensor positions;
         try (GraphBuilder.Scope s = g.scope("position_embedding")) {
             positions = g.parameter("weight", Initializer.normal(0.02), TIME, WIDTH);
         }
-        x = g.reshape(g.biasAdd(g.reshape(x, BATCH, TIME * WIDTH), g.reshape(positions, TIME * WIDTH)),
-                BATCH, TIME, WIDTH);
+        x = g.reshape(g.biasAdd(g.reshape(x, batch, TIME * WIDTH), g.reshape(positions, TIME * WIDTH)),
+                batch, TIME, WIDTH);
         for (int i = 0; i < 2; i++) {
             try (GraphBuilder.Scope block = g.scope("block" + i)) {
                 x = g.add(x, g.attention("attention", g.layerNorm("ln1", x), 2, true));
@@ -93,24 +98,34 @@ final class TrainingModels {
     }
 
     static Map<String, HostTensor> gptBatch(SplittableRandom random) {
-        int[] tokens = new int[BATCH * TIME];
-        int[] targets = new int[BATCH * TIME];
+        return gptBatch(random, BATCH);
+    }
+
+    static Map<String, HostTensor> gptBatch(SplittableRandom random, int batch) {
+        int[] tokens = new int[batch * TIME];
+        int[] targets = new int[batch * TIME];
         for (int i = 0; i < tokens.length; i++) {
             tokens[i] = random.nextInt(VOCABULARY);
             targets[i] = i % TIME < 2 ? -1 : random.nextInt(VOCABULARY);
         }
-        return Map.of("tokens", HostTensor.ofInts(Shape.of(BATCH, TIME), tokens),
-                "targets", HostTensor.ofInts(Shape.of(BATCH, TIME), targets));
+        return Map.of("tokens", HostTensor.ofInts(Shape.of(batch, TIME), tokens),
+                "targets", HostTensor.ofInts(Shape.of(batch, TIME), targets));
     }
 
     /** Batches for {@code iterations} iterations of {@code microBatches} micro-batches each. */
     static List<List<Map<String, HostTensor>>> batches(boolean gpt, int iterations, int microBatches, long seed) {
+        return batches(gpt, iterations, microBatches, seed, BATCH);
+    }
+
+    /** The same with {@code gptBatch} sequences per GPT micro-batch. */
+    static List<List<Map<String, HostTensor>>> batches(boolean gpt, int iterations, int microBatches, long seed,
+                                                       int gptBatch) {
         SplittableRandom random = new SplittableRandom(seed);
         List<List<Map<String, HostTensor>>> all = new ArrayList<>();
         for (int t = 0; t < iterations; t++) {
             List<Map<String, HostTensor>> iteration = new ArrayList<>();
             for (int k = 0; k < microBatches; k++) {
-                iteration.add(gpt ? gptBatch(random) : mlpBatch(random));
+                iteration.add(gpt ? gptBatch(random, gptBatch) : mlpBatch(random));
             }
             all.add(iteration);
         }
