@@ -1,6 +1,7 @@
 package dev.tessera.deploy.config;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigUtil;
 import com.typesafe.config.ConfigValue;
 import dev.tessera.deploy.InputException;
@@ -14,11 +15,17 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The {@code parallel} keys: how many devices, arranged as a [data, tensor] hierarchy, and the
- * layouts the user fixed by tensor name. Hints are parsed here (so bad SBP text is reported with
- * the other config problems); whether their tensors exist is checked against the model's graph.
+ * The {@code parallel} keys: how many devices, arranged as a [data, tensor] hierarchy, the
+ * layouts the user fixed by tensor name, and whether the rest is searched ({@code auto}, within
+ * {@code memory_budget} bytes per device) or inferred greedily with the batch split over the
+ * data axis. Hints are parsed here (so bad SBP text is reported with the other config problems);
+ * whether their tensors exist is checked against the model's graph.
  */
-public record ParallelSettings(int devices, int data, int tensor, int pipeline, Map<String, NdSbp> hints) {
+public record ParallelSettings(int devices, int data, int tensor, int pipeline, Map<String, NdSbp> hints, boolean auto,
+        long memoryBudgetBytes) {
+    /** The default memory budget of the auto mode: generous, so only real limits need a setting. */
+    public static final long DEFAULT_MEMORY_BUDGET_BYTES = 16L << 30;
+
     /** The hierarchy axis the batch is split over. */
     public static final int DATA_AXIS = 0;
     /** The hierarchy axis tensor-parallel hints split weights over. */
@@ -61,15 +68,31 @@ public record ParallelSettings(int devices, int data, int tensor, int pipeline, 
                         + hint.getValue().size() + " entries, but the devices form a [data, tensor] hierarchy; give two, e.g. (B, S(1))");
             }
         }
+        boolean auto = false;
+        try {
+            auto = c.getBoolean("parallel.auto");
+        } catch (ConfigException e) {
+            problems.add("parallel.auto: must be true or false, got " + c.getValue("parallel.auto").render());
+        }
+        long budget = DEFAULT_MEMORY_BUDGET_BYTES;
+        try {
+            budget = c.getMemorySize("parallel.memory_budget").toBytes();
+            if (budget <= 0) {
+                problems.add("parallel.memory_budget: must be positive, got " + c.getValue("parallel.memory_budget").render());
+            }
+        } catch (ConfigException e) {
+            problems.add("parallel.memory_budget: must be a size such as \"2 GiB\" or \"512 MiB\", got "
+                    + c.getValue("parallel.memory_budget").render());
+        }
         if (!problems.isEmpty()) {
             throw new InputException(problems);
         }
-        return new ParallelSettings(devices, data, tensor, pipeline, hints);
+        return new ParallelSettings(devices, data, tensor, pipeline, hints, auto, budget);
     }
 
     /** The settings of a single-device run (the defaults). */
     public static ParallelSettings singleDevice() {
-        return new ParallelSettings(1, 1, 1, 1, Map.of());
+        return new ParallelSettings(1, 1, 1, 1, Map.of(), false, DEFAULT_MEMORY_BUDGET_BYTES);
     }
 
     /** The devices 0..devices-1 of node 0 as [data, tensor]. */

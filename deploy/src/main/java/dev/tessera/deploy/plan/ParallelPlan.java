@@ -10,8 +10,12 @@ import dev.tessera.lowering.DistributedTraining;
 import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.Placement;
 import dev.tessera.sbp.Sbp;
+import dev.tessera.sbp.infer.AutoParallelSearch;
 import dev.tessera.sbp.infer.CostModel;
 import dev.tessera.sbp.infer.GreedySbpInference;
+import dev.tessera.sbp.infer.MemoryBudgetException;
+import dev.tessera.sbp.infer.PlanEstimate;
+import dev.tessera.sbp.infer.PlanEvaluator;
 import dev.tessera.sbp.infer.SbpAssignment;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -23,14 +27,25 @@ import java.util.Set;
 
 /**
  * The layout of one training iteration over the devices of a run config: the training graph,
- * the hints it was planned with (the batch split over the data axis, then the user's), and what
- * greedy SBP inference chose. {@code tessera plan} prints it as text, JSON or Graphviz.
+ * the hints it was planned with, and the SBP assignment. By default the hints are the batch
+ * split over the data axis and the user's, and greedy SBP inference lays out the rest; with
+ * {@code parallel.auto} the auto-parallel search chooses every parameter's and data input's
+ * layout the user left free. {@code tessera plan} prints it as text, JSON or Graphviz.
  *
  * @param ops every op of one iteration in order: forward, backward, update
  * @param tensors every tensor an op reads or writes, in creation order
+ * @param hints the layouts fixed before planning: the user's, the training scalars' and (without
+ *     auto) the batch split; the auto search's own choices are only in the assignment
+ * @param estimate iteration time and peak memory per device by the planner's cost model
+ * @param search how the auto mode found the layout; null without {@code parallel.auto}
  */
 public record ParallelPlan(String model, String description, ParallelSettings settings, TrainingGraph graph,
-        List<Op> ops, List<Tensor> tensors, Map<Tensor, NdSbp> hints, SbpAssignment assignment) {
+        List<Op> ops, List<Tensor> tensors, Map<Tensor, NdSbp> hints, SbpAssignment assignment, PlanEstimate estimate,
+        AutoSearch search) {
+
+    /** The auto mode's search: distinct plans it evaluated, in how long, within which budget. */
+    public record AutoSearch(int plans, double seconds, long memoryBudgetBytes) {
+    }
 
     /** Names of the hierarchy axes, in order. */
     public static final List<String> AXIS_NAMES = List.of("data", "tensor");
@@ -39,8 +54,8 @@ public record ParallelPlan(String model, String description, ParallelSettings se
      * Plans {@code graph} for {@code settings}.
      *
      * @param batchSize examples per micro-batch: inputs whose first axis has this size are split over the data axis
-     * @throws InputException when a hint names a tensor the graph lacks or does not fit its tensor, or
-     *     the batch is smaller than the data-parallel degree
+     * @throws InputException when a hint names a tensor the graph lacks or does not fit its tensor,
+     *     the batch is smaller than the data-parallel degree, or (auto) no layout fits the memory budget
      * @throws IllegalArgumentException from inference, naming the op and tensor, when no layout fits
      */
     public static ParallelPlan of(String model, String description, TrainingGraph graph, int batchSize,
@@ -55,7 +70,7 @@ public record ParallelPlan(String model, String description, ParallelSettings se
         List<Tensor> tensors = new ArrayList<>(seen);
         tensors.sort(Comparator.comparingInt(Tensor::id));
 
-        Map<Tensor, NdSbp> hints = new HashMap<>(batchHints(graph, batchSize, settings));
+        Map<Tensor, NdSbp> hints = new HashMap<>(settings.auto() ? Map.of() : batchHints(graph, batchSize, settings));
         for (Map.Entry<String, NdSbp> hint : settings.hints().entrySet()) {
             Tensor tensor = find(graph, hint.getKey(), seen);
             try {
@@ -70,9 +85,24 @@ public record ParallelPlan(String model, String description, ParallelSettings se
         } catch (IllegalArgumentException e) {
             throw new InputException("parallel.hints: " + e.getMessage());
         }
-        SbpAssignment assignment = GreedySbpInference.infer(ops, placement, hints, CostModel.standard());
+        SbpAssignment assignment;
+        AutoSearch search = null;
+        if (settings.auto()) {
+            long start = System.nanoTime();
+            AutoParallelSearch.Result found;
+            try {
+                found = AutoParallelSearch.search(graph, placement, hints, settings.memoryBudgetBytes(), CostModel.standard());
+            } catch (MemoryBudgetException e) {
+                throw new InputException("parallel.memory_budget: " + e.getMessage());
+            }
+            search = new AutoSearch(found.evaluations(), (System.nanoTime() - start) / 1e9, settings.memoryBudgetBytes());
+            assignment = found.assignment();
+        } else {
+            assignment = GreedySbpInference.infer(ops, placement, hints, CostModel.standard());
+        }
+        PlanEstimate estimate = PlanEvaluator.evaluate(graph, assignment, CostModel.standard());
         return new ParallelPlan(model, description, settings, graph, ops, List.copyOf(tensors), Map.copyOf(hints),
-                assignment);
+                assignment, estimate, search);
     }
 
     /** S(0) on the data axis (B when it has one device) and B on the tensor axis, for every batch input. */

@@ -23,7 +23,9 @@ import java.util.Map;
  * (name, kind, dtype, shape, placement, sbp, local_shape on the first device, hint),
  * {@code ops} (name, type, phase, signature), {@code conversions} (tensor, op, input, from, to,
  * steps, bytes_per_iteration) and {@code devices} (per-device memory, FLOPs and bytes sent per
- * iteration). NdSbps are in the text form {@code (S(0), B)}.
+ * iteration), {@code estimate} (the cost model's iteration time and peak memory of the busiest
+ * device) and, with {@code parallel.auto}, {@code auto} (plans searched, seconds, memory budget).
+ * NdSbps are in the text form {@code (S(0), B)}.
  */
 public final class PlanJson {
     private PlanJson() {
@@ -41,6 +43,19 @@ public final class PlanJson {
         placement.put("hierarchy", Arrays.stream(plan.placement().hierarchy()).boxed().toList());
         placement.put("axes", ParallelPlan.AXIS_NAMES);
         root.put("placements", List.of(placement));
+        Map<String, Object> estimate = new LinkedHashMap<>();
+        estimate.put("iteration_seconds", plan.estimate().iterationSeconds());
+        estimate.put("compute_seconds", plan.estimate().computeSeconds());
+        estimate.put("communication_seconds", plan.estimate().communicationSeconds());
+        estimate.put("peak_memory_bytes", plan.estimate().peakMemoryBytes());
+        estimate.put("persistent_bytes", plan.estimate().persistentBytes());
+        estimate.put("activation_bytes", plan.estimate().activationBytes());
+        estimate.put("conversion_bytes", plan.estimate().boxingBytes());
+        root.put("estimate", estimate);
+        if (plan.search() != null) {
+            root.put("auto", Map.of("plans_searched", plan.search().plans(), "search_seconds", plan.search().seconds(),
+                    "memory_budget_bytes", plan.search().memoryBudgetBytes()));
+        }
 
         List<Object> tensors = new ArrayList<>();
         for (Tensor t : plan.tensors()) {

@@ -7,6 +7,7 @@ import dev.tessera.sbp.Sharding;
 import dev.tessera.sbp.boxing.BoxingPlan;
 import dev.tessera.sbp.boxing.BoxingStep;
 import dev.tessera.sbp.boxing.CollectiveStep;
+import dev.tessera.sbp.infer.PlanEstimate;
 import dev.tessera.sbp.infer.SbpAssignment;
 import java.util.List;
 import java.util.Locale;
@@ -29,9 +30,17 @@ public final class PlanText {
         s.append("placement p0: ").append(plan.placement()).append(" (axes: ")
                 .append(String.join(", ", ParallelPlan.AXIS_NAMES)).append(")\n");
         s.append(plan.ops().size()).append(" ops, ").append(plan.tensors().size()).append(" tensors, ")
-                .append(plan.assignment().boxings().size()).append(" conversions\n\n");
+                .append(plan.assignment().boxings().size()).append(" conversions\n");
+        if (plan.search() != null) {
+            s.append(String.format(Locale.ROOT, "auto-parallel: the fastest of %d layouts searched in %.2f s that fits "
+                    + "the memory budget of %s per device%n", plan.search().plans(), plan.search().seconds(),
+                    PlanEstimate.bytes(plan.search().memoryBudgetBytes())));
+        }
+        s.append("estimate (cost model, busiest device): ").append(plan.estimate()).append("\n\n");
 
-        s.append("tensors (placement, NdSbp; * = fixed by a hint; local shape on device ")
+        s.append("tensors (placement, NdSbp; * = fixed by a hint")
+                .append(plan.search() != null ? ", others chosen by the auto search" : "")
+                .append("; local shape on device ")
                 .append(plan.placement().device(0)).append("):\n");
         int width = plan.tensors().stream().mapToInt(t -> t.name().length()).max().orElse(4);
         for (Tensor t : plan.tensors()) {

@@ -137,6 +137,29 @@ class MainTest {
     }
 
     @Test
+    void shouldTrainTheLayoutTheAutoSearchChoseOnTheLossTrajectoryOfOneDevice() throws IOException {
+        Path conf = config("train { steps = 8, batch_size = 4, log_every = 1 }\n");
+        Path single = dir.resolve("runs/single");
+        Path auto = dir.resolve("runs/auto");
+
+        assertEquals(0, run("train", conf.toString(), "--run-dir", single.toString()).status());
+        Result two = run("train", conf.toString(), "--run-dir", auto.toString(), "--set", "parallel.devices=2",
+                "--set", "parallel.tensor=2", "--set", "parallel.auto=true");
+
+        assertEquals(0, two.status(), two.err());
+        // the search stores some parameter split (the tiny model's weight rows, with partial sums after it)
+        Result plan = run("plan", conf.toString(), "--set", "parallel.devices=2", "--set", "parallel.tensor=2",
+                "--set", "parallel.auto=true");
+        assertTrue(plan.out().lines().anyMatch(l -> l.contains(" parameter ") && l.contains("S(")), plan.out());
+        List<Double> expected = losses(single);
+        List<Double> actual = losses(auto);
+        assertEquals(expected.size(), actual.size());
+        for (int i = 0; i < expected.size(); i++) {
+            assertEquals(expected.get(i), actual.get(i), 1e-5 * Math.abs(expected.get(i)), "loss of step " + (i + 1));
+        }
+    }
+
+    @Test
     void shouldRejectConflictingLayoutHintsNamingOpTensorsAndLayoutsBeforeCreatingARunDirectory() throws IOException {
         Path conf = config("train { steps = 5, batch_size = 4 }\nparallel { devices = 2, data = 1, tensor = 2 }\n"
                 + "parallel.hints { \"fc.weight\" = \"(B, S(0))\", \"fc.weight.adam_m\" = \"(B, S(1))\" }\n");

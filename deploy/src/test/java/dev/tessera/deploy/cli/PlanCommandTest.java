@@ -115,6 +115,40 @@ class PlanCommandTest {
     }
 
     @Test
+    void shouldSearchTheLayoutInAutoModeAndPrintItsEstimates() throws IOException {
+        Result result = plan("", "--set", "parallel.devices=2", "--set", "parallel.data=2", "--set", "parallel.auto=true",
+                "--set", "parallel.memory_budget=\"64 MiB\"");
+
+        assertEquals(0, result.status(), result.err());
+        assertTrue(result.out().lines().anyMatch(l -> l.startsWith("auto-parallel: the fastest of ")
+                && l.endsWith("fits the memory budget of 64.00 MiB per device")), result.out());
+        assertTrue(result.out().lines().anyMatch(l -> l.startsWith("estimate (cost model, busiest device): iteration ")
+                && l.contains(" ms") && l.contains("peak memory ")), result.out());
+        assertTrue(result.out().contains("others chosen by the auto search"), result.out());
+        // the search's choices are not hints: the batch input carries no '*'
+        assertTrue(!result.tensorLine("x").contains("*"), result.out());
+    }
+
+    @Test
+    void shouldRejectAnAutoMemoryBudgetNoLayoutFitsNamingTheKey() throws IOException {
+        Result result = plan("parallel { devices = 2, data = 2, auto = true, memory_budget = 100 }\n");
+
+        assertEquals(2, result.status());
+        assertEquals(1, result.errLines().size(), result.err());
+        assertTrue(result.err().startsWith("error: parallel.memory_budget: no layout found fits the memory budget of 100 B "
+                + "(100 bytes) per device"), result.err());
+    }
+
+    @Test
+    void shouldRejectAMemoryBudgetThatIsNotASize() throws IOException {
+        Result result = plan("parallel.memory_budget = \"lots\"\n");
+
+        assertEquals(2, result.status());
+        assertEquals(1, result.errLines().size(), result.err());
+        assertTrue(result.err().startsWith("error: parallel.memory_budget: must be a size such as \"2 GiB\""), result.err());
+    }
+
+    @Test
     void shouldRejectAHintForAnUnknownTensorOnOneLine() throws IOException {
         Result result = plan("", "--set", "parallel.hints.\"fc9.weight\"=\"(B, B)\"");
 
