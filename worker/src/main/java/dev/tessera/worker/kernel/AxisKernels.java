@@ -32,15 +32,7 @@ final class AxisKernels {
         r.register(Pad.class, (def, op) -> pad(def, op));
         r.register(Concat.class, (def, op) -> {
             int axis = op.output(0).shape().normalizeAxis(def.axis());
-            return (in, out, ctx) -> {
-                INDArray whole = around(out[0], axis);
-                long offset = 0;
-                for (INDArray part : in) {
-                    long size = part.size(axis);
-                    whole.get(all(), interval(offset, offset + size), all()).assign(around(part, axis));
-                    offset += size;
-                }
-            };
+            return (in, out, ctx) -> concatenate(in, out[0], axis);
         });
         r.register(ReduceSum.class, (def, op) -> {
             int axis = op.input(0).shape().normalizeAxis(def.axis());
@@ -78,6 +70,17 @@ final class AxisKernels {
                 whole.get(all(), interval(end, end + def.after()), all()).assign(0);
             }
         };
+    }
+
+    /** Writes {@code parts} one after another along {@code axis} into {@code whole}. */
+    static void concatenate(INDArray[] parts, INDArray whole, int axis) {
+        INDArray blocks = around(whole, axis);
+        long offset = 0;
+        for (INDArray part : parts) {
+            long size = part.size(axis);
+            blocks.get(all(), interval(offset, offset + size), all()).assign(around(part, axis));
+            offset += size;
+        }
     }
 
     /** {@code x} viewed as [outer, size of axis, inner]; x must be C-contiguous (kernel buffers are). */

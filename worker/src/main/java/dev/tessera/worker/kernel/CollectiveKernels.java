@@ -49,18 +49,7 @@ final class CollectiveKernels {
                 }
             };
         });
-        r.register(AllGather.class, (def, op) -> {
-            int axis = def.axis();
-            return (in, out, ctx) -> {
-                INDArray whole = around(out[0], axis);
-                long offset = 0;
-                for (INDArray part : in) {
-                    long size = part.size(axis);
-                    whole.get(all(), interval(offset, offset + size), all()).assign(around(part, axis));
-                    offset += size;
-                }
-            };
-        });
+        r.register(AllGather.class, (def, op) -> (in, out, ctx) -> AxisKernels.concatenate(in, out[0], def.axis()));
         r.register(AllToAll.class, (def, op) -> {
             int rank = op.input(0).shape().rank();
             int size = op.input(0).shape().dim(def.toAxis());

@@ -90,7 +90,20 @@ final class NeuralKernels {
 
     /** Copies row ids[p] of the table to row p of the output, in Java (a row copy per position). */
     private static Kernel embedding(Embedding def, Op op) {
-        int vocabulary = op.input(0).shape().dim(0);
+        return lookup(op, 0, op.input(0).shape().dim(0));
+    }
+
+    private static Kernel embeddingShard(EmbeddingShard def, Op op) {
+        return lookup(op, def.rowOffset(), def.vocabulary());
+    }
+
+    /**
+     * Row p of the output is row {@code ids[p] - rowOffset} of the table when the id falls in
+     * the table's rows [rowOffset, rowOffset + R), zeros otherwise (a vocabulary-parallel part);
+     * an id outside [0, vocabulary) is an error either way.
+     */
+    private static Kernel lookup(Op op, int rowOffset, int vocabulary) {
+        int rows = op.input(0).shape().dim(0);
         int dim = op.input(0).shape().dim(1);
         return (in, out, ctx) -> {
             Elements table = Elements.read(in[0]);
@@ -101,41 +114,12 @@ final class NeuralKernels {
             for (long p = 0; p < positions; p++) {
                 int id = ids.integer(p);
                 checkId(op, id, p, vocabulary);
-                long from = (long) id * dim;
+                int row = id - rowOffset;
                 long to = p * dim;
+                boolean held = row >= 0 && row < rows;
+                long from = (long) row * dim;
                 for (int d = 0; d < dim; d++) {
-                    y.set(to + d, table.get(from + d));
-                }
-            }
-            RawBuffers.commit(target, out[0]);
-        };
-    }
-
-    /** The lookup into rows [offset, offset + R) of the table; ids elsewhere give zero rows. */
-    private static Kernel embeddingShard(EmbeddingShard def, Op op) {
-        int rows = op.input(0).shape().dim(0);
-        int dim = op.input(0).shape().dim(1);
-        int offset = def.rowOffset();
-        return (in, out, ctx) -> {
-            Elements table = Elements.read(in[0]);
-            Elements ids = Elements.read(in[1]);
-            INDArray target = RawBuffers.writable(out[0]);
-            Elements y = Elements.of(target);
-            long positions = in[1].length();
-            for (long p = 0; p < positions; p++) {
-                int id = ids.integer(p);
-                checkId(op, id, p, def.vocabulary());
-                int row = id - offset;
-                long to = p * dim;
-                if (row >= 0 && row < rows) {
-                    long from = (long) row * dim;
-                    for (int d = 0; d < dim; d++) {
-                        y.set(to + d, table.get(from + d));
-                    }
-                } else {
-                    for (int d = 0; d < dim; d++) {
-                        y.set(to + d, 0.0);
-                    }
+                    y.set(to + d, held ? table.get(from + d) : 0.0);
                 }
             }
             RawBuffers.commit(target, out[0]);
