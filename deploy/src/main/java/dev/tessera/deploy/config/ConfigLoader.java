@@ -9,6 +9,7 @@ import com.typesafe.config.ConfigSyntax;
 import com.typesafe.config.ConfigUtil;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueFactory;
+import com.typesafe.config.ConfigValueType;
 import dev.tessera.api.ModelProvider;
 import dev.tessera.deploy.InputException;
 import java.io.IOException;
@@ -55,7 +56,7 @@ public final class ConfigLoader {
 
     /** As {@link #load(Path, List)}, for a config already parsed. */
     public RunConfig load(Config userFile, List<String> overrides) {
-        Config user = parseOverrides(overrides).withFallback(userFile);
+        Config user = parseOverrides(overrides).withFallback(expandAuto(userFile));
         Config framework = frameworkReference();
         ModelProvider provider = models.provider(modelType(user, framework));
         Config modelReference;
@@ -80,6 +81,19 @@ public final class ConfigLoader {
             throw new InputException(problems);
         }
         return new RunConfig(resolved, provider, TrainSettings.from(resolved), ParallelSettings.from(resolved));
+    }
+
+    /**
+     * {@code parallel = auto} is short for {@code parallel.auto = true}: the other parallel keys
+     * (devices, data, tensor, memory_budget) keep their values.
+     */
+    static Config expandAuto(Config config) {
+        if (config.hasPath("parallel") && config.getValue("parallel").valueType() == ConfigValueType.STRING
+                && "auto".equals(config.getString("parallel").trim())) {
+            return config.withoutPath("parallel").withValue("parallel.auto",
+                    ConfigValueFactory.fromAnyRef(true, "parallel = auto"));
+        }
+        return config;
     }
 
     private static String modelType(Config user, Config framework) {
@@ -114,7 +128,8 @@ public final class ConfigLoader {
                 throw new InputException("--set " + override + ": '" + key + "' is not a config path (" + e.getMessage() + ")");
             }
             String origin = "--set " + override;
-            result = ConfigFactory.empty().withValue(key, parseValue(text, origin)).withFallback(result);
+            Config one = expandAuto(ConfigFactory.empty().withValue(key, parseValue(text, origin)));
+            result = one.withFallback(result);
         }
         return result;
     }

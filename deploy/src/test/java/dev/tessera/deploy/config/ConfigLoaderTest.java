@@ -128,6 +128,18 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void shouldReadParallelAutoAsShortForTheAutoKeyKeepingTheOtherParallelKeys() {
+        ParallelSettings inFile = load("model.type = mlp\nparallel = auto", "parallel.devices=4", "parallel.data=4")
+                .parallel();
+        assertTrue(inFile.auto());
+        assertEquals(4, inFile.devices());
+        ParallelSettings asOverride = load("model.type = mlp\nparallel { devices = 2, data = 2 }", "parallel=auto")
+                .parallel();
+        assertTrue(asOverride.auto());
+        assertEquals(2, asOverride.devices());
+    }
+
+    @Test
     void shouldRejectAHintThatIsNotAString() {
         String message = problem("model.type = mlp\nparallel.hints { x = 3 }");
 
