@@ -42,7 +42,11 @@ import java.util.Map;
 public final class CollectiveOps {
     private final Map<DeviceId, Integer> devices = new HashMap<>();
     private final OpSink sink;
-    private final Map<Tensor, Map<NdSbp, Tensor[]>> converted = new HashMap<>();
+    /** Conversions of activations done so far: source tensor -> (target placement, target layout) -> result. */
+    private final Map<Tensor, Map<Target, Tensor[]>> converted = new HashMap<>();
+
+    private record Target(Placement placement, NdSbp layout) {
+    }
 
     /** Adds one physical op of {@code phase} on the device at {@code index} of the run's devices, returning it. */
     @FunctionalInterface
@@ -79,7 +83,7 @@ public final class CollectiveOps {
     public Tensor[] box(BoxingPlan plan, Tensor[] stored, Phase phase, boolean shareable) {
         Tensor key = java.util.Arrays.stream(stored).filter(java.util.Objects::nonNull).findFirst().orElseThrow();
         if (shareable) {
-            Tensor[] done = converted.getOrDefault(key, Map.of()).get(plan.to());
+            Tensor[] done = converted.getOrDefault(key, Map.of()).get(new Target(plan.toPlacement(), plan.to()));
             if (done != null) {
                 return done;
             }
@@ -109,7 +113,7 @@ public final class CollectiveOps {
             }
         }
         if (shareable) {
-            converted.computeIfAbsent(key, k -> new HashMap<>()).put(plan.to(), current);
+            converted.computeIfAbsent(key, k -> new HashMap<>()).put(new Target(plan.toPlacement(), plan.to()), current);
         }
         return current;
     }
