@@ -233,6 +233,19 @@ class PlanCommandTest {
     }
 
     @Test
+    void shouldNameEachOpsStageInTheGraphvizPicture() throws IOException {
+        Path dot = dir.resolve("stages.dot");
+
+        Result result = plan(TWO_STAGES, "--dot", dot.toString());
+
+        assertEquals(0, result.status(), result.err());
+        String picture = Files.readString(dot);
+        assertTrue(picture.contains("label=\"tiny-linear on p0 [0:0, 0:1] as [2, 1], p1 [0:2, 0:3] as [2, 1]\""), picture);
+        assertTrue(picture.contains("fc.matmul\\nmatmul [F]") && picture.contains(" on p0\""), picture);
+        assertTrue(picture.contains(" on p1\"") && picture.contains("send/recv p0 -> p1"), picture);
+    }
+
+    @Test
     void shouldRejectPipelineStagesWithoutStageRules() throws IOException {
         Result result = plan("", "--set", "parallel.devices=2", "--set", "parallel.pipeline=2");
 
