@@ -258,8 +258,8 @@ public final class Trainer {
 
     /**
      * With {@code parallel.devices > 1}, the graph laid out over the [data, tensor] devices (of
-     * every pipeline stage) as {@code tessera plan} shows it, lowered and run on as many virtual devices; otherwise the
-     * actor executor with the manual placement of {@code runtime.*}.
+     * every pipeline stage) as {@code tessera plan} shows it, lowered and run on as many virtual
+     * devices; otherwise the actor executor with the manual placement of {@code runtime.*}.
      */
     private TrainingExecutor executor(Model model, TrainingGraph graph) {
         ParallelSettings parallel = config.parallel();
