@@ -17,8 +17,12 @@ import java.util.TreeSet;
  */
 final class ConfigValidator {
     private static final Set<String> BOOLEAN_WORDS = Set.of("true", "false", "yes", "no", "on", "off");
-    /** Sections whose keys the user chooses (tensor names), each with a string value. */
-    private static final Set<String> OPEN_SECTIONS = Set.of("parallel.hints");
+    /**
+     * Sections whose keys the user chooses, with the type of every value: hints (tensor name ->
+     * NdSbp text) and stages (name prefix -> stage index).
+     */
+    private static final java.util.Map<String, ConfigValueType> OPEN_SECTIONS = java.util.Map.of(
+            "parallel.hints", ConfigValueType.STRING, "parallel.stages", ConfigValueType.NUMBER);
 
     private ConfigValidator() {
     }
@@ -43,8 +47,8 @@ final class ConfigValidator {
                 String section = prefix.isEmpty() ? "valid top-level keys: " : "valid keys of " + prefix + ": ";
                 String keys = reference.isEmpty() ? "(none)" : String.join(", ", new TreeSet<>(reference.keySet()));
                 problems.add("unknown key " + path + where(value) + "; " + section + keys);
-            } else if (declared.valueType() == ConfigValueType.OBJECT && OPEN_SECTIONS.contains(path)) {
-                checkStrings(value, path, problems);
+            } else if (declared.valueType() == ConfigValueType.OBJECT && OPEN_SECTIONS.containsKey(path)) {
+                checkLeaves(value, path, OPEN_SECTIONS.get(path), problems);
             } else if (declared.valueType() == ConfigValueType.OBJECT) {
                 if (value.valueType() == ConfigValueType.OBJECT) {
                     check((ConfigObject) value, (ConfigObject) declared, path, problems);
@@ -62,15 +66,16 @@ final class ConfigValidator {
         }
     }
 
-    /** Every leaf of an open section must be a string; a dotted key (fc1.weight) nests, which is fine. */
-    private static void checkStrings(ConfigValue value, String path, List<String> problems) {
+    /** Every leaf of an open section must have the section's type; a dotted key (fc1.weight) nests, which is fine. */
+    private static void checkLeaves(ConfigValue value, String path, ConfigValueType type, List<String> problems) {
         if (value.valueType() == ConfigValueType.OBJECT) {
             ConfigObject object = (ConfigObject) value;
             for (String key : new TreeSet<>(object.keySet())) {
-                checkStrings(object.get(key), path + "." + ConfigUtil.joinPath(key), problems);
+                checkLeaves(object.get(key), path + "." + ConfigUtil.joinPath(key), type, problems);
             }
-        } else if (value.valueType() != ConfigValueType.STRING) {
-            problems.add(path + ": expected a string, got " + describe(value) + where(value));
+        } else if (value.valueType() != type) {
+            problems.add(path + ": expected " + (type == ConfigValueType.STRING ? "a string" : "a number") + ", got "
+                    + describe(value) + where(value));
         }
     }
 

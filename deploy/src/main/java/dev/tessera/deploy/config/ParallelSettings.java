@@ -5,6 +5,7 @@ import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigUtil;
 import com.typesafe.config.ConfigValue;
 import dev.tessera.deploy.InputException;
+import dev.tessera.sbp.DeviceId;
 import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.Placement;
 import dev.tessera.sbp.SbpText;
@@ -19,10 +20,15 @@ import java.util.TreeMap;
  * layouts the user fixed by tensor name, and whether the rest is searched ({@code auto}, within
  * {@code memory_budget} bytes per device) or inferred greedily with the batch split over the
  * data axis. Hints are parsed here (so bad SBP text is reported with the other config problems);
- * whether their tensors exist is checked against the model's graph.
+ * whether their tensors exist is checked against the model's graph. With {@code pipeline = P > 1},
+ * {@code stages} maps op/parameter name prefixes to stage indices 0..P-1; stage {@code s} runs on
+ * its own {@code data * tensor} devices (see {@link #stagePlacement}), stage 0 also on every op no
+ * prefix names.
+ *
+ * @param stages name prefix -> stage index; empty when {@code pipeline = 1}
  */
-public record ParallelSettings(int devices, int data, int tensor, int pipeline, Map<String, NdSbp> hints, boolean auto,
-        long memoryBudgetBytes) {
+public record ParallelSettings(int devices, int data, int tensor, int pipeline, Map<String, Integer> stages,
+        Map<String, NdSbp> hints, boolean auto, long memoryBudgetBytes) {
     /** The default memory budget of the auto mode: generous, so only real limits need a setting. */
     public static final long DEFAULT_MEMORY_BUDGET_BYTES = 16L << 30;
 
@@ -32,6 +38,7 @@ public record ParallelSettings(int devices, int data, int tensor, int pipeline, 
     public static final int TENSOR_AXIS = 1;
 
     public ParallelSettings {
+        stages = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(stages));
         hints = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(hints));
     }
 
@@ -42,10 +49,7 @@ public record ParallelSettings(int devices, int data, int tensor, int pipeline, 
         int data = positiveInt(c, "parallel.data", problems);
         int tensor = positiveInt(c, "parallel.tensor", problems);
         int pipeline = positiveInt(c, "parallel.pipeline", problems);
-        if (pipeline > 1) {
-            problems.add("parallel.pipeline: pipeline parallelism is not implemented yet, so it must be 1, got " + pipeline
-                    + "; use parallel.data and parallel.tensor");
-        }
+        Map<String, Integer> stages = stages(c, pipeline, problems);
         long product = (long) data * tensor * pipeline;
         if (problems.isEmpty() && product != devices) {
             problems.add("parallel.devices: " + devices + " devices do not match data * tensor * pipeline = " + data + " * "
@@ -74,6 +78,11 @@ public record ParallelSettings(int devices, int data, int tensor, int pipeline, 
         } catch (ConfigException e) {
             problems.add("parallel.auto: must be true or false, got " + c.getValue("parallel.auto").render());
         }
+        if (auto && pipeline > 1) {
+            problems.add("parallel.auto: the auto search lays out one placement and cannot combine with pipeline = "
+                    + pipeline + " stages; set parallel.auto = false to place the stages by parallel.stages, "
+                    + "or parallel.pipeline = 1 (and no stages) to search");
+        }
         long budget = DEFAULT_MEMORY_BUDGET_BYTES;
         try {
             budget = c.getMemorySize("parallel.memory_budget").toBytes();
@@ -87,17 +96,66 @@ public record ParallelSettings(int devices, int data, int tensor, int pipeline, 
         if (!problems.isEmpty()) {
             throw new InputException(problems);
         }
-        return new ParallelSettings(devices, data, tensor, pipeline, hints, auto, budget);
+        return new ParallelSettings(devices, data, tensor, pipeline, stages, hints, auto, budget);
     }
 
     /** The settings of a single-device run (the defaults). */
     public static ParallelSettings singleDevice() {
-        return new ParallelSettings(1, 1, 1, 1, Map.of(), false, DEFAULT_MEMORY_BUDGET_BYTES);
+        return new ParallelSettings(1, 1, 1, 1, Map.of(), Map.of(), false, DEFAULT_MEMORY_BUDGET_BYTES);
     }
 
-    /** The devices 0..devices-1 of node 0 as [data, tensor]. */
+    /** The placement of stage 0 (with one stage, of the whole run): devices 0..data*tensor-1 of node 0 as [data, tensor]. */
     public Placement placement() {
-        return Placement.onNode(0, data, tensor);
+        return stagePlacement(0);
+    }
+
+    /** Stage {@code stage}'s devices [stage * data * tensor, (stage + 1) * data * tensor) of node 0 as [data, tensor]. */
+    public Placement stagePlacement(int stage) {
+        int size = data * tensor;
+        List<DeviceId> devices = new ArrayList<>(size);
+        for (int d = stage * size; d < (stage + 1) * size; d++) {
+            devices.add(new DeviceId(0, d));
+        }
+        return Placement.of(devices, data, tensor);
+    }
+
+    /** The {@code parallel.stages} rules, checked against {@code pipeline}; problems are added, not thrown. */
+    private static Map<String, Integer> stages(Config c, int pipeline, List<String> problems) {
+        Map<String, Integer> stages = new LinkedHashMap<>();
+        for (Map.Entry<String, ConfigValue> entry : c.getConfig("parallel.stages").entrySet()) {
+            // A dotted key written without quotes nests in HOCON; the prefix is the whole path.
+            String prefix = String.join(".", ConfigUtil.splitPath(entry.getKey()));
+            Object value = entry.getValue().unwrapped();
+            if (!(value instanceof Number n) || n.doubleValue() != Math.rint(n.doubleValue())) {
+                problems.add("parallel.stages.\"" + prefix + "\": must be a stage index (a whole number), got "
+                        + entry.getValue().render());
+                continue;
+            }
+            stages.put(prefix, n.intValue());
+        }
+        boolean emptyPrefix = stages.remove("") != null;
+        if (emptyPrefix) {
+            problems.add("parallel.stages: an empty prefix would name every op; give each stage the name prefix of its "
+                    + "ops (e.g. \"block1.\" = 1), stage 0 already takes every op no prefix names");
+        }
+        if (pipeline > 1 && stages.isEmpty() && !emptyPrefix) {
+            problems.add("parallel.pipeline: " + pipeline + " stages need parallel.stages to say which ops run on stages "
+                    + "1.." + (pipeline - 1) + ", e.g. parallel.stages { \"block1.\" = 1 } (op or parameter name prefix "
+                    + "-> stage); 'tessera plan' lists the names");
+        }
+        if (pipeline == 1 && !stages.isEmpty()) {
+            problems.add("parallel.stages: stage rules need parallel.pipeline > 1, but it is 1; set parallel.pipeline to "
+                    + "the number of stages (and parallel.devices to data * tensor * pipeline) or remove parallel.stages");
+            return Map.of();
+        }
+        for (Map.Entry<String, Integer> rule : stages.entrySet()) {
+            if (rule.getValue() < 0 || rule.getValue() >= pipeline) {
+                problems.add("parallel.stages.\"" + rule.getKey() + "\": stage " + rule.getValue() + " does not exist; "
+                        + "parallel.pipeline = " + pipeline + " gives stages 0.." + (pipeline - 1)
+                        + "; use one of those or raise parallel.pipeline");
+            }
+        }
+        return stages;
     }
 
     private static int positiveInt(Config c, String path, List<String> problems) {

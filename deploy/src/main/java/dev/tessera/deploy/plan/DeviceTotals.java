@@ -10,8 +10,10 @@ import dev.tessera.sbp.Placement;
 import dev.tessera.sbp.Sharding;
 import dev.tessera.sbp.infer.SbpAssignment;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -29,12 +31,17 @@ public record DeviceTotals(DeviceId device, long parameterBytes, long optimizerS
         return parameterBytes + optimizerStateBytes + gradientBytes + activationBytes;
     }
 
-    /** One entry per device, in rank order. */
+    /** One entry per device of the run ({@link SbpAssignment#devices()}), in node and device order. */
     public static List<DeviceTotals> of(ParallelPlan plan) {
-        Placement placement = plan.placement();
         SbpAssignment assignment = plan.assignment();
         Set<Tensor> optimizerState = new HashSet<>(plan.graph().optimizerState());
-        int devices = placement.size();
+        // Each tensor and op counts on its own placement's devices, so the run's devices are indexed by id.
+        List<DeviceId> all = assignment.devices();
+        Map<DeviceId, Integer> index = new HashMap<>();
+        for (DeviceId device : all) {
+            index.put(device, index.size());
+        }
+        int devices = all.size();
         long[] parameters = new long[devices];
         long[] optimizer = new long[devices];
         long[] gradients = new long[devices];
@@ -45,14 +52,17 @@ public record DeviceTotals(DeviceId device, long parameterBytes, long optimizerS
             long[] bucket = t.kind() == TensorKind.PARAMETER ? parameters
                     : optimizerState.contains(t) ? optimizer
                     : t.kind() == TensorKind.STATE ? gradients : activations;
-            for (int rank = 0; rank < devices; rank++) {
-                bucket[rank] += localBytes(t.type(), placement, assignment, t, rank);
+            Placement placement = assignment.placement(t);
+            for (int rank = 0; rank < placement.size(); rank++) {
+                TensorType local = Sharding.localType(t.type(), placement, assignment.layout(t), rank);
+                bucket[index.get(placement.device(rank))] += local.shape().size() * local.dtype().bytes();
             }
         }
         for (Op op : plan.ops()) {
             NdSbpSignature signature = assignment.signatures().get(op);
+            Placement placement = assignment.placement(op);
             int runs = plan.runsPerIteration(op);
-            for (int rank = 0; rank < devices; rank++) {
+            for (int rank = 0; rank < placement.size(); rank++) {
                 List<TensorType> in = new ArrayList<>(op.inputs().size());
                 for (int i = 0; i < op.inputs().size(); i++) {
                     in.add(Sharding.localType(op.input(i).type(), placement, signature.inputs().get(i), rank));
@@ -61,23 +71,18 @@ public record DeviceTotals(DeviceId device, long parameterBytes, long optimizerS
                 for (int o = 0; o < op.outputs().size(); o++) {
                     out.add(Sharding.localType(op.output(o).type(), placement, signature.outputs().get(o), rank));
                 }
-                flops[rank] += (double) op.def().cost(in, out).flops() * runs;
+                flops[index.get(placement.device(rank))] += (double) op.def().cost(in, out).flops() * runs;
             }
         }
         for (SbpAssignment.InsertedBoxing boxing : assignment.boxings()) {
             int runs = plan.runsPerIteration(boxing.op());
-            boxing.plan().bytesByDevice().forEach((device, bytes) -> sent[placement.rank(device)] += bytes * runs);
+            boxing.plan().bytesByDevice().forEach((device, bytes) -> sent[index.get(device)] += bytes * runs);
         }
         List<DeviceTotals> totals = new ArrayList<>(devices);
-        for (int rank = 0; rank < devices; rank++) {
-            totals.add(new DeviceTotals(placement.device(rank), parameters[rank], optimizer[rank], gradients[rank],
-                    activations[rank], flops[rank], sent[rank]));
+        for (int d = 0; d < devices; d++) {
+            totals.add(new DeviceTotals(all.get(d), parameters[d], optimizer[d], gradients[d], activations[d], flops[d],
+                    sent[d]));
         }
         return totals;
-    }
-
-    private static long localBytes(TensorType type, Placement placement, SbpAssignment assignment, Tensor t, int rank) {
-        TensorType local = Sharding.localType(type, placement, assignment.layout(t), rank);
-        return local.shape().size() * local.dtype().bytes();
     }
 }

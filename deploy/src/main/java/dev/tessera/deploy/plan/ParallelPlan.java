@@ -7,6 +7,7 @@ import dev.tessera.graph.Op;
 import dev.tessera.graph.Phase;
 import dev.tessera.graph.Tensor;
 import dev.tessera.lowering.DistributedTraining;
+import dev.tessera.sbp.DeviceId;
 import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.Placement;
 import dev.tessera.sbp.Sbp;
@@ -17,9 +18,12 @@ import dev.tessera.sbp.infer.MemoryBudgetException;
 import dev.tessera.sbp.infer.PlanEstimate;
 import dev.tessera.sbp.infer.PlanEvaluator;
 import dev.tessera.sbp.infer.SbpAssignment;
+import dev.tessera.sbp.infer.StageRules;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -38,10 +42,16 @@ import java.util.Set;
  *     auto) the batch split; the auto search's own choices are only in the assignment
  * @param estimate iteration time and peak memory per device by the planner's cost model
  * @param search how the auto mode found the layout; null without {@code parallel.auto}
+ * @param stages the placement of every pipeline stage, stage 0 first (one entry without
+ *     {@code parallel.pipeline}); placement ids {@code p0, p1, ...} are indices into it
  */
 public record ParallelPlan(String model, String description, ParallelSettings settings, TrainingGraph graph,
         List<Op> ops, List<Tensor> tensors, Map<Tensor, NdSbp> hints, SbpAssignment assignment, PlanEstimate estimate,
-        AutoSearch search) {
+        AutoSearch search, List<Placement> stages) {
+
+    public ParallelPlan {
+        stages = List.copyOf(stages);
+    }
 
     /** The auto mode's search: distinct plans it evaluated, in how long, within which budget. */
     public record AutoSearch(int plans, double seconds, long memoryBudgetBytes) {
@@ -98,11 +108,51 @@ public record ParallelPlan(String model, String description, ParallelSettings se
             search = new AutoSearch(found.evaluations(), (System.nanoTime() - start) / 1e9, settings.memoryBudgetBytes());
             assignment = found.assignment();
         } else {
-            assignment = GreedySbpInference.infer(ops, placement, hints, CostModel.standard());
+            Map<Op, Placement> opStages = stagesOf(ops, settings);
+            assignment = GreedySbpInference.infer(ops, placement, opStages, hints, CostModel.standard());
         }
         PlanEstimate estimate = PlanEvaluator.evaluate(graph, assignment, CostModel.standard());
+        List<Placement> stages = new ArrayList<>();
+        for (int stage = 0; stage < settings.pipeline(); stage++) {
+            stages.add(settings.stagePlacement(stage));
+        }
         return new ParallelPlan(model, description, settings, graph, ops, List.copyOf(tensors), Map.copyOf(hints),
-                assignment, estimate, search);
+                assignment, estimate, search, stages);
+    }
+
+    /**
+     * The ops that run off stage 0, by {@code parallel.stages}.
+     *
+     * @throws InputException naming the stage and its prefixes when a stage after 0 gets no op
+     */
+    private static Map<Op, Placement> stagesOf(List<Op> ops, ParallelSettings settings) {
+        if (settings.pipeline() == 1) {
+            return Map.of();
+        }
+        Map<String, Placement> byPrefix = new LinkedHashMap<>();
+        settings.stages().forEach((prefix, stage) -> byPrefix.put(prefix, settings.stagePlacement(stage)));
+        Map<Op, Placement> opStages = new StageRules(byPrefix).resolve(ops, settings.placement());
+        Set<Placement> used = new HashSet<>(opStages.values());
+        for (int stage = 1; stage < settings.pipeline(); stage++) {
+            if (!used.contains(settings.stagePlacement(stage))) {
+                int s = stage;
+                List<String> prefixes = settings.stages().entrySet().stream().filter(e -> e.getValue() == s)
+                        .map(e -> "\"" + e.getKey() + "\"").toList();
+                throw new InputException("parallel.stages: no op runs on stage " + stage + (prefixes.isEmpty()
+                        ? ": no prefix names it" : ": no op name starts with " + String.join(" or ", prefixes))
+                        + "; give stage " + stage + " the name prefix of some ops ('tessera plan' lists them) or lower parallel.pipeline");
+            }
+        }
+        return opStages;
+    }
+
+    /** The id of a stage placement, {@code p0} for stage 0, as the plan's text and JSON show it. */
+    public String placementId(Placement placement) {
+        int index = stages.indexOf(placement);
+        if (index < 0) {
+            throw new IllegalArgumentException("placement " + placement + " is not a stage of this plan: " + stages);
+        }
+        return "p" + index;
     }
 
     /** S(0) on the data axis (B when it has one device) and B on the tensor axis, for every batch input. */
@@ -134,8 +184,14 @@ public record ParallelPlan(String model, String description, ParallelSettings se
                 + "'; hints usually name parameters, which are: " + shown + " ('tessera plan' lists every tensor)");
     }
 
+    /** Stage 0's placement: with one stage, every op's. */
     public Placement placement() {
         return assignment.placement();
+    }
+
+    /** Every device of the run, in node and device order (all stages'). */
+    public List<DeviceId> devices() {
+        return assignment.devices();
     }
 
     /** How often an op runs per iteration: update ops once, all others once per micro-batch. */

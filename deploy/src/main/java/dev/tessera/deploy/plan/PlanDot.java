@@ -8,12 +8,14 @@ import java.util.HashSet;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * A Graphviz picture of the distributed graph: ops as boxes (forward blue, backward orange,
  * update grey), inputs, parameters and state as ellipses, each edge labelled with the tensor and
  * its NdSbp, and every inserted conversion as a red diamond on the edge it converts, labelled
- * with its kinds and bytes per iteration. Render with {@code dot -Tsvg plan.dot -o plan.svg}.
+ * with its kinds and bytes per iteration. With pipeline stages each op names its placement
+ * ({@code p0, p1, ...}). Render with {@code dot -Tsvg plan.dot -o plan.svg}.
  */
 public final class PlanDot {
     private PlanDot() {
@@ -21,7 +23,8 @@ public final class PlanDot {
 
     public static String render(ParallelPlan plan) {
         StringBuilder s = new StringBuilder("digraph plan {\n");
-        s.append("  label=").append(quote(plan.model() + " on " + plan.placement())).append(";\n");
+        s.append("  label=").append(quote(plan.model() + " on " + (plan.stages().size() == 1 ? plan.placement().toString()
+                : plan.stages().stream().map(p -> plan.placementId(p) + " " + p).collect(Collectors.joining(", "))))).append(";\n");
         s.append("  rankdir=TB;\n  node [fontname=\"Helvetica\", fontsize=10];\n  edge [fontname=\"Helvetica\", fontsize=9];\n");
         Map<Tensor, String> source = new HashMap<>();
         for (Op op : plan.ops()) {
@@ -32,7 +35,8 @@ public final class PlanDot {
             };
             s.append("  op").append(op.id()).append(" [shape=box, style=filled, fillcolor=").append(color).append(", label=")
                     .append(quote(op.name() + "\n" + op.def().type() + " [" + op.phase().letter() + "]\n"
-                            + plan.assignment().signatures().get(op)))
+                            + plan.assignment().signatures().get(op)
+                            + (plan.stages().size() > 1 ? " on " + plan.placementId(plan.assignment().placement(op)) : "")))
                     .append("];\n");
             for (Tensor out : op.outputs()) {
                 source.put(out, "op" + op.id());
@@ -45,7 +49,7 @@ public final class PlanDot {
         for (SbpAssignment.InsertedBoxing b : plan.assignment().boxings()) {
             String id = "conversion" + next++;
             s.append("  ").append(id).append(" [shape=diamond, style=filled, fillcolor=salmon, label=")
-                    .append(quote(PlanText.kinds(b.plan()) + "\n" + PlanText.bytes(plan.bytesPerIteration(b)) + " / iteration"))
+                    .append(quote(PlanText.kinds(plan, b.plan()) + "\n" + PlanText.bytes(plan.bytesPerIteration(b)) + " / iteration"))
                     .append("];\n");
             if (b.inputIndex() < 0) {
                 // A hinted output: the op's layout goes into the conversion, and every reader reads the hint.

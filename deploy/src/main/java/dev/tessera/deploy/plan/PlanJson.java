@@ -7,9 +7,11 @@ import dev.tessera.graph.Shape;
 import dev.tessera.graph.Tensor;
 import dev.tessera.sbp.DeviceId;
 import dev.tessera.sbp.NdSbp;
+import dev.tessera.sbp.Placement;
 import dev.tessera.sbp.Sharding;
 import dev.tessera.sbp.boxing.BoxingStep;
 import dev.tessera.sbp.boxing.CollectiveStep;
+import dev.tessera.sbp.boxing.SendRecvStep;
 import dev.tessera.sbp.infer.SbpAssignment;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -20,9 +22,10 @@ import java.util.Map;
 
 /**
  * The same content as {@link PlanText}, as one JSON object: {@code placements}, {@code tensors}
- * (name, kind, dtype, shape, placement, sbp, local_shape on the first device, hint),
- * {@code ops} (name, type, phase, signature), {@code conversions} (tensor, op, input, from, to,
- * steps, bytes_per_iteration) and {@code devices} (per-device memory, FLOPs and bytes sent per
+ * (name, kind, dtype, shape, placement id, sbp, local_shape on the first device of its placement,
+ * hint), {@code ops} (name, type, phase, placement id, signature), {@code conversions} (tensor,
+ * op, input, from, to, steps (a send/recv between stages with from_placement and to_placement),
+ * bytes_per_iteration) and {@code devices} (per-device memory, FLOPs and bytes sent per
  * iteration), {@code estimate} (the cost model's iteration time and peak memory of the busiest
  * device) and, with {@code parallel.auto}, {@code auto} (plans searched, seconds, memory budget).
  * NdSbps are in the text form {@code (S(0), B)}.
@@ -35,14 +38,18 @@ public final class PlanJson {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("model", plan.model());
         root.put("description", plan.description());
-        root.put("devices", plan.placement().size());
+        root.put("devices", plan.devices().size());
         root.put("micro_batches", plan.graph().options().microBatches());
-        Map<String, Object> placement = new LinkedHashMap<>();
-        placement.put("id", "p0");
-        placement.put("devices", plan.placement().devices().stream().map(DeviceId::toString).toList());
-        placement.put("hierarchy", Arrays.stream(plan.placement().hierarchy()).boxed().toList());
-        placement.put("axes", ParallelPlan.AXIS_NAMES);
-        root.put("placements", List.of(placement));
+        List<Object> placements = new ArrayList<>();
+        for (Placement stage : plan.stages()) {
+            Map<String, Object> placement = new LinkedHashMap<>();
+            placement.put("id", plan.placementId(stage));
+            placement.put("devices", stage.devices().stream().map(DeviceId::toString).toList());
+            placement.put("hierarchy", Arrays.stream(stage.hierarchy()).boxed().toList());
+            placement.put("axes", ParallelPlan.AXIS_NAMES);
+            placements.add(placement);
+        }
+        root.put("placements", placements);
         Map<String, Object> estimate = new LinkedHashMap<>();
         estimate.put("iteration_seconds", plan.estimate().iterationSeconds());
         estimate.put("compute_seconds", plan.estimate().computeSeconds());
@@ -60,14 +67,15 @@ public final class PlanJson {
         List<Object> tensors = new ArrayList<>();
         for (Tensor t : plan.tensors()) {
             NdSbp sbp = plan.assignment().layout(t);
+            Placement placement = plan.assignment().placement(t);
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("name", t.name());
             m.put("kind", t.kind().name().toLowerCase(Locale.ROOT));
             m.put("dtype", t.dtype().name().toLowerCase(Locale.ROOT));
             m.put("shape", dims(t.shape()));
-            m.put("placement", "p0");
+            m.put("placement", plan.placementId(placement));
             m.put("sbp", sbp.toString());
-            m.put("local_shape", dims(Sharding.localShape(t.shape(), plan.placement(), sbp, 0)));
+            m.put("local_shape", dims(Sharding.localShape(t.shape(), placement, sbp, 0)));
             m.put("hint", plan.hints().containsKey(t));
             tensors.add(m);
         }
@@ -79,6 +87,7 @@ public final class PlanJson {
             m.put("name", op.name());
             m.put("type", op.def().type());
             m.put("phase", op.phase().letter());
+            m.put("placement", plan.placementId(plan.assignment().placement(op)));
             m.put("signature", plan.assignment().signatures().get(op).toString());
             ops.add(m);
         }
@@ -99,6 +108,10 @@ public final class PlanJson {
                 st.put("kind", step.conversion().toString());
                 if (step instanceof CollectiveStep c) {
                     st.put("axis", ParallelPlan.AXIS_NAMES.get(c.hierarchyAxis()));
+                }
+                if (step instanceof SendRecvStep send) {
+                    st.put("from_placement", plan.placementId(send.from()));
+                    st.put("to_placement", plan.placementId(send.to()));
                 }
                 st.put("bytes", step.totalBytes());
                 steps.add(st);

@@ -3,10 +3,12 @@ package dev.tessera.deploy.plan;
 import dev.tessera.graph.Op;
 import dev.tessera.graph.Tensor;
 import dev.tessera.sbp.NdSbp;
+import dev.tessera.sbp.Placement;
 import dev.tessera.sbp.Sharding;
 import dev.tessera.sbp.boxing.BoxingPlan;
 import dev.tessera.sbp.boxing.BoxingStep;
 import dev.tessera.sbp.boxing.CollectiveStep;
+import dev.tessera.sbp.boxing.SendRecvStep;
 import dev.tessera.sbp.infer.PlanEstimate;
 import dev.tessera.sbp.infer.SbpAssignment;
 import java.util.List;
@@ -24,11 +26,17 @@ public final class PlanText {
     public static String render(ParallelPlan plan) {
         StringBuilder s = new StringBuilder();
         int[] hierarchy = plan.placement().hierarchy();
-        s.append(String.format(Locale.ROOT, "plan of %s (%s): %d device(s) as [data %d, tensor %d], %d micro-batch(es) per iteration%n",
-                plan.model(), plan.description(), plan.placement().size(), hierarchy[0], hierarchy[1],
+        int stages = plan.stages().size();
+        s.append(String.format(Locale.ROOT, "plan of %s (%s): %d device(s) as %s[data %d, tensor %d], %d micro-batch(es) per iteration%n",
+                plan.model(), plan.description(), plan.devices().size(),
+                stages > 1 ? stages + " pipeline stages of " : "", hierarchy[0], hierarchy[1],
                 plan.graph().options().microBatches()));
-        s.append("placement p0: ").append(plan.placement()).append(" (axes: ")
-                .append(String.join(", ", ParallelPlan.AXIS_NAMES)).append(")\n");
+        for (int stage = 0; stage < stages; stage++) {
+            Placement placement = plan.stages().get(stage);
+            s.append("placement p").append(stage).append(": ").append(placement).append(" (axes: ")
+                    .append(String.join(", ", ParallelPlan.AXIS_NAMES)).append(")")
+                    .append(stages > 1 ? ", stage " + stage + ": " + stageRules(plan, stage) : "").append("\n");
+        }
         s.append(plan.ops().size()).append(" ops, ").append(plan.tensors().size()).append(" tensors, ")
                 .append(plan.assignment().boxings().size()).append(" conversions\n");
         if (plan.search() != null) {
@@ -40,14 +48,15 @@ public final class PlanText {
 
         s.append("tensors (placement, NdSbp; * = fixed by a hint")
                 .append(plan.search() != null ? ", others chosen by the auto search" : "")
-                .append("; local shape on device ")
-                .append(plan.placement().device(0)).append("):\n");
+                .append(stages > 1 ? "; local shape on the first device of its placement):\n"
+                        : "; local shape on device " + plan.placement().device(0) + "):\n");
         int width = plan.tensors().stream().mapToInt(t -> t.name().length()).max().orElse(4);
         for (Tensor t : plan.tensors()) {
             NdSbp sbp = plan.assignment().layout(t);
-            s.append(String.format(Locale.ROOT, "  %-" + width + "s  %-10s  %-22s  p0  %-12s %s%n", t.name(),
-                    t.kind().name().toLowerCase(Locale.ROOT), t.type(), sbp + (plan.hints().containsKey(t) ? "*" : ""),
-                    Sharding.localShape(t.shape(), plan.placement(), sbp, 0)));
+            Placement placement = plan.assignment().placement(t);
+            s.append(String.format(Locale.ROOT, "  %-" + width + "s  %-10s  %-22s  %s  %-12s %s%n", t.name(),
+                    t.kind().name().toLowerCase(Locale.ROOT), t.type(), plan.placementId(placement),
+                    sbp + (plan.hints().containsKey(t) ? "*" : ""), Sharding.localShape(t.shape(), placement, sbp, 0)));
         }
 
         List<SbpAssignment.InsertedBoxing> boxings = plan.assignment().boxings();
@@ -60,7 +69,7 @@ public final class PlanText {
         for (SbpAssignment.InsertedBoxing b : boxings) {
             BoxingPlan p = b.plan();
             s.append(String.format(Locale.ROOT, "  %-" + width + "s  %s -> %s  %-28s %s  %s per iteration%n", p.tensor(),
-                    p.from(), p.to(), kinds(p), consumer(b), bytes(plan.bytesPerIteration(b))));
+                    p.from(), p.to(), kinds(plan, p), consumer(b), bytes(plan.bytesPerIteration(b))));
         }
 
         List<DeviceTotals> devices = DeviceTotals.of(plan);
@@ -84,14 +93,29 @@ public final class PlanText {
                 d.flops() / 1e9, bytes(d.sentBytes()));
     }
 
-    /** The steps' kinds, e.g. {@code all-reduce on data}. */
-    static String kinds(BoxingPlan plan) {
-        return plan.steps().stream().map(PlanText::kind).collect(Collectors.joining(", "));
+    /** The steps' kinds, e.g. {@code all-reduce on data} or {@code send/recv p0 -> p1}. */
+    static String kinds(ParallelPlan plan, BoxingPlan boxing) {
+        return boxing.steps().stream().map(step -> kind(plan, step)).collect(Collectors.joining(", "));
     }
 
-    static String kind(BoxingStep step) {
-        return step instanceof CollectiveStep c ? c.conversion() + " on " + ParallelPlan.AXIS_NAMES.get(c.hierarchyAxis())
-                : step.conversion().toString();
+    static String kind(ParallelPlan plan, BoxingStep step) {
+        if (step instanceof CollectiveStep c) {
+            return c.conversion() + " on " + ParallelPlan.AXIS_NAMES.get(c.hierarchyAxis());
+        }
+        if (step instanceof SendRecvStep send) {
+            return send.conversion() + " " + plan.placementId(send.from()) + " -> " + plan.placementId(send.to());
+        }
+        return step.conversion().toString();
+    }
+
+    /** The prefixes {@code parallel.stages} gives a stage, e.g. {@code "block1.", "head."}; stage 0 adds "the rest". */
+    private static String stageRules(ParallelPlan plan, int stage) {
+        List<String> prefixes = plan.settings().stages().entrySet().stream().filter(e -> e.getValue() == stage)
+                .map(e -> "\"" + e.getKey() + "\"").collect(Collectors.toList());
+        if (stage == 0) {
+            prefixes.add("every op no prefix names");
+        }
+        return String.join(", ", prefixes);
     }
 
     /** Where the conversion sits: before an op's input, or after an op whose output a hint fixed. */

@@ -257,9 +257,9 @@ public final class Trainer {
     }
 
     /**
-     * With {@code parallel.devices > 1}, the graph laid out over the [data, tensor] devices as
-     * {@code tessera plan} shows it, lowered and run on as many virtual devices; otherwise the
-     * actor executor with the manual placement of {@code runtime.*}.
+     * With {@code parallel.devices > 1}, the graph laid out over the [data, tensor] devices (of
+     * every pipeline stage) as {@code tessera plan} shows it, lowered and run on as many virtual
+     * devices; otherwise the actor executor with the manual placement of {@code runtime.*}.
      */
     private TrainingExecutor executor(Model model, TrainingGraph graph) {
         ParallelSettings parallel = config.parallel();
@@ -267,10 +267,16 @@ public final class Trainer {
             return new ActorExecutor(graph, settings.seed(), executorOptions());
         }
         ParallelPlan plan = ParallelPlan.of(config.modelType(), model.describe(), graph, settings.batchSize(), parallel);
-        progress.note("training on " + parallel.devices() + " devices (data " + parallel.data() + " x tensor "
-                + parallel.tensor() + "); 'tessera plan' shows the layout");
+        progress.note("training on " + parallel.devices() + " devices (" + layout(parallel)
+                + "); 'tessera plan' shows the layout");
         return new ParallelExecutor(PhysicalLowering.lower(graph, plan.assignment()), settings.seed(),
                 executorOptions().withDevices(1, Placement.singleDevice()));
+    }
+
+    /** E.g. {@code data 2 x tensor 1}, or with stages {@code pipeline 2 x data 1 x tensor 1}. */
+    private static String layout(ParallelSettings parallel) {
+        return (parallel.pipeline() > 1 ? "pipeline " + parallel.pipeline() + " x " : "") + "data " + parallel.data()
+                + " x tensor " + parallel.tensor();
     }
 
     private ActorExecutorOptions executorOptions() {
@@ -312,8 +318,8 @@ public final class Trainer {
         summary.put("model", config.modelType());
         summary.put("steps", settings.steps());
         summary.put("devices", Math.max(config.parallel().devices(), settings.devices()));
-        summary.put("layout", config.parallel().devices() > 1 ? "data " + config.parallel().data() + " x tensor "
-                + config.parallel().tensor() : settings.devices() > 1 ? "manual placement" : "single device");
+        summary.put("layout", config.parallel().devices() > 1 ? layout(config.parallel())
+                : settings.devices() > 1 ? "manual placement" : "single device");
         summary.put("initial_loss", curve.isEmpty() ? Double.NaN : curve.get(0).loss());
         summary.put("final_loss", curve.isEmpty() ? Double.NaN : curve.get(curve.size() - 1).loss());
         summary.put("samples_per_s", round(stepsRun * settings.examplesPerStep() / stepSeconds));

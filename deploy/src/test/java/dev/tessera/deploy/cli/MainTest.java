@@ -137,6 +137,32 @@ class MainTest {
     }
 
     @Test
+    void shouldTrainOnTwoPipelineStagesLikeOnOneDevice() throws IOException {
+        Path conf = config("train { steps = 10, batch_size = 4, log_every = 1 }\n");
+        Path single = dir.resolve("runs/single");
+        Path staged = dir.resolve("runs/staged");
+
+        assertEquals(0, run("train", conf.toString(), "--run-dir", single.toString()).status());
+        // fc and its optimizer on device 0:0, the loss (from the add on) and its gradients on 0:1
+        Result two = run("train", conf.toString(), "--run-dir", staged.toString(), "--set", "parallel.devices=2",
+                "--set", "parallel.pipeline=2", "--set", "parallel.stages.add=1");
+
+        assertEquals(0, two.status(), two.err());
+        assertTrue(Files.readString(staged.resolve("summary.json")).contains("\"layout\" : \"pipeline 2 x data 1 x tensor 1\""),
+                Files.readString(staged.resolve("summary.json")));
+        Result plan = run("plan", conf.toString(), "--set", "parallel.devices=2", "--set", "parallel.pipeline=2",
+                "--set", "parallel.stages.add=1");
+        assertTrue(plan.out().contains("send/recv p0 -> p1") && plan.out().contains("send/recv p1 -> p0"), plan.out());
+        List<Double> expected = losses(single);
+        List<Double> actual = losses(staged);
+        assertEquals(10, expected.size());
+        assertEquals(expected.size(), actual.size());
+        for (int i = 0; i < expected.size(); i++) {
+            assertEquals(expected.get(i), actual.get(i), 1e-5 * Math.abs(expected.get(i)), "loss of step " + (i + 1));
+        }
+    }
+
+    @Test
     void shouldTrainTheLayoutTheAutoSearchChoseOnTheLossTrajectoryOfOneDevice() throws IOException {
         Path conf = config("train { steps = 8, batch_size = 4, log_every = 1 }\n");
         Path single = dir.resolve("runs/single");

@@ -185,13 +185,120 @@ class PlanCommandTest {
                 + "make the product equal the device count (e.g. parallel.data = 4 for data parallelism)"), result.errLines());
     }
 
+    /** The loss (ops from "add" on) on stage 1, fc and the optimizer on stage 0, each stage data parallel on 2 devices. */
+    private static final String TWO_STAGES = "parallel { devices = 4, data = 2, pipeline = 2, stages { add = 1 } }\n";
+
     @Test
-    void shouldRejectPipelineParallelismAsNotImplementedYet() throws IOException {
+    void shouldPlaceTheLossOnASecondStageAndSendTheActivationsThere() throws IOException {
+        Result result = plan(TWO_STAGES);
+
+        assertEquals(0, result.status(), result.err());
+        assertTrue(result.out().contains("4 device(s) as 2 pipeline stages of [data 2, tensor 1]"), result.out());
+        assertTrue(result.out().contains("placement p0: [0:0, 0:1] as [2, 1]"), result.out());
+        assertTrue(result.out().contains("placement p1: [0:2, 0:3] as [2, 1]") && result.out().contains("stage 1: \"add\""),
+                result.out());
+        assertTrue(result.tensorLine("fc.weight").contains(" p0 "), result.out());
+        assertTrue(result.tensorLine("add").contains(" p1 ") && result.tensorLine("add").contains("(S(0), B)")
+                && result.tensorLine("add").endsWith("[2, 2]"), result.out());
+        assertTrue(result.out().lines().anyMatch(l -> l.startsWith("  fc.bias_add ") && l.contains("send/recv p0 -> p1")
+                && l.contains("into add")), result.out());
+        assertTrue(result.out().lines().anyMatch(l -> l.contains("send/recv p1 -> p0")), result.out());
+        List<String> rows = result.out().lines().filter(l -> l.startsWith("  0:")).toList();
+        assertEquals(4, rows.size(), result.out());
+        // the parameters live on stage 0 only: 40 bytes on each of its devices, none on stage 1's
+        assertTrue(rows.get(0).startsWith("  0:0             40 B") && rows.get(2).startsWith("  0:2              0 B"),
+                result.out());
+    }
+
+    @Test
+    void shouldListEveryStagePlacementInTheJson() throws IOException {
+        Result result = plan(TWO_STAGES, "--json");
+
+        assertEquals(0, result.status(), result.err());
+        JsonNode root = new ObjectMapper().readTree(result.out());
+        assertEquals(4, root.get("devices").asInt());
+        assertEquals(2, root.get("placements").size());
+        assertEquals("p1", root.get("placements").get(1).get("id").asText());
+        assertEquals("[\"0:2\",\"0:3\"]", root.get("placements").get(1).get("devices").toString());
+        assertEquals("p1", find(root.get("tensors"), "name", "add").get("placement").asText());
+        assertEquals("[2,2]", find(root.get("tensors"), "name", "add").get("local_shape").toString());
+        assertEquals("p0", find(root.get("ops"), "name", "fc.weight.update").get("placement").asText());
+        JsonNode send = find(root.get("conversions"), "tensor", "fc.bias_add").get("steps").get(0);
+        assertEquals("send/recv", send.get("kind").asText());
+        assertEquals("p0", send.get("from_placement").asText());
+        assertEquals("p1", send.get("to_placement").asText());
+        assertEquals(4, root.get("per_device").size());
+        assertEquals("0:3", root.get("per_device").get(3).get("device").asText());
+        assertTrue(root.get("per_device").get(3).get("flops_per_iteration").asDouble() > 0);
+    }
+
+    @Test
+    void shouldNameEachOpsStageInTheGraphvizPicture() throws IOException {
+        Path dot = dir.resolve("stages.dot");
+
+        Result result = plan(TWO_STAGES, "--dot", dot.toString());
+
+        assertEquals(0, result.status(), result.err());
+        String picture = Files.readString(dot);
+        assertTrue(picture.contains("label=\"tiny-linear on p0 [0:0, 0:1] as [2, 1], p1 [0:2, 0:3] as [2, 1]\""), picture);
+        assertTrue(picture.contains("fc.matmul\\nmatmul [F]") && picture.contains(" on p0\""), picture);
+        assertTrue(picture.contains(" on p1\"") && picture.contains("send/recv p0 -> p1"), picture);
+    }
+
+    @Test
+    void shouldRejectPipelineStagesWithoutStageRules() throws IOException {
         Result result = plan("", "--set", "parallel.devices=2", "--set", "parallel.pipeline=2");
 
         assertEquals(2, result.status());
         assertEquals(1, result.errLines().size(), result.err());
-        assertTrue(result.err().contains("pipeline parallelism is not implemented yet"), result.err());
+        assertTrue(result.err().startsWith("error: parallel.pipeline: 2 stages need parallel.stages"), result.err());
+    }
+
+    @Test
+    void shouldRejectStageRulesWithoutPipelineStages() throws IOException {
+        Result result = plan("parallel.stages { add = 1 }\n");
+
+        assertEquals(2, result.status());
+        assertEquals(1, result.errLines().size(), result.err());
+        assertTrue(result.err().startsWith("error: parallel.stages: stage rules need parallel.pipeline > 1"), result.err());
+    }
+
+    @Test
+    void shouldRejectAStageIndexOutsideThePipelineNamingTheStagesThatExist() throws IOException {
+        Result result = plan("parallel { devices = 2, pipeline = 2, stages { add = 1, \"fc.\" = 2 } }\n");
+
+        assertEquals(2, result.status());
+        assertEquals(List.of("error: parallel.stages.\"fc.\": stage 2 does not exist; parallel.pipeline = 2 gives stages "
+                + "0..1; use one of those or raise parallel.pipeline"), result.errLines());
+    }
+
+    @Test
+    void shouldRejectAnEmptyStagePrefix() throws IOException {
+        Result result = plan("parallel { devices = 2, pipeline = 2, stages { \"\" = 1 } }\n");
+
+        assertEquals(2, result.status());
+        assertEquals(1, result.errLines().size(), result.err());
+        assertTrue(result.err().startsWith("error: parallel.stages: an empty prefix would name every op"), result.err());
+    }
+
+    @Test
+    void shouldRejectTheAutoSearchWithPipelineStages() throws IOException {
+        Result result = plan("parallel { devices = 2, pipeline = 2, auto = true, stages { add = 1 } }\n");
+
+        assertEquals(2, result.status());
+        assertEquals(1, result.errLines().size(), result.err());
+        assertTrue(result.err().startsWith("error: parallel.auto: the auto search lays out one placement")
+                && result.err().contains("set parallel.auto = false"), result.err());
+    }
+
+    @Test
+    void shouldRejectAStageNoOpRunsOnNamingItsPrefixes() throws IOException {
+        Result result = plan("parallel { devices = 3, pipeline = 3, stages { add = 1, \"block9.\" = 2 } }\n");
+
+        assertEquals(2, result.status());
+        assertEquals(1, result.errLines().size(), result.err());
+        assertTrue(result.err().startsWith("error: parallel.stages: no op runs on stage 2: no op name starts with \"block9.\""),
+                result.err());
     }
 
     @Test

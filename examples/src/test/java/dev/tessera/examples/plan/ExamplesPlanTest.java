@@ -72,6 +72,39 @@ class ExamplesPlanTest {
     }
 
     /**
+     * Two pipeline stages of two data-parallel devices each: the second block, the final layer
+     * norm and the head (with the loss after it) on devices 0:2-0:3, the rest on 0:0-0:1. Each
+     * stage all-reduces its own weights' gradients; activations cross forward and their gradients
+     * back by send/recv.
+     */
+    @Test
+    void shouldPlanTheGptOnTwoDataParallelPipelineStages() {
+        String plan = plan("plan", "configs/gpt-addition.conf", "--set", "parallel.devices=4", "--set", "parallel.data=2",
+                "--set", "parallel.pipeline=2", "--set", "parallel.stages.\"block1.\"=1",
+                "--set", "parallel.stages.\"ln_final.\"=1", "--set", "parallel.stages.\"head.\"=1");
+
+        assertTrue(plan.contains("4 device(s) as 2 pipeline stages of [data 2, tensor 1]"), plan);
+        assertTrue(plan.contains("placement p1: [0:2, 0:3] as [2, 1]"), plan);
+        for (String weight : List.of("token_embedding.weight", "block0.attention.q.weight")) {
+            assertTrue(tensor(plan, weight).contains(" p0  (B, B)"), weight + " on stage 0:\n" + plan);
+            assertTrue(allReducedBeforeAccumulating(plan, weight), weight + " gradient all-reduced:\n" + plan);
+        }
+        for (String weight : List.of("block1.attention.q.weight", "block1.fc.weight", "head.weight")) {
+            assertTrue(tensor(plan, weight).contains(" p1  (B, B)"), weight + " on stage 1:\n" + plan);
+            assertTrue(allReducedBeforeAccumulating(plan, weight), weight + " gradient all-reduced:\n" + plan);
+        }
+        assertTrue(tensor(plan, "block0.fc.matmul").contains(" p0  (S(0), B)"), plan);
+        assertTrue(tensor(plan, "block1.fc.matmul").contains(" p1  (S(0), B)"), plan);
+        assertTrue(plan.lines().anyMatch(l -> l.contains("send/recv p0 -> p1")), plan);
+        assertTrue(plan.lines().anyMatch(l -> l.contains("send/recv p1 -> p0")), plan);
+        List<String> rows = plan.lines().filter(l -> l.matches("  0:[0-3] .*")).toList();
+        assertEquals(4, rows.size(), plan);
+        for (String row : rows) {
+            assertTrue(!row.matches("  0:\\d\\s+0 B .*"), "every device holds parameters:\n" + plan);
+        }
+    }
+
+    /**
      * The loss splits by rows (a summed loss and a label count, divided after both are reduced),
      * so neither model gathers its logits or labels for the loss: the only conversions around it
      * are all-reduces of scalars (3 conversions and 15 KiB of gathered MLP logits before).
