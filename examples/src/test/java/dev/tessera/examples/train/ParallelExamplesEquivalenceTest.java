@@ -169,7 +169,7 @@ class ParallelExamplesEquivalenceTest {
     }
 
     @ParameterizedTest(name = "{0} devices")
-    @ValueSource(ints = {2, 3})
+    @ValueSource(ints = {2, 3, 4})
     void shouldTrainTheGptExampleWithShardedWeightsAndStateLikeTheReference(int devices) {
         Setup s = setup("configs/gpt-addition.conf", "", 6);
         Map<String, NdSbp> zero = new LinkedHashMap<>();
