@@ -30,14 +30,21 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * Data parallelism on virtual devices: the GPT of examples/configs/gpt-addition.conf (batch 64)
  * trained on one device ({@link ActorExecutor}, as {@code tessera train} runs it) against the same
  * global batch split over two devices ({@link ParallelExecutor}, batch inputs S(0), weight
  * gradients all-reduced), each device a thread with its own ND4J thread. Losses must agree to
- * 1e-5 before timing. Then one traced chunk on two devices shows where the time goes: per
- * device, busy time by kind of op (compute, collectives, transfers) and idle time.
+ * 1e-5 before timing. The floor data parallelism should approach on this machine: two
+ * independent one-device trainings of half the batch each, run at the same time (no
+ * communication, no waiting for each other, but the same two threads sharing the machine).
+ * Then one traced chunk on two devices shows where the time goes: per device, busy time by kind
+ * of op (compute, collectives, transfers) and idle time.
  *
  * <p>Arguments: warm-up chunks (3), repeats (11), steps per chunk (20), GPT batch (64).
  */
@@ -57,9 +64,16 @@ public final class DataParallelBenchmark {
         TrainingGraph graph = Autodiff.build(g.build(), model.loss(),
                 new TrainingOptions(1, new Optimizer.AdamW(0.9, 0.999, 1e-8, 0.01), 1.0));
         DataSource data = task.trainData(1, batchSize);
+        GraphBuilder halfBuilder = new GraphBuilder(DType.F32);
+        ModelGraph halfModel = new GptModel(task, 2, 64, 4, 0.0).build(halfBuilder, batchSize / 2);
+        TrainingGraph half = Autodiff.build(halfBuilder.build(), halfModel.loss(),
+                new TrainingOptions(1, new Optimizer.AdamW(0.9, 0.999, 1e-8, 0.01), 1.0));
+        DataSource halfData = task.trainData(1, batchSize / 2);
         List<List<Map<String, HostTensor>>> batches = new ArrayList<>();
+        List<List<Map<String, HostTensor>>> halfBatches = new ArrayList<>();
         for (int i = 0; i < chunk; i++) {
             batches.add(List.of(data.batch(i)));
+            halfBatches.add(List.of(halfData.batch(i)));
         }
         double[] rates = new double[chunk];
         Arrays.fill(rates, GptBench.LEARNING_RATE);
@@ -76,7 +90,10 @@ public final class DataParallelBenchmark {
                 + " sent per iteration");
         try (ActorExecutor single = new ActorExecutor(graph, 1);
                 ParallelExecutor parallel = new ParallelExecutor(plan, 1, ActorExecutorOptions.defaults());
-                ParallelExecutor traced = new ParallelExecutor(plan, 1, ActorExecutorOptions.defaults().withTrace(true))) {
+                ParallelExecutor traced = new ParallelExecutor(plan, 1, ActorExecutorOptions.defaults().withTrace(true));
+                ActorExecutor halfA = new ActorExecutor(half, 1);
+                ActorExecutor halfB = new ActorExecutor(half, 2)) {
+            ExecutorService pair = Executors.newFixedThreadPool(2);
             List<StepResult> expected = single.run(batches.subList(0, 3), Arrays.copyOf(rates, 3));
             List<StepResult> actual = parallel.run(batches.subList(0, 3), Arrays.copyOf(rates, 3));
             for (int i = 0; i < 3; i++) {
@@ -91,7 +108,17 @@ public final class DataParallelBenchmark {
             Harness harness = new Harness(warmup, repeats, 1);
             List<Harness.Result> results = harness.measure(List.of(
                     new Harness.Contender("1 device", () -> single.run(batches, rates)),
-                    new Harness.Contender("2 devices, data parallel", () -> parallel.run(batches, rates))));
+                    new Harness.Contender("2 devices, data parallel", () -> parallel.run(batches, rates)),
+                    new Harness.Contender("floor: 2 x half batch, apart", () -> {
+                        Future<?> a = pair.submit(() -> halfA.run(halfBatches, rates));
+                        Future<?> b = pair.submit(() -> halfB.run(halfBatches, rates));
+                        try {
+                            a.get();
+                            b.get();
+                        } catch (InterruptedException | ExecutionException e) {
+                            throw new IllegalStateException(e);
+                        }
+                    })));
             System.out.println(warmup + " warm-up chunks each, then " + repeats + " interleaved repeats of " + chunk
                     + " steps; ms per step:");
             for (Harness.Result result : results) {
@@ -101,6 +128,10 @@ public final class DataParallelBenchmark {
             System.out.println(String.format(Locale.ROOT, "speed-up of 2 devices: %.3f (median of back-to-back "
                     + "ratios; ratio of medians %.3f)", 1 / Harness.pairedRatio(results.get(1), results.get(0)),
                     results.get(0).median() / results.get(1).median()));
+            System.out.println(String.format(Locale.ROOT, "speed-up of the floor: %.3f; data parallel / floor: %.3f "
+                    + "(medians of back-to-back ratios)", 1 / Harness.pairedRatio(results.get(2), results.get(0)),
+                    Harness.pairedRatio(results.get(1), results.get(2))));
+            pair.shutdown();
             traced.run(batches, rates);
             breakdown(traced.lastTrace().orElseThrow(), chunk);
         }
