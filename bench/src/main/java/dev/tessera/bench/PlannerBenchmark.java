@@ -95,6 +95,9 @@ public final class PlannerBenchmark {
         // What the plan spends its traffic on, to judge the layout the timed pass produced.
         Map<String, double[]> byKind = new java.util.TreeMap<>();
         for (SbpAssignment.InsertedBoxing b : last.boxings()) {
+            if (b.shared()) {
+                continue;
+            }
             for (BoxingStep step : b.plan().steps()) {
                 double[] entry = byKind.computeIfAbsent(step.conversion().toString(), k -> new double[2]);
                 entry[0]++;

@@ -76,7 +76,9 @@ public record DeviceTotals(DeviceId device, long parameterBytes, long optimizerS
         }
         for (SbpAssignment.InsertedBoxing boxing : assignment.boxings()) {
             int runs = plan.runsPerIteration(boxing.op());
-            boxing.plan().bytesByDevice().forEach((device, bytes) -> sent[index.get(device)] += bytes * runs);
+            if (!boxing.shared()) {
+                boxing.plan().bytesByDevice().forEach((device, bytes) -> sent[index.get(device)] += bytes * runs);
+            }
         }
         List<DeviceTotals> totals = new ArrayList<>(devices);
         for (int d = 0; d < devices; d++) {

@@ -201,6 +201,6 @@ public record ParallelPlan(String model, String description, ParallelSettings se
 
     /** The bytes one conversion sends per iteration over all devices. */
     public double bytesPerIteration(SbpAssignment.InsertedBoxing boxing) {
-        return boxing.plan().totalBytes() * runsPerIteration(boxing.op());
+        return boxing.sentBytes() * runsPerIteration(boxing.op());
     }
 }

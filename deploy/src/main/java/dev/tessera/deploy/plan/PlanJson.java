@@ -117,6 +117,7 @@ public final class PlanJson {
                 steps.add(st);
             }
             m.put("steps", steps);
+            m.put("shared", b.shared());
             m.put("bytes_per_iteration", plan.bytesPerIteration(b));
             total += plan.bytesPerIteration(b);
             conversions.add(m);

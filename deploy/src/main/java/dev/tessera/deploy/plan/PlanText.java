@@ -122,7 +122,8 @@ public final class PlanText {
     static String consumer(SbpAssignment.InsertedBoxing b) {
         Op op = b.op();
         return b.inputIndex() < 0 ? "after " + op.name() + " (hinted output)"
-                : "into " + op.name() + " (" + op.def().type() + " input " + b.inputIndex() + ")";
+                : "into " + op.name() + " (" + op.def().type() + " input " + b.inputIndex() + ")"
+                        + (b.shared() ? ", reusing an earlier consumer's conversion" : "");
     }
 
     /** Bytes with a binary unit, e.g. {@code 1.50 MiB}. */

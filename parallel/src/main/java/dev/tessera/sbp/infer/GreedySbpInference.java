@@ -10,10 +10,13 @@ import dev.tessera.sbp.Placement;
 import dev.tessera.sbp.Sbp;
 import dev.tessera.sbp.SignatureLifting;
 import dev.tessera.sbp.boxing.Boxing;
+import dev.tessera.sbp.boxing.BoxingPlan;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * One forward pass over a graph that gives each op, in topological order, the cheapest ND
@@ -65,6 +68,7 @@ public final class GreedySbpInference {
         Map<Op, NdSbpSignature> signatures = new HashMap<>();
         Map<Op, Placement> opPlacements = new HashMap<>();
         List<SbpAssignment.InsertedBoxing> boxings = new ArrayList<>();
+        Map<Tensor, Set<Converted>> converted = new HashMap<>();
         for (Op op : ops) {
             Placement here = stages.getOrDefault(op, placement);
             BoxingCache boxing = caches.computeIfAbsent(here, BoxingCache::new);
@@ -93,10 +97,20 @@ public final class GreedySbpInference {
             }
             List<NdSbpSignature> lifted = SignatureLifting.lift(op.def(), op.inputTypes(), here);
             List<NdSbp> followed = followWrittenInputs(op, arriving);
-            Remote remote = new Remote(op, here, layouts, homes);
-            NdSbpSignature best = cheapest(op, lifted, followed, arriving, hints, boxing, remote, model);
+            Remote remote = new Remote(op, here, layouts, homes, converted);
+            List<Set<NdSbp>> available = new ArrayList<>();
+            for (Tensor input : op.inputs()) {
+                Set<NdSbp> done = new HashSet<>();
+                for (Converted c : converted.getOrDefault(input, Set.of())) {
+                    if (c.placement().equals(here)) {
+                        done.add(c.layout());
+                    }
+                }
+                available.add(done);
+            }
+            NdSbpSignature best = cheapest(op, lifted, followed, arriving, available, hints, boxing, remote, model);
             if (best == null && !followed.equals(arriving)) {
-                best = cheapest(op, lifted, arriving, arriving, hints, boxing, remote, model);
+                best = cheapest(op, lifted, arriving, arriving, available, hints, boxing, remote, model);
             }
             if (best == null) {
                 throw noInPlaceSignature(op, lifted, arriving);
@@ -113,11 +127,13 @@ public final class GreedySbpInference {
                     homes.put(input, here);
                 }
                 Placement home = homes.get(input);
-                if (!home.equals(here)) {
-                    boxings.add(new SbpAssignment.InsertedBoxing(op, i,
-                            Boxing.plan(input.name(), input.type(), home, from, here, wanted)));
-                } else if (!from.equals(wanted)) {
-                    boxings.add(new SbpAssignment.InsertedBoxing(op, i, boxing.plan(input.name(), input.type(), from, wanted)));
+                if (!home.equals(here) || !from.equals(wanted)) {
+                    BoxingPlan plan = home.equals(here) ? boxing.plan(input.name(), input.type(), from, wanted)
+                            : Boxing.plan(input.name(), input.type(), home, from, here, wanted);
+                    // an activation converted once serves every later consumer wanting the same layout there
+                    boolean shared = input.kind() == TensorKind.ACTIVATION
+                            && !converted.computeIfAbsent(input, t -> new HashSet<>()).add(new Converted(here, wanted));
+                    boxings.add(new SbpAssignment.InsertedBoxing(op, i, plan, shared));
                 }
             }
             for (int o = 0; o < op.outputs().size(); o++) {
@@ -148,18 +164,25 @@ public final class GreedySbpInference {
         return new SbpAssignment(placement, layouts, signatures, boxings, opPlacements, tensorPlacements);
     }
 
-    /** What moving an op's inputs that live on other placements costs, per wanted layout (cached). */
+    /** A conversion of an activation already inserted: its target placement and layout. */
+    private record Converted(Placement placement, NdSbp layout) {
+    }
+
+    /** What moving an op's inputs that live on other placements costs, per wanted layout. */
     private static final class Remote {
         private final Op op;
         private final Placement here;
         private final Map<Tensor, NdSbp> layouts;
         private final Map<Tensor, Placement> homes;
+        private final Map<Tensor, Set<Converted>> converted;
 
-        Remote(Op op, Placement here, Map<Tensor, NdSbp> layouts, Map<Tensor, Placement> homes) {
+        Remote(Op op, Placement here, Map<Tensor, NdSbp> layouts, Map<Tensor, Placement> homes,
+                Map<Tensor, Set<Converted>> converted) {
             this.op = op;
             this.here = here;
             this.layouts = layouts;
             this.homes = homes;
+            this.converted = converted;
         }
 
         boolean any() {
@@ -171,7 +194,8 @@ public final class GreedySbpInference {
             for (int i = 0; i < op.inputs().size(); i++) {
                 Tensor input = op.input(i);
                 Placement home = homes.get(input);
-                if (home != null && !home.equals(here)) {
+                boolean done = converted.getOrDefault(input, Set.of()).contains(new Converted(here, sig.inputs().get(i)));
+                if (home != null && !home.equals(here) && !done) {
                     bytes += Boxing.cost(input.name(), input.type(), home, layouts.get(input), here, sig.inputs().get(i))
                             .maxBytesPerDevice();
                 }
@@ -197,7 +221,8 @@ public final class GreedySbpInference {
      * (any layout but a partial sum where null), or null if none does.
      */
     private static NdSbpSignature cheapest(Op op, List<NdSbpSignature> lifted, List<NdSbp> stored,
-            List<NdSbp> arriving, Map<Tensor, NdSbp> hints, BoxingCache boxing, Remote remote, CostModel model) {
+            List<NdSbp> arriving, List<Set<NdSbp>> available, Map<Tensor, NdSbp> hints, BoxingCache boxing,
+            Remote remote, CostModel model) {
         boolean crossing = remote.any();
         List<String> names = op.inputs().stream().map(Tensor::name).toList();
         NdSbpSignature best = null;
@@ -206,8 +231,8 @@ public final class GreedySbpInference {
             if (!keepsMutatedInputsInPlace(op, sig, stored)) {
                 continue;
             }
-            double seconds = SignatureCost.of(op.def(), names, op.inputTypes(), op.outputTypes(), sig, arriving,
-                    boxing, model).seconds();
+            double seconds = SignatureCost.of(op.def(), names, op.inputTypes(), op.outputTypes(), sig,
+                    withAvailable(sig, arriving, available), boxing, model).seconds();
             seconds += outputHintSeconds(op, sig, hints, boxing, model);
             if (crossing) {
                 seconds += remote.seconds(sig, model);
@@ -219,6 +244,23 @@ public final class GreedySbpInference {
             }
         }
         return best;
+    }
+
+    /**
+     * {@code arriving} with each input that an earlier consumer already converted to the layout
+     * {@code sig} wants shown as arriving in that layout: the conversion is done and costs nothing more.
+     */
+    private static List<NdSbp> withAvailable(NdSbpSignature sig, List<NdSbp> arriving, List<Set<NdSbp>> available) {
+        List<NdSbp> effective = null;
+        for (int i = 0; i < arriving.size(); i++) {
+            if (available.get(i).contains(sig.inputs().get(i))) {
+                if (effective == null) {
+                    effective = new ArrayList<>(arriving);
+                }
+                effective.set(i, sig.inputs().get(i));
+            }
+        }
+        return effective == null ? arriving : effective;
     }
 
     /**

@@ -51,6 +51,9 @@ public final class PlanEvaluator {
         Map<Op, Double> boxingSecondsBefore = new HashMap<>();
         long boxingMemory = 0;
         for (SbpAssignment.InsertedBoxing boxing : assignment.boxings()) {
+            if (boxing.shared()) {
+                continue; // reads the result of an earlier consumer's conversion
+            }
             int collectives = boxing.plan().totalBytes() > 0 ? 1 : 0;
             boxingSecondsBefore.merge(boxing.op(),
                     model.communicationSeconds(boxing.plan().maxBytesPerDevice(), collectives), Double::sum);

@@ -19,9 +19,24 @@ public record SbpAssignment(Placement placement, Map<Tensor, NdSbp> layouts, Map
 
     /**
      * A conversion in front of input {@code inputIndex} of {@code op}, or, with index -1, of an
-     * output of {@code op} into the layout a hint fixed for it.
+     * output of {@code op} into the layout a hint fixed for it. {@code shared}: the same
+     * conversion of the same activation was inserted for an earlier consumer, whose result this
+     * one reuses.
      */
-    public record InsertedBoxing(Op op, int inputIndex, BoxingPlan plan) {
+    public record InsertedBoxing(Op op, int inputIndex, BoxingPlan plan, boolean shared) {
+        /** A conversion of its own. */
+        public InsertedBoxing(Op op, int inputIndex, BoxingPlan plan) {
+            this(op, inputIndex, plan, false);
+        }
+
+        /**
+         * Bytes all devices send for it per run: 0 when {@code shared}, i.e. an earlier consumer
+         * already converted the same activation to the same layout on the same placement and this
+         * one reads that result (the lowering emits the conversion once).
+         */
+        public double sentBytes() {
+            return shared ? 0 : plan.totalBytes();
+        }
     }
 
     public SbpAssignment {
@@ -71,7 +86,7 @@ public record SbpAssignment(Placement placement, Map<Tensor, NdSbp> layouts, Map
 
     /** Bytes all devices send per iteration for the inserted boxing. */
     public double totalBoxingBytes() {
-        return boxings.stream().mapToDouble(b -> b.plan().totalBytes()).sum();
+        return boxings.stream().mapToDouble(InsertedBoxing::sentBytes).sum();
     }
 
     @Override
