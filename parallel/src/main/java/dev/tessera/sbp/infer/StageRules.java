@@ -35,9 +35,44 @@ public final class StageRules {
      * {@code <forward op>.grad} or {@code <forward op>.grad_<n>}); the placement of a parameter
      * the op reads, or of the parameter an optimizer-state tensor it reads belongs to
      * ({@code <parameter>.<what>}), a parameter being placed with its first reader; the
-     * placement of the latest producer of its inputs; the default.
+     * placement of the latest producer of its inputs; the default. An op reading only data
+     * inputs, or nothing, runs where another reader of the same input (of its output) runs.
      */
     public Map<Op, Placement> resolve(List<Op> ops, Placement defaultPlacement) {
+        Map<Op, Placement> guessed = new HashMap<>();
+        Map<Op, Placement> first = resolve(ops, defaultPlacement, Map.of(), guessed);
+        if (guessed.isEmpty()) {
+            return first;
+        }
+        // An op that reads only data inputs (a label count) or nothing (the loss gradient's seed)
+        // had nothing to follow and fell to the default: it goes where another op reading the same
+        // input (or its output) runs, so nothing is sent between stages for it; then everything
+        // is resolved again around it, until nothing moves (moving one can move what another follows).
+        Map<Op, Placement> resolved = first;
+        Map<Op, Placement> overrides = new HashMap<>();
+        for (int round = 0; round < 4; round++) {
+            Map<Op, Placement> next = new HashMap<>();
+            for (Op op : guessed.keySet()) {
+                for (Op other : ops) {
+                    boolean related = op.inputs().isEmpty() ? other.inputs().stream().anyMatch(op.outputs()::contains)
+                            : other.inputs().stream().anyMatch(op.inputs()::contains);
+                    if (other != op && !guessed.containsKey(other) && related) {
+                        next.put(op, resolved.getOrDefault(other, defaultPlacement));
+                        break;
+                    }
+                }
+            }
+            if (next.equals(overrides)) {
+                break;
+            }
+            overrides = next;
+            resolved = resolve(ops, defaultPlacement, overrides, new HashMap<>());
+        }
+        return resolved;
+    }
+
+    private Map<Op, Placement> resolve(List<Op> ops, Placement defaultPlacement, Map<Op, Placement> overrides,
+            Map<Op, Placement> guessed) {
         Map<Op, Placement> stages = new LinkedHashMap<>();
         Map<String, Placement> byOpName = new HashMap<>();
         Map<Tensor, Placement> parameters = new LinkedHashMap<>();
@@ -45,7 +80,7 @@ public final class StageRules {
         Map<Tensor, Integer> producedAt = new HashMap<>();
         for (int index = 0; index < ops.size(); index++) {
             Op op = ops.get(index);
-            Placement chosen = match(op.name());
+            Placement chosen = overrides.containsKey(op) ? overrides.get(op) : match(op.name());
             if (chosen == null) {
                 chosen = forwardOf(op.name(), byOpName);
             }
@@ -63,6 +98,9 @@ public final class StageRules {
             }
             if (chosen == null) {
                 chosen = defaultPlacement;
+                if (op.inputs().stream().allMatch(t -> t.kind() == TensorKind.INPUT)) {
+                    guessed.put(op, chosen);
+                }
             }
             if (!chosen.equals(defaultPlacement)) {
                 stages.put(op, chosen);
