@@ -33,6 +33,17 @@ public record CostModel(double flopsPerSecond, double bytesPerSecond, double sec
         return bytes / bytesPerSecond + collectives * secondsPerCollective;
     }
 
+    /**
+     * The fixed cost of a conversion that sends nothing (a local slice, a zero-fill): a small
+     * op of its own on the device, a hundredth of a collective's latency. Were it free, an op
+     * that saves nothing by splitting (a reshape of a replicated weight) would switch layouts
+     * anyway and leave its consumer a collective to switch back; any split that saves real work
+     * still pays for it.
+     */
+    public double localConversionSeconds() {
+        return secondsPerCollective / 100;
+    }
+
     public double seconds(double flops, double bytes) {
         return flops / flopsPerSecond + bytes / bytesPerSecond;
     }

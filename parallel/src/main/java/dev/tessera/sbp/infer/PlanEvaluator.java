@@ -54,9 +54,10 @@ public final class PlanEvaluator {
             if (boxing.shared()) {
                 continue; // reads the result of an earlier consumer's conversion
             }
-            int collectives = boxing.plan().totalBytes() > 0 ? 1 : 0;
-            boxingSecondsBefore.merge(boxing.op(),
-                    model.communicationSeconds(boxing.plan().maxBytesPerDevice(), collectives), Double::sum);
+            boolean sends = boxing.plan().totalBytes() > 0;
+            boxingSecondsBefore.merge(boxing.op(), sends
+                    ? model.communicationSeconds(boxing.plan().maxBytesPerDevice(), 1)
+                    : model.localConversionSeconds(), Double::sum);
             boxingMemory += localBytes(boxing.plan().type(), boxing.plan().toPlacement(), boxing.plan().to());
         }
         double computeSeconds = 0;

@@ -36,18 +36,23 @@ public record SignatureCost(double boxingBytesPerDevice, double boxingBytesTotal
         double perDevice = 0;
         double total = 0;
         int collectives = 0;
+        int locals = 0;
         for (int i = 0; i < inputs.size(); i++) {
             NdSbp from = arriving.get(i);
             if (from != null && !from.equals(signature.inputs().get(i))) {
                 BoxingCost cost = boxing.cost(inputNames.get(i), inputs.get(i), from, signature.inputs().get(i));
                 perDevice += cost.maxBytesPerDevice();
                 total += cost.totalBytes();
-                collectives += cost.totalBytes() > 0 ? 1 : 0;
+                if (cost.totalBytes() > 0) {
+                    collectives++;
+                } else {
+                    locals++;
+                }
             }
         }
         double flops = localFlops(op, inputs, outputs, signature, placement);
-        return new SignatureCost(perDevice, total, flops,
-                flops / model.flopsPerSecond() + model.communicationSeconds(perDevice, collectives));
+        return new SignatureCost(perDevice, total, flops, flops / model.flopsPerSecond()
+                + model.communicationSeconds(perDevice, collectives) + locals * model.localConversionSeconds());
     }
 
     /** FLOPs of the op on the device at rank 0, which holds the largest part of every balanced split. */
