@@ -324,16 +324,19 @@ public final class GreedySbpInference {
      * must reduce later. The bytes of that reduction are charged where it happens (the consumer's
      * boxing), but its fixed cost is charged here, to the op creating the sum: otherwise a tiny op
      * (a gradient's squared norm) would be split to save nanoseconds of compute, leaving its
-     * consumer a collective per scalar. Only the latency: charging the bytes twice would make
-     * a data-parallel weight gradient look dearer than moving the activations it is made of.
+     * consumer a collective per scalar. Only latency, and half of it: charging the bytes twice
+     * would make a data-parallel weight gradient look dearer than moving the activations it is
+     * made of, and a full latency would tie it with that move (which the greedy pass cannot see
+     * also costs the gathers of a split gradient later); reductions of many partial sums are the
+     * collectives a runtime can batch together.
      */
     private static double newPartialSeconds(Op op, NdSbpSignature sig, List<NdSbp> arriving, CostModel model) {
         // partial inputs zero-filled or zero-padded on the way in do not count: the sum is still new
         if (arriving.stream().anyMatch(sbp -> sbp != null && sbp.hasPartialSum())) {
             return 0;
         }
-        int partial = (int) sig.outputs().stream().filter(NdSbp::hasPartialSum).count();
-        return model.communicationSeconds(0, partial);
+        long partial = sig.outputs().stream().filter(NdSbp::hasPartialSum).count();
+        return partial * model.secondsPerCollective() / 2;
     }
 
     private static double outputHintSeconds(Op op, NdSbpSignature sig, Map<Tensor, NdSbp> hints, BoxingCache boxing,
