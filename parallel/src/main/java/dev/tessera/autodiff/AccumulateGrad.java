@@ -5,7 +5,9 @@ import dev.tessera.graph.OpDef;
 import dev.tessera.graph.TensorType;
 import dev.tessera.ops.Checks;
 import dev.tessera.optim.InPlaceSbp;
+import dev.tessera.sbp.Sbp;
 import dev.tessera.sbp.SbpSignature;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -36,7 +38,11 @@ public record AccumulateGrad() implements OpDef {
     /** Element-wise: both split along one axis or both whole; never partial, as a stored accumulator never is. */
     @Override
     public List<SbpSignature> sbpSignatures(List<TensorType> in) {
-        return InPlaceSbp.signatures(in.get(0).rank(), 2, 0);
+        // Accumulation is linear: partial gradients may be summed locally into a partial
+        // accumulator (reduced once per iteration instead of once per micro-batch).
+        List<SbpSignature> sigs = new ArrayList<>(InPlaceSbp.signatures(in.get(0).rank(), 2, 0));
+        sigs.add(SbpSignature.uniform(2, 0, Sbp.partialSum()));
+        return sigs;
     }
 
     @Override

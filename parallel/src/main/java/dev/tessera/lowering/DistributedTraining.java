@@ -51,7 +51,7 @@ public record DistributedTraining(TrainingGraph logical, SbpAssignment assignmen
     public static DistributedTraining plan(TrainingGraph graph, Placement placement, Map<Op, Placement> stages,
             Map<Tensor, NdSbp> hints, CostModel model) {
         return PhysicalLowering.lower(graph, GreedySbpInference.infer(graph.ops(), placement, stages,
-                trainingHints(graph, placement, hints), model));
+                trainingHints(graph, placement, hints), graph.options().microBatches(), model));
     }
 
     /**

@@ -52,6 +52,7 @@ public final class PhysicalLowering {
     private final Map<Op, Map<Integer, BoxingPlan>> inputBoxings = new HashMap<>();
     private final Map<Op, Map<String, BoxingPlan>> outputBoxings = new HashMap<>();
     private final CollectiveOps collectives;
+    private final java.util.Set<Tensor> accumulators = new java.util.HashSet<>();
     private List<Op> current;
 
     private PhysicalLowering(TrainingGraph logical, SbpAssignment assignment) {
@@ -62,6 +63,11 @@ public final class PhysicalLowering {
             deviceIndex.put(devices.get(i), i);
         }
         this.collectives = new CollectiveOps(devices, this::addOp);
+        for (Tensor p : logical.parameters()) {
+            if (logical.accumulator(p) != null) {
+                accumulators.add(logical.accumulator(p));
+            }
+        }
         for (SbpAssignment.InsertedBoxing b : assignment.boxings()) {
             if (b.inputIndex() >= 0) {
                 inputBoxings.computeIfAbsent(b.op(), op -> new HashMap<>()).put(b.inputIndex(), b.plan());
@@ -146,7 +152,8 @@ public final class PhysicalLowering {
     private List<Tensor> perRank(Tensor t, TensorKind kind) {
         NdSbp layout = assignment.layout(t);
         Placement placement = assignment.placement(t);
-        if (layout.hasPartialSum()) {
+        // a gradient accumulator may hold partial sums: each device accumulates its own parts
+        if (layout.hasPartialSum() && !accumulators.contains(t)) {
             throw new IllegalArgumentException("'" + t.name() + "' would be stored as partial values (" + layout
                     + "); inputs, parameters and optimizer state are stored whole (B) or split (S)");
         }

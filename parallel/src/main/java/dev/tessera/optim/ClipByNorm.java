@@ -50,6 +50,8 @@ public record ClipByNorm(double maxNorm) implements OpDef {
             sigs.add(SbpSignature.in(Sbp.split(axis), Sbp.broadcast()).out());
         }
         sigs.add(SbpSignature.in(Sbp.broadcast(), Sbp.broadcast()).out());
+        // scaling is linear: a partial accumulator is clipped part by part
+        sigs.add(SbpSignature.in(Sbp.partialSum(), Sbp.broadcast()).out());
         return sigs;
     }
 

@@ -109,7 +109,8 @@ public record ParallelPlan(String model, String description, ParallelSettings se
             assignment = found.assignment();
         } else {
             Map<Op, Placement> opStages = stagesOf(ops, settings);
-            assignment = GreedySbpInference.infer(ops, placement, opStages, hints, CostModel.standard());
+            assignment = GreedySbpInference.infer(ops, placement, opStages, hints, graph.options().microBatches(),
+                    CostModel.standard());
         }
         PlanEstimate estimate = PlanEvaluator.evaluate(graph, assignment, CostModel.standard());
         List<Placement> stages = new ArrayList<>();

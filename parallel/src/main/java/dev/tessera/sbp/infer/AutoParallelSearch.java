@@ -283,7 +283,8 @@ public final class AutoParallelSearch {
     }
 
     private SbpAssignment infer(List<NdSbp> values) {
-        return GreedySbpInference.infer(graph.ops(), placement, hintsOf(values), model);
+        return GreedySbpInference.infer(graph.ops(), placement, Map.of(), hintsOf(values),
+                graph.options().microBatches(), model);
     }
 
     private Map<Tensor, NdSbp> hintsOf(List<NdSbp> values) {

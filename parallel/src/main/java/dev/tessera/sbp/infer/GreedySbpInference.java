@@ -1,5 +1,6 @@
 package dev.tessera.sbp.infer;
 
+import dev.tessera.autodiff.AccumulateGrad;
 import dev.tessera.graph.LogicalGraph;
 import dev.tessera.graph.Op;
 import dev.tessera.graph.Tensor;
@@ -62,6 +63,18 @@ public final class GreedySbpInference {
      */
     public static SbpAssignment infer(List<Op> ops, Placement placement, Map<Op, Placement> stages,
             Map<Tensor, NdSbp> hints, CostModel model) {
+        return infer(ops, placement, stages, hints, 1, model);
+    }
+
+    /**
+     * The same for a training iteration of {@code microBatches} micro-batches: a weight gradient
+     * that arrives as a partial sum is then accumulated as one (each device sums its own parts)
+     * and reduced once per iteration, where the update reads it, whenever that takes fewer
+     * reductions than reducing it at every micro-batch.
+     */
+    public static SbpAssignment infer(List<Op> ops, Placement placement, Map<Op, Placement> stages,
+            Map<Tensor, NdSbp> hints, int microBatches, CostModel model) {
+        Map<Tensor, Integer> plainReaders = plainReaders(ops);
         Map<Placement, BoxingCache> caches = new HashMap<>();
         Map<Tensor, NdSbp> layouts = new HashMap<>();
         Map<Tensor, Placement> homes = new HashMap<>();
@@ -96,7 +109,7 @@ public final class GreedySbpInference {
                 arriving.add(homes.getOrDefault(input, here).equals(here) ? layouts.get(input) : null);
             }
             List<NdSbpSignature> lifted = SignatureLifting.lift(op.def(), op.inputTypes(), here);
-            List<NdSbp> followed = followWrittenInputs(op, arriving);
+            List<NdSbp> followed = followWrittenInputs(op, arriving, microBatches, plainReaders);
             Remote remote = new Remote(op, here, layouts, homes, converted);
             List<Set<NdSbp>> available = new ArrayList<>();
             for (Tensor input : op.inputs()) {
@@ -121,8 +134,10 @@ public final class GreedySbpInference {
                 NdSbp wanted = best.inputs().get(i);
                 NdSbp from = layouts.get(input);
                 if (from == null) {
-                    // parameters and inputs are stored whole or split, never as partial values
-                    from = wanted.withoutPartialSums();
+                    // parameters and inputs are stored whole or split, never as partial values;
+                    // a tensor written in place is stored as its writer takes it (an accumulator
+                    // kept partial, see followWrittenInputs)
+                    from = op.def().mutatedInputs().contains(i) ? wanted : wanted.withoutPartialSums();
                     layouts.put(input, from);
                     homes.put(input, here);
                 }
@@ -271,7 +286,8 @@ public final class GreedySbpInference {
      * wherever a reduce-scatter is cheaper than an all-reduce, which the greedy pass cannot weigh
      * against the all-gather its update then needs; a hint on the accumulator asks for that.
      */
-    private static List<NdSbp> followWrittenInputs(Op op, List<NdSbp> arriving) {
+    private static List<NdSbp> followWrittenInputs(Op op, List<NdSbp> arriving, int microBatches,
+            Map<Tensor, Integer> plainReaders) {
         List<NdSbp> followed = new ArrayList<>(arriving);
         for (int i : op.def().mutatedInputs()) {
             if (arriving.get(i) != null) {
@@ -279,7 +295,12 @@ public final class GreedySbpInference {
             }
             for (int j = 0; j < arriving.size(); j++) {
                 if (j != i && arriving.get(j) != null && op.input(j).type().equals(op.input(i).type())) {
-                    followed.set(i, arriving.get(j).withoutPartialSums());
+                    NdSbp gradient = arriving.get(j);
+                    // a partial accumulator costs one reduction per reader in the update phase,
+                    // a whole one a reduction per micro-batch: keep the partial sum when cheaper
+                    boolean keepPartial = op.def() instanceof AccumulateGrad && gradient.hasPartialSum()
+                            && microBatches > plainReaders.getOrDefault(op.input(i), 0);
+                    followed.set(i, keepPartial ? gradient : gradient.withoutPartialSums());
                     break;
                 }
             }
@@ -287,10 +308,24 @@ public final class GreedySbpInference {
         return followed;
     }
 
+    /** How many ops read each tensor without writing it (an accumulator's norm and optimizer step). */
+    private static Map<Tensor, Integer> plainReaders(List<Op> ops) {
+        Map<Tensor, Integer> readers = new HashMap<>();
+        for (Op op : ops) {
+            for (int k = 0; k < op.inputs().size(); k++) {
+                if (!op.def().mutatedInputs().contains(k)) {
+                    readers.merge(op.input(k), 1, Integer::sum);
+                }
+            }
+        }
+        return readers;
+    }
+
     /**
      * An op writes its mutated inputs where they are stored, so a signature must take each one in
      * the layout it already has: boxing it would update a copy. A tensor not laid out yet takes the
-     * signature's layout, which therefore must not be a partial sum (stored tensors never are).
+     * signature's layout, which therefore must not be a partial sum (stored tensors never are, but
+     * for an accumulator {@link #followWrittenInputs} chose to keep partial).
      */
     private static boolean keepsMutatedInputsInPlace(Op op, NdSbpSignature sig, List<NdSbp> arriving) {
         for (int i : op.def().mutatedInputs()) {

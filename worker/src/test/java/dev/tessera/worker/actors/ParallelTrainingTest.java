@@ -67,6 +67,30 @@ class ParallelTrainingTest {
         assertTrainsLikeReference(plan, false, 2, F64_RELATIVE);
     }
 
+    @Test
+    void shouldAccumulatePartialGradientsAndReduceThemOncePerIterationWithManyMicroBatches() {
+        TrainingGraph graph = TrainingModels.mlp(4, adamW(), 0.5);
+        DistributedTraining plan = plan(graph, Placement.onNode(0, 2), Map.of("x", split(0), "labels", split(0)));
+        Tensor weight = graph.forward().store().tensor("fc1.weight");
+        assertEquals(NdSbp.of(Sbp.partialSum()), plan.layout(graph.accumulator(weight)),
+                "with 4 micro-batches each device accumulates its own partial gradient");
+        long gradientReductions = 0;
+        for (Op op : plan.physical().ops()) {
+            // the loss's sum and count are scalars reduced per micro-batch; gradients only at the update
+            if (op.def() instanceof AllReduce && op.output(0).shape().rank() > 0) {
+                assertEquals(dev.tessera.graph.Phase.UPDATE, op.phase(), op.name() + " reduces once per iteration");
+                gradientReductions++;
+            }
+        }
+        assertTrue(gradientReductions > 0, "the partial accumulators are reduced for the norm and the update");
+        assertTrainsLikeReference(plan, false, 4, F64_RELATIVE);
+        // with one micro-batch, reducing at accumulation (once) beats reducing for the norm and the update (twice)
+        TrainingGraph single = TrainingModels.mlp(1, adamW(), 0.5);
+        DistributedTraining once = plan(single, Placement.onNode(0, 2), Map.of("x", split(0), "labels", split(0)));
+        assertEquals(NdSbp.of(Sbp.broadcast()),
+                once.layout(single.accumulator(single.forward().store().tensor("fc1.weight"))));
+    }
+
     @ParameterizedTest(name = "{0} devices")
     @ValueSource(ints = {2, 3, 4})
     void shouldTrainTheMlpTensorParallelLikeTheReference(int devices) {
