@@ -7,6 +7,7 @@ import static dev.tessera.worker.actors.TrainingModels.learningRates;
 import static dev.tessera.worker.actors.TrainingModels.parametersAndState;
 import static dev.tessera.worker.actors.TrainingModels.reference;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tessera.autodiff.TrainingGraph;
@@ -25,6 +26,7 @@ import dev.tessera.sbp.Sbp;
 import dev.tessera.sbp.infer.CostModel;
 import dev.tessera.sbp.infer.StageRules;
 import dev.tessera.tensor.HostTensor;
+import dev.tessera.worker.exec.NonFiniteException;
 import dev.tessera.worker.exec.ReferenceExecutor;
 import dev.tessera.worker.exec.StepResult;
 import java.util.LinkedHashMap;
@@ -206,6 +208,27 @@ class ParallelTrainingTest {
         assertTrue(plan.physical().ops().stream().anyMatch(op -> op.def() instanceof RegionJoin
                 || op.def() instanceof RegionSlice), "activations and gradients cross between the stages");
         assertTrainsLikeReference(plan, true, 2, F32_RELATIVE);
+    }
+
+    @Test
+    void shouldStopAtANonFiniteLossOnSeveralDevicesNamingTheDeviceOpAndKeepingTheWeights() {
+        TrainingGraph graph = TrainingModels.mlp(1, adamW(), 0.5);
+        DistributedTraining plan = plan(graph, Placement.onNode(0, 2), Map.of("x", split(0), "labels", split(0)));
+        List<List<Map<String, HostTensor>>> data = batches(false, 3, 1, 42);
+        Map<String, HostTensor> poisoned = new LinkedHashMap<>(data.get(1).get(0));
+        double[] x = poisoned.get("x").convert(DType.F64).doubles();
+        x[x.length - 1] = Double.NaN; // a row of the second device's part
+        poisoned.put("x", HostTensor.ofDoubles(poisoned.get("x").shape(), x));
+        data.set(1, List.of(poisoned));
+        try (ParallelExecutor parallel = new ParallelExecutor(plan, 7, ActorExecutorOptions.defaults())) {
+            parallel.run(data.subList(0, 1), learningRates(1));
+            Map<String, HostTensor> before = parallel.parameters();
+            NonFiniteException e = assertThrows(NonFiniteException.class,
+                    () -> parallel.run(data.subList(1, 3), learningRates(2)));
+            assertTrue(e.opName().startsWith("fc1.matmul@"), e.getMessage());
+            assertEquals(1, parallel.iteration(), "the failing iteration is the second");
+            assertTensorsClose(before, parallel.parameters(), 0, false);
+        }
     }
 
     private static NdSbp split(int axis) {
