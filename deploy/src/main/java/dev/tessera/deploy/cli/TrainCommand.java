@@ -5,11 +5,9 @@ import dev.tessera.deploy.checkpoint.CheckpointStore;
 import dev.tessera.deploy.config.ConfigLoader;
 import dev.tessera.deploy.config.ModelRegistry;
 import dev.tessera.deploy.config.RunConfig;
-import dev.tessera.deploy.plan.ParallelPlan;
 import dev.tessera.deploy.run.Progress;
 import dev.tessera.deploy.run.RunDirectory;
 import dev.tessera.deploy.train.Trainer;
-import dev.tessera.deploy.train.TrainingSetup;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -76,13 +74,9 @@ public final class TrainCommand implements Callable<Integer> {
                     + run.settings().devices() + ": choose one way to use several devices, SBP layouts (parallel.*) or "
                     + "manual placement (runtime.devices with runtime.placement); set the other to 1");
         }
-        if (run.parallel().devices() > 1) {
-            // lay the graph out before a run directory exists: a layout that cannot work
-            // (conflicting hints) is a config error and leaves nothing behind
-            TrainingSetup setup = TrainingSetup.from(run);
-            ParallelPlan.of(run.modelType(), setup.model().describe(), setup.graph(), run.settings().batchSize(),
-                    run.parallel());
-        }
+        // build and lay out the graph before a run directory exists: a layout that cannot work
+        // (conflicting hints) is a config error and leaves nothing behind
+        Trainer.Prepared prepared = Trainer.prepare(run);
         PrintWriter out = spec.commandLine().getOut();
         Map<String, Object> summary;
         Path directory;
@@ -93,14 +87,14 @@ public final class TrainCommand implements Callable<Integer> {
                 RunDirectory fresh = RunDirectory.createFresh(directory);
                 out.println("run directory: " + directory);
                 out.flush();
-                summary = new Trainer(run, fresh, progress, trace).train();
+                summary = new Trainer(run, prepared, fresh, progress, trace).train();
             } else {
                 Path target = resumeTarget(run.modelType());
                 boolean isCheckpoint = Files.exists(target.resolve(CheckpointStore.MANIFEST_FILE));
                 directory = isCheckpoint ? target.toAbsolutePath().getParent().getParent() : target;
                 out.println("resuming run directory: " + directory);
                 out.flush();
-                summary = new Trainer(run, RunDirectory.existing(directory), progress, trace)
+                summary = new Trainer(run, prepared, RunDirectory.existing(directory), progress, trace)
                         .resume(isCheckpoint ? target : null);
             }
         }

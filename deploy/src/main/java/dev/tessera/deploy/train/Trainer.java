@@ -59,7 +59,30 @@ public final class Trainer {
 
     private final CheckpointStore checkpoints;
     private final boolean trace;
+    private Prepared prepared;
     private boolean chartFailed;
+
+    /**
+     * What a run is built from before anything is written: the model and its training graph,
+     * and, on several devices, the layout (an auto search can take seconds, so it is done once).
+     *
+     * @param plan the layout when {@code parallel.devices > 1}, else null
+     */
+    public record Prepared(TrainingSetup setup, ParallelPlan plan) {
+    }
+
+    /**
+     * Builds the model and its training graph and lays it out when the run uses several devices.
+     *
+     * @throws InputException when the model or the layout cannot be built (conflicting hints)
+     */
+    public static Prepared prepare(RunConfig config) {
+        TrainingSetup setup = TrainingSetup.from(config);
+        ParallelPlan plan = config.parallel().devices() == 1 ? null
+                : ParallelPlan.of(config.modelType(), setup.model().describe(), setup.graph(),
+                        config.settings().batchSize(), config.parallel());
+        return new Prepared(setup, plan);
+    }
 
     public Trainer(RunConfig config, RunDirectory directory, Progress progress) {
         this(config, directory, progress, false);
@@ -67,6 +90,12 @@ public final class Trainer {
 
     /** @param trace record every action of every run and write {@link #TRACE_FILE} at the end */
     public Trainer(RunConfig config, RunDirectory directory, Progress progress, boolean trace) {
+        this(config, null, directory, progress, trace);
+    }
+
+    /** @param prepared from {@link #prepare} with the same config, or null to prepare when training starts */
+    public Trainer(RunConfig config, Prepared prepared, RunDirectory directory, Progress progress, boolean trace) {
+        this.prepared = prepared;
         this.trace = trace;
         this.config = config;
         this.settings = config.settings();
@@ -99,7 +128,10 @@ public final class Trainer {
     }
 
     private Map<String, Object> run(Checkpoint resumeFrom) {
-        TrainingSetup setup = TrainingSetup.from(config);
+        if (prepared == null) {
+            prepared = prepare(config);
+        }
+        TrainingSetup setup = prepared.setup();
         Model model = setup.model();
         LogicalGraph forward = setup.forward();
         TrainingGraph graph = setup.graph();
@@ -136,7 +168,7 @@ public final class Trainer {
         Map<String, Double> finalMetrics = Map.of();
         ComputeThreads.set(settings.threads());
         List<Trace> traces = new ArrayList<>();
-        try (TrainingExecutor executor = executor(model, graph);
+        try (TrainingExecutor executor = executor(graph);
                 MetricsLog metrics = new MetricsLog(directory.metricsFile())) {
             if (resumeFrom != null) {
                 executor.restore(resumeFrom.parameters(), resumeFrom.optimizerState(), resumeFrom.step());
@@ -261,12 +293,12 @@ public final class Trainer {
      * every pipeline stage) as {@code tessera plan} shows it, lowered and run on as many virtual
      * devices; otherwise the actor executor with the manual placement of {@code runtime.*}.
      */
-    private TrainingExecutor executor(Model model, TrainingGraph graph) {
+    private TrainingExecutor executor(TrainingGraph graph) {
         ParallelSettings parallel = config.parallel();
         if (parallel.devices() == 1) {
             return new ActorExecutor(graph, settings.seed(), executorOptions());
         }
-        ParallelPlan plan = ParallelPlan.of(config.modelType(), model.describe(), graph, settings.batchSize(), parallel);
+        ParallelPlan plan = prepared.plan();
         progress.note("training on " + parallel.devices() + " devices (" + layout(parallel)
                 + "); 'tessera plan' shows the layout");
         return new ParallelExecutor(PhysicalLowering.lower(graph, plan.assignment()), settings.seed(),

@@ -107,12 +107,7 @@ public final class ParallelExecutor implements TrainingExecutor {
                 continue;
             }
             // the physical executor keys each device's accumulator by that device's parameter
-            List<Tensor> params = distributed.shards(p);
-            Map<DeviceId, HostTensor> parts = new LinkedHashMap<>();
-            for (int r = 0; r < params.size(); r++) {
-                parts.put(distributed.placement(p).device(r), local.get(params.get(r).name()));
-            }
-            out.put(p.name(), assemble(accumulator, parts));
+            out.put(p.name(), assemble(accumulator, byDevice(p, local)));
         }
         return out;
     }
@@ -180,14 +175,19 @@ public final class ParallelExecutor implements TrainingExecutor {
     private Map<String, HostTensor> assembleAll(List<Tensor> tensors, Map<String, HostTensor> local) {
         Map<String, HostTensor> out = new LinkedHashMap<>();
         for (Tensor t : tensors) {
-            List<Tensor> parts = distributed.shards(t);
-            Map<DeviceId, HostTensor> byDevice = new LinkedHashMap<>();
-            for (int r = 0; r < parts.size(); r++) {
-                byDevice.put(distributed.placement(t).device(r), local.get(parts.get(r).name()));
-            }
-            out.put(t.name(), assemble(t, byDevice));
+            out.put(t.name(), assemble(t, byDevice(t, local)));
         }
         return out;
+    }
+
+    /** The values in {@code local} of the per-device tensors of {@code logical}, keyed by device. */
+    private Map<DeviceId, HostTensor> byDevice(Tensor logical, Map<String, HostTensor> local) {
+        List<Tensor> parts = distributed.shards(logical);
+        Map<DeviceId, HostTensor> byDevice = new LinkedHashMap<>();
+        for (int r = 0; r < parts.size(); r++) {
+            byDevice.put(distributed.placement(logical).device(r), local.get(parts.get(r).name()));
+        }
+        return byDevice;
     }
 
     private HostTensor assemble(Tensor logical, Map<DeviceId, HostTensor> parts) {

@@ -38,43 +38,36 @@ final class CollectiveKernels {
         });
         r.register(ReduceScatter.class, (def, op) -> {
             int axis = def.axis();
-            int size = op.input(0).shape().dim(axis);
-            long start = Sharding.partStart(size, def.members(), def.member());
-            long end = start + Sharding.partLength(size, def.members(), def.member());
+            INDArrayIndex part = part(op.input(0).shape().dim(axis), def.members(), def.member());
             return (in, out, ctx) -> {
                 INDArray target = around(out[0], axis);
-                target.assign(around(in[0], axis).get(all(), interval(start, end), all()));
+                target.assign(around(in[0], axis).get(all(), part, all()));
                 for (int j = 1; j < in.length; j++) {
-                    target.addi(around(in[j], axis).get(all(), interval(start, end), all()));
+                    target.addi(around(in[j], axis).get(all(), part, all()));
                 }
             };
         });
         r.register(AllGather.class, (def, op) -> (in, out, ctx) -> AxisKernels.concatenate(in, out[0], def.axis()));
         r.register(AllToAll.class, (def, op) -> {
             int rank = op.input(0).shape().rank();
-            int size = op.input(0).shape().dim(def.toAxis());
-            long start = Sharding.partStart(size, def.members(), def.member());
-            long end = start + Sharding.partLength(size, def.members(), def.member());
+            INDArrayIndex mine = part(op.input(0).shape().dim(def.toAxis()), def.members(), def.member());
             return (in, out, ctx) -> {
                 long offset = 0;
-                for (INDArray part : in) {
-                    long length = part.size(def.fromAxis());
+                for (INDArray piece : in) {
+                    long length = piece.size(def.fromAxis());
                     INDArrayIndex[] source = everything(rank);
-                    source[def.toAxis()] = interval(start, end);
+                    source[def.toAxis()] = mine;
                     INDArrayIndex[] target = everything(rank);
                     target[def.fromAxis()] = interval(offset, offset + length);
-                    out[0].get(target).assign(part.get(source));
+                    out[0].get(target).assign(piece.get(source));
                     offset += length;
                 }
             };
         });
         r.register(LocalSlice.class, (def, op) -> {
             int axis = def.axis();
-            int size = op.input(0).shape().dim(axis);
-            long start = Sharding.partStart(size, def.members(), def.member());
-            long end = start + Sharding.partLength(size, def.members(), def.member());
-            return (in, out, ctx) ->
-                    around(out[0], axis).assign(around(in[0], axis).get(all(), interval(start, end), all()));
+            INDArrayIndex part = part(op.input(0).shape().dim(axis), def.members(), def.member());
+            return (in, out, ctx) -> around(out[0], axis).assign(around(in[0], axis).get(all(), part, all()));
         });
         r.register(ZeroFill.class, (def, op) -> def.keep()
                 ? (in, out, ctx) -> out[0].assign(in[0])
@@ -110,6 +103,12 @@ final class CollectiveKernels {
                 }
             };
         });
+    }
+
+    /** Member {@code member}'s balanced part of {@code size} elements, as {@code Sharding} cuts it. */
+    private static INDArrayIndex part(int size, int members, int member) {
+        long start = Sharding.partStart(size, members, member);
+        return interval(start, start + Sharding.partLength(size, members, member));
     }
 
     private static INDArrayIndex[] box(List<Integer> offsets, List<Integer> sizes) {
