@@ -299,7 +299,10 @@ public final class GraphBuilder {
 
     /**
      * Multi-head self-attention on x [B, T, D]: separate projections {@code name.q}, {@code name.k},
-     * {@code name.v} (each [D, D] with bias), heads of size D / heads, {@code softmax(q k^T / sqrt(hd))}
+     * {@code name.v} (each [D, D]; q and v with bias, k without: a key bias adds the same
+     * {@code q . b} to every score of a query, which the softmax cancels, so its gradient is zero in
+     * exact arithmetic and only rounding noise in practice, noise an adaptive optimizer would
+     * follow with full-sized steps), heads of size D / heads, {@code softmax(q k^T / sqrt(hd))}
      * (the 1/sqrt(hd) is the softmax's scale attribute, so no separate scaling pass), masked to
      * j <= i when causal, then the output projection {@code name.proj}.
      */
@@ -318,7 +321,7 @@ public final class GraphBuilder {
         int headDim = model / heads;
         try (Scope scope = scope(name)) {
             Tensor q = splitHeads(linear("q", x, model), heads);
-            Tensor k = splitHeads(linear("k", x, model), heads);
+            Tensor k = splitHeads(linear("k", x, model, false), heads);
             Tensor v = splitHeads(linear("v", x, model), heads);
             Tensor scores = matmul(q, k, false, true);
             Tensor probabilities = apply(new Softmax(causal, 1.0 / Math.sqrt(headDim)), scores);

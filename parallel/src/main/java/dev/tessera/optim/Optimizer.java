@@ -4,7 +4,8 @@ package dev.tessera.optim;
 public sealed interface Optimizer {
 
     /**
-     * SGD with heavy-ball momentum: {@code v = momentum * v + g; p -= lr * (v + weightDecay * p)}.
+     * SGD with heavy-ball momentum and L2 weight decay, as PyTorch's {@code torch.optim.SGD} (no
+     * dampening, no Nesterov): {@code v = momentum * v + g + weightDecay * p; p -= lr * v}.
      * Weight decay applies to matrices only (rank >= 2), never to biases or norm scales.
      */
     record Sgd(double momentum, double weightDecay) implements Optimizer {

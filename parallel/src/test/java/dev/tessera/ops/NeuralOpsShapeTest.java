@@ -110,7 +110,7 @@ class NeuralOpsShapeTest {
         Tensor y = g.attention("attn", x, 3, true);
         assertEquals(Shape.of(2, 5, 12), y.shape());
         List<String> names = g.build().parameters().stream().map(Tensor::name).toList();
-        assertEquals(List.of("attn.q.weight", "attn.q.bias", "attn.k.weight", "attn.k.bias", "attn.v.weight",
+        assertEquals(List.of("attn.q.weight", "attn.q.bias", "attn.k.weight", "attn.v.weight",
                 "attn.v.bias", "attn.proj.weight", "attn.proj.bias"), names);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> g.attention("bad", x, 5, true));
         assertMentions(e, "'bad'", "12", "5 heads");

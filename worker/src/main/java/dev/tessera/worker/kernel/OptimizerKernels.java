@@ -55,18 +55,18 @@ final class OptimizerKernels {
             FloatBuffer g = floats(in[1]);
             FloatBuffer v = floats(in[2]);
             for (int i = 0; i < n; i++) {
-                float vi = (float) (mu * v.get(i) + g.get(i));
+                float vi = (float) (mu * v.get(i) + g.get(i) + wd * p.get(i));
                 v.put(i, vi);
-                p.put(i, (float) (p.get(i) - lr * (vi + wd * p.get(i))));
+                p.put(i, (float) (p.get(i) - lr * vi));
             }
         } else {
             DoubleBuffer p = doubles(in[0]);
             DoubleBuffer g = doubles(in[1]);
             DoubleBuffer v = doubles(in[2]);
             for (int i = 0; i < n; i++) {
-                double vi = mu * v.get(i) + g.get(i);
+                double vi = mu * v.get(i) + g.get(i) + wd * p.get(i);
                 v.put(i, vi);
-                p.put(i, p.get(i) - lr * (vi + wd * p.get(i)));
+                p.put(i, p.get(i) - lr * vi);
             }
         }
     }

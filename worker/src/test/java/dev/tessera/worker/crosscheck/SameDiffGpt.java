@@ -89,7 +89,12 @@ final class SameDiffGpt {
 
     /** {@code x @ W + b} on [rows, in] (x of any shape holding rows * in elements). */
     private SDVariable linear(String prefix, SDVariable x, int rows, int in) {
-        return sd.mmul(x.reshape(rows, in), weight(prefix + "weight")).add(weight(prefix + "bias"));
+        return linearWithoutBias(prefix, x, rows, in).add(weight(prefix + "bias"));
+    }
+
+    /** {@code x @ W}: the attention's key projection has no bias. */
+    private SDVariable linearWithoutBias(String prefix, SDVariable x, int rows, int in) {
+        return sd.mmul(x.reshape(rows, in), weight(prefix + "weight"));
     }
 
     /**
@@ -116,7 +121,7 @@ final class SameDiffGpt {
         int rows = batch * time;
         int headWidth = width / heads;
         SDVariable q = splitHeads(linear(prefix + "q.", x, rows, width), batch, time, heads, headWidth);
-        SDVariable k = splitHeads(linear(prefix + "k.", x, rows, width), batch, time, heads, headWidth);
+        SDVariable k = splitHeads(linearWithoutBias(prefix + "k.", x, rows, width), batch, time, heads, headWidth);
         SDVariable v = splitHeads(linear(prefix + "v.", x, rows, width), batch, time, heads, headWidth);
         SDVariable scores = sd.mmul(q, k, false, true, false).mul(1.0 / Math.sqrt(headWidth)).add(mask);
         SDVariable probabilities = sd.nn().softmax(scores, 3);
