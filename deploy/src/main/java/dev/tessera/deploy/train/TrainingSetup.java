@@ -19,13 +19,21 @@ public record TrainingSetup(Model model, LogicalGraph forward, TrainingGraph gra
 
     /** @throws InputException when the model rejects its keys or cannot be built at this batch size */
     public static TrainingSetup from(RunConfig config) {
+        return from(config, DType.F32);
+    }
+
+    /**
+     * The same graph with {@code dtype} as its floating-point type (f64 for numerical checks such
+     * as the PyTorch oracle's).
+     */
+    public static TrainingSetup from(RunConfig config, DType dtype) {
         Model model;
         try {
             model = config.provider().create(config.config());
         } catch (IllegalArgumentException e) {
             throw new InputException("model " + config.modelType() + ": " + e.getMessage());
         }
-        GraphBuilder builder = new GraphBuilder(DType.F32);
+        GraphBuilder builder = new GraphBuilder(dtype);
         ModelGraph modelGraph;
         try {
             modelGraph = model.build(builder, config.settings().batchSize());
