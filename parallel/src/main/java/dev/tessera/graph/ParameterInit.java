@@ -14,6 +14,11 @@ public final class ParameterInit {
     }
 
     public static HostTensor materialize(Tensor t, long seed) {
+        return draw(t, seed).convert(t.dtype());
+    }
+
+    /** The values {@link #materialize} rounds to the tensor's dtype, in f64, whatever that dtype. */
+    public static HostTensor draw(Tensor t, long seed) {
         Initializer init = t.initializer() == null ? Initializer.zeros() : t.initializer();
         int n = Math.toIntExact(t.shape().size());
         double[] values = new double[n];
@@ -29,7 +34,7 @@ public final class ParameterInit {
                 values[i] = u.limit() * (2 * random.nextDouble() - 1);
             }
         }
-        return HostTensor.ofDoubles(t.shape(), values).convert(t.dtype());
+        return HostTensor.ofDoubles(t.shape(), values);
     }
 
     /** Box-Muller from two uniforms: stable across JDK versions, unlike library Gaussians. */

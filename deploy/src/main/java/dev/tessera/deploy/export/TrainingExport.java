@@ -9,7 +9,6 @@ import dev.tessera.autodiff.TrainingGraph;
 import dev.tessera.deploy.config.RunConfig;
 import dev.tessera.deploy.safetensors.SafeTensors;
 import dev.tessera.deploy.train.TrainingSetup;
-import dev.tessera.graph.DType;
 import dev.tessera.graph.ParameterInit;
 import dev.tessera.graph.Tensor;
 import dev.tessera.tensor.HostTensor;
@@ -82,11 +81,11 @@ public final class TrainingExport {
         return out;
     }
 
-    /** The initial value of every parameter of {@code graph}, in f64. */
+    /** The initial value of every parameter of {@code graph} in f64, before any rounding to its dtype. */
     public static Map<String, HostTensor> initialParameters(TrainingGraph graph, long seed) {
         Map<String, HostTensor> out = new LinkedHashMap<>();
         for (Tensor p : graph.parameters()) {
-            out.put(p.name(), ParameterInit.materialize(p, seed).convert(DType.F64));
+            out.put(p.name(), ParameterInit.draw(p, seed));
         }
         return out;
     }
@@ -97,7 +96,7 @@ public final class TrainingExport {
      * @throws IOException when a file cannot be written
      */
     public static void write(Path folder, RunConfig run, long steps) throws IOException {
-        TrainingSetup setup = TrainingSetup.from(run, DType.F64);
+        TrainingSetup setup = TrainingSetup.from(run);
         Files.createDirectories(folder);
         SafeTensors.write(folder.resolve(PARAMETERS_FILE), initialParameters(setup.graph(), run.settings().seed()),
                 Map.of());

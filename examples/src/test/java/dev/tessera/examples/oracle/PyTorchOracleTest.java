@@ -43,17 +43,20 @@ import org.junit.jupiter.params.provider.MethodSource;
  * the learning rate, loss and gradient norm of every step, every gradient of the first and last
  * step, every parameter and optimizer-state tensor after the last step.
  *
- * <p>What guards what (each was planted in a copy and seen to fail here):
+ * <p>What guards what: each bug below was planted in a copy of the code and made these cases
+ * fail (in both dtypes unless said otherwise).
  * <ul>
- *   <li>AdamW's bias correction (e.g. frozen at its step-1 value): gpt-adamw, gpt-accumulate,
- *       mlp-adam: the loss from step 2 on, the parameters and the moments.
- *   <li>SGD momentum (e.g. the velocity not carried over): mlp-sgd, the loss from step 2 on and
- *       the momentum buffers.
- *   <li>The learning-rate schedule (warm-up or cosine off by one step, wrong minimum): gpt-adamw,
- *       gpt-accumulate, mlp-sgd, the learning rate of every step.
- *   <li>Global-norm clipping (not applied, or by a wrong factor): gpt-adamw, gpt-accumulate and
- *       mlp-sgd, whose early gradient norms exceed clip_norm.
- *   <li>Gradient accumulation over micro-batches (sum instead of mean): gpt-accumulate.
+ *   <li>AdamW's bias correction frozen at its step-1 value ({@code c1 = 1 - b1; c2 = 1 - b2}):
+ *       gpt-adamw, gpt-accumulate, mlp-adam, from the loss of step 2 on.
+ *   <li>SGD momentum not carried over (the velocity not stored, f32 kernel): mlp-sgd in f32, from
+ *       the loss of step 2 on.
+ *   <li>The cosine schedule one step ahead: the learning rate of gpt-adamw (step 5),
+ *       gpt-accumulate (step 3) and mlp-sgd (step 0).
+ *   <li>Clipping only above twice clip_norm: mlp-sgd, whose gradient norm crosses clip_norm
+ *       during training (loss of step 6); clipping left out or by a wrong factor would also fail
+ *       the GPT cases, whose norms start far above it.
+ *   <li>Gradient accumulation summing the micro-batches instead of averaging them:
+ *       gpt-accumulate, the gradients of the first step.
  * </ul>
  *
  * <p>Tolerances. f64 runs agree with PyTorch to rtol 1e-9 (atol 1e-12) on everything: the two
