@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tessera.deploy.Main;
 import dev.tessera.deploy.config.ConfigLoader;
 import dev.tessera.deploy.config.ModelRegistry;
 import dev.tessera.deploy.config.RunConfig;
@@ -18,7 +19,10 @@ import dev.tessera.tensor.HostTensor;
 import dev.tessera.tensor.Tolerance;
 import dev.tessera.worker.exec.ReferenceExecutor;
 import dev.tessera.worker.exec.StepResult;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -31,7 +35,9 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Tessera's reference executor against PyTorch, which shares no code with it: the fixtures under
@@ -156,6 +162,55 @@ class PyTorchOracleTest {
         }
         double initial = fixture.get("losses").get(0).asDouble();
         assertTrue(fixture.get("losses").get(steps - 1).asDouble() < initial, "the fixture's model learns");
+    }
+
+    /**
+     * The same fixture through {@code tessera train}, the path users run (config, trainer, actor
+     * runtime, checkpoint files): every logged step's learning rate, loss and gradient norm, and
+     * the parameters and optimizer state of the final checkpoint, with the f32 bounds.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"gpt-adamw", "gpt-accumulate"})
+    void shouldTrainLikePyTorchThroughTheCommandLine(String name, @TempDir Path runs) throws IOException {
+        Path folder = FIXTURES.resolve(name);
+        JsonNode fixture = new ObjectMapper().readTree(folder.resolve("fixture.json").toFile());
+        Map<String, HostTensor> expected = SafeTensors.read(folder.resolve("expected.safetensors")).tensors();
+        int steps = fixture.get("steps").asInt();
+        Path run = runs.resolve("run");
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int exit = Main.execute(new String[] {"train", folder.resolve("run.conf").toString(), "--run-dir", run.toString(),
+                "--set", "train.log_every=1", "--set", "checkpoint.every=" + steps},
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        assertEquals(0, exit, err.toString(StandardCharsets.UTF_8));
+
+        int logged = 0;
+        ObjectMapper json = new ObjectMapper();
+        for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {
+            JsonNode metrics = json.readTree(line);
+            if (!metrics.has("loss")) {
+                continue;
+            }
+            int step = metrics.get("step").asInt() - 1;
+            RATE.requireClose("learning rate of step " + step, fixture.get("learning_rates").get(step).asDouble(),
+                    metrics.get("lr").asDouble());
+            F32.lossAndNorm().requireClose("loss of step " + step, fixture.get("losses").get(step).asDouble(),
+                    metrics.get("loss").asDouble());
+            F32.lossAndNorm().requireClose("gradient norm of step " + step,
+                    fixture.get("grad_norms").get(step).asDouble(), metrics.get("grad_norm").asDouble());
+            logged++;
+        }
+        assertEquals(steps, logged, "every step is logged");
+        Path checkpoint = run.resolve("checkpoints").resolve("ckpt-" + steps);
+        F32.parameters().requireClose("parameters of the final checkpoint", section(expected, "parameters/"),
+                SafeTensors.read(checkpoint.resolve("model.safetensors")).tensors());
+        Map<String, HostTensor> state = SafeTensors.read(checkpoint.resolve("optimizer.safetensors")).tensors();
+        Map<String, HostTensor> expectedState = section(expected, "optimizer_state/");
+        assertEquals(expectedState.keySet(), state.keySet(), "optimizer state tensors");
+        for (String tensor : expectedState.keySet()) {
+            (tensor.endsWith(".adam_v") ? F32.secondMoment() : F32.firstMoment())
+                    .requireClose(tensor + " of the final checkpoint", expectedState.get(tensor), state.get(tensor));
+        }
     }
 
     /** The tensors whose name starts with {@code prefix}, by the rest of their name. */
