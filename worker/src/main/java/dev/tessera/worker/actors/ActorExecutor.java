@@ -85,8 +85,9 @@ public final class ActorExecutor implements TrainingExecutor {
                     yield new OpAction(node, options.kernels().create(node.op), persistent, accumulators, run);
                 }
                 case SOURCE -> new SourceAction(node.tensor, run);
-                case LOSS_SINK -> new SinkAction(true, graph.loss().producer().name(), run);
-                case NORM_SINK -> new SinkAction(false, node.tensor.name(), run);
+                case LOSS_SINK -> SinkAction.loss(graph.loss().name(), graph.loss().producer().name(), run);
+                case NORM_SINK, NORM_CHECK -> SinkAction.gradientNorm(graph.gradNorm().name(),
+                        graph.gradNorm().producer().name(), node.role == PlanNode.Role.NORM_SINK, run);
                 case TRANSFER -> null;
             });
         }
@@ -128,8 +129,8 @@ public final class ActorExecutor implements TrainingExecutor {
      *
      * @param batchesPerIteration per iteration, exactly {@code options().microBatches()} batches keyed by input name
      * @param learningRates       the learning rate of each of these iterations
-     * @throws NonFiniteException if a loss is NaN or infinite; the iterations before it are kept,
-     *     {@link #iteration()} is the failing one, and its update did not happen
+     * @throws NonFiniteException if a loss or the gradient norm is NaN or infinite; the iterations
+     *     before it are kept, {@link #iteration()} is the failing one, and its update did not happen
      * @throws KernelException if a kernel fails
      * @throws IllegalArgumentException if an input is missing or has the wrong shape or dtype
      */
@@ -204,8 +205,9 @@ public final class ActorExecutor implements TrainingExecutor {
     }
 
     /**
-     * The sink only knows the loss was not finite; the reference executor, replaying the failed
-     * iteration from the same state, finds the first op whose output was not.
+     * The sink only knows the loss or the gradient norm was not finite; the reference executor,
+     * replaying the failed iteration from the same state (nothing was updated), finds the first
+     * op whose output was not and the gradient that was not. Only failures pay for this.
      */
     private NonFiniteException withCulprit(NonFiniteException found, List<Map<String, HostTensor>> batches,
                                            double learningRate) {

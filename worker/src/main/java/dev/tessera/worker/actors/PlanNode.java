@@ -25,8 +25,13 @@ final class PlanNode {
         SOURCE,
         /** Records the loss of every micro-batch. */
         LOSS_SINK,
-        /** Records the gradient norm of every iteration. */
+        /** Records the gradient norm of every iteration and stops the job when it is not finite. */
         NORM_SINK,
+        /**
+         * Stops the job when the gradient norm is not finite, on a device other than the norm's:
+         * that device's update ops wait for it.
+         */
+        NORM_CHECK,
         /** Hands a tensor or an ordering token to another device (the runtime supplies its action). */
         TRANSFER
     }

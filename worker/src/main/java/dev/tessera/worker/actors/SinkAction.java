@@ -6,19 +6,34 @@ import dev.tessera.worker.exec.NonFiniteException;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Records a scalar per micro-batch: the loss (a non-finite one stops the job, before any update
- * of that iteration), or the gradient norm, which the clipping op computes at the last
- * micro-batch of an iteration.
+ * Records and checks a scalar per micro-batch: the loss, or the gradient norm, which its op
+ * computes at the last micro-batch of an iteration. A non-finite one stops the job; the lowering
+ * orders the norm's op after the loss sink and every update op that writes after a norm sink of
+ * its device, so a stopped iteration updates nothing. Each device with such update ops has its
+ * own norm sink (an update waits only for actors of its device); one of them records the norm.
  */
 final class SinkAction implements ActorAction {
     private final boolean loss;
+    private final boolean records;
+    private final String tensor;
     private final String producer;
     private final RunState run;
 
-    SinkAction(boolean loss, String producer, RunState run) {
+    private SinkAction(boolean loss, boolean records, String tensor, String producer, RunState run) {
         this.loss = loss;
+        this.records = records;
+        this.tensor = tensor;
         this.producer = producer;
         this.run = run;
+    }
+
+    static SinkAction loss(String tensor, String producer, RunState run) {
+        return new SinkAction(true, true, tensor, producer, run);
+    }
+
+    /** @param records whether this sink is the one that records the norm in the run's results */
+    static SinkAction gradientNorm(String tensor, String producer, boolean records, RunState run) {
+        return new SinkAction(false, records, tensor, producer, run);
     }
 
     @Override
@@ -26,14 +41,22 @@ final class SinkAction implements ActorAction {
         double value = ((INDArray) context.input(0)).getDouble(0);
         int iteration = (int) context.iteration();
         if (!loss) {
-            if (context.microBatch() == run.microBatches - 1) {
+            // before the last micro-batch the norm's register still holds an earlier value
+            if (context.microBatch() != run.microBatches - 1) {
+                return;
+            }
+            if (records) {
                 run.gradNorms[iteration] = value;
+            }
+            if (!Double.isFinite(value)) {
+                throw NonFiniteException.gradientNorm(run.firstIteration + iteration, tensor, producer,
+                        "gradient norm " + value);
             }
             return;
         }
         run.losses[iteration * run.microBatches + context.microBatch()] = value;
         if (!Double.isFinite(value)) {
-            throw new NonFiniteException(run.firstIteration + iteration, producer,
+            throw NonFiniteException.loss(run.firstIteration + iteration, tensor, producer,
                     "micro-batch " + context.microBatch() + ", loss " + value);
         }
     }

@@ -20,9 +20,10 @@ import java.util.Set;
 
 /**
  * Lowers a {@link TrainingGraph} onto an actor-runtime {@link Plan}: one actor per op, a source
- * per data input, a sink for the loss and one for the gradient norm, transfer actors where a
- * tensor crosses devices. Activations travel in registers; parameters and optimizer state are
- * buffers bound directly into the kernels, so their order of access is made explicit:
+ * per data input, a sink for the loss, one for the gradient norm per device that updates
+ * parameters, transfer actors where a tensor crosses devices. Activations travel in registers;
+ * parameters and optimizer state are buffers bound directly into the kernels, so their order of
+ * access is made explicit:
  *
  * <ul>
  *   <li>Within an iteration, every access to a parameter or state tensor happens in the
@@ -33,8 +34,9 @@ import java.util.Set;
  *       iteration t (iteration edges), e.g. a matmul after its weight's optimizer step, a
  *       gradient accumulation after the squared norm, clipping and the update used the accumulator.</li>
  *   <li>The gradient norm's op acts after the loss sink, and every update op that writes a
- *       tensor (clipping, the optimizer steps) after the norm's op, so an iteration with a
- *       non-finite loss updates nothing. The squared norms before it only read.</li>
+ *       tensor (clipping, the optimizer steps) after a sink of its device checked the norm, so an
+ *       iteration with a non-finite loss or gradient updates nothing. The squared norms before
+ *       it only read.</li>
  * </ul>
  *
  * An ordering edge between devices goes through a token: the earlier actor gets an extra
@@ -129,19 +131,35 @@ final class TrainingLowering {
                 null, ActorKind.SINK, Role.LOSS_SINK, null, graph.loss());
         connect(lossSink, loss[0], loss[1]);
         if (normNode != null) {
-            int[] norm = producer(graph.gradNorm());
-            PlanNode normSink = add("sink:grad_norm", "GradNormSink", normNode.device, null, ActorKind.SINK,
-                    Role.NORM_SINK, null, graph.gradNorm());
-            connect(normSink, norm[0], norm[1]);
             order(lossSink, normNode);
-            for (PlanNode node : opNodes) {
-                if (node.phase == Phase.UPDATE && !node.op.def().mutatedInputs().isEmpty()) {
-                    order(normNode, node);
-                }
-            }
+            orderUpdatesAfterNormChecks(normNode, opNodes);
         }
         orderPersistentAccesses(opNodes);
         return new Lowered(emit(), List.copyOf(nodes));
+    }
+
+    /**
+     * Every update op that writes acts only after a sink on its device found the gradient norm
+     * finite: a NaN or infinity in any gradient element makes the norm non-finite, so this one
+     * scalar check keeps a bad gradient out of every parameter and optimizer state. A sink cannot
+     * send ordering tokens, so each such device gets its own sink, fed the norm by a transfer; the
+     * one on the norm's device records it.
+     */
+    private void orderUpdatesAfterNormChecks(PlanNode normNode, List<PlanNode> opNodes) {
+        int[] norm = producer(graph.gradNorm());
+        Map<Integer, PlanNode> checks = new LinkedHashMap<>();
+        checks.put(normNode.device, add("sink:grad_norm", "GradNormSink", normNode.device, null, ActorKind.SINK,
+                Role.NORM_SINK, null, graph.gradNorm()));
+        for (PlanNode node : opNodes) {
+            if (node.phase == Phase.UPDATE && !node.op.def().mutatedInputs().isEmpty()) {
+                PlanNode check = checks.computeIfAbsent(node.device, device -> add("sink:grad_norm@cpu:" + device,
+                        "GradNormSink", device, null, ActorKind.SINK, Role.NORM_CHECK, null, graph.gradNorm()));
+                order(check, node);
+            }
+        }
+        for (PlanNode check : checks.values()) {
+            connect(check, norm[0], norm[1]);
+        }
     }
 
     private int[] place(List<Op> ops, Placement placement) {

@@ -55,6 +55,20 @@ public final class HostTensors {
         }
     }
 
+    /**
+     * Whether a floating-point buffer holds a NaN or an infinity; integer buffers never do. Checks
+     * every element (a sum of large finite values could itself overflow), so it is for failure
+     * paths, not for every step.
+     */
+    public static boolean hasNonFinite(INDArray a) {
+        if (!a.dataType().isFPType()) {
+            return false;
+        }
+        try (INDArray nan = a.isNaN(); INDArray infinite = a.isInfinite()) {
+            return nan.any() || infinite.any();
+        }
+    }
+
     /** A copy of {@code a} as a host tensor. */
     public static HostTensor toHost(INDArray a) {
         INDArray c = a.dup('c');

@@ -76,13 +76,25 @@ final class Program {
         }
     }
 
-    /** Runs op by op and returns the first op with a NaN or infinite output, or null. */
-    Op runUntilNonFinite(KernelContext context) {
+    /** An op and the tensor it wrote (an output or an input updated in place). */
+    record Written(Op op, Tensor tensor) {
+    }
+
+    /**
+     * Runs op by op and returns the first op that wrote a NaN or an infinity, with that tensor,
+     * or null. Used only after a failure: it checks every element of everything written.
+     */
+    Written runUntilNonFinite(KernelContext context) {
         for (Step s : steps) {
             s.kernel.run(s.inputs, s.outputs, context);
-            for (INDArray out : s.outputs) {
-                if (out.dataType().isFPType() && !Double.isFinite(out.sumNumber().doubleValue())) {
-                    return s.op;
+            for (int o = 0; o < s.outputs.length; o++) {
+                if (HostTensors.hasNonFinite(s.outputs[o])) {
+                    return new Written(s.op, s.op.output(o));
+                }
+            }
+            for (int k : s.op.def().mutatedInputs()) {
+                if (HostTensors.hasNonFinite(s.inputs[k])) {
+                    return new Written(s.op, s.op.input(k));
                 }
             }
         }

@@ -20,6 +20,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * The oracle: runs a {@link TrainingGraph} on one device, one op at a time, in the graph's order.
  * Every parallel configuration of Tessera is tested against what this class computes, so it
  * stays plain: one buffer per tensor, forward then backward per micro-batch, then the update.
+ *
+ * <p>A step stops before anything is updated when a loss or the gradient norm is NaN or
+ * infinite: a NaN or infinity in any gradient element makes the sum of squares under the norm
+ * non-finite, so checking that one scalar guards every parameter. Only then is the step replayed
+ * op by op to name the first op whose output was not finite.
  */
 public final class ReferenceExecutor implements AutoCloseable {
     private final TrainingGraph graph;
@@ -27,7 +32,10 @@ public final class ReferenceExecutor implements AutoCloseable {
     private final Map<Tensor, INDArray> buffers = new HashMap<>();
     private final Program forward;
     private final Program backward;
-    private final Program update;
+    /** The update ops up to the gradient norm: they only read parameters, state and gradients. */
+    private final Program norm;
+    /** The update ops after the norm (clipping, the optimizer steps): they run only with a finite norm. */
+    private final Program apply;
     private long iteration;
 
     public ReferenceExecutor(TrainingGraph graph, long seed) {
@@ -42,7 +50,33 @@ public final class ReferenceExecutor implements AutoCloseable {
         }
         this.forward = Program.compile(graph.forwardOps(), buffers, kernels);
         this.backward = Program.compile(graph.backwardOps(), buffers, kernels);
-        this.update = Program.compile(graph.updateOps(), buffers, kernels);
+        List<Op> updateOps = graph.updateOps();
+        int normEnd = normEnd(graph);
+        this.norm = Program.compile(updateOps.subList(0, normEnd), buffers, kernels);
+        this.apply = Program.compile(updateOps.subList(normEnd, updateOps.size()), buffers, kernels);
+    }
+
+    /**
+     * The index after the update op that computes the gradient norm.
+     *
+     * @throws IllegalArgumentException if no update op computes it, or an update op before it
+     *     writes a tensor (that write would escape the check of the norm)
+     */
+    private static int normEnd(TrainingGraph graph) {
+        List<Op> updateOps = graph.updateOps();
+        for (int i = 0; i < updateOps.size(); i++) {
+            Op op = updateOps.get(i);
+            if (!op.def().mutatedInputs().isEmpty()) {
+                throw new IllegalArgumentException("update op '" + op.name() + "' writes '"
+                        + op.input(op.def().mutatedInputs().get(0)).name() + "' before the gradient norm '"
+                        + graph.gradNorm().name() + "' is computed; the norm is checked before any update, so "
+                        + "order the update ops after it");
+            }
+            if (op.outputs().contains(graph.gradNorm())) {
+                return i + 1;
+            }
+        }
+        throw new IllegalArgumentException("no update op computes the gradient norm '" + graph.gradNorm().name() + "'");
     }
 
     public TrainingGraph graph() {
@@ -59,7 +93,8 @@ public final class ReferenceExecutor implements AutoCloseable {
      * accumulation, clipping and the optimizer update.
      *
      * @param microBatches exactly {@code options().microBatches()} batches keyed by input name
-     * @throws NonFiniteException if a micro-batch's loss is NaN or infinite (nothing is updated)
+     * @throws NonFiniteException if a micro-batch's loss or the gradient norm is NaN or infinite
+     *     (nothing is updated, {@link #iteration()} stays the failing one)
      * @throws KernelException if a kernel fails
      * @throws IllegalArgumentException if an input is missing or has the wrong shape or dtype
      */
@@ -67,10 +102,61 @@ public final class ReferenceExecutor implements AutoCloseable {
         double loss = accumulateGradients(microBatches);
         HostTensors.copyInto(scalar(learningRate), buffer(graph.learningRate()));
         HostTensors.copyInto(scalar(iteration + 1), buffer(graph.optimizerStep()));
-        update.run(new KernelContext(iteration, 0));
-        double norm = buffers.get(graph.gradNorm()).getDouble(0);
+        KernelContext context = new KernelContext(iteration, 0);
+        norm.run(context);
+        double gradNorm = buffers.get(graph.gradNorm()).getDouble(0);
+        if (!Double.isFinite(gradNorm)) {
+            throw nonFiniteGradient(microBatches, gradNorm);
+        }
+        apply.run(context);
         iteration++;
-        return new StepResult(loss, norm);
+        return new StepResult(loss, gradNorm);
+    }
+
+    /**
+     * Names what made the gradient norm non-finite. Nothing was updated, so replaying the
+     * iteration from the start recomputes the same values (dropout masks depend only on the
+     * iteration and micro-batch); it runs op by op and stops at the first op that wrote a NaN or
+     * an infinity: a forward op (a finite loss can hide one), a backward op, or, when every
+     * gradient is finite, a squared norm or the norm that overflowed.
+     */
+    private NonFiniteException nonFiniteGradient(List<Map<String, HostTensor>> microBatches, double gradNorm) {
+        Tensor gradient = firstNonFiniteGradient();
+        zeroAccumulators();
+        Program.Written found = null;
+        String where = "";
+        for (int j = 0; j < microBatches.size() && found == null; j++) {
+            feed(microBatches.get(j));
+            KernelContext context = new KernelContext(iteration, j);
+            found = forward.runUntilNonFinite(context);
+            if (found == null) {
+                found = backward.runUntilNonFinite(context);
+            }
+            if (found != null) {
+                where = "micro-batch " + j + ", tensor '" + found.tensor().name() + "', ";
+            }
+        }
+        if (found == null) {
+            found = norm.runUntilNonFinite(new KernelContext(iteration, 0));
+        }
+        String op = found == null ? graph.gradNorm().producer().name() : found.op().name();
+        if (gradient != null) {
+            return NonFiniteException.gradient(iteration, gradient.name(), op, where + "gradient norm " + gradNorm);
+        }
+        return NonFiniteException.gradientNorm(iteration, graph.gradNorm().name(), op, where + "every gradient is "
+                + "finite but the sum of their squares overflows " + graph.gradNorm().dtype() + ", gradient norm "
+                + gradNorm);
+    }
+
+    /** The accumulated gradient of the first parameter (in graph order) with a NaN or an infinity, or null. */
+    private Tensor firstNonFiniteGradient() {
+        for (Tensor p : graph.parameters()) {
+            Tensor accumulator = graph.accumulator(p);
+            if (accumulator != null && HostTensors.hasNonFinite(buffers.get(accumulator))) {
+                return accumulator;
+            }
+        }
+        return null;
     }
 
     /**
@@ -100,12 +186,7 @@ public final class ReferenceExecutor implements AutoCloseable {
 
     private double accumulateGradients(List<Map<String, HostTensor>> microBatches) {
         BatchCheck.requireCount(microBatches, graph.options().microBatches());
-        for (Tensor p : graph.parameters()) {
-            Tensor acc = graph.accumulator(p);
-            if (acc != null) {
-                buffers.get(acc).assign(0);
-            }
-        }
+        zeroAccumulators();
         double total = 0;
         for (int j = 0; j < microBatches.size(); j++) {
             feed(microBatches.get(j));
@@ -113,14 +194,24 @@ public final class ReferenceExecutor implements AutoCloseable {
             forward.run(context);
             double loss = buffers.get(graph.loss()).getDouble(0);
             if (!Double.isFinite(loss)) {
-                Op culprit = forward.runUntilNonFinite(context);
-                throw new NonFiniteException(iteration, culprit == null ? graph.loss().name() : culprit.name(),
+                Program.Written culprit = forward.runUntilNonFinite(context);
+                throw NonFiniteException.loss(iteration, graph.loss().name(),
+                        culprit == null ? graph.loss().producer().name() : culprit.op().name(),
                         "micro-batch " + j + ", loss " + loss);
             }
             total += loss;
             backward.run(context);
         }
         return total / microBatches.size();
+    }
+
+    private void zeroAccumulators() {
+        for (Tensor p : graph.parameters()) {
+            Tensor acc = graph.accumulator(p);
+            if (acc != null) {
+                buffers.get(acc).assign(0);
+            }
+        }
     }
 
     private void feed(Map<String, HostTensor> batch) {

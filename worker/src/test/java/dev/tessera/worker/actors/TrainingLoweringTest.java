@@ -67,8 +67,11 @@ class TrainingLoweringTest {
         assertTrue(norm.controlPredecessors().contains(actor(plan, "sink:loss").id()));
         ActorSpec squares = actor(plan, "head.weight.grad_squared_norm");
         assertTrue(squares.controlPredecessors().contains(actor(plan, "head.weight.accumulate").id()));
+        ActorSpec normSink = actor(plan, "sink:grad_norm");
+        assertEquals(norm.id(), normSink.inputs().get(0).producer(), "the sink checks the norm");
         for (String writer : List.of("head.bias.clip_grad", "head.bias.update")) {
-            assertTrue(actor(plan, writer).controlPredecessors().contains(norm.id()), writer);
+            assertTrue(actor(plan, writer).controlPredecessors().contains(normSink.id()),
+                    writer + " waits until the norm was found finite");
         }
         assertTrue(actor(plan, "head.bias.clip_grad").controlPredecessors()
                 .contains(actor(plan, "head.bias.grad_squared_norm").id()), "clipping waits for the squares it scales");
