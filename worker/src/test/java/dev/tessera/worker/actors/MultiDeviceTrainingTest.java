@@ -33,8 +33,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Local virtual devices: a manual split of a model over two devices, and random placements over
- * three, train like the reference executor (within 1e-6 relative; in practice exactly, since
- * every op runs the same kernel on the same values in an equivalent order).
+ * three, train exactly like the reference executor (Tolerance.EXACT): every op runs the same kernel
+ * on the same values in the same order, only on another device.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class MultiDeviceTrainingTest {
