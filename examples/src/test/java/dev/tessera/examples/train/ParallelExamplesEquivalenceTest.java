@@ -64,7 +64,8 @@ class ParallelExamplesEquivalenceTest {
 
     /** The optimizers the examples train with here, each with its learning rate. */
     enum TrainedWith {
-        SGD(new Optimizer.Sgd(0.9, 0.01), 0.05), ADAMW(new Optimizer.AdamW(0.9, 0.95, 1e-8, 0.1), 3e-3);
+        SGD(new Optimizer.Sgd(0.9, 0.01), 0.05),
+        ADAMW(new Optimizer.AdamW(0.9, 0.95, 1e-8, 0.1), 3e-3);
 
         final Optimizer optimizer;
         final double learningRate;
