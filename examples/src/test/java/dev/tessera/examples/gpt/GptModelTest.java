@@ -25,9 +25,9 @@ class GptModelTest {
         return ConfigFactory.parseString(overrides).withFallback(ConfigFactory.parseString(new GptProvider().referenceConfig()));
     }
 
-    /** Embeddings, per block 2 LayerNorms + q/k/v/out + 4x MLP, final LayerNorm, head. */
+    /** Embeddings, per block 2 LayerNorms + q/k/v/out (k without bias) + 4x MLP, final LayerNorm, head. */
     private static long expectedParameters(int vocabulary, int t, int d, int layers) {
-        long block = 2 * (2L * d) + 4 * ((long) d * d + d) + ((long) d * 4 * d + 4 * d) + ((long) 4 * d * d + d);
+        long block = 2 * (2L * d) + 4 * ((long) d * d + d) - d + ((long) d * 4 * d + 4 * d) + ((long) 4 * d * d + d);
         return (long) vocabulary * d + (long) t * d + layers * block + 2L * d + ((long) d * vocabulary + vocabulary);
     }
 
