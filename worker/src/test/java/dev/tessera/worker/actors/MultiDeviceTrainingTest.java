@@ -1,11 +1,11 @@
 package dev.tessera.worker.actors;
 
 import static dev.tessera.worker.actors.TrainingModels.adamW;
-import static dev.tessera.worker.actors.TrainingModels.assertClose;
 import static dev.tessera.worker.actors.TrainingModels.batches;
 import static dev.tessera.worker.actors.TrainingModels.learningRates;
 import static dev.tessera.worker.actors.TrainingModels.parametersAndState;
 import static dev.tessera.worker.actors.TrainingModels.reference;
+import static dev.tessera.worker.actors.TrainingModels.requireSameTraining;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -16,6 +16,7 @@ import dev.tessera.runtime.plan.ActorSpec;
 import dev.tessera.runtime.trace.Trace;
 import dev.tessera.runtime.trace.TraceEvent;
 import dev.tessera.tensor.HostTensor;
+import dev.tessera.tensor.Tolerance;
 import dev.tessera.worker.exec.ReferenceExecutor;
 import dev.tessera.worker.exec.StepResult;
 import java.util.HashMap;
@@ -32,13 +33,12 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Local virtual devices: a manual split of a model over two devices, and random placements over
- * three, train like the reference executor (within 1e-6 relative; in practice exactly, since
- * every op runs the same kernel on the same values in an equivalent order).
+ * three, train exactly like the reference executor (Tolerance.EXACT): every op runs the same kernel
+ * on the same values in the same order, only on another device.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class MultiDeviceTrainingTest {
     private static final int ITERATIONS = 4;
-    private static final double RELATIVE = 1e-6;
 
     @ParameterizedTest(name = "{0} micro-batches, register quota {1}")
     @CsvSource({"1, 1", "2, 1", "2, 2"})
@@ -115,7 +115,8 @@ class MultiDeviceTrainingTest {
                 ActorExecutor actors = new ActorExecutor(graph, 7, options)) {
             List<StepResult> expected = reference(reference, data, rates);
             List<StepResult> actual = actors.run(data, rates);
-            assertClose(expected, actual, parametersAndState(reference), parametersAndState(actors), RELATIVE);
+            requireSameTraining(Tolerance.EXACT, expected, actual, parametersAndState(reference),
+                    parametersAndState(actors));
         }
     }
 }

@@ -1,6 +1,5 @@
 package dev.tessera.worker.actors;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.tessera.autodiff.Autodiff;
@@ -13,16 +12,18 @@ import dev.tessera.graph.Shape;
 import dev.tessera.graph.Tensor;
 import dev.tessera.optim.Optimizer;
 import dev.tessera.tensor.HostTensor;
+import dev.tessera.tensor.Tolerance;
 import dev.tessera.worker.exec.ReferenceExecutor;
 import dev.tessera.worker.exec.StepResult;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
  * Small training graphs like the examples' (worker tests cannot reach the examples module), their
- * batches, and the comparison of an actor run with the reference executor.
+ * batches, and the comparison of a run with the reference executor's.
  */
 final class TrainingModels {
     static final int ROWS = 6;
@@ -150,46 +151,29 @@ final class TrainingModels {
         return results;
     }
 
-    /** Bit-for-bit equality of every value: losses, norms, parameters, optimizer state. */
-    static void assertIdentical(List<StepResult> expected, List<StepResult> actual,
-                                Map<String, HostTensor> expectedTensors, Map<String, HostTensor> actualTensors) {
-        assertEquals(expected, actual, "losses and gradient norms per iteration");
-        assertEquals(expectedTensors.keySet(), actualTensors.keySet());
-        for (String name : expectedTensors.keySet()) {
-            assertArrayEquals(expectedTensors.get(name).convert(DType.F64).doubles(),
-                    actualTensors.get(name).convert(DType.F64).doubles(), 0.0, name);
-        }
-    }
-
-    /** Equality within {@code relative} of the larger magnitude (plus a tiny absolute floor). */
-    static void assertClose(List<StepResult> expected, List<StepResult> actual, Map<String, HostTensor> expectedTensors,
-                            Map<String, HostTensor> actualTensors, double relative) {
-        assertEquals(expected.size(), actual.size());
+    /**
+     * Two trainings agree within {@code tolerance}: the loss and gradient norm of every iteration,
+     * then every tensor of {@code expectedTensors}, with none missing or extra on either side.
+     */
+    static void requireSameTraining(Tolerance tolerance, List<StepResult> expected, List<StepResult> actual,
+                                    Map<String, HostTensor> expectedTensors, Map<String, HostTensor> actualTensors) {
+        assertEquals(expected.size(), actual.size(), "iterations");
         for (int t = 0; t < expected.size(); t++) {
-            assertNear(expected.get(t).loss(), actual.get(t).loss(), relative, "loss of iteration " + t);
-            assertNear(expected.get(t).gradNorm(), actual.get(t).gradNorm(), relative, "norm of iteration " + t);
+            tolerance.requireClose("loss of iteration " + t, expected.get(t).loss(), actual.get(t).loss());
+            tolerance.requireClose("gradient norm of iteration " + t, expected.get(t).gradNorm(),
+                    actual.get(t).gradNorm());
         }
-        for (String name : expectedTensors.keySet()) {
-            double[] a = expectedTensors.get(name).convert(DType.F64).doubles();
-            double[] b = actualTensors.get(name).convert(DType.F64).doubles();
-            for (int i = 0; i < a.length; i++) {
-                assertNear(a[i], b[i], relative, name + "[" + i + "]");
-            }
-        }
-    }
-
-    private static void assertNear(double expected, double actual, double relative, String what) {
-        assertEquals(expected, actual, relative * Math.max(Math.abs(expected), Math.abs(actual)) + 1e-12, what);
+        tolerance.requireClose("parameters and optimizer state", expectedTensors, actualTensors);
     }
 
     static Map<String, HostTensor> parametersAndState(ReferenceExecutor executor) {
-        Map<String, HostTensor> all = new java.util.LinkedHashMap<>(executor.parameters());
+        Map<String, HostTensor> all = new LinkedHashMap<>(executor.parameters());
         all.putAll(executor.optimizerState());
         return all;
     }
 
-    static Map<String, HostTensor> parametersAndState(ActorExecutor executor) {
-        Map<String, HostTensor> all = new java.util.LinkedHashMap<>(executor.parameters());
+    static Map<String, HostTensor> parametersAndState(TrainingExecutor executor) {
+        Map<String, HostTensor> all = new LinkedHashMap<>(executor.parameters());
         all.putAll(executor.optimizerState());
         return all;
     }

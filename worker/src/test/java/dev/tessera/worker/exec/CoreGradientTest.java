@@ -16,11 +16,8 @@ import dev.tessera.worker.GradientCheck;
 import dev.tessera.worker.kernel.KernelRegistry;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.opentest4j.AssertionFailedError;
 
 class CoreGradientTest {
-    private static final double TOLERANCE = 1e-6;
-
     @Test
     void shouldDifferentiateMatMulInEveryTransposeCombination() {
         for (boolean ta : new boolean[] {false, true}) {
@@ -29,7 +26,7 @@ class CoreGradientTest {
                     Tensor a = g.parameter("a", Initializer.normal(1), ta ? 4 : 3, ta ? 3 : 4);
                     Tensor b = g.parameter("b", Initializer.normal(1), tb ? 5 : 4, tb ? 4 : 5);
                     return project(g, in, g.matmul(a, b, ta, tb));
-                }, TOLERANCE);
+                });
             }
         }
     }
@@ -40,7 +37,7 @@ class CoreGradientTest {
             Tensor a = g.parameter("a", Initializer.normal(1), 2, 3, 3, 4);
             Tensor b = g.parameter("b", Initializer.normal(1), 2, 3, 5, 4);
             return project(g, in, g.matmul(a, b, false, true));
-        }, TOLERANCE);
+        });
     }
 
     @Test
@@ -51,7 +48,7 @@ class CoreGradientTest {
             Tensor h = g.linear("fc", x, 4);
             Tensor bias = g.parameter("extra_bias", Initializer.normal(1), 4);
             return project(g, in, g.biasAdd(h, bias));
-        }, TOLERANCE);
+        });
     }
 
     @Test
@@ -62,7 +59,7 @@ class CoreGradientTest {
             Tensor r = g.reshape(t, 4, 6);
             Tensor back = g.reshape(g.transpose(g.reshape(r, 4, 2, 3), 1, 2, 0), 2, 3, 4);
             return project(g, in, g.add(back, a));
-        }, TOLERANCE);
+        });
     }
 
     @Test
@@ -70,7 +67,7 @@ class CoreGradientTest {
         check((g, in) -> {
             Tensor x = g.parameter("x", Initializer.normal(1), 2, 3, 4);
             return project(g, in, g.linear("fc", x, 5));
-        }, TOLERANCE);
+        });
     }
 
     /** The checker itself must catch a wrong rule: here, a gradient twice too large. */
@@ -78,10 +75,10 @@ class CoreGradientTest {
     void shouldCatchAWrongGradientRule() {
         KernelRegistry kernels = KernelRegistry.standard()
                 .register(DoublingIdentity.class, (def, op) -> (in, out, ctx) -> out[0].assign(in[0]));
-        assertThrows(AssertionFailedError.class, () -> check((g, in) -> {
+        assertThrows(AssertionError.class, () -> check((g, in) -> {
             Tensor a = g.parameter("a", Initializer.normal(1), 3, 3);
             return project(g, in, g.apply(new DoublingIdentity(), a));
-        }, TOLERANCE, kernels));
+        }, kernels));
     }
 
     /** Identity whose gradient rule is wrong on purpose. */

@@ -21,8 +21,6 @@ import org.junit.jupiter.api.Test;
 
 /** F64 central-difference checks of the neural-network ops' gradient rules and kernels, alone and composed. */
 class NeuralGradientTest {
-    private static final double TOLERANCE = 1e-6;
-
     private static Tensor dataInput(GraphBuilder g, Map<String, HostTensor> in, String name, long seed, int... dims) {
         in.put(name, GradientCheck.random(Shape.of(dims), seed));
         return g.input(name, DType.F64, dims);
@@ -38,7 +36,7 @@ class NeuralGradientTest {
         check((g, in) -> {
             Tensor x = g.parameter("x", Initializer.normal(1), 2, 3, 4);
             return project(g, in, g.softmax(x));
-        }, TOLERANCE);
+        });
     }
 
     @Test
@@ -46,7 +44,7 @@ class NeuralGradientTest {
         check((g, in) -> {
             Tensor x = g.parameter("x", Initializer.normal(1), 2, 4, 4);
             return project(g, in, g.apply(new Softmax(true, 0.7), x));
-        }, TOLERANCE);
+        });
     }
 
     @Test
@@ -56,7 +54,7 @@ class NeuralGradientTest {
             Tensor scale = g.parameter("scale", Initializer.normal(1), 5);
             Tensor bias = g.parameter("bias", Initializer.normal(1), 5);
             return project(g, in, g.applyAll(new LayerNorm(1e-5), x, scale, bias).get(0));
-        }, TOLERANCE);
+        });
     }
 
     @Test
@@ -64,7 +62,7 @@ class NeuralGradientTest {
         check((g, in) -> {
             Tensor x = dataInput(g, in, "x", 5, 4, 6);
             return project(g, in, g.layerNorm("ln", x));
-        }, TOLERANCE);
+        });
     }
 
     @Test
@@ -73,7 +71,7 @@ class NeuralGradientTest {
             Tensor logits = g.parameter("logits", Initializer.normal(2), 5, 4);
             Tensor labels = ints(g, in, "labels", new int[] {3, -1, 0, 3, -100}, 5);
             return g.crossEntropy(logits, labels);
-        }, TOLERANCE);
+        });
     }
 
     @Test
@@ -82,7 +80,7 @@ class NeuralGradientTest {
             Tensor logits = g.parameter("logits", Initializer.normal(2), 2, 3, 4);
             Tensor labels = ints(g, in, "labels", new int[] {3, -1, 0, 2, -100, 1}, 2, 3);
             return g.applyAll(new SoftmaxCrossEntropySum(), logits, labels).get(0);
-        }, TOLERANCE);
+        });
     }
 
     /** The sum is scaled by a non-unit gradient so that the division's own gradient is exercised. */
@@ -94,7 +92,7 @@ class NeuralGradientTest {
             Tensor count = g.apply(new CountLabels(DType.F64), labels);
             Tensor sum = project(g, in, g.tanh(x));
             return g.scale(g.apply(new DivideByCount(), sum, count), 1.7);
-        }, TOLERANCE);
+        });
     }
 
     @Test
@@ -103,7 +101,7 @@ class NeuralGradientTest {
             Tensor logits = g.parameter("logits", Initializer.normal(1), 2, 3, 4);
             Tensor labels = ints(g, in, "labels", new int[] {0, 1, 2, 3, -1, 2}, 6);
             return g.crossEntropy(logits, labels);
-        }, TOLERANCE);
+        });
     }
 
     @Test
@@ -112,7 +110,7 @@ class NeuralGradientTest {
             Tensor table = g.parameter("table", Initializer.normal(1), 5, 3);
             Tensor ids = ints(g, in, "ids", new int[] {4, 0, 4, 2, 2, 2}, 2, 3);
             return project(g, in, g.apply(new Embedding(), table, ids));
-        }, TOLERANCE);
+        });
     }
 
     @Test
@@ -120,7 +118,7 @@ class NeuralGradientTest {
         check((g, in) -> {
             Tensor x = g.parameter("x", Initializer.normal(1), 2, 3, 4);
             return project(g, in, g.attention("attn", x, 2, true));
-        }, TOLERANCE);
+        });
     }
 
     @Test
@@ -128,7 +126,7 @@ class NeuralGradientTest {
         check((g, in) -> {
             Tensor x = dataInput(g, in, "x", 9, 1, 3, 4);
             return project(g, in, g.attention("attn", x, 1, false));
-        }, TOLERANCE);
+        });
     }
 
     /** Embedding, pre-norm causal attention with a residual, layer norm, vocabulary projection, loss. */
@@ -141,6 +139,6 @@ class NeuralGradientTest {
             h = g.add(h, g.attention("attn", g.layerNorm("ln1", h), 2, true));
             Tensor logits = g.linear("head", g.layerNorm("ln2", h), 5);
             return g.crossEntropy(logits, targets);
-        }, TOLERANCE);
+        });
     }
 }
