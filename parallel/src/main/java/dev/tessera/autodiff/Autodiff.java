@@ -32,6 +32,9 @@ import java.util.Set;
  * op that some activation gradient depends on is B (the stage before waits for it); every
  * other one feeds only weight gradients and is W, free to run later. No rule has to know
  * about the split.
+ *
+ * <p>Every backward and update op records the forward op it belongs to ({@link Op#forwardOp()}),
+ * so a stage partition puts it with that op without reading names.
  */
 public final class Autodiff {
     private Autodiff() {
@@ -54,7 +57,7 @@ public final class Autodiff {
 
         Map<Tensor, List<Tensor>> contributions = new LinkedHashMap<>();
         Tensor seed = store.addOp("loss_grad", new GradientSeed(1.0 / options.microBatches(), loss.dtype()),
-                List.of(), Phase.BACKWARD_INPUT).output(0);
+                List.of(), Phase.BACKWARD_INPUT, loss.producer()).output(0);
         contributions.computeIfAbsent(loss, t -> new ArrayList<>()).add(seed);
         List<Tensor> activationGradients = new ArrayList<>();
 
@@ -93,11 +96,13 @@ public final class Autodiff {
         }
         classifyBackward(store, firstBackwardOp, activationGradients);
 
+        Map<Tensor, Op> firstReaders = firstReaders(forward);
         Map<Tensor, Tensor> accumulators = new LinkedHashMap<>();
         for (Map.Entry<Tensor, Tensor> e : gradients.entrySet()) {
             Tensor p = e.getKey();
             Tensor acc = store.newTensor(p.name() + ".grad", p.shape(), p.dtype(), TensorKind.STATE, Initializer.zeros());
-            store.addOp(p.name() + ".accumulate", new AccumulateGrad(), List.of(acc, e.getValue()), Phase.BACKWARD_WEIGHT);
+            store.addOp(p.name() + ".accumulate", new AccumulateGrad(), List.of(acc, e.getValue()), Phase.BACKWARD_WEIGHT,
+                    firstReaders.get(p));
             accumulators.put(p, acc);
         }
         List<Op> backwardOps = new ArrayList<>(store.ops().subList(firstBackwardOp, store.ops().size()));
@@ -108,10 +113,10 @@ public final class Autodiff {
         if (accumulators.isEmpty()) {
             throw new IllegalArgumentException("the loss '" + loss.name() + "' depends on no parameter; nothing to train");
         }
-        Tensor gradNorm = addClipping(store, accumulators, options.clipNorm());
+        Tensor gradNorm = addClipping(store, accumulators, firstReaders, options.clipNorm());
         List<Tensor> state = new ArrayList<>();
         for (Map.Entry<Tensor, Tensor> e : accumulators.entrySet()) {
-            addUpdate(store, options.optimizer(), e.getKey(), e.getValue(), lr, step, state);
+            addUpdate(store, options.optimizer(), e.getKey(), e.getValue(), lr, step, state, firstReaders.get(e.getKey()));
         }
         List<Op> updateOps = new ArrayList<>(store.ops().subList(firstUpdateOp, store.ops().size()));
         return new TrainingGraph(forward, loss, backwardOps, updateOps, gradients, accumulators, state, lr, step,
@@ -123,31 +128,32 @@ public final class Autodiff {
      * accumulator (a partial sum where the accumulator is split), their global norm (the reported
      * gradient norm) and, when {@code clipNorm > 0}, an in-place scaling of each accumulator.
      */
-    private static Tensor addClipping(Graph store, Map<Tensor, Tensor> accumulators, double clipNorm) {
+    private static Tensor addClipping(Graph store, Map<Tensor, Tensor> accumulators, Map<Tensor, Op> firstReaders,
+            double clipNorm) {
         List<Tensor> squares = new ArrayList<>(accumulators.size());
         for (Map.Entry<Tensor, Tensor> e : accumulators.entrySet()) {
             squares.add(store.addOp(e.getKey().name() + ".grad_squared_norm", new SquaredNorm(), List.of(e.getValue()),
-                    Phase.UPDATE).output(0));
+                    Phase.UPDATE, firstReaders.get(e.getKey())).output(0));
         }
         Tensor norm = store.addOp("grad_norm", new GlobalNorm(squares.size()), squares, Phase.UPDATE)
                 .output(0);
         if (clipNorm > 0) {
             for (Map.Entry<Tensor, Tensor> e : accumulators.entrySet()) {
                 store.addOp(e.getKey().name() + ".clip_grad", new ClipByNorm(clipNorm), List.of(e.getValue(), norm),
-                        Phase.UPDATE);
+                        Phase.UPDATE, firstReaders.get(e.getKey()));
             }
         }
         return norm;
     }
 
     private static void addUpdate(Graph store, Optimizer optimizer, Tensor p, Tensor grad, Tensor lr, Tensor step,
-            List<Tensor> state) {
+            List<Tensor> state, Op owner) {
         boolean decays = p.shape().rank() >= 2;
         if (optimizer instanceof Optimizer.Sgd sgd) {
             Tensor velocity = newState(store, p, "momentum");
             state.add(velocity);
             store.addOp(p.name() + ".update", new SgdUpdate(sgd.momentum(), decays ? sgd.weightDecay() : 0.0),
-                    List.of(p, grad, velocity, lr), Phase.UPDATE);
+                    List.of(p, grad, velocity, lr), Phase.UPDATE, owner);
         } else if (optimizer instanceof Optimizer.AdamW adam) {
             Tensor m = newState(store, p, "adam_m");
             Tensor v = newState(store, p, "adam_v");
@@ -155,12 +161,25 @@ public final class Autodiff {
             state.add(v);
             store.addOp(p.name() + ".update",
                     new AdamWUpdate(adam.beta1(), adam.beta2(), adam.epsilon(), decays ? adam.weightDecay() : 0.0),
-                    List.of(p, grad, m, v, lr, step), Phase.UPDATE);
+                    List.of(p, grad, m, v, lr, step), Phase.UPDATE, owner);
         }
     }
 
     private static Tensor newState(Graph store, Tensor p, String what) {
         return store.newTensor(p.name() + "." + what, p.shape(), p.dtype(), TensorKind.STATE, Initializer.zeros());
+    }
+
+    /** The first forward op reading each parameter: the op a parameter's accumulation and update belong to. */
+    private static Map<Tensor, Op> firstReaders(LogicalGraph forward) {
+        Map<Tensor, Op> readers = new LinkedHashMap<>();
+        for (Op op : forward.ops()) {
+            for (Tensor input : op.inputs()) {
+                if (input.kind() == TensorKind.PARAMETER) {
+                    readers.putIfAbsent(input, op);
+                }
+            }
+        }
+        return readers;
     }
 
     /** Tensors on a path from a parameter to the loss: exactly those whose gradient is needed. */
@@ -193,8 +212,10 @@ public final class Autodiff {
         }
         Tensor total = parts.get(0);
         for (int i = 1; i < parts.size(); i++) {
+            // the sum runs where its last part was computed, with that part's forward op
+            Op lastPart = parts.get(i).producer();
             total = store.addOp(of.name() + ".grad_sum", new Add(), List.of(total, parts.get(i)),
-                    Phase.BACKWARD_INPUT).output(0);
+                    Phase.BACKWARD_INPUT, lastPart == null ? null : lastPart.forwardOp().orElse(null)).output(0);
         }
         return total;
     }

@@ -62,7 +62,7 @@ final class GradientContext implements GradientBuilder {
 
     @Override
     public List<Tensor> emitAll(OpDef def, Tensor... inputs) {
-        return store.addOp(op.name() + ".grad", def, List.of(inputs), Phase.BACKWARD_INPUT).outputs();
+        return store.addOp(op.name() + ".grad", def, List.of(inputs), Phase.BACKWARD_INPUT, op).outputs();
     }
 
     @Override

@@ -44,6 +44,20 @@ public final class Graph {
      * @throws ShapeException naming the op, its inputs and their shapes when they do not fit
      */
     public Op addOp(String baseName, OpDef def, List<Tensor> inputs, Phase phase) {
+        return addOp(baseName, def, inputs, phase, null);
+    }
+
+    /**
+     * Appends a backward or update op that belongs to {@code forwardOp} (see {@link Op#forwardOp()}).
+     *
+     * @param forwardOp an op of this graph, or null for none
+     * @throws ShapeException naming the op, its inputs and their shapes when they do not fit
+     */
+    public Op addOp(String baseName, OpDef def, List<Tensor> inputs, Phase phase, Op forwardOp) {
+        if (forwardOp != null && (forwardOp.id() >= ops.size() || ops.get(forwardOp.id()) != forwardOp)) {
+            throw new IllegalArgumentException("op '" + baseName + "' names forward op '" + forwardOp.name()
+                    + "', which is not an op of this graph; pass an op of the same graph");
+        }
         String name = uniqueName(baseName);
         List<TensorType> inTypes = inputs.stream().map(Tensor::type).toList();
         List<TensorType> outTypes;
@@ -58,7 +72,7 @@ public final class Graph {
             TensorType t = outTypes.get(i);
             outputs.add(newTensor(tensorName, t.shape(), t.dtype(), TensorKind.ACTIVATION, null));
         }
-        Op op = new Op(ops.size(), name, def, inputs, outputs, phase);
+        Op op = new Op(ops.size(), name, def, inputs, outputs, phase, forwardOp);
         for (Tensor t : outputs) {
             t.setProducer(op);
         }

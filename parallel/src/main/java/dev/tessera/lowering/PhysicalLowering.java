@@ -53,6 +53,8 @@ public final class PhysicalLowering {
     private final Map<Op, Map<String, BoxingPlan>> outputBoxings = new HashMap<>();
     private final CollectiveOps collectives;
     private final java.util.Set<Tensor> accumulators = new java.util.HashSet<>();
+    /** Per logical op, its physical op on each device (null where it has none). */
+    private final Map<Op, Op[]> partsOf = new HashMap<>();
     private List<Op> current;
 
     private PhysicalLowering(TrainingGraph logical, SbpAssignment assignment) {
@@ -225,6 +227,9 @@ public final class PhysicalLowering {
         }
         Placement placement = assignment.placement(op);
         Tensor[][] outputs = new Tensor[op.outputs().size()][devices.size()];
+        Op[] parts = new Op[devices.size()];
+        partsOf.put(op, parts);
+        Op[] forwardParts = op.forwardOp().map(partsOf::get).orElse(null);
         for (int r = 0; r < placement.size(); r++) {
             int device = deviceIndex.get(placement.device(r));
             LocalLayout layout = localLayout(op, signature, placement, r);
@@ -238,7 +243,10 @@ public final class PhysicalLowering {
                 requireType(op, "input " + i, input.type(), layout.localInput(i), placement.device(r));
                 local.add(input);
             }
-            Op part = addOp(op.name(), op.def().onDevice(layout), local, op.phase(), device);
+            // a backward or update op belongs to its forward op's part on the same device
+            Op part = addOp(op.name(), op.def().onDevice(layout), local, op.phase(), device,
+                    forwardParts == null ? null : forwardParts[device]);
+            parts[device] = part;
             for (int o = 0; o < outputs.length; o++) {
                 requireType(op, "output " + o, part.output(o).type(), layout.localOutput(o), placement.device(r));
                 outputs[o][device] = part.output(o);
@@ -274,7 +282,11 @@ public final class PhysicalLowering {
     }
 
     private Op addOp(String name, OpDef def, List<Tensor> inputs, Phase phase, int device) {
-        Op op = store.addOp(name + "@" + devices.get(device), def, inputs, phase);
+        return addOp(name, def, inputs, phase, device, null);
+    }
+
+    private Op addOp(String name, OpDef def, List<Tensor> inputs, Phase phase, int device, Op forwardOp) {
+        Op op = store.addOp(name + "@" + devices.get(device), def, inputs, phase, forwardOp);
         deviceOfOp.add(device);
         current.add(op);
         return op;

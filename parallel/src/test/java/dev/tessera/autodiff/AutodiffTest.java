@@ -49,6 +49,32 @@ class AutodiffTest {
     }
 
     @Test
+    void shouldRecordTheForwardOpOfEveryBackwardAndUpdateOpWithoutNamingIt() {
+        TrainingGraph t = twoLayers(new TrainingOptions(2, new Optimizer.AdamW(0.9, 0.999, 1e-8, 0.1), 1.0));
+        for (Op op : t.forwardOps()) {
+            assertTrue(op.forwardOp().isEmpty(), op.toString());
+        }
+        for (Op op : t.backwardOps()) {
+            Op forward = op.forwardOp().orElseThrow(() -> new AssertionError("no forward op for " + op));
+            assertEquals(Phase.FORWARD, forward.phase(), op.toString());
+            if (op.name().endsWith(".grad")) {
+                assertEquals(op.name(), forward.name() + ".grad", "a gradient op belongs to the op it differentiates");
+            }
+        }
+        for (Tensor p : t.parameters()) {
+            Op firstReader = t.forwardOps().stream().filter(op -> op.inputs().contains(p)).findFirst().orElseThrow();
+            for (Op op : t.ops()) {
+                boolean ofParameter = op.inputs().contains(p) && op.phase() == Phase.UPDATE
+                        || op.inputs().contains(t.accumulator(p));
+                if (ofParameter) {
+                    assertEquals(firstReader, op.forwardOp().orElseThrow(), op + " belongs to " + p.name() + "'s reader");
+                }
+            }
+        }
+        assertTrue(t.gradNorm().producer().forwardOp().isEmpty(), "the global norm belongs to no single op");
+    }
+
+    @Test
     void shouldNotDifferentiateTowardDataInputs() {
         TrainingGraph t = twoLayers(SGD);
         // The first layer's input is data: no op computes dx = dy @ W1^T.

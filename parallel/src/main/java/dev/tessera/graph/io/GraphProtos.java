@@ -71,6 +71,7 @@ public final class GraphProtos {
                 .setName(op.name())
                 .setType(op.def().type())
                 .setPhase(Phase.valueOf(op.phase().name()));
+        op.forwardOp().ifPresent(forward -> b.setForwardOp(forward.id()));
         op.inputs().forEach(t -> b.addInputs(t.id()));
         op.outputs().forEach(t -> b.addOutputs(t.id()));
         if (op.def() instanceof Record record) {

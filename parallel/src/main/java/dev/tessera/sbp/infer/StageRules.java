@@ -12,8 +12,10 @@ import java.util.Map;
 /**
  * Puts ops on stages by name: each rule maps a name prefix to a placement, e.g.
  * {@code "block1." -> devices 2-3}. An op takes the placement of the longest prefix matching its
- * name; an op no rule names stays with what it belongs to (see {@link #resolve}): a gradient op
- * with its forward op, a parameter's accumulation, clipping and update with the parameter.
+ * name; an op no rule names stays with what it belongs to (see {@link #resolve}): a backward or
+ * update op with the forward op autodiff recorded for it ({@link Op#forwardOp()}), so a gradient
+ * op runs with its forward op and a parameter's accumulation, clipping and update with the
+ * parameter's first reader.
  */
 public final class StageRules {
     private final Map<String, Placement> byPrefix;
@@ -31,11 +33,9 @@ public final class StageRules {
     /**
      * The placement of every op of {@code ops} (in topological order) that is not
      * {@code defaultPlacement}. In order of precedence: a rule matching the op's name; the
-     * placement of the forward op a gradient op belongs to (autodiff names it
-     * {@code <forward op>.grad} or {@code <forward op>.grad_<n>}); the placement of a parameter
-     * the op reads, or of the parameter an optimizer-state tensor it reads belongs to
-     * ({@code <parameter>.<what>}), a parameter being placed with its first reader; the
-     * placement of the latest producer of its inputs; the default. An op reading only data
+     * placement of the forward op a backward or update op belongs to ({@link Op#forwardOp()});
+     * the placement of a parameter the op reads, a parameter being placed with its first reader;
+     * the placement of the latest producer of its inputs; the default. An op reading only data
      * inputs, or nothing, runs where another reader of the same input (of its output) runs.
      */
     public Map<Op, Placement> resolve(List<Op> ops, Placement defaultPlacement) {
@@ -74,7 +74,7 @@ public final class StageRules {
     private Map<Op, Placement> resolve(List<Op> ops, Placement defaultPlacement, Map<Op, Placement> overrides,
             Map<Op, Placement> guessed) {
         Map<Op, Placement> stages = new LinkedHashMap<>();
-        Map<String, Placement> byOpName = new HashMap<>();
+        Map<Op, Placement> byOp = new HashMap<>();
         Map<Tensor, Placement> parameters = new LinkedHashMap<>();
         Map<Tensor, Placement> producedOn = new HashMap<>();
         Map<Tensor, Integer> producedAt = new HashMap<>();
@@ -82,7 +82,7 @@ public final class StageRules {
             Op op = ops.get(index);
             Placement chosen = overrides.containsKey(op) ? overrides.get(op) : match(op.name());
             if (chosen == null) {
-                chosen = forwardOf(op.name(), byOpName);
+                chosen = op.forwardOp().map(byOp::get).orElse(null);
             }
             if (chosen == null) {
                 chosen = ownerOf(op, parameters);
@@ -105,7 +105,7 @@ public final class StageRules {
             if (!chosen.equals(defaultPlacement)) {
                 stages.put(op, chosen);
             }
-            byOpName.put(op.name(), chosen);
+            byOp.put(op, chosen);
             for (Tensor input : op.inputs()) {
                 if (input.kind() == TensorKind.PARAMETER) {
                     parameters.putIfAbsent(input, chosen);
@@ -119,37 +119,11 @@ public final class StageRules {
         return stages;
     }
 
-    private static Placement forwardOf(String name, Map<String, Placement> byOpName) {
-        int grad = name.lastIndexOf(".grad");
-        if (grad < 0) {
-            return null;
-        }
-        String suffix = name.substring(grad + ".grad".length());
-        if (!suffix.isEmpty() && !suffix.matches("_[0-9]+")) {
-            return null;
-        }
-        return byOpName.get(name.substring(0, grad));
-    }
-
-    /** The placement of a parameter the op reads, or of the parameter a state tensor it reads is named after. */
+    /** The placement of a parameter the op reads. */
     private static Placement ownerOf(Op op, Map<Tensor, Placement> parameters) {
         for (Tensor input : op.inputs()) {
             if (input.kind() == TensorKind.PARAMETER && parameters.containsKey(input)) {
                 return parameters.get(input);
-            }
-        }
-        for (Tensor input : op.inputs()) {
-            if (input.kind() == TensorKind.STATE) {
-                Tensor owner = null;
-                for (Tensor p : parameters.keySet()) {
-                    if (input.name().startsWith(p.name() + ".")
-                            && (owner == null || p.name().length() > owner.name().length())) {
-                        owner = p;
-                    }
-                }
-                if (owner != null) {
-                    return parameters.get(owner);
-                }
             }
         }
         return null;

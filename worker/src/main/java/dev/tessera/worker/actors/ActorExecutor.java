@@ -3,10 +3,12 @@ package dev.tessera.worker.actors;
 import dev.tessera.api.Inference;
 import dev.tessera.api.Model;
 import dev.tessera.autodiff.TrainingGraph;
-import dev.tessera.graph.Op;
 import dev.tessera.graph.ParameterInit;
 import dev.tessera.graph.Tensor;
 import dev.tessera.graph.TensorKind;
+import dev.tessera.plan.compile.PlanCompiler;
+import dev.tessera.plan.compile.PlanOptions;
+import dev.tessera.proto.plan.PlanProto;
 import dev.tessera.runtime.ActionFailedException;
 import dev.tessera.runtime.ActorAction;
 import dev.tessera.runtime.ActorRuntime;
@@ -14,6 +16,7 @@ import dev.tessera.runtime.RunOptions;
 import dev.tessera.runtime.RunResult;
 import dev.tessera.runtime.plan.Plan;
 import dev.tessera.runtime.trace.Trace;
+import dev.tessera.sbp.DeviceId;
 import dev.tessera.tensor.HostTensor;
 import dev.tessera.worker.exec.BatchCheck;
 import dev.tessera.worker.exec.ForwardInference;
@@ -32,8 +35,9 @@ import java.util.Set;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Trains a {@link TrainingGraph} on the actor runtime: the graph is lowered once onto a plan
- * ({@link TrainingLowering}) and each {@link #run} executes several iterations in one run of
+ * Trains a {@link TrainingGraph} on the actor runtime: the graph is compiled once into a plan
+ * (the scheduler's {@link PlanCompiler}), bound to kernels ({@link PlanBinding}), and each
+ * {@link #run} executes several iterations in one run of
  * the actor system (starting one costs tens of milliseconds). On one device it computes
  * exactly what {@link ReferenceExecutor} computes, bit for bit: the same kernels on the same
  * buffers in an order the plan's edges make equivalent. Parameters and optimizer state live in
@@ -47,12 +51,16 @@ public final class ActorExecutor implements TrainingExecutor {
     private final Set<Tensor> accumulators = new HashSet<>();
     private final ActorRuntime runtime = ActorRuntime.inProcess();
     private final RunState run = new RunState();
-    private final Compiled training;
-    private Compiled gradientsOnly;
+    private final PlanCompilation compilation;
+    private final PlanBinding.Bound training;
+    private PlanBinding.Bound gradientsOnly;
     private long iteration;
     private Trace lastTrace;
 
-    private record Compiled(TrainingLowering.Lowered lowered, List<ActorAction> actions) {
+    /** Compiles the executor's graph into a plan, with or without the update ops. */
+    @FunctionalInterface
+    interface PlanCompilation {
+        PlanProto compile(boolean withUpdate);
     }
 
     public ActorExecutor(TrainingGraph graph, long seed) {
@@ -61,7 +69,13 @@ public final class ActorExecutor implements TrainingExecutor {
 
     /** Initializes every parameter from its initializer with {@code seed}, as the reference executor does. */
     public ActorExecutor(TrainingGraph graph, long seed, ActorExecutorOptions options) {
+        this(graph, seed, options, localCompilation(graph, options));
+    }
+
+    /** Runs the plans {@code compilation} compiles from {@code graph} (e.g. a lowered physical graph's). */
+    ActorExecutor(TrainingGraph graph, long seed, ActorExecutorOptions options, PlanCompilation compilation) {
         this.graph = graph;
+        this.compilation = compilation;
         this.seed = seed;
         this.options = options;
         for (Tensor p : graph.parameters()) {
@@ -74,32 +88,23 @@ public final class ActorExecutor implements TrainingExecutor {
         this.training = compile(true);
     }
 
-    private Compiled compile(boolean withUpdate) {
-        TrainingLowering.Lowered lowered = TrainingLowering.lower(graph, options.placement(), options.devices(),
-                options.registerQuota(), options.sourceQuota(), withUpdate);
-        List<ActorAction> actions = new ArrayList<>();
-        for (PlanNode node : lowered.nodes()) {
-            actions.add(switch (node.role) {
-                case OP -> {
-                    bindPersistent(node.op);
-                    yield new OpAction(node, options.kernels().create(node.op), persistent, accumulators, run);
-                }
-                case SOURCE -> new SourceAction(node.tensor, run);
-                case LOSS_SINK -> SinkAction.loss(graph.loss().name(), graph.loss().producer().name(), run);
-                case NORM_SINK, NORM_CHECK -> SinkAction.gradientNorm(graph.gradNorm().name(),
-                        graph.gradNorm().producer().name(), node.role == PlanNode.Role.NORM_SINK, run);
-                case TRANSFER -> null;
-            });
+    /** Devices 0:0 to 0:(n-1) of this JVM, each op on the device the options' placement chooses. */
+    private static PlanCompilation localCompilation(TrainingGraph graph, ActorExecutorOptions options) {
+        List<DeviceId> devices = new ArrayList<>();
+        for (int d = 0; d < options.devices(); d++) {
+            devices.add(new DeviceId(0, d));
         }
-        return new Compiled(lowered, actions);
+        var deviceOfOp = options.placement().resolve(graph, options.devices());
+        return withUpdate -> PlanCompiler.compile(graph, devices, deviceOfOp, planOptions(options, withUpdate));
     }
 
-    private void bindPersistent(Op op) {
-        for (Tensor input : op.inputs()) {
-            if (input.kind() == TensorKind.PARAMETER || input.kind() == TensorKind.STATE) {
-                persistent.computeIfAbsent(input, t -> HostTensors.allocate(t.type()));
-            }
-        }
+    static PlanOptions planOptions(ActorExecutorOptions options, boolean withUpdate) {
+        return PlanOptions.of(options.registerQuota(), options.sourceQuota()).withUpdate(withUpdate);
+    }
+
+    private PlanBinding.Bound compile(boolean withUpdate) {
+        return new PlanBinding(graph, persistent, accumulators, run, options.kernels())
+                .bind(compilation.compile(withUpdate));
     }
 
     public TrainingGraph graph() {
@@ -112,9 +117,14 @@ public final class ActorExecutor implements TrainingExecutor {
         return iteration;
     }
 
-    /** The lowered training plan: its actors, devices and edges (e.g. to print or inspect). */
+    /** The bound training plan: its actors, devices and edges (e.g. to print or inspect). */
     public Plan plan() {
-        return training.lowered().plan();
+        return training.plan();
+    }
+
+    /** The compiled training plan, as the scheduler's plan compiler made it. */
+    public PlanProto compiledPlan() {
+        return training.compiled();
     }
 
     /** The trace of the last run, when the options ask for tracing. */
@@ -177,7 +187,7 @@ public final class ActorExecutor implements TrainingExecutor {
         return out;
     }
 
-    private void execute(Compiled compiled, List<List<Map<String, HostTensor>>> batches, double[] learningRates) {
+    private void execute(PlanBinding.Bound compiled, List<List<Map<String, HostTensor>>> batches, double[] learningRates) {
         int microBatches = graph.options().microBatches();
         for (List<Map<String, HostTensor>> iterationBatches : batches) {
             BatchCheck.check(graph, iterationBatches, microBatches);
@@ -185,7 +195,7 @@ public final class ActorExecutor implements TrainingExecutor {
         run.start(iteration, microBatches, batches, learningRates);
         RunOptions runOptions = RunOptions.of(batches.size(), microBatches).withTrace(options.trace());
         try {
-            RunResult result = runtime.run(compiled.lowered().plan(), spec -> compiled.actions().get(spec.id()),
+            RunResult result = runtime.run(compiled.plan(), spec -> compiled.actions().get(spec.id()),
                     runOptions);
             lastTrace = result.trace().orElse(null);
         } catch (ActionFailedException failure) {
@@ -275,7 +285,7 @@ public final class ActorExecutor implements TrainingExecutor {
 
     @Override
     public void close() {
-        for (Compiled compiled : gradientsOnly == null ? List.of(training) : List.of(training, gradientsOnly)) {
+        for (PlanBinding.Bound compiled : gradientsOnly == null ? List.of(training) : List.of(training, gradientsOnly)) {
             compiled.actions().forEach(action -> {
                 if (action instanceof OpAction op) {
                     op.close();

@@ -28,6 +28,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * accumulator zeroes it at micro-batch 0, where the reference zeroes every accumulator.
  */
 final class OpAction implements ActorAction {
+    /** Slots of op inputs that are not registers, see the constructor. */
+    static final int PERSISTENT = -1;
+    static final int LEARNING_RATE = -2;
+    static final int OPTIMIZER_STEP = -3;
+
     private final Op op;
     private final int[] slots;
     private final Kernel kernel;
@@ -44,9 +49,17 @@ final class OpAction implements ActorAction {
     private final INDArray[] zeroAtIterationStart;
     private final RegisterBuffers buffers = new RegisterBuffers();
 
-    OpAction(PlanNode node, Kernel kernel, Map<Tensor, INDArray> persistent, Set<Tensor> accumulators, RunState run) {
-        this.op = node.op;
-        this.slots = node.slots;
+    /**
+     * @param slots per input of {@code op}: the index of the actor input (register) it reads, or
+     *     {@link #PERSISTENT} (parameter or optimizer state, bound directly), {@link #LEARNING_RATE}
+     *     or {@link #OPTIMIZER_STEP} (filled from the run's schedule)
+     * @param reads per input of {@code op}: the tensor whose buffer it reads, the input itself or,
+     *     for the output of a reshape folded away, the reshape's root input, viewed in the input's shape
+     */
+    OpAction(Op op, int[] slots, Tensor[] reads, Kernel kernel, Map<Tensor, INDArray> persistent,
+             Set<Tensor> accumulators, RunState run) {
+        this.op = op;
+        this.slots = slots;
         this.kernel = kernel;
         this.run = run;
         this.update = op.phase() == Phase.UPDATE;
@@ -59,19 +72,19 @@ final class OpAction implements ActorAction {
         List<INDArray> zeroed = new ArrayList<>();
         for (int k = 0; k < slots.length; k++) {
             Tensor input = op.input(k);
-            boolean viewed = !node.reads[k].equals(input);
+            boolean viewed = !reads[k].equals(input);
             viewShapes[k] = viewed ? input.shape().toLongArray() : null;
             viewsByPayload.add(viewed ? new IdentityHashMap<>() : null);
             switch (slots[k]) {
-                case PlanNode.PERSISTENT -> {
-                    bound[k] = viewed ? view(persistent.get(node.reads[k]), viewShapes[k])
+                case PERSISTENT -> {
+                    bound[k] = viewed ? view(persistent.get(reads[k]), viewShapes[k])
                             : persistent.get(input);
                     if (!update && accumulators.contains(input) && op.def().mutatedInputs().contains(k)) {
                         zeroed.add(bound[k]);
                     }
                 }
-                case PlanNode.LEARNING_RATE -> bound[k] = rate = HostTensors.allocate(input.type());
-                case PlanNode.OPTIMIZER_STEP -> bound[k] = step = HostTensors.allocate(input.type());
+                case LEARNING_RATE -> bound[k] = rate = HostTensors.allocate(input.type());
+                case OPTIMIZER_STEP -> bound[k] = step = HostTensors.allocate(input.type());
                 default -> {
                 }
             }
@@ -133,7 +146,7 @@ final class OpAction implements ActorAction {
         INDArray view = buffer.reshape('c', shape);
         if (view.data().address() != buffer.data().address() || view.offset() != buffer.offset()) {
             throw new IllegalStateException("op '" + op.name() + "': a reshape of a " + buffer.ordering()
-                    + "-order buffer is not a view; the lowering folds reshapes of C-order buffers only");
+                    + "-order buffer is not a view; the plan compiler folds reshapes of C-order buffers only");
         }
         return view;
     }

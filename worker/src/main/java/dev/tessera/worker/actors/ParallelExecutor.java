@@ -7,6 +7,8 @@ import dev.tessera.graph.Op;
 import dev.tessera.graph.ParameterInit;
 import dev.tessera.graph.Tensor;
 import dev.tessera.lowering.DistributedTraining;
+import dev.tessera.plan.compile.PlanCompiler;
+import dev.tessera.proto.plan.PlanProto;
 import dev.tessera.runtime.plan.Plan;
 import dev.tessera.runtime.trace.Trace;
 import dev.tessera.sbp.DeviceId;
@@ -49,7 +51,8 @@ public final class ParallelExecutor implements TrainingExecutor {
         this.options = options;
         Placement onDevices = distributed::device;
         this.physical = new ActorExecutor(distributed.physical(), seed,
-                options.withDevices(distributed.devices().size(), onDevices));
+                options.withDevices(distributed.devices().size(), onDevices),
+                withUpdate -> PlanCompiler.compile(distributed, ActorExecutor.planOptions(options, withUpdate)));
         Map<String, HostTensor> initial = new LinkedHashMap<>();
         for (Tensor p : graph.parameters()) {
             initial.put(p.name(), ParameterInit.materialize(p, seed));
@@ -73,6 +76,11 @@ public final class ParallelExecutor implements TrainingExecutor {
     /** The actor plan of all devices. */
     public Plan plan() {
         return physical.plan();
+    }
+
+    /** The compiled plan of all devices, as the scheduler's plan compiler made it. */
+    public PlanProto compiledPlan() {
+        return physical.compiledPlan();
     }
 
     @Override

@@ -1,10 +1,13 @@
 package dev.tessera.worker.actors;
 
+import dev.tessera.autodiff.TrainingGraph;
 import dev.tessera.graph.Op;
 import dev.tessera.graph.Tensor;
 import dev.tessera.graph.TensorKind;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.ToIntFunction;
 
 /**
  * Chooses the device of every op of a training graph (manual placement). An op may answer
@@ -20,6 +23,42 @@ public interface Placement {
 
     /** A device index, or {@link #FOLLOW}. */
     int device(Op op);
+
+    /**
+     * The device index of every op of {@code graph}, {@link #FOLLOW} resolved in the graph's op order.
+     *
+     * @throws IllegalArgumentException when an op is placed on a device the run does not have
+     */
+    default ToIntFunction<Op> resolve(TrainingGraph graph, int devices) {
+        Map<Op, Integer> placed = new HashMap<>();
+        Map<Tensor, Integer> producedOn = new HashMap<>();
+        Map<Tensor, Integer> producedAt = new HashMap<>();
+        int index = 0;
+        for (Op op : graph.ops()) {
+            int device = device(op);
+            if (device == FOLLOW) {
+                int latest = -1;
+                device = 0;
+                for (Tensor input : op.inputs()) {
+                    if (producedAt.getOrDefault(input, -1) > latest) {
+                        latest = producedAt.get(input);
+                        device = producedOn.get(input);
+                    }
+                }
+            }
+            if (device < 0 || device >= devices) {
+                throw new IllegalArgumentException("placement put op '" + op.name() + "' on device " + device
+                        + " but the run has " + devices + " devices (runtime.devices)");
+            }
+            placed.put(op, device);
+            for (Tensor out : op.outputs()) {
+                producedOn.put(out, device);
+                producedAt.put(out, index);
+            }
+            index++;
+        }
+        return placed::get;
+    }
 
     /** Everything on device 0. */
     static Placement singleDevice() {

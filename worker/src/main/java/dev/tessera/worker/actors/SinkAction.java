@@ -7,7 +7,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Records and checks a scalar per micro-batch: the loss, or the gradient norm, which its op
- * computes at the last micro-batch of an iteration. A non-finite one stops the job; the lowering
+ * computes at the last micro-batch of an iteration. A non-finite one stops the job; the plan compiler
  * orders the norm's op after the loss sink and every update op that writes after a norm sink of
  * its device, so a stopped iteration updates nothing. Each device with such update ops has its
  * own norm sink (an update waits only for actors of its device); one of them records the norm.

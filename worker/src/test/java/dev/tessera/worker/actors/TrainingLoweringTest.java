@@ -23,12 +23,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
+/** The plan the scheduler's compiler makes of a training graph, as the actor executor binds and runs it. */
 class TrainingLoweringTest {
     private final TrainingGraph graph = TrainingModels.mlp(2, adamW(), 0.5);
 
     @Test
     void shouldLowerEveryOpToOneActorWithOneSourcePerDataInputAndTwoSinks() {
-        Plan plan = TrainingLowering.lower(graph, Placement.singleDevice(), 1, 1, 1, true).plan();
+        Plan plan = plan(graph, Placement.singleDevice(), 1, 1, 1);
         assertEquals(graph.ops().size(), count(plan, ActorKind.COMPUTE));
         assertEquals(2, count(plan, ActorKind.SOURCE));
         assertEquals(2, count(plan, ActorKind.SINK));
@@ -38,7 +39,7 @@ class TrainingLoweringTest {
     @Test
     void shouldFoldReshapesIntoTheirConsumersAsViews() {
         TrainingGraph gpt = TrainingModels.gpt(1, adamW(), 1.0);
-        Plan plan = TrainingLowering.lower(gpt, Placement.singleDevice(), 1, 1, 1, true).plan();
+        Plan plan = plan(gpt, Placement.singleDevice(), 1, 1, 1);
         long reshapes = gpt.ops().stream().filter(op -> op.def() instanceof dev.tessera.ops.Reshape).count();
         assertTrue(reshapes > 10, "the GPT-like stack reshapes");
         assertTrue(plan.actors().stream().noneMatch(a -> a.op().equals("reshape")), plan.toString());
@@ -47,7 +48,7 @@ class TrainingLoweringTest {
 
     @Test
     void shouldStartAnIterationOfAWeightReaderOnlyAfterThatWeightsUpdate() {
-        Plan plan = TrainingLowering.lower(graph, Placement.singleDevice(), 1, 1, 1, true).plan();
+        Plan plan = plan(graph, Placement.singleDevice(), 1, 1, 1);
         ActorSpec update = actor(plan, "fc1.weight.update");
         for (Op op : graph.ops()) {
             boolean readsWeight = op.inputs().stream().anyMatch(t -> t.name().equals("fc1.weight"));
@@ -62,7 +63,7 @@ class TrainingLoweringTest {
 
     @Test
     void shouldClipAndUpdateOnlyAfterTheNormWhichWaitsForTheLossAndEveryAccumulation() {
-        Plan plan = TrainingLowering.lower(graph, Placement.singleDevice(), 1, 1, 1, true).plan();
+        Plan plan = plan(graph, Placement.singleDevice(), 1, 1, 1);
         ActorSpec norm = actor(plan, graph.gradNorm().producer().name());
         assertTrue(norm.controlPredecessors().contains(actor(plan, "sink:loss").id()));
         ActorSpec squares = actor(plan, "head.weight.grad_squared_norm");
@@ -84,14 +85,14 @@ class TrainingLoweringTest {
     @Test
     void shouldOrderAccessesAcrossDevicesThroughTokenTransfers() {
         Placement updatesApart = op -> op.phase() == Phase.UPDATE ? 1 : 0;
-        Plan plan = TrainingLowering.lower(graph, updatesApart, 2, 1, 1, true).plan();
+        Plan plan = plan(graph, updatesApart, 2, 1, 1);
         ActorSpec update = actor(plan, "fc1.weight.update");
         ActorSpec reader = actor(plan, graph.forwardOps().get(0).name());
-        ActorSpec token = actor(plan, "token:" + reader.name() + "@cpu:1");
+        ActorSpec token = actor(plan, "token:" + reader.name() + "@0:1");
         assertEquals(ActorKind.TRANSFER, token.kind());
         assertEquals(1, token.device());
         assertTrue(update.controlPredecessors().contains(token.id()), "the update waits for the reader's token");
-        ActorSpec back = actor(plan, "token:fc1.weight.update@cpu:0");
+        ActorSpec back = actor(plan, "token:fc1.weight.update@0:0");
         assertTrue(reader.iterationPredecessors().contains(back.id()), "the reader waits for the update's token");
     }
 
@@ -99,7 +100,7 @@ class TrainingLoweringTest {
     void shouldGiveSourcesAndTheTransfersOfTheirDataTheSourceQuotaAndEveryOtherOutputTheRegisterQuota() {
         // Forward ops on device 0, the rest on device 1: the weight gradients read x through a transfer.
         Placement forwardApart = op -> op.phase() == Phase.FORWARD ? 0 : 1;
-        Plan plan = TrainingLowering.lower(graph, forwardApart, 2, 1, 3, true).plan();
+        Plan plan = plan(graph, forwardApart, 2, 1, 3);
         int sourceTransfers = 0;
         for (ActorSpec actor : plan.actors()) {
             boolean sourceData = actor.kind() == ActorKind.SOURCE || actor.kind() == ActorKind.TRANSFER
@@ -115,7 +116,7 @@ class TrainingLoweringTest {
     @Test
     void shouldRejectAPlacementOnAMissingDevice() {
         IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
-                () -> TrainingLowering.lower(graph, op -> 2, 2, 1, 1, true));
+                () -> plan(graph, op -> 2, 2, 1, 1));
         assertTrue(error.getMessage().contains("device 2"), error.getMessage());
         assertTrue(error.getMessage().contains("2 devices"), error.getMessage());
     }
@@ -150,6 +151,15 @@ class TrainingLoweringTest {
             assertTrue(error.getMessage().contains("'labels'"), error.getMessage());
             assertEquals(0, actors.iteration());
             assertArrayEquals(before.get("fc1.weight").doubles(), actors.parameters().get("fc1.weight").doubles());
+        }
+    }
+
+    /** The plan an actor executor compiles and binds for {@code graph} on {@code devices} local devices. */
+    static Plan plan(TrainingGraph graph, Placement placement, int devices, int quota, int sourceQuota) {
+        ActorExecutorOptions options = ActorExecutorOptions.defaults().withDevices(devices, placement)
+                .withRegisterQuota(quota).withSourceQuota(sourceQuota);
+        try (ActorExecutor executor = new ActorExecutor(graph, 3, options)) {
+            return executor.plan();
         }
     }
 

@@ -1,0 +1,56 @@
+package dev.tessera.plan.compile;
+
+/**
+ * What the plan compiler needs besides the graph and its devices.
+ *
+ * @param jobId              the job the plan belongs to; fragments of another job are refused
+ * @param planVersion        raised each time the job's plan is recompiled
+ * @param registerQuota      registers of every output but a source's (1: stages serialize; 2: a
+ *                           producer may run one micro-batch ahead)
+ * @param sourceQuota        registers of a source's output, and of the transfers that hand it to
+ *                           other devices: micro-batches a source may load ahead of its consumers
+ * @param withUpdate         false to compile only the F, B and W ops (gradients without an update)
+ * @param collectiveChunkBytes bytes per ring step of a collective
+ * @param directCollectiveBytes a collective whose input has at most this many bytes per member
+ *                           runs DIRECT (one step) instead of RING
+ */
+public record PlanOptions(String jobId, long planVersion, int registerQuota, int sourceQuota, boolean withUpdate,
+                          long collectiveChunkBytes, long directCollectiveBytes) {
+    /** Bytes per ring step unless told otherwise. */
+    public static final long DEFAULT_CHUNK_BYTES = 1 << 20;
+    /** Collectives up to this many bytes run DIRECT unless told otherwise. */
+    public static final long DEFAULT_DIRECT_BYTES = 4096;
+
+    public PlanOptions {
+        if (jobId == null || jobId.isBlank()) {
+            throw new IllegalArgumentException("a plan needs a non-blank job id");
+        }
+        if (planVersion < 0) {
+            throw new IllegalArgumentException("the plan version must be at least 0, got " + planVersion);
+        }
+        if (registerQuota < 1 || sourceQuota < 1) {
+            throw new IllegalArgumentException("register quotas must be at least 1, got register quota "
+                    + registerQuota + " and source quota " + sourceQuota + " (runtime.source_prefetch)");
+        }
+        if (collectiveChunkBytes < 0 || directCollectiveBytes < 0) {
+            throw new IllegalArgumentException("collective chunk and direct sizes must be at least 0, got "
+                    + collectiveChunkBytes + " and " + directCollectiveBytes);
+        }
+    }
+
+    /** Job "local", version 0, the given quotas, with the update, default collective settings. */
+    public static PlanOptions of(int registerQuota, int sourceQuota) {
+        return new PlanOptions("local", 0, registerQuota, sourceQuota, true, DEFAULT_CHUNK_BYTES,
+                DEFAULT_DIRECT_BYTES);
+    }
+
+    public PlanOptions withUpdate(boolean value) {
+        return new PlanOptions(jobId, planVersion, registerQuota, sourceQuota, value, collectiveChunkBytes,
+                directCollectiveBytes);
+    }
+
+    public PlanOptions withJob(String id, long version) {
+        return new PlanOptions(id, version, registerQuota, sourceQuota, withUpdate, collectiveChunkBytes,
+                directCollectiveBytes);
+    }
+}

@@ -1,0 +1,146 @@
+package dev.tessera.worker.actors;
+
+import dev.tessera.autodiff.TrainingGraph;
+import dev.tessera.graph.Op;
+import dev.tessera.graph.Phase;
+import dev.tessera.graph.Tensor;
+import dev.tessera.graph.TensorKind;
+import dev.tessera.proto.plan.ActorProto;
+import dev.tessera.proto.plan.ComputeProto;
+import dev.tessera.proto.plan.DeviceProto;
+import dev.tessera.proto.plan.InputEdge;
+import dev.tessera.proto.plan.Operand;
+import dev.tessera.proto.plan.OutputProto;
+import dev.tessera.proto.plan.PlanProto;
+import dev.tessera.proto.plan.SinkRole;
+import dev.tessera.runtime.ActorAction;
+import dev.tessera.runtime.plan.ActorKind;
+import dev.tessera.runtime.plan.Plan;
+import dev.tessera.runtime.plan.PlanBuilder;
+import dev.tessera.worker.exec.HostTensors;
+import dev.tessera.worker.kernel.KernelRegistry;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Binds a compiled plan ({@code tessera_plan.proto}, made by the scheduler's plan compiler) to
+ * this worker: the runtime's {@link Plan} with the same actors, ids and edges, and an action per
+ * actor: a kernel found by op type for a compute actor, a batch copy for a source, a check for a
+ * sink (the runtime supplies transfers). This is the only part of the plan that depends on ND4J.
+ */
+final class PlanBinding {
+    private final TrainingGraph graph;
+    private final Map<Tensor, INDArray> persistent;
+    private final Set<Tensor> accumulators;
+    private final RunState run;
+    private final KernelRegistry kernels;
+    private final Map<String, Op> opsByName = new HashMap<>();
+
+    /** A runtime plan and its actions, by actor id (null for transfers). */
+    record Bound(PlanProto compiled, Plan plan, List<ActorAction> actions) {
+    }
+
+    /**
+     * @param persistent parameter and optimizer-state buffers by tensor; buffers the graph's ops
+     *     read and that are missing (e.g. gradient accumulators) are allocated here
+     */
+    PlanBinding(TrainingGraph graph, Map<Tensor, INDArray> persistent, Set<Tensor> accumulators, RunState run,
+                KernelRegistry kernels) {
+        this.graph = graph;
+        this.persistent = persistent;
+        this.accumulators = accumulators;
+        this.run = run;
+        this.kernels = kernels;
+        graph.ops().forEach(op -> opsByName.put(op.name(), op));
+    }
+
+    /**
+     * @throws IllegalArgumentException when the plan names an op or tensor the training graph
+     *     does not have (it was compiled from another graph), or is not a valid runtime plan
+     */
+    Bound bind(PlanProto compiled) {
+        PlanBuilder builder = new PlanBuilder();
+        for (DeviceProto device : compiled.getDevicesList()) {
+            builder.device(device.getNode() + ":" + device.getDevice());
+        }
+        List<ActorAction> actions = new ArrayList<>();
+        for (ActorProto actor : compiled.getActorsList()) {
+            PlanBuilder.ActorBuilder spec = builder.actor(actor.getName(), actor.getOp(), actor.getDevice())
+                    .kind(ActorKind.valueOf(actor.getKind().name()));
+            if (actor.getPhase() != dev.tessera.proto.graph.Phase.PHASE_UNSPECIFIED) {
+                spec.phase(Phase.valueOf(actor.getPhase().name()));
+            }
+            for (InputEdge input : actor.getInputsList()) {
+                spec.input(input.getProducer(), input.getOutput());
+            }
+            for (OutputProto output : actor.getOutputsList()) {
+                spec.output(output.getQuota());
+            }
+            actor.getControlPredecessorsList().forEach(spec::after);
+            actor.getIterationPredecessorsList().forEach(spec::afterPreviousIteration);
+            spec.add();
+            actions.add(action(actor));
+        }
+        return new Bound(compiled, builder.build(), actions);
+    }
+
+    private ActorAction action(ActorProto actor) {
+        return switch (actor.getKind()) {
+            case COMPUTE -> compute(actor, actor.getCompute());
+            case SOURCE -> new SourceAction(tensor(actor, actor.getSource().getTensor()), run);
+            case SINK -> actor.getSink().getRole() == SinkRole.LOSS
+                    ? SinkAction.loss(graph.loss().name(), graph.loss().producer().name(), run)
+                    : SinkAction.gradientNorm(graph.gradNorm().name(), graph.gradNorm().producer().name(),
+                            actor.getSink().getRole() == SinkRole.GRADIENT_NORM, run);
+            case TRANSFER -> null;
+            default -> throw new IllegalArgumentException("actor '" + actor.getName() + "' has kind "
+                    + actor.getKind() + "; a plan's actors are COMPUTE, SOURCE, SINK or TRANSFER");
+        };
+    }
+
+    private OpAction compute(ActorProto actor, ComputeProto compute) {
+        Op op = opsByName.get(compute.getGraphOp());
+        if (op == null) {
+            throw new IllegalArgumentException("actor '" + actor.getName() + "' runs op '" + compute.getGraphOp()
+                    + "', which the training graph does not have; compile the plan from this graph");
+        }
+        if (compute.getOperandsCount() != op.inputs().size()) {
+            throw new IllegalArgumentException("actor '" + actor.getName() + "' feeds " + compute.getOperandsCount()
+                    + " operands to op '" + op.name() + "' (" + op.def().type() + "), which has "
+                    + op.inputs().size() + " inputs; compile the plan from this graph");
+        }
+        int[] slots = new int[op.inputs().size()];
+        Tensor[] reads = new Tensor[slots.length];
+        for (int k = 0; k < slots.length; k++) {
+            Operand operand = compute.getOperands(k);
+            reads[k] = tensor(actor, operand.getTensor());
+            slots[k] = switch (operand.getSourceCase()) {
+                case REGISTER_INPUT -> operand.getRegisterInput();
+                case PERSISTENT -> OpAction.PERSISTENT;
+                case LEARNING_RATE -> OpAction.LEARNING_RATE;
+                case OPTIMIZER_STEP -> OpAction.OPTIMIZER_STEP;
+                case SOURCE_NOT_SET -> throw new IllegalArgumentException("operand " + k + " of actor '"
+                        + actor.getName() + "' says nowhere where its value comes from");
+            };
+        }
+        for (Tensor input : op.inputs()) {
+            if (input.kind() == TensorKind.PARAMETER || input.kind() == TensorKind.STATE) {
+                persistent.computeIfAbsent(input, t -> HostTensors.allocate(t.type()));
+            }
+        }
+        return new OpAction(op, slots, reads, kernels.create(op), persistent, accumulators, run);
+    }
+
+    private Tensor tensor(ActorProto actor, String name) {
+        Tensor tensor = graph.forward().store().tensor(name);
+        if (tensor == null) {
+            throw new IllegalArgumentException("actor '" + actor.getName() + "' reads tensor '" + name
+                    + "', which the training graph does not have; compile the plan from this graph");
+        }
+        return tensor;
+    }
+}
