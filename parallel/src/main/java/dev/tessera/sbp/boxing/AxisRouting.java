@@ -51,8 +51,11 @@ final class AxisRouting {
 
     /**
      * The bytes of the cheapest conversion without building its peer groups: {total, busiest
-     * device}. Equal to what {@link #route}'s steps report, at a cost independent of the number
-     * of devices, so a planner can score many layouts on a large hierarchy.
+     * device}. The total equals what {@link #route}'s steps report; the busiest figure adds, per
+     * step, the most any device of the largest group sends, so it equals the plan's busiest
+     * device for a one-step plan and bounds it from above otherwise (parts of unequal size make
+     * different devices the busiest in different steps). At a cost independent of the number
+     * of devices (all-to-all aside), so a planner can score many layouts on a large hierarchy.
      */
     static double[] bytes(String tensor, TensorType type, Placement placement, NdSbp from, NdSbp to) {
         double total = 0;
@@ -124,26 +127,52 @@ final class AxisRouting {
     /**
      * All devices' bytes for one move, without enumerating groups: the group tensors of a
      * hierarchy axis together hold the tensor once per device of every other axis that does not
-     * split it (balanced parts sum exactly), and the ring formulas are linear in |T|.
+     * split it (balanced parts sum exactly), and a group's total is linear in its tensor for
+     * every conversion but all-to-all (whose total depends on how its parts overlap), for which
+     * the groups are enumerated.
      */
     private static double totalBytes(TensorType type, Placement placement, Move move) {
+        int p = placement.axisSize(move.axis());
+        Conversion conversion = Boxing.conversion(move.before().get(move.axis()), move.target());
+        if (conversion == Conversion.ALL_TO_ALL) {
+            return step(type, placement, move.before(), move.axis(), move.target()).totalBytes();
+        }
         long copies = 1;
         for (int h = 0; h < placement.axes(); h++) {
             if (h != move.axis() && !(move.before().get(h) instanceof Sbp.Split)) {
                 copies *= placement.axisSize(h);
             }
         }
-        int p = placement.axisSize(move.axis());
-        Conversion conversion = Boxing.conversion(move.before().get(move.axis()), move.target());
-        return conversion.bytesPerDevice(p, type.shape().size() * type.dtype().bytes() * copies) * p;
+        double tensorBytes = (double) type.shape().size() * type.dtype().bytes() * copies;
+        return switch (conversion) {
+            case ALL_REDUCE -> 2.0 * (p - 1) * tensorBytes;
+            case REDUCE_SCATTER, ALL_GATHER -> (double) (p - 1) * tensorBytes;
+            default -> 0;
+        };
     }
 
-    /** Bytes the device at rank 0 sends in one move; it holds the largest balanced part everywhere, so it is the busiest. */
+    /**
+     * The most bytes a device of the group holding rank 0 sends in one move: that group holds the
+     * largest balanced parts on every other axis, so it bounds every group.
+     */
     private static double rankZeroBytes(TensorType type, Placement placement, Move move) {
-        NdSbp groupLayout = move.before().with(move.axis(), Sbp.broadcast());
-        long bytes = Sharding.region(type.shape(), placement, groupLayout, 0).elements() * type.dtype().bytes();
-        return Boxing.conversion(move.before().get(move.axis()), move.target())
-                .bytesPerDevice(placement.axisSize(move.axis()), bytes);
+        GroupSizes group = groupOfRankZero(type, placement, move.before(), move.axis(), move.target());
+        long most = 0;
+        for (int i = 0; i < group.parts.peers(); i++) {
+            most = Math.max(most, CollectiveBytes.sentBy(group.parts, group.algorithm, i, type.dtype().bytes()));
+        }
+        return most;
+    }
+
+    private record GroupSizes(GroupParts parts, CollectiveAlgorithm algorithm) {
+    }
+
+    private static GroupSizes groupOfRankZero(TensorType type, Placement placement, NdSbp state, int axis, Sbp target) {
+        NdSbp groupLayout = state.with(axis, Sbp.broadcast());
+        dev.tessera.graph.Shape shape = Sharding.region(type.shape(), placement, groupLayout, 0).shape();
+        Conversion conversion = Boxing.conversion(state.get(axis), target);
+        GroupParts parts = GroupParts.of(conversion, state.get(axis), target, shape, placement.axisSize(axis));
+        return new GroupSizes(parts, CollectiveAlgorithm.choose(conversion, shape.size() * type.dtype().bytes()));
     }
 
     private static Set<Sbp> candidates(Sbp from, Sbp to) {
@@ -169,7 +198,7 @@ final class AxisRouting {
         return other instanceof Sbp.Split s && s.axis() == split.axis();
     }
 
-    /** The step converting {@code axis} of {@code state} to {@code target}, with the bytes of each peer group. */
+    /** The step converting {@code axis} of {@code state} to {@code target}, with its peer groups and chosen algorithm. */
     static CollectiveStep step(TensorType type, Placement placement, NdSbp state, int axis, Sbp target) {
         NdSbp groupLayout = state.with(axis, Sbp.broadcast());
         List<CollectiveStep.PeerGroup> groups = new ArrayList<>();
@@ -178,10 +207,12 @@ final class AxisRouting {
             for (int r : ranks) {
                 devices.add(placement.device(r));
             }
-            long bytes = Sharding.region(type.shape(), placement, groupLayout, ranks[0]).elements() * type.dtype().bytes();
-            groups.add(new CollectiveStep.PeerGroup(devices, bytes));
+            TensorType groupType = new TensorType(Sharding.region(type.shape(), placement, groupLayout, ranks[0]).shape(),
+                    type.dtype());
+            groups.add(new CollectiveStep.PeerGroup(devices, groupType));
         }
         Conversion conversion = Boxing.conversion(state.get(axis), target);
-        return new CollectiveStep(conversion, placement, axis, state, state.with(axis, target), groups);
+        CollectiveAlgorithm algorithm = groupOfRankZero(type, placement, state, axis, target).algorithm();
+        return new CollectiveStep(conversion, placement, axis, state, state.with(axis, target), groups, algorithm);
     }
 }

@@ -1,5 +1,6 @@
 package dev.tessera.sbp.boxing;
 
+import dev.tessera.graph.Shape;
 import dev.tessera.sbp.DeviceId;
 import dev.tessera.sbp.Region;
 import dev.tessera.sbp.Sbp;
@@ -11,9 +12,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Runs a {@link BoxingPlan} on host shards with the semantics each step has at run time: within
- * each peer group, a reduction sums the members' tensors in coordinate order, a gather
- * concatenates them in coordinate order, a scatter or slice keeps the member's balanced part.
+ * Runs a {@link BoxingPlan} on host shards with the semantics each step has at run time, as
+ * {@link GroupParts} defines them: within each peer group, a reduction sums the members' values
+ * in each reduction part's fixed order, a gather concatenates the members' balanced parts, a
+ * scatter or slice keeps the member's balanced part.
  * The reference for the runtime's collectives, and how boxing itself is tested.
  */
 public final class HostBoxing {
@@ -51,62 +53,65 @@ public final class HostBoxing {
         return out;
     }
 
-    /** One conversion over one peer group, member {@code i} being at coordinate {@code i}. */
+    /**
+     * One conversion over one peer group, member {@code i} being at coordinate {@code i}, with the
+     * semantics {@link GroupParts} defines (the runtime's collectives share it).
+     */
     static List<HostTensor> run(Conversion conversion, Sbp from, Sbp to, List<HostTensor> members) {
+        if (conversion == Conversion.SEND_RECV) {
+            throw new IllegalArgumentException("send/recv is not a collective over one placement");
+        }
         int p = members.size();
+        Shape shape = members.get(0).shape();
+        if (from instanceof Sbp.Split split) {
+            shape = shape.with(split.axis(), members.stream().mapToInt(m -> m.shape().dim(split.axis())).sum());
+        }
+        GroupParts parts = GroupParts.of(conversion, from, to, shape, p);
         List<HostTensor> results = new ArrayList<>(p);
-        switch (conversion) {
-            case ALL_REDUCE -> {
-                HostTensor sum = HostRegions.sum(members);
-                for (int i = 0; i < p; i++) {
-                    results.add(sum.copy());
-                }
-            }
-            case REDUCE_SCATTER -> {
-                HostTensor sum = HostRegions.sum(members);
-                for (int i = 0; i < p; i++) {
-                    results.add(part(sum, splitAxis(to), p, i));
-                }
-            }
-            case ALL_GATHER -> {
-                HostTensor whole = HostRegions.concat(members, splitAxis(from));
-                for (int i = 0; i < p; i++) {
-                    results.add(whole.copy());
-                }
-            }
-            case ALL_TO_ALL -> {
-                HostTensor whole = HostRegions.concat(members, splitAxis(from));
-                for (int i = 0; i < p; i++) {
-                    results.add(part(whole, splitAxis(to), p, i));
-                }
-            }
-            case LOCAL_SLICE -> {
-                for (int i = 0; i < p; i++) {
-                    results.add(part(members.get(i), splitAxis(to), p, i));
-                }
-            }
-            case ZERO_FILL -> {
-                for (int i = 0; i < p; i++) {
-                    HostTensor m = members.get(i);
-                    results.add(i == 0 ? m.copy() : HostTensor.zeros(m.shape(), m.dtype()));
-                }
-            }
-            case ZERO_PAD -> {
-                int axis = splitAxis(from);
-                int total = members.stream().mapToInt(m -> m.shape().dim(axis)).sum();
-                int offset = 0;
-                for (HostTensor m : members) {
-                    HostTensor padded = HostTensor.zeros(m.shape().with(axis, total), m.dtype());
-                    int[] at = new int[m.shape().rank()];
-                    at[axis] = offset;
-                    HostRegions.copy(m, new int[at.length], padded, at, m.shape().toArray());
-                    results.add(padded);
-                    offset += m.shape().dim(axis);
-                }
-            }
-            case SEND_RECV -> throw new IllegalArgumentException("send/recv is not a collective over one placement");
+        for (int i = 0; i < p; i++) {
+            results.add(parts.sums() ? sum(parts, members, i) : take(parts, members, i));
         }
         return results;
+    }
+
+    /** Member {@code i}'s result of a conversion that moves values: the pieces of its region it takes from each member. */
+    private static HostTensor take(GroupParts parts, List<HostTensor> members, int i) {
+        Region mine = parts.after(i);
+        HostTensor out = HostTensor.zeros(mine.shape(), members.get(0).dtype());
+        for (int j = 0; j < parts.peers(); j++) {
+            if (!parts.takesFrom(i, j)) {
+                continue;
+            }
+            Region piece = parts.before(j).intersect(mine);
+            HostRegions.copy(members.get(j), relative(piece, parts.before(j)), out, relative(piece, mine),
+                    piece.shape().toArray());
+        }
+        return out;
+    }
+
+    /** Member {@code i}'s result of a reduction: each reduction part it holds, summed in that part's order. */
+    private static HostTensor sum(GroupParts parts, List<HostTensor> members, int i) {
+        int p = parts.peers();
+        if (parts.conversion() == Conversion.REDUCE_SCATTER) {
+            Region part = parts.after(i);
+            List<HostTensor> ordered = new ArrayList<>(p);
+            for (int position = 0; position < p; position++) {
+                HostTensor m = members.get(parts.summand(i, position));
+                HostTensor slice = HostTensor.zeros(part.shape(), m.dtype());
+                HostRegions.copy(m, part.offsets(), slice, new int[part.rank()], part.shape().toArray());
+                ordered.add(slice);
+            }
+            return HostRegions.sum(ordered);
+        }
+        HostTensor out = HostTensor.zeros(parts.shape(), members.get(0).dtype());
+        for (int k = 0; k < p; k++) {
+            int start = Math.toIntExact(parts.flatPartStart(k));
+            int length = Math.toIntExact(parts.flatPartLength(k));
+            for (int position = 0; position < p; position++) {
+                HostRegions.foldRange(out, members.get(parts.summand(k, position)), start, length, position == 0);
+            }
+        }
+        return out;
     }
 
     private static Map<DeviceId, HostTensor> sendRecv(BoxingPlan plan, SendRecvStep step, Map<DeviceId, HostTensor> shards) {
@@ -132,12 +137,4 @@ public final class HostBoxing {
         return offsets;
     }
 
-    private static HostTensor part(HostTensor t, int axis, int parts, int index) {
-        int size = t.shape().dim(axis);
-        return HostRegions.slice(t, axis, Sharding.partStart(size, parts, index), Sharding.partLength(size, parts, index));
-    }
-
-    private static int splitAxis(Sbp sbp) {
-        return ((Sbp.Split) sbp).axis();
-    }
 }

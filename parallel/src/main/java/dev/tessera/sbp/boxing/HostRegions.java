@@ -1,7 +1,6 @@
 package dev.tessera.sbp.boxing;
 
 import dev.tessera.graph.DType;
-import dev.tessera.graph.Shape;
 import dev.tessera.tensor.HostTensor;
 import java.util.List;
 
@@ -56,31 +55,6 @@ final class HostRegions {
         }
     }
 
-    /** {@code length} elements of {@code t} along {@code axis} from {@code start}. */
-    static HostTensor slice(HostTensor t, int axis, int start, int length) {
-        Shape shape = t.shape().with(axis, length);
-        HostTensor out = HostTensor.zeros(shape, t.dtype());
-        int[] offset = new int[shape.rank()];
-        offset[axis] = start;
-        copy(t, offset, out, new int[shape.rank()], shape.toArray());
-        return out;
-    }
-
-    /** The parts joined along {@code axis}, in order. */
-    static HostTensor concat(List<HostTensor> parts, int axis) {
-        int total = 0;
-        for (HostTensor p : parts) {
-            total += p.shape().dim(axis);
-        }
-        HostTensor out = HostTensor.zeros(parts.get(0).shape().with(axis, total), parts.get(0).dtype());
-        int[] offset = new int[out.shape().rank()];
-        for (HostTensor p : parts) {
-            copy(p, new int[offset.length], out, offset, p.shape().toArray());
-            offset[axis] += p.shape().dim(axis);
-        }
-        return out;
-    }
-
     /** The element-wise sum of tensors of one shape, added in list order (so every device that sums gets the same bits). */
     static HostTensor sum(List<HostTensor> parts) {
         HostTensor out = parts.get(0).copy();
@@ -110,6 +84,38 @@ final class HostRegions {
             int[] s = source.ints();
             for (int i = 0; i < n; i++) {
                 t[i] += s[i];
+            }
+        }
+    }
+
+    /**
+     * Row-major elements {@code start .. start+length} of {@code source} into {@code target} (same
+     * shape): copied when {@code first}, else added ({@code target = target + source}, in the
+     * element type).
+     */
+    static void foldRange(HostTensor target, HostTensor source, int start, int length, boolean first) {
+        int end = start + length;
+        switch (target.dtype()) {
+            case F32 -> {
+                float[] t = target.floats();
+                float[] s = source.floats();
+                for (int i = start; i < end; i++) {
+                    t[i] = first ? s[i] : t[i] + s[i];
+                }
+            }
+            case F64 -> {
+                double[] t = target.doubles();
+                double[] s = source.doubles();
+                for (int i = start; i < end; i++) {
+                    t[i] = first ? s[i] : t[i] + s[i];
+                }
+            }
+            case I32 -> {
+                int[] t = target.ints();
+                int[] s = source.ints();
+                for (int i = start; i < end; i++) {
+                    t[i] = first ? s[i] : t[i] + s[i];
+                }
             }
         }
     }

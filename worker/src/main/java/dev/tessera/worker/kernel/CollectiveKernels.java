@@ -15,6 +15,7 @@ import dev.tessera.collective.SendCopy;
 import dev.tessera.collective.ZeroFill;
 import dev.tessera.collective.ZeroPad;
 import dev.tessera.sbp.Sharding;
+import dev.tessera.sbp.boxing.GroupParts;
 import java.util.List;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.INDArrayIndex;
@@ -22,28 +23,54 @@ import org.nd4j.linalg.indexing.INDArrayIndex;
 /**
  * One member's part of each collective, on the virtual devices of one process: the members'
  * tensors arrive as inputs (through transfers), in coordinate order, and each member computes its
- * own result with exactly the semantics of {@code HostBoxing}: sums in coordinate order (so all
- * members of an all-reduce hold identical bits), balanced parts, concatenation in order.
+ * own result with exactly the semantics of {@code HostBoxing} ({@link GroupParts}): each reduction
+ * part summed in its fixed order (so all members of an all-reduce hold identical bits), balanced
+ * parts, concatenation in order.
  */
 final class CollectiveKernels {
     private CollectiveKernels() {
     }
 
     static void register(KernelRegistry r) {
-        r.register(AllReduce.class, (def, op) -> (in, out, ctx) -> {
-            out[0].assign(in[0]);
-            for (int j = 1; j < in.length; j++) {
-                out[0].addi(in[j]);
-            }
+        r.register(AllReduce.class, (def, op) -> {
+            long n = op.output(0).shape().size();
+            return (in, out, ctx) -> {
+                INDArray flat = out[0].reshape('c', new long[] {n});
+                int p = in.length;
+                for (int k = 0; k < p; k++) {
+                    long start = GroupParts.flatPartStart(n, p, k);
+                    long end = start + GroupParts.flatPartLength(n, p, k);
+                    if (end == start) {
+                        continue;
+                    }
+                    INDArray target = flat.get(interval(start, end));
+                    for (int position = 0; position < p; position++) {
+                        INDArray source = in[GroupParts.summand(p, k, position)].reshape('c', new long[] {n}).get(interval(start, end));
+                        if (position == 0) {
+                            target.assign(source);
+                        } else {
+                            target.addi(source);
+                        }
+                    }
+                }
+                if (flat.data() != out[0].data()) {
+                    out[0].assign(flat.reshape(out[0].shape()));
+                }
+            };
         });
         r.register(ReduceScatter.class, (def, op) -> {
             int axis = def.axis();
             INDArrayIndex part = part(op.input(0).shape().dim(axis), def.members(), def.member());
             return (in, out, ctx) -> {
                 INDArray target = around(out[0], axis);
-                target.assign(around(in[0], axis).get(all(), part, all()));
-                for (int j = 1; j < in.length; j++) {
-                    target.addi(around(in[j], axis).get(all(), part, all()));
+                for (int position = 0; position < in.length; position++) {
+                    INDArray source = around(in[GroupParts.summand(in.length, def.member(), position)], axis)
+                            .get(all(), part, all());
+                    if (position == 0) {
+                        target.assign(source);
+                    } else {
+                        target.addi(source);
+                    }
                 }
             };
         });

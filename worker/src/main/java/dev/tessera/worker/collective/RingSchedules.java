@@ -1,0 +1,171 @@
+package dev.tessera.worker.collective;
+
+import static dev.tessera.worker.collective.CollectiveSchedule.INPUT;
+import static dev.tessera.worker.collective.CollectiveSchedule.OUTPUT;
+
+import dev.tessera.sbp.Region;
+import dev.tessera.sbp.boxing.GroupParts;
+import dev.tessera.worker.collective.CollectiveSchedule.Local;
+import java.util.function.IntFunction;
+
+/**
+ * Ring algorithms: member i sends only to member i+1 and receives only from member i-1 (mod p).
+ * Each step moves one part per member, cut into chunks of the builder's size, one chunk per
+ * round, so a chunk is forwarded while the next arrives. Parts follow {@link GroupParts}; a
+ * reduction part k starts at member k+1 and ends, fully summed, at member k, which is the order
+ * {@link GroupParts#summand} defines.
+ */
+final class RingSchedules {
+    private RingSchedules() {
+    }
+
+    /** Reduce-scatter: the input is a whole partial value, the output part {@code after(member)}. */
+    static CollectiveSchedule reduceScatter(GroupParts parts, int member, int chunkElements) {
+        ScheduleBuilder b = new ScheduleBuilder(chunkElements);
+        Region whole = Region.whole(parts.shape());
+        int work = b.scratch(Math.toIntExact(parts.elements()));
+        b.then(Local.copy(INPUT, all(parts), work, all(parts)));
+        b.endRound();
+        reduceSteps(b, parts, member, 0, work, k -> ElementRuns.of(parts.after(k), whole));
+        b.then(Local.copy(work, ElementRuns.of(parts.after(member), whole), OUTPUT,
+                ElementRuns.range(0, parts.after(member).elements())));
+        return b.build(describe("ring reduce-scatter", parts, member));
+    }
+
+    /** All-gather: the input is part {@code before(member)}, the output the whole group tensor. */
+    static CollectiveSchedule allGather(GroupParts parts, int member, int chunkElements) {
+        ScheduleBuilder b = new ScheduleBuilder(chunkElements);
+        Region whole = Region.whole(parts.shape());
+        b.then(Local.copy(INPUT, ElementRuns.range(0, parts.before(member).elements()), OUTPUT,
+                ElementRuns.of(parts.before(member), whole)));
+        b.endRound();
+        gatherSteps(b, parts, member, 0, k -> ElementRuns.of(parts.before(k), whole));
+        return b.build(describe("ring all-gather", parts, member));
+    }
+
+    /** All-reduce: a ring reduce-scatter of the row-major parts into the output, then a ring all-gather of them. */
+    static CollectiveSchedule allReduce(GroupParts parts, int member, int chunkElements) {
+        ScheduleBuilder b = new ScheduleBuilder(chunkElements);
+        b.then(Local.copy(INPUT, all(parts), OUTPUT, all(parts)));
+        b.endRound();
+        IntFunction<ElementRuns> flat = k -> ElementRuns.range(parts.flatPartStart(k), parts.flatPartLength(k));
+        reduceSteps(b, parts, member, 0, OUTPUT, flat);
+        gatherSteps(b, parts, member, parts.peers() - 1, flat);
+        return b.build(describe("ring all-reduce", parts, member));
+    }
+
+    /**
+     * p-1 steps; at step s member i sends its running sum of part i-s-1 and adds what it
+     * receives of part i-s-2 to its own value of that part, in {@code work}.
+     */
+    private static void reduceSteps(ScheduleBuilder b, GroupParts parts, int i, int firstStep, int work,
+            IntFunction<ElementRuns> part) {
+        int p = parts.peers();
+        int largest = 0;
+        for (int k = 0; k < p; k++) {
+            largest = Math.max(largest, part.apply(k).elements());
+        }
+        int staging = b.scratch(Math.min(largest, b.chunkElements()));
+        for (int s = 0; s < p - 1; s++) {
+            ElementRuns[] out = part.apply(Math.floorMod(i - s - 1, p)).chunks(b.chunkElements());
+            ElementRuns[] in = part.apply(Math.floorMod(i - s - 2, p)).chunks(b.chunkElements());
+            for (int c = 0; c < Math.max(out.length, in.length); c++) {
+                if (c < out.length) {
+                    b.sendChunk((i + 1) % p, firstStep + s, c, work, out[c]);
+                }
+                if (c < in.length) {
+                    ElementRuns received = ElementRuns.range(0, in[c].elements());
+                    b.receiveChunk(Math.floorMod(i - 1, p), firstStep + s, c, staging, received);
+                    b.then(Local.add(staging, received, work, in[c]));
+                }
+                b.endRound();
+            }
+        }
+    }
+
+    /** p-1 steps; at step s member i sends part i-s of the output and receives part i-s-1 into it. */
+    private static void gatherSteps(ScheduleBuilder b, GroupParts parts, int i, int firstStep,
+            IntFunction<ElementRuns> part) {
+        int p = parts.peers();
+        for (int s = 0; s < p - 1; s++) {
+            ElementRuns[] out = part.apply(Math.floorMod(i - s, p)).chunks(b.chunkElements());
+            ElementRuns[] in = part.apply(Math.floorMod(i - s - 1, p)).chunks(b.chunkElements());
+            for (int c = 0; c < Math.max(out.length, in.length); c++) {
+                if (c < out.length) {
+                    b.sendChunk((i + 1) % p, firstStep + s, c, OUTPUT, out[c]);
+                }
+                if (c < in.length) {
+                    b.receiveChunk(Math.floorMod(i - 1, p), firstStep + s, c, OUTPUT, in[c]);
+                }
+                b.endRound();
+            }
+        }
+    }
+
+    /**
+     * Broadcast along the chain root, root+1, ..., root-1: in round r a member receives chunk r
+     * and forwards chunk r-1 (the root sends chunk r), so chunks stream down the chain.
+     */
+    static CollectiveSchedule broadcast(long elements, int peers, int root, int member, int chunkElements) {
+        ScheduleBuilder b = new ScheduleBuilder(chunkElements);
+        ElementRuns[] chunks = ElementRuns.range(0, elements).chunks(chunkElements);
+        int position = Math.floorMod(member - root, peers);
+        int next = (member + 1) % peers;
+        int previous = Math.floorMod(member - 1, peers);
+        if (position == 0) {
+            b.then(Local.copy(INPUT, ElementRuns.range(0, elements), OUTPUT, ElementRuns.range(0, elements)));
+            b.endRound();
+        }
+        boolean last = position == peers - 1;
+        for (int r = 0; r <= chunks.length; r++) {
+            int forwarded = position == 0 ? r : r - 1;
+            if (!last && peers > 1 && forwarded >= 0 && forwarded < chunks.length) {
+                b.sendChunk(next, 0, forwarded, OUTPUT, chunks[forwarded]);
+            }
+            if (position > 0 && r < chunks.length) {
+                b.receiveChunk(previous, 0, r, OUTPUT, chunks[r]);
+            }
+            b.endRound();
+        }
+        return b.build("chain broadcast of " + elements + " elements from member " + root + ", member " + member
+                + " of " + peers);
+    }
+
+    /**
+     * Reduce onto {@code root} along the chain root+1, ..., root: each member adds its value to
+     * the running sum it receives, chunk by chunk, and forwards it; the root's output is the sum
+     * in {@link GroupParts#summand} order.
+     */
+    static CollectiveSchedule reduce(long elements, int peers, int root, int member, int chunkElements) {
+        ScheduleBuilder b = new ScheduleBuilder(chunkElements);
+        ElementRuns[] chunks = ElementRuns.range(0, elements).chunks(chunkElements);
+        int position = Math.floorMod(member - root - 1, peers);
+        boolean isRoot = member == root;
+        int sum = isRoot ? OUTPUT : b.scratch(Math.toIntExact(elements));
+        if (position == 0) {
+            b.then(Local.copy(INPUT, ElementRuns.range(0, elements), sum, ElementRuns.range(0, elements)));
+            b.endRound();
+        }
+        for (int r = 0; r <= chunks.length; r++) {
+            int forwarded = position == 0 ? r : r - 1;
+            if (!isRoot && forwarded >= 0 && forwarded < chunks.length) {
+                b.sendChunk((member + 1) % peers, 0, forwarded, sum, chunks[forwarded]);
+            }
+            if (position > 0 && r < chunks.length) {
+                b.receiveChunk(Math.floorMod(member - 1, peers), 0, r, sum, chunks[r]);
+                b.then(Local.add(INPUT, chunks[r], sum, chunks[r]));
+            }
+            b.endRound();
+        }
+        return b.build("chain reduce of " + elements + " elements onto member " + root + ", member " + member + " of "
+                + peers);
+    }
+
+    private static ElementRuns all(GroupParts parts) {
+        return ElementRuns.range(0, parts.elements());
+    }
+
+    static String describe(String what, GroupParts parts, int member) {
+        return what + " of " + parts.shape() + ", member " + member + " of " + parts.peers();
+    }
+}

@@ -1,0 +1,164 @@
+package dev.tessera.worker.collective;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tessera.graph.DType;
+import dev.tessera.graph.Shape;
+import dev.tessera.graph.TensorType;
+import dev.tessera.runtime.transport.TensorBuffer;
+import dev.tessera.sbp.DeviceId;
+import dev.tessera.sbp.NdSbp;
+import dev.tessera.sbp.Placement;
+import dev.tessera.sbp.Sbp;
+import dev.tessera.sbp.Sharding;
+import dev.tessera.sbp.boxing.Boxing;
+import dev.tessera.sbp.boxing.BoxingPlan;
+import dev.tessera.sbp.boxing.BoxingStep;
+import dev.tessera.sbp.boxing.CollectiveAlgorithm;
+import dev.tessera.sbp.boxing.CollectiveStep;
+import dev.tessera.sbp.boxing.Conversion;
+import dev.tessera.sbp.boxing.GroupParts;
+import dev.tessera.sbp.boxing.HostBoxing;
+import dev.tessera.sbp.boxing.HostSharding;
+import dev.tessera.tensor.HostTensor;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The runtime's collectives against the reference: a random boxing plan (random shape with odd
+ * sizes, 1-3 axis hierarchy of 1-4 devices per axis, random SBP pair) run group by group as
+ * member schedules over the in-process Communicator — ring or direct, with a random chunk size —
+ * leaves every device bit for bit the shard {@link HostBoxing} computes.
+ */
+@Timeout(value = 240, unit = TimeUnit.SECONDS)
+class CollectivesMatchHostBoxingTest {
+    private static final int CASES = 300;
+
+    @Test
+    void shouldLeaveEveryDeviceWhatHostBoxingComputesForRandomPlans() throws Exception {
+        SplittableRandom random = new SplittableRandom(31);
+        int checked = 0;
+        int[] groupSizes = new int[5];
+        try (MemberGroup devices = new MemberGroup(27)) {
+            for (int i = 0; i < CASES; i++) {
+                Shape shape = randomShape(random);
+                Placement placement = randomPlacement(random);
+                NdSbp from = randomSbp(random, placement.axes(), shape.rank());
+                NdSbp to = randomSbp(random, placement.axes(), shape.rank());
+                if (hasEmptyPart(shape, placement, from) || hasEmptyPart(shape, placement, to)) {
+                    continue;
+                }
+                DType dtype = random.nextBoolean() ? DType.F32 : DType.F64;
+                BoxingPlan plan = Boxing.plan("t", new TensorType(shape, dtype), placement, from, placement, to);
+                HostTensor logical = randomTensor(random, shape, dtype);
+                Map<DeviceId, HostTensor> shards = HostSharding.shard(logical, placement, from, random.nextLong());
+                int chunk = random.nextInt(1, 9);
+                boolean flip = random.nextBoolean();
+
+                Map<DeviceId, HostTensor> actual = run(devices, plan, shards, chunk, flip, groupSizes);
+
+                Map<DeviceId, HostTensor> expected = HostBoxing.apply(plan, shards);
+                for (DeviceId device : placement.devices()) {
+                    assertEquals(expected.get(device), actual.get(device), plan + "\nchunk " + chunk + ", other algorithm "
+                            + flip + ", on " + device);
+                }
+                checked++;
+            }
+        }
+        assertTrue(checked >= CASES / 2, "only " + checked + " of " + CASES + " random cases had no empty part");
+        for (int p = 2; p <= 4; p++) {
+            assertTrue(groupSizes[p] > 20, "groups of " + p + " communicated only " + groupSizes[p] + " times");
+        }
+    }
+
+    /** Runs each step's groups with their members' schedules; {@code flip} uses the other algorithm where one exists. */
+    private static Map<DeviceId, HostTensor> run(MemberGroup devices, BoxingPlan plan, Map<DeviceId, HostTensor> shards,
+            int chunk, boolean flip, int[] groupSizes) throws Exception {
+        Map<DeviceId, HostTensor> current = new LinkedHashMap<>(shards);
+        for (BoxingStep step : plan.steps()) {
+            CollectiveStep collective = (CollectiveStep) step;
+            CollectiveAlgorithm algorithm = flip ? other(collective.conversion(), collective.algorithm())
+                    : collective.algorithm();
+            for (CollectiveStep.PeerGroup group : collective.groups()) {
+                GroupParts parts = collective.parts(group);
+                int p = group.devices().size();
+                int[] members = new int[p];
+                List<CollectiveSchedule> schedules = new ArrayList<>();
+                List<TensorBuffer> inputs = new ArrayList<>();
+                List<TensorBuffer> outputs = new ArrayList<>();
+                for (int m = 0; m < p; m++) {
+                    DeviceId device = group.devices().get(m);
+                    members[m] = collective.placement().rank(device);
+                    schedules.add(Collectives.conversion(parts, algorithm, m, chunk));
+                    inputs.add(MemberGroup.toBuffer(current.get(device)));
+                    outputs.add(TensorBuffer.allocate(MemberGroup.elementType(group.type().dtype()),
+                            parts.after(m).shape().toArray()));
+                }
+                devices.run(members, schedules, inputs, outputs);
+                for (int m = 0; m < p; m++) {
+                    current.put(group.devices().get(m), MemberGroup.toHost(outputs.get(m), group.type().dtype()));
+                }
+                if (collective.conversion().communicates()) {
+                    groupSizes[Math.min(p, 4)]++;
+                }
+            }
+        }
+        return current;
+    }
+
+    private static CollectiveAlgorithm other(Conversion conversion, CollectiveAlgorithm chosen) {
+        boolean hasRing = conversion == Conversion.ALL_REDUCE || conversion == Conversion.REDUCE_SCATTER
+                || conversion == Conversion.ALL_GATHER;
+        return hasRing && chosen == CollectiveAlgorithm.DIRECT ? CollectiveAlgorithm.RING : CollectiveAlgorithm.DIRECT;
+    }
+
+    private static boolean hasEmptyPart(Shape shape, Placement placement, NdSbp sbp) {
+        for (int r = 0; r < placement.size(); r++) {
+            if (Sharding.region(shape, placement, sbp, r).elements() == 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static Shape randomShape(SplittableRandom random) {
+        int[] dims = new int[random.nextInt(1, 4)];
+        for (int a = 0; a < dims.length; a++) {
+            dims[a] = random.nextInt(1, 8);
+        }
+        return Shape.of(dims);
+    }
+
+    private static Placement randomPlacement(SplittableRandom random) {
+        int[] hierarchy = new int[random.nextInt(1, 4)];
+        for (int a = 0; a < hierarchy.length; a++) {
+            hierarchy[a] = random.nextInt(1, hierarchy.length == 3 ? 4 : 5);
+        }
+        return Placement.onNode(0, hierarchy);
+    }
+
+    private static NdSbp randomSbp(SplittableRandom random, int axes, int rank) {
+        List<Sbp> list = new ArrayList<>();
+        for (int a = 0; a < axes; a++) {
+            int pick = random.nextInt(rank + 2);
+            list.add(pick < rank ? Sbp.split(pick) : pick == rank ? Sbp.broadcast() : Sbp.partialSum());
+        }
+        return new NdSbp(list);
+    }
+
+    private static HostTensor randomTensor(SplittableRandom random, Shape shape, DType dtype) {
+        double[] values = new double[(int) shape.size()];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = random.nextGaussian();
+        }
+        HostTensor t = HostTensor.ofDoubles(shape, values);
+        return dtype == DType.F64 ? t : t.convert(dtype);
+    }
+}
