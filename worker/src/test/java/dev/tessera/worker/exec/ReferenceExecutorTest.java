@@ -14,6 +14,7 @@ import dev.tessera.graph.Shape;
 import dev.tessera.graph.Tensor;
 import dev.tessera.optim.Optimizer;
 import dev.tessera.tensor.HostTensor;
+import dev.tessera.tensor.Tolerance;
 import dev.tessera.worker.GradientCheck;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,6 +22,9 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class ReferenceExecutorTest {
+    /** F64 against a hand formula: the same arithmetic in another order. */
+    private static final Tolerance EXACT_MATH = Tolerance.of(DType.F64);
+
 
     /** loss = sum(linear(x) * r) over a batch of {@code rows}: gradients scale with the rows summed. */
     private static TrainingGraph model(int rows, int microBatches, Optimizer optimizer, double clip) {
@@ -57,7 +61,7 @@ class ReferenceExecutorTest {
                 double[] b = g2.get(name).doubles();
                 for (int i = 0; i < a.length; i++) {
                     // The iteration loss is the mean of the two micro-batch sums: half the full sum.
-                    assertEquals(a[i], 2 * b[i], 1e-12, name + "[" + i + "]");
+                    EXACT_MATH.requireClose(name + "[" + i + "]", 2 * b[i], a[i]);
                 }
             }
         }
@@ -75,8 +79,8 @@ class ReferenceExecutorTest {
             exec.step(List.of(b), 0.1);
             double[] p2 = exec.parameters().get("fc.weight").doubles();
             for (int i = 0; i < p0.length; i++) {
-                assertEquals(p0[i] - 0.1 * g0[i], p1[i], 1e-12);
-                assertEquals(p1[i] - 0.1 * (0.5 * g0[i] + g1[i]), p2[i], 1e-12);
+                EXACT_MATH.requireClose("fc.weight[" + i + "] after step 1", p0[i] - 0.1 * g0[i], p1[i]);
+                EXACT_MATH.requireClose("fc.weight[" + i + "] after step 2", p1[i] - 0.1 * (0.5 * g0[i] + g1[i]), p2[i]);
             }
         }
     }
@@ -93,7 +97,7 @@ class ReferenceExecutorTest {
             for (int i = 0; i < p0.length; i++) {
                 // First step: mHat = g, vHat = g^2, so the step is lr * (g / (|g| + eps) + wd * p).
                 double expected = p0[i] - 0.01 * (g0[i] / (Math.abs(g0[i]) + 1e-8) + 0.1 * p0[i]);
-                assertEquals(expected, p1[i], 1e-12);
+                EXACT_MATH.requireClose("fc.weight[" + i + "]", expected, p1[i]);
             }
         }
     }
@@ -108,14 +112,14 @@ class ReferenceExecutorTest {
                     .mapToDouble(t -> java.util.Arrays.stream(t.doubles()).map(v -> v * v).sum()).sum());
             assertTrue(norm > 0.5, "test needs a gradient larger than the clip norm, got " + norm);
             StepResult result = exec.step(List.of(b), 1.0);
-            assertEquals(norm, result.gradNorm(), 1e-12);
+            EXACT_MATH.requireClose("gradient norm", norm, result.gradNorm());
             double scale = 0.5 / (norm + 1e-6);
             for (String name : p0.keySet()) {
                 double[] before = p0.get(name).doubles();
                 double[] after = exec.parameters().get(name).doubles();
                 double[] grad = g.get(name).doubles();
                 for (int i = 0; i < before.length; i++) {
-                    assertEquals(before[i] - scale * grad[i], after[i], 1e-12);
+                    EXACT_MATH.requireClose(name + "[" + i + "]", before[i] - scale * grad[i], after[i]);
                 }
             }
         }
