@@ -61,8 +61,8 @@ final class DeadlockDetector {
         }
     }
 
-    /** An actor finished. */
-    DeadlockException onFinished(JobMessage.ActorFinished message) {
+    /** An actor finished; its final counts stand in for it in every later wave. */
+    void onFinished(JobMessage.ActorFinished message) {
         int actor = message.actor();
         finished[actor] = true;
         finalSent[actor] = message.sent();
@@ -70,12 +70,11 @@ final class DeadlockDetector {
         if (blocked != null) {
             // Cannot happen in a real deadlock. Its explanation never comes, so no deadlock is
             // reported and the run ends as its actors finish.
-            return null;
+            return;
         }
         if (waveRunning && !answered[actor]) {
             record(actor, message.sent(), message.received());
         }
-        return null;
     }
 
     void onProbeReply(JobMessage.ProbeReply reply) {
