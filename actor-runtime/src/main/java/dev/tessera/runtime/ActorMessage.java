@@ -30,4 +30,21 @@ public sealed interface ActorMessage {
     /** The producer of the receiver's input {@code input} will send no more pieces. */
     record EndOfStream(int input) implements ActorMessage {
     }
+
+    /** On an ordered device: the receiver's action is the device's next one. */
+    record Turn() implements ActorMessage {
+        static final Turn INSTANCE = new Turn();
+    }
+
+    /**
+     * From the job, looking for a deadlock: reply with how many messages you sent to and
+     * received from other actors so far ({@link JobMessage.ProbeReply}).
+     */
+    record Probe(int wave) implements ActorMessage {
+    }
+
+    /** From the job, which found the run deadlocked: reply with what you wait for ({@link JobMessage.Waiting}). */
+    record ExplainWait() implements ActorMessage {
+        static final ExplainWait INSTANCE = new ExplainWait();
+    }
 }

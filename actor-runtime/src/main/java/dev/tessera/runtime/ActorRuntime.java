@@ -1,5 +1,6 @@
 package dev.tessera.runtime;
 
+import dev.tessera.runtime.plan.ActionOrder;
 import dev.tessera.runtime.plan.ActorKind;
 import dev.tessera.runtime.plan.ActorSpec;
 import dev.tessera.runtime.plan.Plan;
@@ -34,11 +35,22 @@ public final class ActorRuntime {
     /**
      * Starts a run. The future completes after the actor system terminated: with the result,
      * or exceptionally with the first failure, an {@link ActionFailedException} naming the op,
-     * device, micro-batch and iteration when an action threw.
+     * device, micro-batch and iteration when an action threw, or a {@link DeadlockException}
+     * naming each stuck device's next action and what it waits for when the plan's action
+     * orders cannot progress.
      *
+     * @throws IllegalArgumentException when the plan's action orders list another number of
+     *     micro-batches than {@code options}
      * @throws RuntimeException what {@code actions} throws while creating an action
      */
     public CompletableFuture<RunResult> start(Plan plan, ActionFactory actions, RunOptions options) {
+        for (ActionOrder order : plan.orders()) {
+            if (order.microBatches() != options.microBatches()) {
+                throw new IllegalArgumentException("the action order of device " + plan.devices().get(order.device())
+                        .name() + " lists " + order.microBatches() + " micro-batches but the run has "
+                        + options.microBatches() + "; run as many micro-batches as the plan's orders list");
+            }
+        }
         List<ActorAction> created = new ArrayList<>(plan.actors().size());
         for (ActorSpec spec : plan.actors()) {
             created.add(spec.kind() == ActorKind.TRANSFER
@@ -76,6 +88,7 @@ public final class ActorRuntime {
      * Runs a plan and waits for it.
      *
      * @throws ActionFailedException when an action threw (the job stopped)
+     * @throws DeadlockException when the plan's action orders cannot progress
      * @throws IllegalStateException when the runtime itself failed (a protocol error)
      */
     public RunResult run(Plan plan, ActionFactory actions, RunOptions options) throws InterruptedException {

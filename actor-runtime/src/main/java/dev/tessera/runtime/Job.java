@@ -4,6 +4,8 @@ import dev.tessera.runtime.plan.ActorKind;
 import dev.tessera.runtime.plan.ActorSpec;
 import dev.tessera.runtime.plan.Plan;
 import dev.tessera.runtime.trace.Trace;
+import dev.tessera.runtime.plan.Device;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -13,13 +15,22 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
  * The guardian of one run: spawns an actor per plan actor on its device's dispatcher, starts
  * them, and ends the actor system when every actor finished or the first one failed. The
  * outcome is read by {@link ActorRuntime} once the system terminated.
+ *
+ * <p>When the plan has action orders, it gives each ordered device one {@link DeviceCursor}
+ * shared by that device's actors, and looks for a deadlock every {@link #DEADLOCK_CHECK_PERIOD}
+ * ({@link DeadlockDetector}); a deadlock fails the run with a {@link DeadlockException}. A plan
+ * without orders runs exactly as before: no cursor, no timer, no probe.
  */
 final class Job extends AbstractBehavior<JobMessage> {
+    /** How often a run with action orders looks for a deadlock; a found one is confirmed at once. */
+    static final Duration DEADLOCK_CHECK_PERIOD = Duration.ofMillis(20);
+
     /** Written by the guardian only; read after the system terminated (termination publishes it). */
     static final class Outcome {
         volatile Throwable failure;
@@ -32,23 +43,35 @@ final class Job extends AbstractBehavior<JobMessage> {
     private final Outcome outcome;
     private final int actorCount;
     private int finished;
+    /** Null for a plan without action orders. */
+    private final DeadlockDetector deadlocks;
 
     static Behavior<JobMessage> create(Plan plan, List<ActorAction> actions, TensorTransfer transfer,
                                        RunOptions options, Trace trace, Outcome outcome) {
-        return Behaviors.setup(context -> new Job(context, plan, actions, transfer, options, trace, outcome));
+        if (plan.orders().isEmpty()) {
+            return Behaviors.setup(context -> new Job(context, plan, actions, transfer, options, trace, outcome, null));
+        }
+        return Behaviors.withTimers(timers -> Behaviors.setup(
+                context -> new Job(context, plan, actions, transfer, options, trace, outcome, timers)));
     }
 
     private Job(ActorContext<JobMessage> context, Plan plan, List<ActorAction> actions, TensorTransfer transfer,
-                RunOptions options, Trace trace, Outcome outcome) {
+                RunOptions options, Trace trace, Outcome outcome, TimerScheduler<JobMessage> timers) {
         super(context);
         this.outcome = outcome;
         this.actorCount = plan.actors().size();
         List<ActorRef<ActorMessage>> refs = new ArrayList<>(Collections.nCopies(actorCount, null));
         List<ActorRef<ActorMessage>> peers = Collections.unmodifiableList(refs);
+        DeviceCursor[] cursors = new DeviceCursor[plan.devices().size()];
+        for (Device device : plan.devices()) {
+            plan.order(device.index()).ifPresent(order ->
+                    cursors[device.index()] = new DeviceCursor(device, order, options.iterations()));
+        }
         for (ActorSpec spec : plan.actors()) {
             boolean holdsInputs = spec.kind() == ActorKind.TRANSFER && transfer.aliasesSource();
             Behavior<ActorMessage> behavior = PlanActor.create(plan, spec, actions.get(spec.id()), holdsInputs,
-                    context.getSelf(), peers, trace == null ? null : trace.buffer(spec.device()), options);
+                    context.getSelf(), peers, trace == null ? null : trace.buffer(spec.device()), options,
+                    cursors[spec.device()]);
             refs.set(spec.id(), context.spawn(behavior, "actor-" + spec.id(),
                     DeviceDispatchers.selector(spec.device())));
         }
@@ -57,6 +80,10 @@ final class Job extends AbstractBehavior<JobMessage> {
         for (ActorRef<ActorMessage> ref : refs) {
             ref.tell(ActorMessage.Start.INSTANCE);
         }
+        deadlocks = timers == null ? null : new DeadlockDetector(plan, peers);
+        if (timers != null) {
+            timers.startTimerWithFixedDelay(JobMessage.DeadlockCheck.INSTANCE, DEADLOCK_CHECK_PERIOD);
+        }
     }
 
     @Override
@@ -64,10 +91,25 @@ final class Job extends AbstractBehavior<JobMessage> {
         return newReceiveBuilder()
                 .onMessage(JobMessage.ActorFinished.class, this::onFinished)
                 .onMessage(JobMessage.ActorFailed.class, this::onFailed)
+                .onMessage(JobMessage.DeadlockCheck.class, check -> {
+                    deadlocks.onCheck();
+                    return this;
+                })
+                .onMessage(JobMessage.ProbeReply.class, reply -> {
+                    deadlocks.onProbeReply(reply);
+                    return this;
+                })
+                .onMessage(JobMessage.Waiting.class, waiting -> {
+                    DeadlockException deadlock = deadlocks.onWaiting(waiting);
+                    return deadlock == null ? this : onFailed(new JobMessage.ActorFailed(waiting.actor(), deadlock));
+                })
                 .build();
     }
 
     private Behavior<JobMessage> onFinished(JobMessage.ActorFinished message) {
+        if (deadlocks != null) {
+            deadlocks.onFinished(message);
+        }
         if (++finished == actorCount) {
             outcome.endNanos = System.nanoTime();
             outcome.finished = true;

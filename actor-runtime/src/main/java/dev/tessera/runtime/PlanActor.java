@@ -3,12 +3,17 @@ package dev.tessera.runtime;
 import dev.tessera.runtime.ActorMessage.Ack;
 import dev.tessera.runtime.ActorMessage.ControlDone;
 import dev.tessera.runtime.ActorMessage.EndOfStream;
+import dev.tessera.runtime.ActorMessage.ExplainWait;
+import dev.tessera.runtime.ActorMessage.Probe;
 import dev.tessera.runtime.ActorMessage.Ready;
+import dev.tessera.runtime.ActorMessage.Turn;
+import dev.tessera.runtime.DeadlockException.BlockedAction;
 import dev.tessera.runtime.plan.ActorSpec;
 import dev.tessera.runtime.plan.Device;
 import dev.tessera.runtime.plan.InputRef;
 import dev.tessera.runtime.plan.Plan;
 import dev.tessera.runtime.trace.DeviceTraceBuffer;
+import java.util.ArrayList;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -23,6 +28,12 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  * {@code ready}, each producer {@code ack} and each control successor {@code done}. After its
  * last step it sends end-of-stream downstream, waits until every register it owns is free
  * again, reports to the job and stops.
+ *
+ * <p>On a device with an action order it also waits for its turn: it acts only when its device's
+ * {@link DeviceCursor} names it, advances the cursor after acting and wakes the actor of the next
+ * action with {@code turn}. On a device without one the cursor is null and costs one null check.
+ * It counts the messages it sends to and receives from other actors, so that the job can tell a
+ * deadlock (nothing in flight, nobody can act) from a slow run; see {@link Job}.
  */
 final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionContext {
     private final ActorSpec spec;
@@ -34,6 +45,10 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
     private final DeviceTraceBuffer trace;
     private final long steps;
     private final int microBatches;
+    /** Only for naming producers, consumers and predecessors when the run deadlocks. */
+    private final Plan plan;
+    /** The device's place in its action order; null when the device runs as its data arrives. */
+    private final DeviceCursor cursor;
 
     private final InputQueue[] inputs;
     private final int[] inputProducers;
@@ -53,13 +68,16 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
     private long step;
     private boolean endSent;
     private boolean failed;
+    /** Messages sent to and received from other actors (not the job's), for deadlock detection. */
+    private long sent;
+    private long received;
 
     static Behavior<ActorMessage> create(Plan plan, ActorSpec spec, ActorAction action, boolean holdsInputs,
                                          ActorRef<JobMessage> job, List<ActorRef<ActorMessage>> peers,
-                                         DeviceTraceBuffer trace, RunOptions options) {
+                                         DeviceTraceBuffer trace, RunOptions options, DeviceCursor cursor) {
         return Behaviors.setup(context -> {
             try {
-                return new PlanActor(context, plan, spec, action, holdsInputs, job, peers, trace, options);
+                return new PlanActor(context, plan, spec, action, holdsInputs, job, peers, trace, options, cursor);
             } catch (RuntimeException | Error error) {
                 // Pekko would stop the actor silently and the job would wait for it forever.
                 job.tell(new JobMessage.ActorFailed(spec.id(), error));
@@ -70,9 +88,11 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
 
     private PlanActor(ActorContext<ActorMessage> context, Plan plan, ActorSpec spec, ActorAction action,
                       boolean holdsInputs, ActorRef<JobMessage> job, List<ActorRef<ActorMessage>> peers,
-                      DeviceTraceBuffer trace, RunOptions options) {
+                      DeviceTraceBuffer trace, RunOptions options, DeviceCursor cursor) {
         super(context);
         this.spec = spec;
+        this.plan = plan;
+        this.cursor = cursor;
         this.device = plan.deviceOf(spec);
         this.action = action;
         this.job = job;
@@ -131,6 +151,17 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
             return this;
         }
         try {
+            if (message instanceof Probe probe) {
+                job.tell(new JobMessage.ProbeReply(spec.id(), probe.wave(), sent, received));
+                return this;
+            }
+            if (message instanceof ExplainWait) {
+                job.tell(new JobMessage.Waiting(spec.id(), blockedAction()));
+                return this;
+            }
+            if (!(message instanceof ActorMessage.Start)) {
+                received++;
+            }
             if (message instanceof Ready ready) {
                 if (!inputs[ready.input()].offer(ready.register(), ready.payload(), ready.step())) {
                     throw protocolError("input " + ready.input()
@@ -149,6 +180,7 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
             } else if (message instanceof EndOfStream end) {
                 inputs[end.input()].end();
             }
+            // A Turn carries no state: it only makes this actor look again whether it can act.
             while (canAct()) {
                 act();
                 if (failed) {
@@ -164,6 +196,9 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
 
     private boolean canAct() {
         if (inputs.length == 0 && step == steps) {
+            return false;
+        }
+        if (cursor != null && cursor.nextActor() != spec.id()) {
             return false;
         }
         for (InputQueue input : inputs) {
@@ -186,6 +221,10 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
     }
 
     private void act() {
+        if (cursor != null && cursor.nextMicroBatch() != microBatch()) {
+            throw protocolError("the order of device " + device.name() + " names micro-batch "
+                    + cursor.nextMicroBatch() + " but this actor's next step is micro-batch " + microBatch());
+        }
         for (int input = 0; input < inputs.length; input++) {
             if (inputs[input].headStep() != step) {
                 throw protocolError("input " + input + " holds step " + inputs[input].headStep()
@@ -216,7 +255,7 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
             registers.setPayload(register, payload);
             currentOutputs[output] = null;
             for (int consumer = 0; consumer < registers.consumerCount(); consumer++) {
-                peers.get(registers.consumerActor(consumer)).tell(
+                send(registers.consumerActor(consumer),
                         new Ready(registers.consumerInput(consumer), register, payload, step));
             }
             if (heldInputRegisters != null) {
@@ -234,13 +273,24 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
             currentInputs[input] = null;
         }
         for (int successor : controlSuccessors) {
-            peers.get(successor).tell(new ControlDone(spec.id()));
+            send(successor, new ControlDone(spec.id()));
         }
         step++;
+        if (cursor != null) {
+            int next = cursor.advance();
+            if (next >= 0 && next != spec.id()) {
+                send(next, Turn.INSTANCE);
+            }
+        }
     }
 
     private void acknowledgeInput(int input, int register) {
-        peers.get(inputProducers[input]).tell(new Ack(inputProducerOutputs[input], register));
+        send(inputProducers[input], new Ack(inputProducerOutputs[input], register));
+    }
+
+    private void send(int actor, ActorMessage message) {
+        sent++;
+        peers.get(actor).tell(message);
     }
 
     private Behavior<ActorMessage> finishIfDone() {
@@ -250,8 +300,7 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
             }
             for (OutputRegisters registers : outputs) {
                 for (int consumer = 0; consumer < registers.consumerCount(); consumer++) {
-                    peers.get(registers.consumerActor(consumer))
-                            .tell(new EndOfStream(registers.consumerInput(consumer)));
+                    send(registers.consumerActor(consumer), new EndOfStream(registers.consumerInput(consumer)));
                 }
             }
             endSent = true;
@@ -267,7 +316,7 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
                 return this;
             }
         }
-        job.tell(new JobMessage.ActorFinished(spec.id()));
+        job.tell(new JobMessage.ActorFinished(spec.id(), sent, received));
         return Behaviors.stopped();
     }
 
@@ -293,6 +342,48 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
             }
         }
         return allEndedAndDrained;
+    }
+
+    /**
+     * What this actor's next action waits for, asked once the job found the run deadlocked; null
+     * when it is not its ordered device's next action, or has no action left.
+     */
+    private BlockedAction blockedAction() {
+        if (cursor != null && cursor.nextActor() != spec.id() || step == steps) {
+            return null;
+        }
+        List<String> waits = new ArrayList<>();
+        for (int input = 0; input < inputs.length; input++) {
+            if (inputs[input].isEmpty()) {
+                ActorSpec producer = plan.actor(inputProducers[input]);
+                waits.add("input " + input + " from '" + producer.name() + "' on " + plan.deviceOf(producer).name()
+                        + (inputs[input].ended() ? ", which ended" : ", which has not produced this micro-batch yet"));
+            }
+        }
+        for (int output = 0; output < outputs.length; output++) {
+            OutputRegisters registers = outputs[output];
+            if (!registers.hasFree()) {
+                List<String> holders = new ArrayList<>();
+                for (int consumer = 0; consumer < registers.consumerCount(); consumer++) {
+                    holders.add("'" + plan.actor(registers.consumerActor(consumer)).name() + "'");
+                }
+                waits.add("a free register of output " + output + " (quota " + registers.quota()
+                        + ", every register still held by its consumers " + String.join(", ", holders) + ")");
+            }
+        }
+        for (int i = 0; i < controlPredecessors.length; i++) {
+            String predecessor = "'" + plan.actor(controlPredecessors[i]).name() + "'";
+            if (previousIterationOnly[i] && controlDone[i] < step - step % microBatches) {
+                waits.add(predecessor + " to finish iteration " + (iteration() - 1) + " (iteration edge)");
+            } else if (!previousIterationOnly[i] && controlDone[i] < step + 1) {
+                waits.add(predecessor + " to act for this micro-batch first (control edge)");
+            }
+        }
+        if (waits.isEmpty()) {
+            waits.add("nothing it can name (it could act; report this plan as a runtime bug)");
+        }
+        return new BlockedAction(device.name(), cursor != null, cursor == null ? -1 : cursor.position(),
+                cursor == null ? 0 : cursor.length(), spec.name(), microBatch(), iteration(), waits);
     }
 
     private IllegalStateException protocolError(String what) {

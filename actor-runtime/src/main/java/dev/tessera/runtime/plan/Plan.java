@@ -1,11 +1,15 @@
 package dev.tessera.runtime.plan;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * What the runtime executes: devices, and actors connected by data edges (input to producer
  * output) and control edges (run after another actor of the same device, per micro-batch).
+ * A device may carry an {@link ActionOrder}: its actors then act in exactly that order; a device
+ * without one runs each actor as soon as its data and a free register are there (dataflow).
  * A plan is always valid: {@link #of} runs {@link PlanValidator} and throws on any problem.
  */
 public final class Plan {
@@ -15,10 +19,15 @@ public final class Plan {
     private final List<List<List<ConsumerRef>>> consumers;
     /** controlSuccessors[actor]: actors that wait for this one, per micro-batch or per iteration. */
     private final List<List<Integer>> controlSuccessors;
+    /** orders[device]: its action order, or null when it runs as its data arrives. */
+    private final List<ActionOrder> orders;
 
-    private Plan(List<Device> devices, List<ActorSpec> actors) {
+    private Plan(List<Device> devices, List<ActorSpec> actors, List<ActionOrder> orders) {
         this.devices = List.copyOf(devices);
         this.actors = List.copyOf(actors);
+        List<ActionOrder> byDevice = new ArrayList<>(Collections.nCopies(devices.size(), null));
+        orders.forEach(order -> byDevice.set(order.device(), order));
+        this.orders = Collections.unmodifiableList(byDevice);
         List<List<List<ConsumerRef>>> byActor = new ArrayList<>();
         List<List<Integer>> successors = new ArrayList<>();
         for (ActorSpec actor : actors) {
@@ -54,11 +63,36 @@ public final class Plan {
      *                              control edge across devices, cycle, ...)
      */
     public static Plan of(List<Device> devices, List<ActorSpec> actors) {
-        List<String> problems = PlanValidator.problems(devices, actors);
+        return of(devices, actors, List.of());
+    }
+
+    /**
+     * Builds a plan whose devices may carry an action order (at most one each).
+     *
+     * @throws InvalidPlanException listing every problem, of the actors and of the orders (an
+     *                              actor of another device, an action listed twice or missing, ...)
+     */
+    public static Plan of(List<Device> devices, List<ActorSpec> actors, List<ActionOrder> orders) {
+        List<String> problems = PlanValidator.problems(devices, actors, orders);
         if (!problems.isEmpty()) {
             throw new InvalidPlanException(problems);
         }
-        return new Plan(devices, actors);
+        return new Plan(devices, actors, orders);
+    }
+
+    /** The action order of device {@code device}; empty when its actors act as their data arrives. */
+    public Optional<ActionOrder> order(int device) {
+        return Optional.ofNullable(orders.get(device));
+    }
+
+    /** Every action order, in device order. */
+    public List<ActionOrder> orders() {
+        return orders.stream().filter(order -> order != null).toList();
+    }
+
+    /** The same actors and edges with these action orders instead of the plan's own. */
+    public Plan withOrders(List<ActionOrder> replacement) {
+        return of(devices, actors, replacement);
     }
 
     public List<Device> devices() {
@@ -106,6 +140,13 @@ public final class Plan {
             }
             if (!actor.iterationPredecessors().isEmpty()) {
                 text.append(" after previous iteration of ").append(actor.iterationPredecessors());
+            }
+            text.append('\n');
+        }
+        for (ActionOrder order : orders()) {
+            text.append("order of ").append(devices.get(order.device()).name()).append(':');
+            for (OrderedAction action : order.actions()) {
+                text.append(' ').append(actors.get(action.actor()).name()).append('/').append(action.microBatch());
             }
             text.append('\n');
         }

@@ -20,6 +20,7 @@ import java.util.Optional;
 public final class PlanBuilder {
     private final List<Device> devices = new ArrayList<>();
     private final List<ActorSpec> actors = new ArrayList<>();
+    private final List<ActionOrder> orders = new ArrayList<>();
 
     /** Adds a device and returns its index. */
     public int device(String name) {
@@ -32,9 +33,18 @@ public final class PlanBuilder {
         return new ActorBuilder(name, op, device);
     }
 
+    /**
+     * Makes device {@code device} run its actors in exactly this order each iteration (see
+     * {@link ActionOrder} for the rule an order follows; {@link #build()} checks it).
+     */
+    public PlanBuilder order(int device, List<OrderedAction> actions) {
+        orders.add(new ActionOrder(device, actions));
+        return this;
+    }
+
     /** Validates and builds the plan; throws {@link InvalidPlanException} listing every problem. */
     public Plan build() {
-        return Plan.of(devices, actors);
+        return Plan.of(devices, actors, orders);
     }
 
     /** One actor under construction; {@link #add()} appends it to the plan and returns its id. */

@@ -8,15 +8,24 @@ import java.util.Set;
 /**
  * Checks that a plan can run: every reference resolves, quotas are at least 1, each kind has
  * its shape of edges, control edges stay on one device, tensors cross devices only through
- * transfer actors, and data plus control edges form no cycle. Each problem names the actors,
+ * transfer actors, data plus control edges form no cycle, and every action order follows the
+ * rule of {@link ActionOrder}. Each problem names the actors,
  * devices and indices involved and says what to change.
  */
 public final class PlanValidator {
     private PlanValidator() {
     }
 
-    /** Every problem of the plan, in a stable order; empty when the plan is valid. */
+    /** Every problem of a plan without action orders, in a stable order; empty when it is valid. */
     public static List<String> problems(List<Device> devices, List<ActorSpec> actors) {
+        return problems(devices, actors, List.of());
+    }
+
+    /**
+     * Every problem of the plan, in a stable order; empty when it is valid. Action orders are
+     * checked against the rule of {@link ActionOrder} once the actors themselves are valid.
+     */
+    public static List<String> problems(List<Device> devices, List<ActorSpec> actors, List<ActionOrder> orders) {
         List<String> problems = new ArrayList<>();
         if (devices.isEmpty()) {
             problems.add("the plan has no device; add at least one");
@@ -52,6 +61,9 @@ public final class PlanValidator {
         }
         if (problems.isEmpty()) {
             findCycle(actors).addTo(problems);
+        }
+        if (problems.isEmpty()) {
+            ActionOrderValidator.check(devices, actors, orders, problems);
         }
         return problems;
     }

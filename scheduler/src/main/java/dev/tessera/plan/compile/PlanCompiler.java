@@ -24,7 +24,8 @@ import java.util.function.ToIntFunction;
  * Compiles a training graph whose ops are placed on devices into the execution plan
  * ({@code tessera_plan.proto}): one actor per op, a source per data input, a sink for the loss,
  * one for the gradient norm per device that updates parameters, transfer actors where a tensor
- * crosses devices, a register quota per output. Activations travel in registers; parameters and
+ * crosses devices, a register quota per output ({@link PlanOptions#registerQuota()} and
+ * {@link PlanOptions#sourceQuota()}, or the tensor's own from {@link PlanOptions#outputQuotas()}). Activations travel in registers; parameters and
  * optimizer state are buffers the worker binds directly into the kernels, so their order of
  * access is made explicit:
  *
@@ -99,7 +100,7 @@ public final class PlanCompiler {
                 if (dataInputs.contains(input) && !sources.containsKey(input)) {
                     ActorDraft source = add("source:" + input.name(), "Source", opDevices[i], null, ActorKind.SOURCE,
                             null, input, null);
-                    source.output(options.sourceQuota(), input);
+                    source.output(options.quotaOf(input.name(), options.sourceQuota()), input);
                     sources.put(input, source.id);
                 }
             }
@@ -113,7 +114,7 @@ public final class PlanCompiler {
             ActorDraft actor = add(op.name(), op.def().type(), opDevices[i], op.phase(), ActorKind.COMPUTE, op, null,
                     null);
             for (int out = 0; out < op.outputs().size(); out++) {
-                actor.output(options.registerQuota(), op.output(out));
+                actor.output(options.quotaOf(op.output(out).name(), options.registerQuota()), op.output(out));
                 producers.put(op.output(out), new int[] {actor.id, out});
             }
             actor.operands = new int[op.inputs().size()];
@@ -134,6 +135,7 @@ public final class PlanCompiler {
             orderUpdatesAfterNormChecks(norm, opActors);
         }
         PersistentAccessOrder.apply(opActors, this::order, this::orderAcrossIterations);
+        requireQuotasHeld();
         return PlanWriter.write(options, graph.options().microBatches(), devices, actors);
     }
 
@@ -159,6 +161,20 @@ public final class PlanCompiler {
         }
         for (ActorDraft check : checks.values()) {
             connect(check, normOutput[0], normOutput[1]);
+        }
+    }
+
+    /** Every tensor given its own quota is held by some output of the plan. */
+    private void requireQuotasHeld() {
+        Set<String> held = new HashSet<>();
+        for (ActorDraft actor : actors) {
+            actor.outputTensors.stream().filter(t -> t != null).forEach(t -> held.add(t.name()));
+        }
+        List<String> unknown = options.outputQuotas().keySet().stream().filter(t -> !held.contains(t)).sorted().toList();
+        if (!unknown.isEmpty()) {
+            throw new IllegalArgumentException("PlanOptions sets register quotas for " + unknown + ", which no output "
+                    + "of the plan holds; name physical tensors that ops or sources produce (folded reshapes and "
+                    + "parameters hold no register)");
         }
     }
 
@@ -252,7 +268,8 @@ public final class PlanCompiler {
         ActorDraft transfer = add(what + "@" + devices.get(device), "Transfer", device, null, ActorKind.TRANSFER, null,
                 null, null);
         transfer.inputs.add(new int[] {producer, output});
-        transfer.output(from.kind == ActorKind.SOURCE ? options.sourceQuota() : options.registerQuota(), moved);
+        int quota = from.kind == ActorKind.SOURCE ? options.sourceQuota() : options.registerQuota();
+        transfer.output(moved == null ? quota : options.quotaOf(moved.name(), quota), moved);
         byDevice.put(device, transfer.id);
         return transfer.id;
     }

@@ -1,5 +1,8 @@
 package dev.tessera.plan.compile;
 
+import java.util.LinkedHashMap;
+import java.util.Map;
+
 /**
  * What the plan compiler needs besides the graph and its devices.
  *
@@ -13,9 +16,15 @@ package dev.tessera.plan.compile;
  * @param collectiveChunkBytes bytes per ring step of a collective
  * @param directCollectiveBytes a collective whose input has at most this many bytes per member
  *                           runs DIRECT (one step) instead of RING
+ * @param outputQuotas       registers of the outputs holding these tensors (by physical tensor
+ *                           name, e.g. {@code "fc1.matmul@0:1"}), instead of registerQuota or
+ *                           sourceQuota; the transfers that move such a tensor to other devices
+ *                           get the same quota. Empty by default. A schedule sets it from its peak
+ *                           of micro-batches in flight (GPipe keeps every micro-batch's forward
+ *                           activations alive, so they need one register per micro-batch).
  */
 public record PlanOptions(String jobId, long planVersion, int registerQuota, int sourceQuota, boolean withUpdate,
-                          long collectiveChunkBytes, long directCollectiveBytes) {
+                          long collectiveChunkBytes, long directCollectiveBytes, Map<String, Integer> outputQuotas) {
     /** Bytes per ring step unless told otherwise. */
     public static final long DEFAULT_CHUNK_BYTES = 1 << 20;
     /** Collectives up to this many bytes run DIRECT unless told otherwise. */
@@ -32,6 +41,13 @@ public record PlanOptions(String jobId, long planVersion, int registerQuota, int
             throw new IllegalArgumentException("register quotas must be at least 1, got register quota "
                     + registerQuota + " and source quota " + sourceQuota + " (runtime.source_prefetch)");
         }
+        outputQuotas = outputQuotas == null ? Map.of() : Map.copyOf(outputQuotas);
+        outputQuotas.forEach((tensor, quota) -> {
+            if (quota < 1) {
+                throw new IllegalArgumentException("the register quota of tensor '" + tensor
+                        + "' must be at least 1, got " + quota);
+            }
+        });
         if (collectiveChunkBytes < 0 || directCollectiveBytes < 0) {
             throw new IllegalArgumentException("collective chunk and direct sizes must be at least 0, got "
                     + collectiveChunkBytes + " and " + directCollectiveBytes);
@@ -41,16 +57,29 @@ public record PlanOptions(String jobId, long planVersion, int registerQuota, int
     /** Job "local", version 0, the given quotas, with the update, default collective settings. */
     public static PlanOptions of(int registerQuota, int sourceQuota) {
         return new PlanOptions("local", 0, registerQuota, sourceQuota, true, DEFAULT_CHUNK_BYTES,
-                DEFAULT_DIRECT_BYTES);
+                DEFAULT_DIRECT_BYTES, Map.of());
     }
 
     public PlanOptions withUpdate(boolean value) {
         return new PlanOptions(jobId, planVersion, registerQuota, sourceQuota, value, collectiveChunkBytes,
-                directCollectiveBytes);
+                directCollectiveBytes, outputQuotas);
     }
 
     public PlanOptions withJob(String id, long version) {
         return new PlanOptions(id, version, registerQuota, sourceQuota, withUpdate, collectiveChunkBytes,
-                directCollectiveBytes);
+                directCollectiveBytes, outputQuotas);
+    }
+
+    /** These options with {@code quota} registers for the outputs holding tensor {@code tensor}. */
+    public PlanOptions withOutputQuota(String tensor, int quota) {
+        Map<String, Integer> quotas = new LinkedHashMap<>(outputQuotas);
+        quotas.put(tensor, quota);
+        return new PlanOptions(jobId, planVersion, registerQuota, sourceQuota, withUpdate, collectiveChunkBytes,
+                directCollectiveBytes, quotas);
+    }
+
+    /** Registers of an output holding {@code tensor}: its own quota if set, else {@code otherwise}. */
+    public int quotaOf(String tensor, int otherwise) {
+        return outputQuotas.getOrDefault(tensor, otherwise);
     }
 }

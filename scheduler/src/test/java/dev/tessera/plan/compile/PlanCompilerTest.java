@@ -142,6 +142,44 @@ class PlanCompilerTest {
     }
 
     @Test
+    void shouldGiveATensorItsOwnQuotaOnItsProducerAndEveryTransferOfItKeepingTheOthers() {
+        ExamplePlans.Example stages = ExamplePlans.all().stream().filter(e -> e.name().equals("mlp, two stages"))
+                .findFirst().orElseThrow();
+        ActorProto crossing = stages.plan().getActorsList().stream()
+                .filter(a -> a.getKind() == ActorKind.TRANSFER && !a.getOutputs(0).getTensor().isEmpty()
+                        && stages.plan().getActors(a.getInputs(0).getProducer()).getKind() == ActorKind.COMPUTE)
+                .findFirst().orElseThrow();
+        String tensor = crossing.getOutputs(0).getTensor();
+
+        PlanProto plan = PlanCompiler.compile(stages.distributed(),
+                PlanOptions.of(1, 2).withJob("example", 3).withOutputQuota(tensor, 3));
+
+        assertEquals(stages.plan().getActorsCount(), plan.getActorsCount());
+        int changed = 0;
+        for (int a = 0; a < plan.getActorsCount(); a++) {
+            for (int o = 0; o < plan.getActors(a).getOutputsCount(); o++) {
+                int quota = plan.getActors(a).getOutputs(o).getQuota();
+                if (plan.getActors(a).getOutputs(o).getTensor().equals(tensor)) {
+                    assertEquals(3, quota, plan.getActors(a).getName());
+                    changed++;
+                } else {
+                    assertEquals(stages.plan().getActors(a).getOutputs(o).getQuota(), quota, plan.getActors(a).getName());
+                }
+            }
+        }
+        assertEquals(2, changed, "the producer's output and the transfer's");
+    }
+
+    @Test
+    void shouldRejectAQuotaForATensorNoOutputHolds() {
+        IllegalArgumentException error = assertThrows(IllegalArgumentException.class, () -> PlanCompiler.compile(
+                ExamplePlans.mlp(), ONE_DEVICE, op -> 0, PlanOptions.of(1, 2).withOutputQuota("fc1.weight", 2)));
+        assertTrue(error.getMessage().startsWith("PlanOptions sets register quotas for [fc1.weight], which no output"),
+                error.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> PlanOptions.of(1, 2).withOutputQuota("x", 0));
+    }
+
+    @Test
     void shouldRejectAnOpPlacedOnADeviceThePlanDoesNotHave() {
         IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
                 () -> PlanCompiler.compile(ExamplePlans.mlp(), ONE_DEVICE, op -> 1, PlanOptions.of(1, 2)));

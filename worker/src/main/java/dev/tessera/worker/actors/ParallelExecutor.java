@@ -24,6 +24,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.UnaryOperator;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -46,13 +47,23 @@ public final class ParallelExecutor implements TrainingExecutor {
      *     replaced by the lowering's
      */
     public ParallelExecutor(DistributedTraining distributed, long seed, ActorExecutorOptions options) {
+        this(distributed, seed, options, UnaryOperator.identity());
+    }
+
+    /**
+     * Runs the compiled plan as {@code adjust} changes it, e.g. with an action order per device
+     * that a test writes by hand (the compiler sets none yet).
+     */
+    ParallelExecutor(DistributedTraining distributed, long seed, ActorExecutorOptions options,
+                     UnaryOperator<PlanProto> adjust) {
         this.distributed = distributed;
         this.graph = distributed.logical();
         this.options = options;
         Placement onDevices = distributed::device;
         this.physical = new ActorExecutor(distributed.physical(), seed,
                 options.withDevices(distributed.devices().size(), onDevices),
-                withUpdate -> PlanCompiler.compile(distributed, ActorExecutor.planOptions(options, withUpdate)));
+                withUpdate -> adjust.apply(PlanCompiler.compile(distributed, ActorExecutor.planOptions(options,
+                        withUpdate))));
         Map<String, HostTensor> initial = new LinkedHashMap<>();
         for (Tensor p : graph.parameters()) {
             initial.put(p.name(), ParameterInit.materialize(p, seed));

@@ -5,8 +5,10 @@ import dev.tessera.graph.Op;
 import dev.tessera.graph.Phase;
 import dev.tessera.graph.Tensor;
 import dev.tessera.graph.TensorKind;
+import dev.tessera.proto.plan.ActionProto;
 import dev.tessera.proto.plan.ActorProto;
 import dev.tessera.proto.plan.ComputeProto;
+import dev.tessera.proto.plan.DeviceActionOrder;
 import dev.tessera.proto.plan.DeviceProto;
 import dev.tessera.proto.plan.InputEdge;
 import dev.tessera.proto.plan.Operand;
@@ -15,6 +17,7 @@ import dev.tessera.proto.plan.PlanProto;
 import dev.tessera.proto.plan.SinkRole;
 import dev.tessera.runtime.ActorAction;
 import dev.tessera.runtime.plan.ActorKind;
+import dev.tessera.runtime.plan.OrderedAction;
 import dev.tessera.runtime.plan.Plan;
 import dev.tessera.runtime.plan.PlanBuilder;
 import dev.tessera.worker.exec.HostTensors;
@@ -28,7 +31,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Binds a compiled plan ({@code tessera_plan.proto}, made by the scheduler's plan compiler) to
- * this worker: the runtime's {@link Plan} with the same actors, ids and edges, and an action per
+ * this worker: the runtime's {@link Plan} with the same actors, ids, edges and per-device action
+ * orders (a device without one runs its actors as their data arrives), and an action per
  * actor: a kernel found by op type for a compute actor, a batch copy for a source, a check for a
  * sink (the runtime supplies transfers). This is the only part of the plan that depends on ND4J.
  */
@@ -61,6 +65,7 @@ final class PlanBinding {
     /**
      * @throws IllegalArgumentException when the plan names an op or tensor the training graph
      *     does not have (it was compiled from another graph), or is not a valid runtime plan
+     *     (an {@code InvalidPlanException} listing every problem, those of the action orders too)
      */
     Bound bind(PlanProto compiled) {
         PlanBuilder builder = new PlanBuilder();
@@ -84,6 +89,13 @@ final class PlanBinding {
             actor.getIterationPredecessorsList().forEach(spec::afterPreviousIteration);
             spec.add();
             actions.add(action(actor));
+        }
+        for (DeviceActionOrder order : compiled.getActionOrdersList()) {
+            List<OrderedAction> actionsInOrder = new ArrayList<>(order.getActionsCount());
+            for (ActionProto action : order.getActionsList()) {
+                actionsInOrder.add(new OrderedAction(action.getActor(), action.getMicroBatch()));
+            }
+            builder.order(order.getDevice(), actionsInOrder);
         }
         return new Bound(compiled, builder.build(), actions);
     }
