@@ -67,7 +67,10 @@ public final class ActorExecutor implements TrainingExecutor {
         this(graph, seed, ActorExecutorOptions.defaults());
     }
 
-    /** Initializes every parameter from its initializer with {@code seed}, as the reference executor does. */
+    /**
+     * On one device, 0:0. Initializes every parameter from its initializer with {@code seed}, as
+     * the reference executor does. Several devices run a layout: {@link ParallelExecutor}.
+     */
     public ActorExecutor(TrainingGraph graph, long seed, ActorExecutorOptions options) {
         this(graph, seed, options, localCompilation(graph, options));
     }
@@ -88,14 +91,10 @@ public final class ActorExecutor implements TrainingExecutor {
         this.training = compile(true);
     }
 
-    /** Devices 0:0 to 0:(n-1) of this JVM, each op on the device the options' placement chooses. */
+    /** Every op on device 0:0 of this JVM. */
     private static PlanCompilation localCompilation(TrainingGraph graph, ActorExecutorOptions options) {
-        List<DeviceId> devices = new ArrayList<>();
-        for (int d = 0; d < options.devices(); d++) {
-            devices.add(new DeviceId(0, d));
-        }
-        var deviceOfOp = options.placement().resolve(graph, options.devices());
-        return withUpdate -> PlanCompiler.compile(graph, devices, deviceOfOp, planOptions(options, withUpdate));
+        List<DeviceId> device = List.of(new DeviceId(0, 0));
+        return withUpdate -> PlanCompiler.compile(graph, device, op -> 0, planOptions(options, withUpdate));
     }
 
     static PlanOptions planOptions(ActorExecutorOptions options, boolean withUpdate) {

@@ -41,17 +41,12 @@ public final class ParallelExecutor implements TrainingExecutor {
     private final ActorExecutorOptions options;
     private final Map<Tensor, INDArray> inferenceWeights = new LinkedHashMap<>();
 
-    /**
-     * @param options register quotas, tracing and kernels; its device count and placement are
-     *     replaced by the lowering's
-     */
+    /** @param options register quotas, tracing and kernels; the devices are the lowering's */
     public ParallelExecutor(DistributedTraining distributed, long seed, ActorExecutorOptions options) {
         this.distributed = distributed;
         this.graph = distributed.logical();
         this.options = options;
-        Placement onDevices = distributed::device;
-        this.physical = new ActorExecutor(distributed.physical(), seed,
-                options.withDevices(distributed.devices().size(), onDevices),
+        this.physical = new ActorExecutor(distributed.physical(), seed, options,
                 withUpdate -> PlanCompiler.compile(distributed, ActorExecutor.planOptions(options, withUpdate)));
         Map<String, HostTensor> initial = new LinkedHashMap<>();
         for (Tensor p : graph.parameters()) {

@@ -10,9 +10,9 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * What a training loop needs of an executor, whether the graph runs on one set of devices by
- * manual placement ({@link ActorExecutor}) or laid out by SBP over a placement
- * ({@link ParallelExecutor}). Batches, parameters and optimizer state are always the logical,
+ * What a training loop needs of an executor, whether the graph runs on one device
+ * ({@link ActorExecutor}) or laid out by SBP over several (data, tensor and pipeline stages,
+ * {@link ParallelExecutor}). Batches, parameters and optimizer state are always the logical,
  * whole tensors keyed by name, so checkpoints do not depend on the layout.
  */
 public interface TrainingExecutor extends AutoCloseable {
