@@ -21,12 +21,11 @@ import dev.tessera.lowering.PhysicalLowering;
 import dev.tessera.runtime.trace.ChromeTraceWriter;
 import dev.tessera.runtime.trace.Trace;
 import dev.tessera.tensor.HostTensor;
-import dev.tessera.worker.actors.ActorExecutor;
 import dev.tessera.worker.actors.ActorExecutorOptions;
 import dev.tessera.worker.actors.ParallelExecutor;
-import dev.tessera.worker.actors.TrainingExecutor;
 import dev.tessera.worker.exec.ComputeThreads;
 import dev.tessera.worker.exec.StepResult;
+import dev.tessera.worker.exec.TrainingExecutor;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -62,24 +61,21 @@ public final class Trainer {
     private boolean chartFailed;
 
     /**
-     * What a run is built from before anything is written: the model and its training graph,
-     * and, on several devices, the layout (an auto search can take seconds, so it is done once).
-     *
-     * @param plan the layout when {@code parallel.devices > 1}, else null
+     * What a run is built from before anything is written: the model, its training graph and
+     * its layout over the devices (one or many; an auto search can take seconds, so it is done once).
      */
     public record Prepared(TrainingSetup setup, ParallelPlan plan) {
     }
 
     /**
-     * Builds the model and its training graph and lays it out when the run uses several devices.
+     * Builds the model and its training graph and lays it out over {@code parallel.devices}.
      *
      * @throws InputException when the model or the layout cannot be built (conflicting hints)
      */
     public static Prepared prepare(RunConfig config) {
         TrainingSetup setup = TrainingSetup.from(config);
-        ParallelPlan plan = config.parallel().devices() == 1 ? null
-                : ParallelPlan.of(config.modelType(), setup.model().describe(), setup.graph(),
-                        config.settings().batchSize(), config.parallel());
+        ParallelPlan plan = ParallelPlan.of(config.modelType(), setup.model().describe(), setup.graph(),
+                config.settings().batchSize(), config.parallel());
         return new Prepared(setup, plan);
     }
 
@@ -288,19 +284,16 @@ public final class Trainer {
     }
 
     /**
-     * With {@code parallel.devices > 1}, the graph laid out over the [data, tensor] devices (of
-     * every pipeline stage) as {@code tessera plan} shows it, lowered and run on as many virtual
-     * devices; otherwise the actor executor on one device.
+     * The graph laid out over the devices as {@code tessera plan} shows it (on one device, all of
+     * it on 0:0), lowered and run on as many virtual devices: one path for one device and many.
      */
     private TrainingExecutor executor(TrainingGraph graph) {
         ParallelSettings parallel = config.parallel();
-        if (parallel.devices() == 1) {
-            return new ActorExecutor(graph, settings.seed(), executorOptions());
+        if (parallel.devices() > 1) {
+            progress.note("training on " + parallel.devices() + " devices (" + layout(parallel)
+                    + "); 'tessera plan' shows the layout");
         }
-        ParallelPlan plan = prepared.plan();
-        progress.note("training on " + parallel.devices() + " devices (" + layout(parallel)
-                + "); 'tessera plan' shows the layout");
-        return new ParallelExecutor(PhysicalLowering.lower(graph, plan.assignment()), settings.seed(),
+        return new ParallelExecutor(PhysicalLowering.lower(graph, prepared.plan().assignment()), settings.seed(),
                 executorOptions());
     }
 

@@ -25,6 +25,7 @@ import dev.tessera.worker.exec.KernelException;
 import dev.tessera.worker.exec.NonFiniteException;
 import dev.tessera.worker.exec.ReferenceExecutor;
 import dev.tessera.worker.exec.StepResult;
+import dev.tessera.worker.exec.TrainingExecutor;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -41,7 +42,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * the actor system (starting one costs tens of milliseconds). On one device it computes
  * exactly what {@link ReferenceExecutor} computes, bit for bit: the same kernels on the same
  * buffers in an order the plan's edges make equivalent. Parameters and optimizer state live in
- * this executor, shared by every device of the JVM.
+ * this executor, shared by every device of the JVM, keyed by the names of the graph it runs:
+ * under {@link ParallelExecutor} that is the physical graph, whose tensors are each device's part.
  */
 public final class ActorExecutor implements TrainingExecutor {
     private final TrainingGraph graph;
@@ -163,15 +165,12 @@ public final class ActorExecutor implements TrainingExecutor {
         return results;
     }
 
-    /** One iteration; {@link #run} several at once is cheaper. */
-    public StepResult step(List<Map<String, HostTensor>> microBatches, double learningRate) {
-        return run(List.of(microBatches), new double[] {learningRate}).get(0);
-    }
 
     /**
      * Forward and backward over the micro-batches without updating: the gradient of the mean loss
      * for every parameter, keyed by parameter name. For tests.
      */
+    @Override
     public Map<String, HostTensor> gradients(List<Map<String, HostTensor>> microBatches) {
         if (gradientsOnly == null) {
             gradientsOnly = compile(false);
