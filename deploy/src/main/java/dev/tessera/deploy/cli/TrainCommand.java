@@ -34,7 +34,8 @@ import picocli.CommandLine.Model.CommandSpec;
                 "  tessera train my.conf --set train.steps=100 --set optimizer.lr=3e-4",
                 "  tessera train my.conf --run-dir runs/a --set checkpoint.every=100",
                 "  tessera train my.conf --resume runs/a",
-                "  tessera train my.conf --set runtime.devices=2 --set 'runtime.placement=[\"block1.=1\"]' --trace"})
+                "  tessera train my.conf --set parallel.devices=2 --set parallel.pipeline=2 \\",
+                "      --set 'parallel.stages={\"block1.\"=1}' --trace"})
 public final class TrainCommand implements Callable<Integer> {
     static final Path RUNS = Path.of("runs");
     /** Summary keys the trainer writes itself; every other key is an evaluation metric of the model. */
@@ -69,11 +70,6 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         RunConfig run = new ConfigLoader(ModelRegistry.fromClassPath()).load(config, overrides);
-        if (run.parallel().devices() > 1 && run.settings().devices() > 1) {
-            throw new InputException("parallel.devices is " + run.parallel().devices() + " and runtime.devices is "
-                    + run.settings().devices() + ": choose one way to use several devices, SBP layouts (parallel.*) or "
-                    + "manual placement (runtime.devices with runtime.placement); set the other to 1");
-        }
         // build and lay out the graph before a run directory exists: a layout that cannot work
         // (conflicting hints) is a config error and leaves nothing behind
         Trainer.Prepared prepared = Trainer.prepare(run);

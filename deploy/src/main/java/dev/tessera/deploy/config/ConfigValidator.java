@@ -24,6 +24,20 @@ final class ConfigValidator {
     private static final java.util.Map<String, ConfigValueType> OPEN_SECTIONS = java.util.Map.of(
             "parallel.hints", ConfigValueType.STRING, "parallel.stages", ConfigValueType.NUMBER);
 
+    /**
+     * Keys that existed once and were replaced, with what to write instead: an unknown key, but
+     * the user most likely follows an old config or page, so the message says how to migrate.
+     */
+    private static final java.util.Map<String, String> REPLACED_KEYS = java.util.Map.of(
+            "runtime.placement", "runtime.placement was replaced by parallel.pipeline + parallel.stages: a split of "
+                    + "the model over k devices is k pipeline stages of one device each, e.g. instead of "
+                    + "runtime.devices = 2, runtime.placement = [\"block1.=1\", \"head.=1\"] write parallel { devices = 2, "
+                    + "pipeline = 2, stages { \"block1.\" = 1, \"head.\" = 1 } } (op or parameter name prefix -> stage; "
+                    + "'tessera plan' lists the names)",
+            "runtime.devices", "runtime.devices was replaced by parallel.devices, the one device count: set "
+                    + "parallel.devices (= data * tensor * pipeline), and split a model over devices with "
+                    + "parallel.pipeline + parallel.stages");
+
     private ConfigValidator() {
     }
 
@@ -43,7 +57,9 @@ final class ConfigValidator {
             String path = prefix.isEmpty() ? ConfigUtil.joinPath(key) : prefix + "." + ConfigUtil.joinPath(key);
             ConfigValue value = user.get(key);
             ConfigValue declared = reference.get(key);
-            if (declared == null) {
+            if (declared == null && REPLACED_KEYS.containsKey(path)) {
+                problems.add("unknown key " + path + where(value) + "; " + REPLACED_KEYS.get(path));
+            } else if (declared == null) {
                 String section = prefix.isEmpty() ? "valid top-level keys: " : "valid keys of " + prefix + ": ";
                 String keys = reference.isEmpty() ? "(none)" : String.join(", ", new TreeSet<>(reference.keySet()));
                 problems.add("unknown key " + path + where(value) + "; " + section + keys);

@@ -3,9 +3,7 @@ package dev.tessera.deploy.config;
 import com.typesafe.config.Config;
 import dev.tessera.deploy.InputException;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -15,7 +13,7 @@ import java.util.Set;
  */
 public record TrainSettings(long steps, int batchSize, int microBatches, long seed, long logEvery, long evalEvery,
                             Optimizer optimizer, Schedule schedule, long checkpointEvery, int checkpointKeep,
-                            int threads, int devices, Map<String, Integer> placement, int sourcePrefetch) {
+                            int threads, int sourcePrefetch) {
 
     /** Another spelling of {@code cosine} (the schedule warms up either way), as the example configs write it. */
     private static final String WARMUP_COSINE = "warmup_cosine";
@@ -55,11 +53,9 @@ public record TrainSettings(long steps, int batchSize, int microBatches, long se
         long every = atLeast(c, "checkpoint.every", 0, problems);
         int keep = (int) atLeast(c, "checkpoint.keep", 1, problems);
         int threads = (int) atLeast(c, "runtime.threads", 1, problems);
-        int devices = (int) atLeast(c, "runtime.devices", 1, problems);
-        Map<String, Integer> placement = placement(c, devices, problems);
         int sourcePrefetch = (int) atLeast(c, "runtime.source_prefetch", 1, problems);
         for (String intKey : List.of("train.batch_size", "train.micro_batches", "checkpoint.keep", "runtime.threads",
-                "runtime.devices", "runtime.source_prefetch")) {
+                "runtime.source_prefetch")) {
             if (c.getDouble(intKey) > Integer.MAX_VALUE) {
                 problems.add(intKey + ": must be at most " + Integer.MAX_VALUE + ", got " + c.getValue(intKey).render());
             }
@@ -72,7 +68,7 @@ public record TrainSettings(long steps, int batchSize, int microBatches, long se
         }
         return new TrainSettings(steps, batchSize, microBatches, seed, logEvery, evalEvery,
                 new Optimizer(type, lr, beta1, beta2, epsilon, weightDecay, momentum, clipNorm),
-                new Schedule(scheduleType, warmup, minLr), every, keep, threads, devices, placement, sourcePrefetch);
+                new Schedule(scheduleType, warmup, minLr), every, keep, threads, sourcePrefetch);
     }
 
     /** Examples consumed by one optimizer step. */
@@ -91,22 +87,6 @@ public record TrainSettings(long steps, int batchSize, int microBatches, long se
             problems.add(path + ": must be at least " + min + ", got " + v);
         }
         return v;
-    }
-
-    /** {@code runtime.placement}: entries {@code "<prefix>=<device>"} with devices below {@code runtime.devices}. */
-    private static Map<String, Integer> placement(Config c, int devices, List<String> problems) {
-        Map<String, Integer> placement = new LinkedHashMap<>();
-        for (String entry : c.getStringList("runtime.placement")) {
-            int equals = entry.lastIndexOf('=');
-            String device = equals < 0 ? "" : entry.substring(equals + 1).trim();
-            if (equals <= 0 || !device.matches("[0-9]{1,9}") || Integer.parseInt(device) >= devices) {
-                problems.add("runtime.placement: entry '" + entry + "' must be \"<parameter name prefix>=<device>\" "
-                        + "with a device from 0 to " + (devices - 1) + " (runtime.devices = " + devices + ")");
-                continue;
-            }
-            placement.put(entry.substring(0, equals).trim(), Integer.parseInt(device));
-        }
-        return Map.copyOf(placement);
     }
 
     private static double positive(Config c, String path, List<String> problems) {

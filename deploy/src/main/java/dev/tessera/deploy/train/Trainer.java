@@ -21,13 +21,11 @@ import dev.tessera.lowering.PhysicalLowering;
 import dev.tessera.runtime.trace.ChromeTraceWriter;
 import dev.tessera.runtime.trace.Trace;
 import dev.tessera.tensor.HostTensor;
-import dev.tessera.worker.actors.ActorExecutor;
 import dev.tessera.worker.actors.ActorExecutorOptions;
 import dev.tessera.worker.actors.ParallelExecutor;
-import dev.tessera.worker.actors.Placement;
-import dev.tessera.worker.actors.TrainingExecutor;
 import dev.tessera.worker.exec.ComputeThreads;
 import dev.tessera.worker.exec.StepResult;
+import dev.tessera.worker.exec.TrainingExecutor;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -37,8 +35,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Trains a model on the actor runtime ({@link ActorExecutor}, {@code runtime.devices} local
- * devices, {@code runtime.placement}): builds the forward graph for one micro-batch, derives the
+ * Trains a model on the actor runtime, on one device or laid out over {@code parallel.devices}
+ * local devices (data, tensor and pipeline stages): builds the forward graph for one micro-batch, derives the
  * training graph, then runs {@code train.steps} iterations, each over batches
  * {@code step * micro_batches + j} of the model's data, in chunks of steps that end at each log,
  * eval and checkpoint point (one actor-system run per chunk). It logs metrics, evaluates,
@@ -63,24 +61,21 @@ public final class Trainer {
     private boolean chartFailed;
 
     /**
-     * What a run is built from before anything is written: the model and its training graph,
-     * and, on several devices, the layout (an auto search can take seconds, so it is done once).
-     *
-     * @param plan the layout when {@code parallel.devices > 1}, else null
+     * What a run is built from before anything is written: the model, its training graph and
+     * its layout over the devices (one or many; an auto search can take seconds, so it is done once).
      */
     public record Prepared(TrainingSetup setup, ParallelPlan plan) {
     }
 
     /**
-     * Builds the model and its training graph and lays it out when the run uses several devices.
+     * Builds the model and its training graph and lays it out over {@code parallel.devices}.
      *
      * @throws InputException when the model or the layout cannot be built (conflicting hints)
      */
     public static Prepared prepare(RunConfig config) {
         TrainingSetup setup = TrainingSetup.from(config);
-        ParallelPlan plan = config.parallel().devices() == 1 ? null
-                : ParallelPlan.of(config.modelType(), setup.model().describe(), setup.graph(),
-                        config.settings().batchSize(), config.parallel());
+        ParallelPlan plan = ParallelPlan.of(config.modelType(), setup.model().describe(), setup.graph(),
+                config.settings().batchSize(), config.parallel());
         return new Prepared(setup, plan);
     }
 
@@ -289,20 +284,17 @@ public final class Trainer {
     }
 
     /**
-     * With {@code parallel.devices > 1}, the graph laid out over the [data, tensor] devices (of
-     * every pipeline stage) as {@code tessera plan} shows it, lowered and run on as many virtual
-     * devices; otherwise the actor executor with the manual placement of {@code runtime.*}.
+     * The graph laid out over the devices as {@code tessera plan} shows it (on one device, all of
+     * it on 0:0), lowered and run on as many virtual devices: one path for one device and many.
      */
     private TrainingExecutor executor(TrainingGraph graph) {
         ParallelSettings parallel = config.parallel();
-        if (parallel.devices() == 1) {
-            return new ActorExecutor(graph, settings.seed(), executorOptions());
+        if (parallel.devices() > 1) {
+            progress.note("training on " + parallel.devices() + " devices (" + layout(parallel)
+                    + "); 'tessera plan' shows the layout");
         }
-        ParallelPlan plan = prepared.plan();
-        progress.note("training on " + parallel.devices() + " devices (" + layout(parallel)
-                + "); 'tessera plan' shows the layout");
-        return new ParallelExecutor(PhysicalLowering.lower(graph, plan.assignment()), settings.seed(),
-                executorOptions().withDevices(1, Placement.singleDevice()));
+        return new ParallelExecutor(PhysicalLowering.lower(graph, prepared.plan().assignment()), settings.seed(),
+                executorOptions());
     }
 
     /** E.g. {@code data 2 x tensor 1}, or with stages {@code pipeline 2 x data 1 x tensor 1}. */
@@ -312,10 +304,7 @@ public final class Trainer {
     }
 
     private ActorExecutorOptions executorOptions() {
-        Placement placement = settings.placement().isEmpty() ? Placement.singleDevice()
-                : Placement.byParameterPrefix(settings.placement());
-        return ActorExecutorOptions.defaults().withDevices(settings.devices(), placement)
-                .withSourceQuota(settings.sourcePrefetch()).withTrace(trace);
+        return ActorExecutorOptions.defaults().withSourceQuota(settings.sourcePrefetch()).withTrace(trace);
     }
 
     private void writeTrace(List<Trace> traces) {
@@ -349,9 +338,8 @@ public final class Trainer {
         Map<String, Object> summary = new LinkedHashMap<>();
         summary.put("model", config.modelType());
         summary.put("steps", settings.steps());
-        summary.put("devices", Math.max(config.parallel().devices(), settings.devices()));
-        summary.put("layout", config.parallel().devices() > 1 ? layout(config.parallel())
-                : settings.devices() > 1 ? "manual placement" : "single device");
+        summary.put("devices", config.parallel().devices());
+        summary.put("layout", config.parallel().devices() > 1 ? layout(config.parallel()) : "single device");
         summary.put("initial_loss", curve.isEmpty() ? Double.NaN : curve.get(0).loss());
         summary.put("final_loss", curve.isEmpty() ? Double.NaN : curve.get(curve.size() - 1).loss());
         summary.put("samples_per_s", round(stepsRun * settings.examplesPerStep() / stepSeconds));

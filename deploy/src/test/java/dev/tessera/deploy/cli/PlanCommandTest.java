@@ -311,9 +311,9 @@ class PlanCommandTest {
     }
 
     @Test
-    void shouldRefuseToTrainWithBothSbpLayoutsAndManualPlacement() throws IOException {
+    void shouldRefuseToTrainWithTheReplacedManualPlacementNamingTheStagesThatReplaceIt() throws IOException {
         Path conf = Files.writeString(dir.resolve("train.conf"),
-                "model.type = tiny-linear\nparallel { devices = 2, data = 2 }\nruntime.devices = 2\n");
+                "model.type = tiny-linear\nruntime { devices = 2, placement = [\"fc.=1\"] }\n");
         ByteArrayOutputStream err = new ByteArrayOutputStream();
 
         int status = Main.execute(new String[] {"train", conf.toString(), "--run-dir", dir.resolve("run").toString()},
@@ -321,7 +321,11 @@ class PlanCommandTest {
                 new PrintStream(err, true, StandardCharsets.UTF_8));
 
         assertEquals(2, status);
-        assertTrue(err.toString(StandardCharsets.UTF_8).contains("choose one way to use several devices"), err.toString());
+        String message = err.toString(StandardCharsets.UTF_8);
+        assertTrue(message.contains("unknown key runtime.placement"), message);
+        assertTrue(message.contains("write parallel { devices = 2, pipeline = 2, stages {"), message);
+        assertTrue(message.contains("runtime.devices was replaced by parallel.devices"), message);
+        assertTrue(!Files.exists(dir.resolve("run")), "a config error leaves no run directory");
     }
 
     private static JsonNode find(JsonNode array, String field, String value) {

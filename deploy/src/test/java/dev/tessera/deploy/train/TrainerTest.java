@@ -34,6 +34,9 @@ class TrainerTest {
             + "train { batch_size = 8, micro_batches = 2, seed = 3 }\n"
             + "optimizer { lr = 0.05, schedule { type = cosine, warmup_steps = 5, min_lr = 0.001 } }\n";
 
+    /** The manual split of the model over two devices: the op "add" and what follows it on stage 1, device 0:1. */
+    private static final String TWO_STAGES = "parallel={devices=2,pipeline=2,stages={add=1}}";
+
     @TempDir
     Path dir;
 
@@ -156,13 +159,13 @@ class TrainerTest {
     }
 
     @Test
-    void shouldTrainOnTwoLocalDevicesOnTheLossTrajectoryOfOne() {
+    void shouldTrainOnTwoStagesOfOneDeviceEachOnTheLossTrajectoryOfOne() {
         Path one = dir.resolve("one");
         Path two = dir.resolve("two");
         new Trainer(config("train.steps=12", "train.log_every=1", "train.eval_every=5"), RunDirectory.createFresh(one),
                 Progress.silent()).train();
-        new Trainer(config("train.steps=12", "train.log_every=1", "train.eval_every=5", "runtime.devices=2",
-                "runtime.placement=[\"fc.bias=1\"]"), RunDirectory.createFresh(two), Progress.silent()).train();
+        new Trainer(config("train.steps=12", "train.log_every=1", "train.eval_every=5", TWO_STAGES),
+                RunDirectory.createFresh(two), Progress.silent()).train();
 
         List<Object> expected = trainLines(one).stream().map(l -> l.get("loss")).toList();
         assertEquals(12, expected.size());
@@ -172,7 +175,7 @@ class TrainerTest {
     @Test
     void shouldWriteAChromeTraceOfEveryActionWhenAsked() throws IOException {
         Path run = dir.resolve("run");
-        new Trainer(config("train.steps=3", "runtime.devices=2", "runtime.placement=[\"fc.bias=1\"]"),
+        new Trainer(config("train.steps=3", TWO_STAGES),
                 RunDirectory.createFresh(run), Progress.silent(), true).train();
 
         JsonNode events = new ObjectMapper().readTree(run.resolve(Trainer.TRACE_FILE).toFile()).get("traceEvents");
@@ -188,9 +191,11 @@ class TrainerTest {
     }
 
     @Test
-    void shouldRejectAPlacementOnADeviceTheRunDoesNotHave() {
+    void shouldRejectTheReplacedManualPlacementSayingWhatToWriteInstead() {
         InputException e = assertThrows(InputException.class,
-                () -> config("runtime.devices=2", "runtime.placement=[\"fc.=2\"]"));
-        assertTrue(e.getMessage().contains("runtime.placement"), e.getMessage());
+                () -> config("runtime.devices=2", "runtime.placement=[\"fc.=1\"]"));
+        assertTrue(e.getMessage().contains("unknown key runtime.placement"), e.getMessage());
+        assertTrue(e.getMessage().contains("replaced by parallel.pipeline + parallel.stages"), e.getMessage());
+        assertTrue(e.getMessage().contains("runtime.devices was replaced by parallel.devices"), e.getMessage());
     }
 }

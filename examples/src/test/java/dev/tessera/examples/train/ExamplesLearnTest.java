@@ -88,8 +88,10 @@ class ExamplesLearnTest {
         String[] shortRun = {"train.steps=12", "train.log_every=1", "train.eval_every=0"};
         train(runs.resolve("one"), "configs/gpt-addition.conf", shortRun);
         List<String> split = new ArrayList<>(List.of(shortRun));
-        split.add("runtime.devices=2");
-        split.add("runtime.placement=[\"block1.=1\", \"ln_final.=1\", \"head.=1\"]");
+        // two pipeline stages of one device each: the second block, the final norm and the head on device 0:1
+        split.add("parallel.devices=2");
+        split.add("parallel.pipeline=2");
+        split.add("parallel.stages={\"block1.\"=1, \"ln_final.\"=1, \"head.\"=1}");
         train(runs.resolve("two"), "configs/gpt-addition.conf", split.toArray(String[]::new));
 
         List<Double> one = losses(runs.resolve("one"));

@@ -25,6 +25,7 @@ import dev.tessera.worker.exec.KernelException;
 import dev.tessera.worker.exec.NonFiniteException;
 import dev.tessera.worker.exec.ReferenceExecutor;
 import dev.tessera.worker.exec.StepResult;
+import dev.tessera.worker.exec.TrainingExecutor;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -41,7 +42,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * the actor system (starting one costs tens of milliseconds). On one device it computes
  * exactly what {@link ReferenceExecutor} computes, bit for bit: the same kernels on the same
  * buffers in an order the plan's edges make equivalent. Parameters and optimizer state live in
- * this executor, shared by every device of the JVM.
+ * this executor, shared by every device of the JVM, keyed by the names of the graph it runs:
+ * under {@link ParallelExecutor} that is the physical graph, whose tensors are each device's part.
  */
 public final class ActorExecutor implements TrainingExecutor {
     private final TrainingGraph graph;
@@ -67,7 +69,10 @@ public final class ActorExecutor implements TrainingExecutor {
         this(graph, seed, ActorExecutorOptions.defaults());
     }
 
-    /** Initializes every parameter from its initializer with {@code seed}, as the reference executor does. */
+    /**
+     * On one device, 0:0. Initializes every parameter from its initializer with {@code seed}, as
+     * the reference executor does. Several devices run a layout: {@link ParallelExecutor}.
+     */
     public ActorExecutor(TrainingGraph graph, long seed, ActorExecutorOptions options) {
         this(graph, seed, options, localCompilation(graph, options));
     }
@@ -88,14 +93,10 @@ public final class ActorExecutor implements TrainingExecutor {
         this.training = compile(true);
     }
 
-    /** Devices 0:0 to 0:(n-1) of this JVM, each op on the device the options' placement chooses. */
+    /** Every op on device 0:0 of this JVM. */
     private static PlanCompilation localCompilation(TrainingGraph graph, ActorExecutorOptions options) {
-        List<DeviceId> devices = new ArrayList<>();
-        for (int d = 0; d < options.devices(); d++) {
-            devices.add(new DeviceId(0, d));
-        }
-        var deviceOfOp = options.placement().resolve(graph, options.devices());
-        return withUpdate -> PlanCompiler.compile(graph, devices, deviceOfOp, planOptions(options, withUpdate));
+        List<DeviceId> device = List.of(new DeviceId(0, 0));
+        return withUpdate -> PlanCompiler.compile(graph, device, op -> 0, planOptions(options, withUpdate));
     }
 
     static PlanOptions planOptions(ActorExecutorOptions options, boolean withUpdate) {
@@ -164,15 +165,12 @@ public final class ActorExecutor implements TrainingExecutor {
         return results;
     }
 
-    /** One iteration; {@link #run} several at once is cheaper. */
-    public StepResult step(List<Map<String, HostTensor>> microBatches, double learningRate) {
-        return run(List.of(microBatches), new double[] {learningRate}).get(0);
-    }
 
     /**
      * Forward and backward over the micro-batches without updating: the gradient of the mean loss
      * for every parameter, keyed by parameter name. For tests.
      */
+    @Override
     public Map<String, HostTensor> gradients(List<Map<String, HostTensor>> microBatches) {
         if (gradientsOnly == null) {
             gradientsOnly = compile(false);

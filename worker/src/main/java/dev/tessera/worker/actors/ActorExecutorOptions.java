@@ -3,10 +3,10 @@ package dev.tessera.worker.actors;
 import dev.tessera.worker.kernel.KernelRegistry;
 
 /**
- * How an {@link ActorExecutor} lowers and runs a training graph.
+ * How an {@link ActorExecutor} runs a training graph. The devices are not here: they are the
+ * placements of the layout the executor runs ({@code parallel.*}: data, tensor and pipeline
+ * stages), one single-thread dispatcher per device, in this JVM.
  *
- * @param devices       local virtual devices: one single-thread dispatcher each, in this JVM
- * @param placement     the device of every op
  * @param registerQuota registers per actor output (1: stages serialize; 2: a producer may run
  *                      one micro-batch ahead, at the cost of a second buffer per activation)
  * @param sourceQuota   registers per data source output: how many micro-batches a source may
@@ -16,15 +16,11 @@ import dev.tessera.worker.kernel.KernelRegistry;
  * @param trace         record every action; {@link ActorExecutor#lastTrace()} returns the trace
  * @param kernels       where kernels are looked up
  */
-public record ActorExecutorOptions(int devices, Placement placement, int registerQuota, int sourceQuota,
-                                   boolean trace, KernelRegistry kernels) {
+public record ActorExecutorOptions(int registerQuota, int sourceQuota, boolean trace, KernelRegistry kernels) {
     /** Micro-batches a source loads ahead unless told otherwise ({@code runtime.source_prefetch}). */
     public static final int DEFAULT_SOURCE_QUOTA = 2;
 
     public ActorExecutorOptions {
-        if (devices < 1) {
-            throw new IllegalArgumentException("runtime.devices must be at least 1, got " + devices);
-        }
         if (registerQuota < 1) {
             throw new IllegalArgumentException("the register quota must be at least 1, got " + registerQuota);
         }
@@ -34,25 +30,20 @@ public record ActorExecutorOptions(int devices, Placement placement, int registe
         }
     }
 
-    /** One device, register quota 1, sources 2 micro-batches ahead, untraced, the standard kernels. */
+    /** Register quota 1, sources 2 micro-batches ahead, untraced, the standard kernels. */
     public static ActorExecutorOptions defaults() {
-        return new ActorExecutorOptions(1, Placement.singleDevice(), 1, DEFAULT_SOURCE_QUOTA, false,
-                KernelRegistry.standard());
-    }
-
-    public ActorExecutorOptions withDevices(int count, Placement value) {
-        return new ActorExecutorOptions(count, value, registerQuota, sourceQuota, trace, kernels);
+        return new ActorExecutorOptions(1, DEFAULT_SOURCE_QUOTA, false, KernelRegistry.standard());
     }
 
     public ActorExecutorOptions withRegisterQuota(int value) {
-        return new ActorExecutorOptions(devices, placement, value, sourceQuota, trace, kernels);
+        return new ActorExecutorOptions(value, sourceQuota, trace, kernels);
     }
 
     public ActorExecutorOptions withSourceQuota(int value) {
-        return new ActorExecutorOptions(devices, placement, registerQuota, value, trace, kernels);
+        return new ActorExecutorOptions(registerQuota, value, trace, kernels);
     }
 
     public ActorExecutorOptions withTrace(boolean value) {
-        return new ActorExecutorOptions(devices, placement, registerQuota, sourceQuota, value, kernels);
+        return new ActorExecutorOptions(registerQuota, sourceQuota, value, kernels);
     }
 }

@@ -19,6 +19,7 @@ import dev.tessera.worker.exec.BatchCheck;
 import dev.tessera.worker.exec.ForwardInference;
 import dev.tessera.worker.exec.HostTensors;
 import dev.tessera.worker.exec.StepResult;
+import dev.tessera.worker.exec.TrainingExecutor;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,9 +29,11 @@ import java.util.function.UnaryOperator;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Trains a training graph laid out over several virtual devices: the lowered physical graph
- * ({@link DistributedTraining}) runs on the actor runtime, one device per rank of the
- * placement, and this executor speaks the logical graph's language at its edges. Batches are
+ * Trains a training graph laid out over one or several virtual devices (data, tensor and
+ * pipeline stages; a model split by hand is stages of one device each): the lowered physical
+ * graph ({@link DistributedTraining}) runs on the actor runtime, one device per rank of each
+ * placement, and this executor is the logical view at its edges, what the trainer and the
+ * checkpoints see whatever the layout. Batches are
  * cut into each device's part of every input; parameters start from the same values as on one
  * device (initialized whole, then sharded); {@link #parameters()}, {@link #optimizerState()}
  * and {@link #gradients} assemble the devices' parts back, checking that replicas agree.
@@ -42,10 +45,7 @@ public final class ParallelExecutor implements TrainingExecutor {
     private final ActorExecutorOptions options;
     private final Map<Tensor, INDArray> inferenceWeights = new LinkedHashMap<>();
 
-    /**
-     * @param options register quotas, tracing and kernels; its device count and placement are
-     *     replaced by the lowering's
-     */
+    /** @param options register quotas, tracing and kernels; the devices are the lowering's */
     public ParallelExecutor(DistributedTraining distributed, long seed, ActorExecutorOptions options) {
         this(distributed, seed, options, UnaryOperator.identity());
     }
@@ -59,9 +59,7 @@ public final class ParallelExecutor implements TrainingExecutor {
         this.distributed = distributed;
         this.graph = distributed.logical();
         this.options = options;
-        Placement onDevices = distributed::device;
-        this.physical = new ActorExecutor(distributed.physical(), seed,
-                options.withDevices(distributed.devices().size(), onDevices),
+        this.physical = new ActorExecutor(distributed.physical(), seed, options,
                 withUpdate -> adjust.apply(PlanCompiler.compile(distributed, ActorExecutor.planOptions(options,
                         withUpdate))));
         Map<String, HostTensor> initial = new LinkedHashMap<>();
@@ -110,11 +108,9 @@ public final class ParallelExecutor implements TrainingExecutor {
         return physical.run(local, learningRates);
     }
 
-    public StepResult step(List<Map<String, HostTensor>> microBatches, double learningRate) {
-        return run(List.of(microBatches), new double[] {learningRate}).get(0);
-    }
 
     /** The gradient of the mean loss for every parameter, assembled from the devices. For tests. */
+    @Override
     public Map<String, HostTensor> gradients(List<Map<String, HostTensor>> microBatches) {
         BatchCheck.check(graph, microBatches, graph.options().microBatches());
         Map<String, HostTensor> local = physical.gradients(microBatches.stream().map(this::shardBatch).toList());

@@ -11,6 +11,7 @@ import dev.tessera.tensor.HostTensor;
 import dev.tessera.worker.kernel.KernelContext;
 import dev.tessera.worker.kernel.KernelRegistry;
 import java.util.HashMap;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,7 +27,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * non-finite, so checking that one scalar guards every parameter. Only then is the step replayed
  * op by op to name the first op whose output was not finite.
  */
-public final class ReferenceExecutor implements AutoCloseable {
+public final class ReferenceExecutor implements TrainingExecutor {
     private final TrainingGraph graph;
     private final KernelRegistry kernels;
     private final Map<Tensor, INDArray> buffers = new HashMap<>();
@@ -84,6 +85,7 @@ public final class ReferenceExecutor implements AutoCloseable {
     }
 
     /** Iterations completed so far. */
+    @Override
     public long iteration() {
         return iteration;
     }
@@ -98,6 +100,7 @@ public final class ReferenceExecutor implements AutoCloseable {
      * @throws KernelException if a kernel fails
      * @throws IllegalArgumentException if an input is missing or has the wrong shape or dtype
      */
+    @Override
     public StepResult step(List<Map<String, HostTensor>> microBatches, double learningRate) {
         double loss = accumulateGradients(microBatches);
         HostTensors.copyInto(scalar(learningRate), buffer(graph.learningRate()));
@@ -111,6 +114,20 @@ public final class ReferenceExecutor implements AutoCloseable {
         apply.run(context);
         iteration++;
         return new StepResult(loss, gradNorm);
+    }
+
+    /** The iterations one after the other, as {@link #step}; a failing one stops the rest. */
+    @Override
+    public List<StepResult> run(List<List<Map<String, HostTensor>>> batchesPerIteration, double[] learningRates) {
+        if (batchesPerIteration.isEmpty() || learningRates.length != batchesPerIteration.size()) {
+            throw new IllegalArgumentException("expected at least one iteration and one learning rate per iteration, "
+                    + "got " + batchesPerIteration.size() + " iterations and " + learningRates.length + " rates");
+        }
+        List<StepResult> results = new ArrayList<>(batchesPerIteration.size());
+        for (int t = 0; t < batchesPerIteration.size(); t++) {
+            results.add(step(batchesPerIteration.get(t), learningRates[t]));
+        }
+        return results;
     }
 
     /**
@@ -163,6 +180,7 @@ public final class ReferenceExecutor implements AutoCloseable {
      * Forward and backward over the micro-batches without updating: the gradient of the mean loss
      * for every parameter, keyed by parameter name. For tests and gradient checks.
      */
+    @Override
     public Map<String, HostTensor> gradients(List<Map<String, HostTensor>> microBatches) {
         accumulateGradients(microBatches);
         Map<String, HostTensor> out = new LinkedHashMap<>();
@@ -230,6 +248,7 @@ public final class ReferenceExecutor implements AutoCloseable {
     }
 
     /** Current parameter values by name (copies). */
+    @Override
     public Map<String, HostTensor> parameters() {
         Map<String, HostTensor> out = new LinkedHashMap<>();
         for (Tensor p : graph.parameters()) {
@@ -239,6 +258,7 @@ public final class ReferenceExecutor implements AutoCloseable {
     }
 
     /** Current optimizer state (momentum or Adam moments) by name (copies). */
+    @Override
     public Map<String, HostTensor> optimizerState() {
         Map<String, HostTensor> out = new LinkedHashMap<>();
         for (Tensor s : graph.optimizerState()) {
@@ -260,6 +280,7 @@ public final class ReferenceExecutor implements AutoCloseable {
      * Continues from saved values: every parameter and state tensor must be present with its
      * shape, so a checkpoint of another model is refused rather than half-loaded.
      */
+    @Override
     public void restore(Map<String, HostTensor> parameters, Map<String, HostTensor> optimizerState, long iteration) {
         BatchCheck.requireAll(graph.parameters(), parameters, "parameter");
         BatchCheck.requireAll(graph.optimizerState(), optimizerState, "optimizer state");
@@ -273,6 +294,7 @@ public final class ReferenceExecutor implements AutoCloseable {
     }
 
     /** Forward-only evaluation of {@code model} with this executor's current weights. */
+    @Override
     public Inference inference(Model model) {
         return new ForwardInference(model, graph.forward().store(), buffers, graph.loss().dtype(), kernels, this::iteration);
     }

@@ -10,15 +10,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.tessera.autodiff.TrainingGraph;
 import dev.tessera.graph.Op;
 import dev.tessera.graph.Phase;
+import dev.tessera.plan.compile.PlanCompiler;
 import dev.tessera.runtime.plan.ActorKind;
 import dev.tessera.runtime.plan.ActorSpec;
 import dev.tessera.runtime.plan.Plan;
+import dev.tessera.sbp.DeviceId;
 import dev.tessera.tensor.HostTensor;
 import dev.tessera.worker.exec.NonFiniteException;
 import dev.tessera.worker.exec.ReferenceExecutor;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.ToIntFunction;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -29,7 +33,7 @@ class TrainingLoweringTest {
 
     @Test
     void shouldLowerEveryOpToOneActorWithOneSourcePerDataInputAndTwoSinks() {
-        Plan plan = plan(graph, Placement.singleDevice(), 1, 1, 1);
+        Plan plan = plan(graph, op -> 0, 1, 1, 1);
         assertEquals(graph.ops().size(), count(plan, ActorKind.COMPUTE));
         assertEquals(2, count(plan, ActorKind.SOURCE));
         assertEquals(2, count(plan, ActorKind.SINK));
@@ -39,7 +43,7 @@ class TrainingLoweringTest {
     @Test
     void shouldFoldReshapesIntoTheirConsumersAsViews() {
         TrainingGraph gpt = TrainingModels.gpt(1, adamW(), 1.0);
-        Plan plan = plan(gpt, Placement.singleDevice(), 1, 1, 1);
+        Plan plan = plan(gpt, op -> 0, 1, 1, 1);
         long reshapes = gpt.ops().stream().filter(op -> op.def() instanceof dev.tessera.ops.Reshape).count();
         assertTrue(reshapes > 10, "the GPT-like stack reshapes");
         assertTrue(plan.actors().stream().noneMatch(a -> a.op().equals("reshape")), plan.toString());
@@ -48,7 +52,7 @@ class TrainingLoweringTest {
 
     @Test
     void shouldStartAnIterationOfAWeightReaderOnlyAfterThatWeightsUpdate() {
-        Plan plan = plan(graph, Placement.singleDevice(), 1, 1, 1);
+        Plan plan = plan(graph, op -> 0, 1, 1, 1);
         ActorSpec update = actor(plan, "fc1.weight.update");
         for (Op op : graph.ops()) {
             boolean readsWeight = op.inputs().stream().anyMatch(t -> t.name().equals("fc1.weight"));
@@ -63,7 +67,7 @@ class TrainingLoweringTest {
 
     @Test
     void shouldClipAndUpdateOnlyAfterTheNormWhichWaitsForTheLossAndEveryAccumulation() {
-        Plan plan = plan(graph, Placement.singleDevice(), 1, 1, 1);
+        Plan plan = plan(graph, op -> 0, 1, 1, 1);
         ActorSpec norm = actor(plan, graph.gradNorm().producer().name());
         assertTrue(norm.controlPredecessors().contains(actor(plan, "sink:loss").id()));
         ActorSpec squares = actor(plan, "head.weight.grad_squared_norm");
@@ -84,7 +88,7 @@ class TrainingLoweringTest {
 
     @Test
     void shouldOrderAccessesAcrossDevicesThroughTokenTransfers() {
-        Placement updatesApart = op -> op.phase() == Phase.UPDATE ? 1 : 0;
+        ToIntFunction<Op> updatesApart = op -> op.phase() == Phase.UPDATE ? 1 : 0;
         Plan plan = plan(graph, updatesApart, 2, 1, 1);
         ActorSpec update = actor(plan, "fc1.weight.update");
         ActorSpec reader = actor(plan, graph.forwardOps().get(0).name());
@@ -99,7 +103,7 @@ class TrainingLoweringTest {
     @Test
     void shouldGiveSourcesAndTheTransfersOfTheirDataTheSourceQuotaAndEveryOtherOutputTheRegisterQuota() {
         // Forward ops on device 0, the rest on device 1: the weight gradients read x through a transfer.
-        Placement forwardApart = op -> op.phase() == Phase.FORWARD ? 0 : 1;
+        ToIntFunction<Op> forwardApart = op -> op.phase() == Phase.FORWARD ? 0 : 1;
         Plan plan = plan(graph, forwardApart, 2, 1, 3);
         int sourceTransfers = 0;
         for (ActorSpec actor : plan.actors()) {
@@ -154,11 +158,20 @@ class TrainingLoweringTest {
         }
     }
 
-    /** The plan an actor executor compiles and binds for {@code graph} on {@code devices} local devices. */
-    static Plan plan(TrainingGraph graph, Placement placement, int devices, int quota, int sourceQuota) {
-        ActorExecutorOptions options = ActorExecutorOptions.defaults().withDevices(devices, placement)
-                .withRegisterQuota(quota).withSourceQuota(sourceQuota);
-        try (ActorExecutor executor = new ActorExecutor(graph, 3, options)) {
+    /**
+     * The plan the compiler makes of {@code graph} with each op on device {@code 0:deviceOfOp(op)}
+     * of {@code devices}, as an actor executor binds it. Any function of the ops, to test how the
+     * compiler orders accesses across devices; a run's ops get their devices from its layout.
+     */
+    static Plan plan(TrainingGraph graph, ToIntFunction<Op> deviceOfOp, int devices, int quota, int sourceQuota) {
+        ActorExecutorOptions options = ActorExecutorOptions.defaults().withRegisterQuota(quota)
+                .withSourceQuota(sourceQuota);
+        List<DeviceId> local = new ArrayList<>();
+        for (int d = 0; d < devices; d++) {
+            local.add(new DeviceId(0, d));
+        }
+        try (ActorExecutor executor = new ActorExecutor(graph, 3, options, withUpdate ->
+                PlanCompiler.compile(graph, local, deviceOfOp, ActorExecutor.planOptions(options, withUpdate)))) {
             return executor.plan();
         }
     }

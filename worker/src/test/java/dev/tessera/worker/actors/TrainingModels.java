@@ -15,6 +15,7 @@ import dev.tessera.tensor.HostTensor;
 import dev.tessera.tensor.Tolerance;
 import dev.tessera.worker.exec.ReferenceExecutor;
 import dev.tessera.worker.exec.StepResult;
+import dev.tessera.worker.exec.TrainingExecutor;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -164,12 +165,6 @@ final class TrainingModels {
                     actual.get(t).gradNorm());
         }
         tolerance.requireClose("parameters and optimizer state", expectedTensors, actualTensors);
-    }
-
-    static Map<String, HostTensor> parametersAndState(ReferenceExecutor executor) {
-        Map<String, HostTensor> all = new LinkedHashMap<>(executor.parameters());
-        all.putAll(executor.optimizerState());
-        return all;
     }
 
     static Map<String, HostTensor> parametersAndState(TrainingExecutor executor) {

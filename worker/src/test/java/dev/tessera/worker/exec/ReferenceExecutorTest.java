@@ -68,6 +68,26 @@ class ReferenceExecutorTest {
     }
 
     @Test
+    void shouldRunSeveralIterationsThroughTheExecutorInterfaceExactlyAsStepsOneByOne() {
+        Optimizer adam = new Optimizer.AdamW(0.9, 0.999, 1e-8, 0.01);
+        List<List<Map<String, HostTensor>>> batches = List.of(List.of(batch(4, 1)), List.of(batch(4, 2)),
+                List.of(batch(4, 3)));
+        double[] rates = {0.1, 0.05, 0.01};
+        try (TrainingExecutor together = new ReferenceExecutor(model(4, 1, adam, 1.0), 5);
+                ReferenceExecutor oneByOne = new ReferenceExecutor(model(4, 1, adam, 1.0), 5)) {
+            List<StepResult> results = together.run(batches, rates);
+            for (int t = 0; t < batches.size(); t++) {
+                assertEquals(oneByOne.step(batches.get(t), rates[t]), results.get(t), "iteration " + t);
+            }
+            assertEquals(3, together.iteration());
+            assertTrue(together.lastTrace().isEmpty(), "the reference does not trace");
+            oneByOne.parameters().forEach((name, value) ->
+                    assertArrayEquals(value.doubles(), together.parameters().get(name).doubles(), 0.0, name));
+            assertThrows(IllegalArgumentException.class, () -> together.run(batches, new double[] {0.1}));
+        }
+    }
+
+    @Test
     void shouldApplySgdWithMomentum() {
         try (ReferenceExecutor exec = new ReferenceExecutor(model(4, 1, new Optimizer.Sgd(0.5, 0), 0), 3)) {
             Map<String, HostTensor> b = batch(4, 2);
