@@ -14,8 +14,6 @@ import java.util.Map;
  *                           other devices: micro-batches a source may load ahead of its consumers
  * @param withUpdate         false to compile only the F, B and W ops (gradients without an update)
  * @param collectiveChunkBytes bytes per ring step of a collective
- * @param directCollectiveBytes a collective whose input has at most this many bytes per member
- *                           runs DIRECT (one step) instead of RING
  * @param outputQuotas       registers of the outputs holding these tensors (by physical tensor
  *                           name, e.g. {@code "fc1.matmul@0:1"}), instead of registerQuota or
  *                           sourceQuota; the transfers that move such a tensor to other devices
@@ -24,11 +22,9 @@ import java.util.Map;
  *                           activations alive, so they need one register per micro-batch).
  */
 public record PlanOptions(String jobId, long planVersion, int registerQuota, int sourceQuota, boolean withUpdate,
-                          long collectiveChunkBytes, long directCollectiveBytes, Map<String, Integer> outputQuotas) {
+                          long collectiveChunkBytes, Map<String, Integer> outputQuotas) {
     /** Bytes per ring step unless told otherwise. */
     public static final long DEFAULT_CHUNK_BYTES = 1 << 20;
-    /** Collectives up to this many bytes run DIRECT unless told otherwise. */
-    public static final long DEFAULT_DIRECT_BYTES = 4096;
 
     public PlanOptions {
         if (jobId == null || jobId.isBlank()) {
@@ -48,26 +44,26 @@ public record PlanOptions(String jobId, long planVersion, int registerQuota, int
                         + "' must be at least 1, got " + quota);
             }
         });
-        if (collectiveChunkBytes < 0 || directCollectiveBytes < 0) {
-            throw new IllegalArgumentException("collective chunk and direct sizes must be at least 0, got "
-                    + collectiveChunkBytes + " and " + directCollectiveBytes);
+        if (collectiveChunkBytes < 0) {
+            throw new IllegalArgumentException("the collective chunk size must be at least 0, got "
+                    + collectiveChunkBytes);
         }
     }
 
     /** Job "local", version 0, the given quotas, with the update, default collective settings. */
     public static PlanOptions of(int registerQuota, int sourceQuota) {
         return new PlanOptions("local", 0, registerQuota, sourceQuota, true, DEFAULT_CHUNK_BYTES,
-                DEFAULT_DIRECT_BYTES, Map.of());
+                Map.of());
     }
 
     public PlanOptions withUpdate(boolean value) {
         return new PlanOptions(jobId, planVersion, registerQuota, sourceQuota, value, collectiveChunkBytes,
-                directCollectiveBytes, outputQuotas);
+                outputQuotas);
     }
 
     public PlanOptions withJob(String id, long version) {
         return new PlanOptions(id, version, registerQuota, sourceQuota, withUpdate, collectiveChunkBytes,
-                directCollectiveBytes, outputQuotas);
+                outputQuotas);
     }
 
     /** These options with {@code quota} registers for the outputs holding tensor {@code tensor}. */
@@ -75,7 +71,7 @@ public record PlanOptions(String jobId, long planVersion, int registerQuota, int
         Map<String, Integer> quotas = new LinkedHashMap<>(outputQuotas);
         quotas.put(tensor, quota);
         return new PlanOptions(jobId, planVersion, registerQuota, sourceQuota, withUpdate, collectiveChunkBytes,
-                directCollectiveBytes, quotas);
+                quotas);
     }
 
     /** Registers of an output holding {@code tensor}: its own quota if set, else {@code otherwise}. */

@@ -4,6 +4,7 @@ import dev.tessera.collective.AllGather;
 import dev.tessera.collective.AllReduce;
 import dev.tessera.collective.AllToAll;
 import dev.tessera.collective.ReduceScatter;
+import dev.tessera.graph.Op;
 import dev.tessera.graph.OpDef;
 import dev.tessera.graph.Tensor;
 import dev.tessera.proto.plan.ActorKind;
@@ -20,6 +21,7 @@ import dev.tessera.proto.plan.SinkProto;
 import dev.tessera.proto.plan.SourceProto;
 import dev.tessera.proto.graph.Phase;
 import dev.tessera.sbp.DeviceId;
+import dev.tessera.sbp.boxing.Conversion;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -92,17 +94,43 @@ final class PlanWriter {
         }
         List<CollectiveGroup> out = new ArrayList<>();
         groups.values().forEach(members -> {
-            Tensor part = members.get(0).op.input(0);
+            Op op = members.get(0).op;
+            Tensor part = op.input(0);
             long bytes = part.shape().size() * part.dtype().bytes();
             CollectiveGroup.Builder group = CollectiveGroup.newBuilder().setIndex(out.size()).setName(members.get(0).name)
                     .setOp(members.get(0).opType).setBytes(bytes)
-                    .setAlgorithm(bytes <= options.directCollectiveBytes() ? CollectiveAlgorithm.DIRECT
-                            : CollectiveAlgorithm.RING)
+                    .setAlgorithm(algorithm(op))
                     .setChunkBytes(options.collectiveChunkBytes());
             members.forEach(member -> group.addMembers(member.id));
             out.add(group.build());
         });
         return out;
+    }
+
+    /**
+     * The boxing table's choice for this collective ({@link dev.tessera.sbp.boxing.CollectiveAlgorithm#choose}
+     * over the tensor the group holds together), so the plan runs what the cost model charged.
+     */
+    private static CollectiveAlgorithm algorithm(Op op) {
+        OpDef def = op.def();
+        Conversion conversion;
+        Tensor group;
+        if (def instanceof AllReduce) {
+            conversion = Conversion.ALL_REDUCE;
+            group = op.output(0);
+        } else if (def instanceof AllGather) {
+            conversion = Conversion.ALL_GATHER;
+            group = op.output(0);
+        } else if (def instanceof ReduceScatter) {
+            conversion = Conversion.REDUCE_SCATTER;
+            group = op.input(0);
+        } else {
+            conversion = Conversion.ALL_TO_ALL;
+            group = op.input(0);
+        }
+        long bytes = group.shape().size() * group.dtype().bytes();
+        return dev.tessera.sbp.boxing.CollectiveAlgorithm.choose(conversion, bytes)
+                == dev.tessera.sbp.boxing.CollectiveAlgorithm.DIRECT ? CollectiveAlgorithm.DIRECT : CollectiveAlgorithm.RING;
     }
 
     private static boolean collective(OpDef def) {

@@ -119,8 +119,9 @@ class PlanCompilerTest {
                 devices.add(plan.getActors(member).getDevice());
             }
             assertEquals(4, devices.size(), "one member per device");
-            assertEquals(group.getBytes() <= PlanOptions.DEFAULT_DIRECT_BYTES ? CollectiveAlgorithm.DIRECT
-                    : CollectiveAlgorithm.RING, group.getAlgorithm());
+            // the boxing table's choice over the tensor the group holds together (an all-reduce's whole tensor)
+            assertEquals(group.getBytes() <= dev.tessera.sbp.boxing.CollectiveAlgorithm.DIRECT_MAX_BYTES
+                    ? CollectiveAlgorithm.DIRECT : CollectiveAlgorithm.RING, group.getAlgorithm(), group.getName());
             assertEquals(PlanOptions.DEFAULT_CHUNK_BYTES, group.getChunkBytes());
         }
     }
