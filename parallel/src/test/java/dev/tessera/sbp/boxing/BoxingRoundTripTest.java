@@ -9,10 +9,11 @@ import dev.tessera.graph.TensorType;
 import dev.tessera.sbp.DeviceId;
 import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.Placement;
+import dev.tessera.sbp.RandomLayouts;
 import dev.tessera.sbp.Sbp;
 import dev.tessera.sbp.Sharding;
 import dev.tessera.tensor.HostTensor;
-import java.util.ArrayList;
+import dev.tessera.tensor.Tolerance;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -27,51 +28,9 @@ import org.junit.jupiter.api.Test;
 class BoxingRoundTripTest {
     private static final int CASES = 400;
 
-    private static Shape randomShape(SplittableRandom random) {
-        int rank = random.nextInt(1, 4);
-        int[] dims = new int[rank];
-        for (int a = 0; a < rank; a++) {
-            dims[a] = random.nextInt(1, 8);
-        }
-        return Shape.of(dims);
-    }
-
-    private static Placement randomPlacement(SplittableRandom random, int node, int maxAxes) {
-        int axes = random.nextInt(1, maxAxes + 1);
-        int[] hierarchy = new int[axes];
-        for (int a = 0; a < axes; a++) {
-            hierarchy[a] = random.nextInt(1, maxAxes == 3 ? 4 : 5);
-        }
-        return Placement.onNode(node, hierarchy);
-    }
-
-    private static NdSbp randomSbp(SplittableRandom random, int axes, int rank, boolean partialSums) {
-        List<Sbp> list = new ArrayList<>();
-        for (int a = 0; a < axes; a++) {
-            int pick = random.nextInt(partialSums ? rank + 2 : rank + 1);
-            list.add(pick < rank ? Sbp.split(pick) : pick == rank ? Sbp.broadcast() : Sbp.partialSum());
-        }
-        return new NdSbp(list);
-    }
-
-    private static HostTensor randomTensor(SplittableRandom random, Shape shape, DType dtype) {
-        double[] values = new double[(int) shape.size()];
-        for (int i = 0; i < values.length; i++) {
-            values[i] = random.nextGaussian();
-        }
-        HostTensor t = HostTensor.ofDoubles(shape, values);
-        return dtype == DType.F64 ? t : t.convert(dtype);
-    }
-
+    /** Shard, convert and assemble, per element: partial sums split and add values again, so rounding of the dtype. */
     private static void assertClose(HostTensor expected, HostTensor actual, String context) {
-        assertEquals(expected.shape(), actual.shape(), context);
-        double scale = 0;
-        double worst = 0;
-        for (int i = 0; i < expected.size(); i++) {
-            scale = Math.max(scale, Math.abs(expected.getDouble(i)));
-            worst = Math.max(worst, Math.abs(expected.getDouble(i) - actual.getDouble(i)));
-        }
-        assertTrue(worst <= 1e-12 * scale, context + ": off by " + worst + " relative to " + scale);
+        Tolerance.of(expected.dtype()).requireClose(context, expected, actual);
     }
 
     private static void roundTrip(SplittableRandom random, boolean partialSums, DType dtype, boolean acrossPlacements) {
@@ -80,13 +39,13 @@ class BoxingRoundTripTest {
 
     private static void roundTrip(SplittableRandom random, boolean partialSums, DType dtype, boolean acrossPlacements,
             int maxAxes) {
-        Shape shape = randomShape(random);
-        Placement from = randomPlacement(random, 0, maxAxes);
-        Placement to = acrossPlacements ? randomPlacement(random, random.nextInt(2), maxAxes) : from;
-        NdSbp fromSbp = randomSbp(random, from.axes(), shape.rank(), partialSums);
-        NdSbp toSbp = randomSbp(random, to.axes(), shape.rank(), partialSums);
+        Shape shape = RandomLayouts.shape(random);
+        Placement from = RandomLayouts.placement(random, 0, maxAxes);
+        Placement to = acrossPlacements ? RandomLayouts.placement(random, random.nextInt(2), maxAxes) : from;
+        NdSbp fromSbp = RandomLayouts.sbp(random, from.axes(), shape.rank(), partialSums);
+        NdSbp toSbp = RandomLayouts.sbp(random, to.axes(), shape.rank(), partialSums);
         TensorType type = new TensorType(shape, dtype);
-        HostTensor logical = randomTensor(random, shape, dtype);
+        HostTensor logical = RandomLayouts.tensor(random, shape, dtype);
 
         BoxingPlan plan = Boxing.plan("t", type, from, fromSbp, to, toSbp);
         String context = plan.toString();

@@ -15,6 +15,7 @@ import dev.tessera.lowering.CollectiveOps;
 import dev.tessera.sbp.DeviceId;
 import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.Placement;
+import dev.tessera.sbp.RandomLayouts;
 import dev.tessera.sbp.Sbp;
 import dev.tessera.sbp.Sharding;
 import dev.tessera.sbp.boxing.Boxing;
@@ -47,16 +48,16 @@ class CollectiveKernelsTest {
         SplittableRandom random = new SplittableRandom(21);
         int checked = 0;
         for (int i = 0; i < CASES; i++) {
-            Shape shape = randomShape(random);
-            Placement placement = randomPlacement(random);
-            NdSbp from = randomSbp(random, placement.axes(), shape.rank());
-            NdSbp to = randomSbp(random, placement.axes(), shape.rank());
-            if (hasEmptyPart(shape, placement, from) || hasEmptyPart(shape, placement, to)) {
+            Shape shape = RandomLayouts.shape(random);
+            Placement placement = RandomLayouts.placement(random, 0, 3);
+            NdSbp from = RandomLayouts.sbp(random, placement.axes(), shape.rank(), true);
+            NdSbp to = RandomLayouts.sbp(random, placement.axes(), shape.rank(), true);
+            if (RandomLayouts.hasEmptyPart(shape, placement, from) || RandomLayouts.hasEmptyPart(shape, placement, to)) {
                 continue; // a layout leaving a device nothing is never chosen (SignatureLifting)
             }
             TensorType type = new TensorType(shape, DType.F64);
             BoxingPlan plan = Boxing.plan("t", type, placement, from, placement, to);
-            HostTensor logical = randomTensor(random, shape);
+            HostTensor logical = RandomLayouts.tensor(random, shape, DType.F64);
             Map<DeviceId, HostTensor> shards = HostSharding.shard(logical, placement, from, random.nextLong());
 
             Map<DeviceId, HostTensor> actual = run(plan, placement, shards);
@@ -106,47 +107,5 @@ class CollectiveKernelsTest {
         }
         values.values().forEach(INDArray::close);
         return out;
-    }
-
-    private static boolean hasEmptyPart(Shape shape, Placement placement, NdSbp sbp) {
-        for (int r = 0; r < placement.size(); r++) {
-            if (Sharding.region(shape, placement, sbp, r).elements() == 0) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static Shape randomShape(SplittableRandom random) {
-        int[] dims = new int[random.nextInt(1, 4)];
-        for (int a = 0; a < dims.length; a++) {
-            dims[a] = random.nextInt(1, 8);
-        }
-        return Shape.of(dims);
-    }
-
-    private static Placement randomPlacement(SplittableRandom random) {
-        int[] hierarchy = new int[random.nextInt(1, 4)];
-        for (int a = 0; a < hierarchy.length; a++) {
-            hierarchy[a] = random.nextInt(1, hierarchy.length == 3 ? 4 : 5);
-        }
-        return Placement.onNode(0, hierarchy);
-    }
-
-    private static NdSbp randomSbp(SplittableRandom random, int axes, int rank) {
-        List<Sbp> list = new ArrayList<>();
-        for (int a = 0; a < axes; a++) {
-            int pick = random.nextInt(rank + 2);
-            list.add(pick < rank ? Sbp.split(pick) : pick == rank ? Sbp.broadcast() : Sbp.partialSum());
-        }
-        return new NdSbp(list);
-    }
-
-    private static HostTensor randomTensor(SplittableRandom random, Shape shape) {
-        double[] values = new double[(int) shape.size()];
-        for (int i = 0; i < values.length; i++) {
-            values[i] = random.nextGaussian();
-        }
-        return HostTensor.ofDoubles(shape, values);
     }
 }
