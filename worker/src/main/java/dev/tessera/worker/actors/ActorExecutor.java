@@ -95,8 +95,8 @@ public final class ActorExecutor implements TrainingExecutor {
 
     /** Every op on device 0:0 of this JVM. */
     private static PlanCompilation localCompilation(TrainingGraph graph, ActorExecutorOptions options) {
-        List<DeviceId> device = List.of(new DeviceId(0, 0));
-        return withUpdate -> PlanCompiler.compile(graph, device, op -> 0, planOptions(options, withUpdate));
+        DeviceId device = new DeviceId(0, 0);
+        return withUpdate -> PlanCompiler.compile(graph, List.of(device), op -> device, planOptions(options, withUpdate));
     }
 
     static PlanOptions planOptions(ActorExecutorOptions options, boolean withUpdate) {
