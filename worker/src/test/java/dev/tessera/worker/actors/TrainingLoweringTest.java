@@ -132,7 +132,7 @@ class TrainingLoweringTest {
         List<List<Map<String, HostTensor>>> data = batches(false, 3, 2, 5);
         double[] rates = {1e300, 0.01, 0.01};
         try (ReferenceExecutor reference = new ReferenceExecutor(graph, 3);
-                ActorExecutor actors = new ActorExecutor(graph, 3)) {
+                ParallelExecutor actors = ParallelExecutor.onOneDevice(graph, 3)) {
             reference.step(data.get(0), rates[0]);
             NonFiniteException expected = assertThrows(NonFiniteException.class,
                     () -> reference.step(data.get(1), rates[1]));
@@ -150,7 +150,7 @@ class TrainingLoweringTest {
         List<List<Map<String, HostTensor>>> data = batches(false, 2, 2, 5);
         List<List<Map<String, HostTensor>>> broken = List.of(data.get(0),
                 List.of(data.get(1).get(0), Map.of("x", data.get(1).get(1).get("x"))));
-        try (ActorExecutor actors = new ActorExecutor(graph, 3)) {
+        try (ParallelExecutor actors = ParallelExecutor.onOneDevice(graph, 3)) {
             Map<String, HostTensor> before = actors.parameters();
             IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
                     () -> actors.run(broken, new double[] {0.1, 0.1}));
@@ -161,9 +161,10 @@ class TrainingLoweringTest {
     }
 
     /**
-     * The plan the compiler makes of {@code graph} with each op on device {@code deviceOfOp(op)}, one
-     * of the {@code devices} devices 0:0, 0:1, ..., as an actor executor binds it. Any function of the ops, to test how the
-     * compiler orders accesses across devices; a run's ops get their devices from its layout.
+     * The plan the compiler makes of {@code graph} with each op on device {@code deviceOfOp(op)},
+     * one of the {@code devices} devices 0:0, 0:1, ..., as the per-device engine binds it. Any
+     * function of the ops, to test how the compiler orders accesses across devices; a run's ops
+     * get their devices from its layout.
      */
     static Plan plan(TrainingGraph graph, Function<Op, DeviceId> deviceOfOp, int devices, int quota, int sourceQuota) {
         ActorExecutorOptions options = ActorExecutorOptions.defaults().withRegisterQuota(quota)
