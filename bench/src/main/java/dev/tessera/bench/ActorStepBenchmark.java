@@ -11,7 +11,7 @@ import dev.tessera.graph.DType;
 import dev.tessera.graph.GraphBuilder;
 import dev.tessera.optim.Optimizer;
 import dev.tessera.tensor.HostTensor;
-import dev.tessera.worker.actors.ActorExecutor;
+import dev.tessera.worker.actors.ParallelExecutor;
 import dev.tessera.worker.exec.ComputeThreads;
 import dev.tessera.worker.exec.ReferenceExecutor;
 import java.util.ArrayList;
@@ -53,8 +53,8 @@ public final class ActorStepBenchmark {
         double[] rates = new double[chunk];
         Arrays.fill(rates, GptBench.LEARNING_RATE);
         try (ReferenceExecutor reference = new ReferenceExecutor(graph, 1);
-                ActorExecutor actors = new ActorExecutor(graph, 1);
-                ActorExecutor singleSteps = new ActorExecutor(graph, 1)) {
+                ParallelExecutor actors = ParallelExecutor.onOneDevice(graph, 1);
+                ParallelExecutor singleSteps = ParallelExecutor.onOneDevice(graph, 1)) {
             double[] expected = new double[3];
             for (int i = 0; i < 3; i++) {
                 expected[i] = reference.step(batches.get(i), rates[i]).loss();

@@ -19,7 +19,6 @@ import dev.tessera.sbp.Placement;
 import dev.tessera.sbp.Sbp;
 import dev.tessera.sbp.infer.CostModel;
 import dev.tessera.tensor.HostTensor;
-import dev.tessera.worker.actors.ActorExecutor;
 import dev.tessera.worker.actors.ActorExecutorOptions;
 import dev.tessera.worker.actors.ParallelExecutor;
 import dev.tessera.worker.exec.ComputeThreads;
@@ -37,7 +36,7 @@ import java.util.concurrent.Future;
 
 /**
  * Data parallelism on virtual devices: the GPT of examples/configs/gpt-addition.conf (batch 64)
- * trained on one device ({@link ActorExecutor}, as {@code tessera train} runs it) against the same
+ * trained on one device ({@link ParallelExecutor#onOneDevice}, as {@code tessera train} runs it) against the same
  * global batch split over two devices ({@link ParallelExecutor}, batch inputs S(0), weight
  * gradients all-reduced), each device a thread with its own ND4J thread. Losses must agree to
  * 1e-5 before timing. The floor data parallelism should approach on this machine: two
@@ -88,11 +87,11 @@ public final class DataParallelBenchmark {
                 + plan.physical().ops().size() + " physical ops, " + collectives + " of them collective parts, "
                 + String.format(Locale.ROOT, "%.1f KiB", plan.assignment().totalBoxingBytes() / 1024)
                 + " sent per iteration");
-        try (ActorExecutor single = new ActorExecutor(graph, 1);
+        try (ParallelExecutor single = ParallelExecutor.onOneDevice(graph, 1);
                 ParallelExecutor parallel = new ParallelExecutor(plan, 1, ActorExecutorOptions.defaults());
                 ParallelExecutor traced = new ParallelExecutor(plan, 1, ActorExecutorOptions.defaults().withTrace(true));
-                ActorExecutor halfA = new ActorExecutor(half, 1);
-                ActorExecutor halfB = new ActorExecutor(half, 2)) {
+                ParallelExecutor halfA = ParallelExecutor.onOneDevice(half, 1);
+                ParallelExecutor halfB = ParallelExecutor.onOneDevice(half, 2)) {
             ExecutorService pair = Executors.newFixedThreadPool(2);
             List<StepResult> expected = single.run(batches.subList(0, 3), Arrays.copyOf(rates, 3));
             List<StepResult> actual = parallel.run(batches.subList(0, 3), Arrays.copyOf(rates, 3));

@@ -18,17 +18,19 @@ import java.util.Map;
  * A training graph laid out over a placement and lowered to devices: the logical graph, the SBP
  * assignment it was lowered with, and the physical training graph in which every op is one
  * device's part (local shapes, collectives as ops bound to their peers). The physical graph is
- * an ordinary {@link TrainingGraph}, so any executor runs it; {@link #device(Op)} says where, as an index into {@link #devices()}.
+ * an ordinary {@link TrainingGraph}, so any executor runs it; {@link #device(Op)} says on which of {@link #devices()}.
  *
+ * @param deviceOfOp the device that runs each physical op, indexed by the op's id
  * @param shards for every data input, parameter and stored state tensor of the logical graph,
  *     its tensor on each device, in rank order (the same tensor for every rank where the
  *     logical one is a scalar fed from the schedule: learning rate and step)
  */
 public record DistributedTraining(TrainingGraph logical, SbpAssignment assignment, TrainingGraph physical,
-        List<DeviceId> devices, int[] deviceOfOp, Map<Tensor, List<Tensor>> shards) {
+        List<DeviceId> devices, List<DeviceId> deviceOfOp, Map<Tensor, List<Tensor>> shards) {
 
     public DistributedTraining {
         devices = List.copyOf(devices);
+        deviceOfOp = List.copyOf(deviceOfOp);
         shards = Map.copyOf(shards);
     }
 
@@ -79,9 +81,9 @@ public record DistributedTraining(TrainingGraph logical, SbpAssignment assignmen
         return assignment.placement(logicalTensor);
     }
 
-    /** Index into {@link #devices()} of the device that runs a physical op. */
-    public int device(Op physicalOp) {
-        return deviceOfOp[physicalOp.id()];
+    /** The device, one of {@link #devices()}, that runs a physical op. */
+    public DeviceId device(Op physicalOp) {
+        return deviceOfOp.get(physicalOp.id());
     }
 
     /** The layout a logical tensor is stored or produced in. */

@@ -48,7 +48,7 @@ public final class PhysicalLowering {
     /** Per logical tensor, its physical tensor on each rank, in the layout the assignment gives it. */
     private final Map<Tensor, Tensor[]> physical = new HashMap<>();
     private final Map<Tensor, List<Tensor>> shards = new LinkedHashMap<>();
-    private final List<Integer> deviceOfOp = new ArrayList<>();
+    private final List<DeviceId> deviceOfOp = new ArrayList<>();
     private final Map<Op, Map<Integer, BoxingPlan>> inputBoxings = new HashMap<>();
     private final Map<Op, Map<String, BoxingPlan>> outputBoxings = new HashMap<>();
     private final CollectiveOps collectives;
@@ -146,8 +146,7 @@ public final class PhysicalLowering {
         TrainingGraph lowered = TrainingGraph.of(forward, replicated(logical.loss(), "loss"), backwardOps, updateOps,
                 gradients, accumulators, state, learningRate, optimizerStep,
                 replicated(logical.gradNorm(), "gradient norm"), logical.options());
-        int[] devices = deviceOfOp.stream().mapToInt(Integer::intValue).toArray();
-        return new DistributedTraining(logical, assignment, lowered, this.devices, devices, shards);
+        return new DistributedTraining(logical, assignment, lowered, devices, deviceOfOp, shards);
     }
 
     /** One tensor per device of its placement holding that device's part of {@code t}, named {@code <name>@<device>}. */
@@ -287,7 +286,7 @@ public final class PhysicalLowering {
 
     private Op addOp(String name, OpDef def, List<Tensor> inputs, Phase phase, int device, Op forwardOp) {
         Op op = store.addOp(name + "@" + devices.get(device), def, inputs, phase, forwardOp);
-        deviceOfOp.add(device);
+        deviceOfOp.add(devices.get(device));
         current.add(op);
         return op;
     }

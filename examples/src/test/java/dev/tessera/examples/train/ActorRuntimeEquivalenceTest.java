@@ -24,7 +24,6 @@ import dev.tessera.sbp.infer.CostModel;
 import dev.tessera.sbp.infer.StageRules;
 import dev.tessera.tensor.HostTensor;
 import dev.tessera.tensor.Tolerance;
-import dev.tessera.worker.actors.ActorExecutor;
 import dev.tessera.worker.actors.ActorExecutorOptions;
 import dev.tessera.worker.actors.ParallelExecutor;
 import dev.tessera.worker.exec.ReferenceExecutor;
@@ -86,7 +85,7 @@ class ActorRuntimeEquivalenceTest {
     }
 
     private static void assertSameTraining(Setup s, ActorExecutorOptions options) {
-        try (ActorExecutor actors = new ActorExecutor(s.graph(), SEED, options)) {
+        try (ParallelExecutor actors = ParallelExecutor.onOneDevice(s.graph(), SEED, options)) {
             assertSameTraining(s, actors);
         }
     }

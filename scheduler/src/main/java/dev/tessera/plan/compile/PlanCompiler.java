@@ -18,7 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.ToIntFunction;
+import java.util.function.Function;
 
 /**
  * Compiles a training graph whose ops are placed on devices into the execution plan
@@ -68,12 +68,13 @@ public final class PlanCompiler {
     }
 
     /**
-     * @param deviceOfOp the index into {@code devices} of the device that runs each op
+     * @param devices the plan's devices, in the order the plan lists them
+     * @param deviceOfOp the device, one of {@code devices}, that runs each op
      * @throws IllegalArgumentException when an op is placed on a device that is not in
      *     {@code devices}, or a parameter or state tensor is written by an F/B/W op that is not
      *     its only F/B/W user
      */
-    public static PlanProto compile(TrainingGraph graph, List<DeviceId> devices, ToIntFunction<Op> deviceOfOp,
+    public static PlanProto compile(TrainingGraph graph, List<DeviceId> devices, Function<Op, DeviceId> deviceOfOp,
                                     PlanOptions options) {
         if (devices.isEmpty()) {
             throw new IllegalArgumentException("a plan needs at least one device");
@@ -81,7 +82,7 @@ public final class PlanCompiler {
         return new PlanCompiler(graph, devices, options).build(deviceOfOp);
     }
 
-    private PlanProto build(ToIntFunction<Op> deviceOfOp) {
+    private PlanProto build(Function<Op, DeviceId> deviceOfOp) {
         List<Op> ops = new ArrayList<>(graph.forwardOps());
         ops.addAll(graph.backwardOps());
         if (options.withUpdate()) {
@@ -178,17 +179,23 @@ public final class PlanCompiler {
         }
     }
 
-    private int[] place(List<Op> ops, ToIntFunction<Op> deviceOfOp) {
+    /** The index into the plan's device list of each op's device (the proto names devices by that index). */
+    private int[] place(List<Op> ops, Function<Op, DeviceId> deviceOfOp) {
+        Map<DeviceId, Integer> index = new HashMap<>();
+        for (int d = 0; d < devices.size(); d++) {
+            index.putIfAbsent(devices.get(d), d);
+        }
         int[] opDevices = new int[ops.size()];
         for (int i = 0; i < ops.size(); i++) {
             Op op = ops.get(i);
-            int device = deviceOfOp.applyAsInt(op);
-            if (device < 0 || device >= devices.size()) {
+            DeviceId device = deviceOfOp.apply(op);
+            Integer position = index.get(device);
+            if (position == null) {
                 throw new IllegalArgumentException("op '" + op.name() + "' (" + op.def().type() + ") is placed on device "
                         + device + " but the plan has " + devices.size() + " devices " + devices
                         + "; place it on one of them");
             }
-            opDevices[i] = device;
+            opDevices[i] = position;
         }
         return opDevices;
     }

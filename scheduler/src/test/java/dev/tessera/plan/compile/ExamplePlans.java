@@ -122,7 +122,7 @@ public final class ExamplePlans {
 
     private static Example single(String name, TrainingGraph graph) {
         return new Example(name, graph, null,
-                PlanCompiler.compile(graph, List.of(new DeviceId(0, 0)), op -> 0, PlanOptions.of(1, 2)));
+                PlanCompiler.compile(graph, List.of(new DeviceId(0, 0)), op -> new DeviceId(0, 0), PlanOptions.of(1, 2)));
     }
 
     private static Example distributed(String name, TrainingGraph graph, Placement placement,

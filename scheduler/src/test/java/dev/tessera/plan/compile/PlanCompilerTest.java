@@ -61,7 +61,7 @@ class PlanCompilerTest {
     @Test
     void shouldCompileEveryOpOfOneDeviceToOneActorWithOneSourcePerDataInputAndTwoSinks() {
         TrainingGraph graph = ExamplePlans.mlp();
-        PlanProto plan = PlanCompiler.compile(graph, ONE_DEVICE, op -> 0, PlanOptions.of(1, 3));
+        PlanProto plan = PlanCompiler.compile(graph, ONE_DEVICE, op -> ONE_DEVICE.get(0), PlanOptions.of(1, 3));
         assertEquals(graph.ops().size(), count(plan, ActorKind.COMPUTE));
         assertEquals(2, count(plan, ActorKind.SOURCE));
         assertEquals(2, count(plan, ActorKind.SINK));
@@ -77,7 +77,7 @@ class PlanCompilerTest {
     @Test
     void shouldBindEveryOperandOfAComputeActorToARegisterABufferOrTheSchedule() {
         TrainingGraph graph = ExamplePlans.mlp();
-        PlanProto plan = PlanCompiler.compile(graph, ONE_DEVICE, op -> 0, PlanOptions.of(1, 2));
+        PlanProto plan = PlanCompiler.compile(graph, ONE_DEVICE, op -> ONE_DEVICE.get(0), PlanOptions.of(1, 2));
         ActorProto update = actor(plan, "fc1.weight.update");
         assertEquals(graph.updateOps().stream().filter(op -> op.name().equals("fc1.weight.update")).findFirst()
                 .orElseThrow().inputs().size(), update.getCompute().getOperandsCount());
@@ -91,7 +91,7 @@ class PlanCompilerTest {
 
     @Test
     void shouldGiveTheJobIdAndPlanVersionToThePlan() {
-        PlanProto plan = PlanCompiler.compile(ExamplePlans.mlp(), ONE_DEVICE, op -> 0,
+        PlanProto plan = PlanCompiler.compile(ExamplePlans.mlp(), ONE_DEVICE, op -> ONE_DEVICE.get(0),
                 PlanOptions.of(1, 2).withJob("fashion-mnist", 7));
         assertEquals("fashion-mnist", plan.getJobId());
         assertEquals(7, plan.getPlanVersion());
@@ -174,7 +174,7 @@ class PlanCompilerTest {
     @Test
     void shouldRejectAQuotaForATensorNoOutputHolds() {
         IllegalArgumentException error = assertThrows(IllegalArgumentException.class, () -> PlanCompiler.compile(
-                ExamplePlans.mlp(), ONE_DEVICE, op -> 0, PlanOptions.of(1, 2).withOutputQuota("fc1.weight", 2)));
+                ExamplePlans.mlp(), ONE_DEVICE, op -> ONE_DEVICE.get(0), PlanOptions.of(1, 2).withOutputQuota("fc1.weight", 2)));
         assertTrue(error.getMessage().startsWith("PlanOptions sets register quotas for [fc1.weight], which no output"),
                 error.getMessage());
         assertThrows(IllegalArgumentException.class, () -> PlanOptions.of(1, 2).withOutputQuota("x", 0));
@@ -183,8 +183,9 @@ class PlanCompilerTest {
     @Test
     void shouldRejectAnOpPlacedOnADeviceThePlanDoesNotHave() {
         IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
-                () -> PlanCompiler.compile(ExamplePlans.mlp(), ONE_DEVICE, op -> 1, PlanOptions.of(1, 2)));
-        assertTrue(error.getMessage().contains("device 1"), error.getMessage());
+                () -> PlanCompiler.compile(ExamplePlans.mlp(), ONE_DEVICE, op -> DeviceId.of(0, 1),
+                        PlanOptions.of(1, 2)));
+        assertTrue(error.getMessage().contains("device 0:1"), error.getMessage());
         assertTrue(error.getMessage().contains("1 devices [0:0]"), error.getMessage());
     }
 

@@ -3,7 +3,7 @@ package dev.tessera.worker.actors;
 import dev.tessera.worker.kernel.KernelRegistry;
 
 /**
- * How an {@link ActorExecutor} runs a training graph. The devices are not here: they are the
+ * How an {@link ParallelExecutor} runs a training graph. The devices are not here: they are the
  * placements of the layout the executor runs ({@code parallel.*}: data, tensor and pipeline
  * stages), one single-thread dispatcher per device, in this JVM.
  *
@@ -13,7 +13,7 @@ import dev.tessera.worker.kernel.KernelRegistry;
  *                      load ahead of its consumers. Separate from registerQuota because a
  *                      batch buffer is small next to the activations, and loading ahead hides
  *                      the source's copy behind compute even where the stages serialize.
- * @param trace         record every action; {@link ActorExecutor#lastTrace()} returns the trace
+ * @param trace         record every action; {@link ParallelExecutor#lastTrace()} returns the trace
  * @param kernels       where kernels are looked up
  */
 public record ActorExecutorOptions(int registerQuota, int sourceQuota, boolean trace, KernelRegistry kernels) {

@@ -13,11 +13,16 @@ import dev.tessera.runtime.plan.Plan;
 import dev.tessera.runtime.trace.Trace;
 import dev.tessera.sbp.DeviceId;
 import dev.tessera.sbp.NdSbp;
+import dev.tessera.sbp.Placement;
 import dev.tessera.sbp.boxing.HostSharding;
+import dev.tessera.sbp.infer.CostModel;
 import dev.tessera.tensor.HostTensor;
 import dev.tessera.worker.exec.BatchCheck;
 import dev.tessera.worker.exec.ForwardInference;
 import dev.tessera.worker.exec.HostTensors;
+import dev.tessera.worker.exec.KernelException;
+import dev.tessera.worker.exec.NonFiniteException;
+import dev.tessera.worker.exec.ReferenceExecutor;
 import dev.tessera.worker.exec.StepResult;
 import dev.tessera.worker.exec.TrainingExecutor;
 import java.util.ArrayList;
@@ -29,21 +34,41 @@ import java.util.function.UnaryOperator;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Trains a training graph laid out over one or several virtual devices (data, tensor and
- * pipeline stages; a model split by hand is stages of one device each): the lowered physical
- * graph ({@link DistributedTraining}) runs on the actor runtime, one device per rank of each
+ * The executor of the actor runtime, on one device or many: trains a training graph laid out over
+ * one or several virtual devices (data, tensor and pipeline stages; a model split by hand is
+ * stages of one device each; {@link #onOneDevice} all of it on 0:0). The lowered physical graph
+ * ({@link DistributedTraining}) runs on a per-device engine, one device per rank of each
  * placement, and this executor is the logical view at its edges, what the trainer and the
- * checkpoints see whatever the layout. Batches are
- * cut into each device's part of every input; parameters start from the same values as on one
- * device (initialized whole, then sharded); {@link #parameters()}, {@link #optimizerState()}
- * and {@link #gradients} assemble the devices' parts back, checking that replicas agree.
+ * checkpoints see whatever the layout. Batches are cut into each device's part of every input;
+ * parameters start from the same values as on one device (initialized whole, then sharded);
+ * {@link #parameters()}, {@link #optimizerState()} and {@link #gradients} assemble the devices'
+ * parts back, checking that replicas agree. On one device it computes exactly what
+ * {@link ReferenceExecutor} computes, bit for bit, and its errors name the logical ops and
+ * tensors as the reference's do; on several they name each device's op ({@code fc1.matmul@0:1}).
  */
 public final class ParallelExecutor implements TrainingExecutor {
+    private static final DeviceId ONE_DEVICE = new DeviceId(0, 0);
     private final DistributedTraining distributed;
     private final TrainingGraph graph;
     private final ActorExecutor physical;
     private final ActorExecutorOptions options;
+    private final long seed;
     private final Map<Tensor, INDArray> inferenceWeights = new LinkedHashMap<>();
+
+    /** On one device, 0:0, with default options: as {@link ReferenceExecutor} trains, on the actor runtime. */
+    public static ParallelExecutor onOneDevice(TrainingGraph graph, long seed) {
+        return onOneDevice(graph, seed, ActorExecutorOptions.defaults());
+    }
+
+    /**
+     * Every op of {@code graph} on device 0:0; parameters initialized from their initializers with
+     * {@code seed}, as the reference executor does.
+     */
+    public static ParallelExecutor onOneDevice(TrainingGraph graph, long seed, ActorExecutorOptions options) {
+        Placement device = Placement.of(List.of(ONE_DEVICE), 1);
+        return new ParallelExecutor(DistributedTraining.plan(graph, device, Map.of(), CostModel.standard()), seed,
+                options);
+    }
 
     /** @param options register quotas, tracing and kernels; the devices are the lowering's */
     public ParallelExecutor(DistributedTraining distributed, long seed, ActorExecutorOptions options) {
@@ -59,6 +84,7 @@ public final class ParallelExecutor implements TrainingExecutor {
         this.distributed = distributed;
         this.graph = distributed.logical();
         this.options = options;
+        this.seed = seed;
         this.physical = new ActorExecutor(distributed.physical(), seed, options,
                 withUpdate -> adjust.apply(PlanCompiler.compile(distributed, ActorExecutor.planOptions(options,
                         withUpdate))));
@@ -97,7 +123,7 @@ public final class ParallelExecutor implements TrainingExecutor {
         return physical.lastTrace();
     }
 
-    /** As {@link ActorExecutor#run}, with logical batches (whole tensors keyed by input name). */
+    /** With logical batches (whole tensors keyed by input name). */
     @Override
     public List<StepResult> run(List<List<Map<String, HostTensor>>> batchesPerIteration, double[] learningRates) {
         List<List<Map<String, HostTensor>>> local = new ArrayList<>(batchesPerIteration.size());
@@ -105,7 +131,15 @@ public final class ParallelExecutor implements TrainingExecutor {
             BatchCheck.check(graph, iteration, graph.options().microBatches());
             local.add(iteration.stream().map(this::shardBatch).toList());
         }
-        return physical.run(local, learningRates);
+        long first = physical.iteration();
+        try {
+            return physical.run(local, learningRates);
+        } catch (NonFiniteException found) {
+            int failed = (int) (found.iteration() - first);
+            throw withCulprit(found, batchesPerIteration.get(failed), local.get(failed), learningRates[failed]);
+        } catch (KernelException kernel) {
+            throw logical(kernel);
+        }
     }
 
 
@@ -113,7 +147,15 @@ public final class ParallelExecutor implements TrainingExecutor {
     @Override
     public Map<String, HostTensor> gradients(List<Map<String, HostTensor>> microBatches) {
         BatchCheck.check(graph, microBatches, graph.options().microBatches());
-        Map<String, HostTensor> local = physical.gradients(microBatches.stream().map(this::shardBatch).toList());
+        List<Map<String, HostTensor>> localBatches = microBatches.stream().map(this::shardBatch).toList();
+        Map<String, HostTensor> local;
+        try {
+            local = physical.gradients(localBatches);
+        } catch (NonFiniteException found) {
+            throw withCulprit(found, microBatches, localBatches, 0);
+        } catch (KernelException kernel) {
+            throw logical(kernel);
+        }
         Map<String, HostTensor> out = new LinkedHashMap<>();
         for (Tensor p : graph.parameters()) {
             Tensor accumulator = graph.accumulator(p);
@@ -163,6 +205,41 @@ public final class ParallelExecutor implements TrainingExecutor {
         }
         return new ForwardInference(model, graph.forward().store(), inferenceWeights, graph.loss().dtype(),
                 options.kernels(), this::iteration);
+    }
+
+    /**
+     * The sink only knows the loss or the gradient norm was not finite; the reference executor,
+     * replaying the failed iteration from the same state (nothing was updated), finds the first
+     * op whose output was not and the gradient that was not. On one device the physical graph is
+     * the logical one, renamed, so the logical graph is replayed and the error names its ops as the
+     * reference's does; on several, the physical graph, to name the device whose op it was. Only
+     * failures pay for this.
+     */
+    private NonFiniteException withCulprit(NonFiniteException found, List<Map<String, HostTensor>> logicalBatches,
+                                           List<Map<String, HostTensor>> localBatches, double learningRate) {
+        boolean oneDevice = distributed.devices().size() == 1;
+        try (ReferenceExecutor replay = oneDevice ? new ReferenceExecutor(graph, seed, options.kernels())
+                : new ReferenceExecutor(distributed.physical(), seed, options.kernels())) {
+            if (oneDevice) {
+                replay.restore(parameters(), optimizerState(), found.iteration());
+                replay.step(logicalBatches, learningRate);
+            } else {
+                replay.restore(physical.parameters(), physical.optimizerState(), found.iteration());
+                replay.step(localBatches, learningRate);
+            }
+        } catch (NonFiniteException precise) {
+            return precise;
+        }
+        return found;
+    }
+
+    /** On one device, the failure of a device's op reported for the logical op it is. */
+    private KernelException logical(KernelException kernel) {
+        String suffix = "@" + distributed.devices().get(0);
+        if (distributed.devices().size() == 1 && kernel.opName().endsWith(suffix)) {
+            return kernel.forOp(kernel.opName().substring(0, kernel.opName().length() - suffix.length()));
+        }
+        return kernel;
     }
 
     private Map<String, HostTensor> shardBatch(Map<String, HostTensor> batch) {

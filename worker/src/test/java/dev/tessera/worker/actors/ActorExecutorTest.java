@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** One device on actors computes exactly what the reference executor computes. */
+/** One device on actors ({@link ParallelExecutor#onOneDevice}) computes exactly what the reference computes. */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class ActorExecutorTest {
     private static final int ITERATIONS = 4;
@@ -64,7 +64,7 @@ class ActorExecutorTest {
         ActorExecutorOptions options = ActorExecutorOptions.defaults().withRegisterQuota(1).withSourceQuota(3)
                 .withTrace(true);
         try (ReferenceExecutor reference = new ReferenceExecutor(graph, 7);
-                ActorExecutor actors = new ActorExecutor(graph, 7, options)) {
+                ParallelExecutor actors = ParallelExecutor.onOneDevice(graph, 7, options)) {
             List<StepResult> expected = reference(reference, data, rates);
             List<StepResult> actual = actors.run(data, rates);
             requireSameTraining(Tolerance.EXACT, expected, actual, parametersAndState(reference),
@@ -111,7 +111,8 @@ class ActorExecutorTest {
         TrainingGraph graph = TrainingModels.mlp(2, adamW(), 0.5);
         List<List<Map<String, HostTensor>>> data = batches(false, 6, 2, 3);
         double[] rates = learningRates(6);
-        try (ActorExecutor once = new ActorExecutor(graph, 11); ActorExecutor chunked = new ActorExecutor(graph, 11)) {
+        try (ParallelExecutor once = ParallelExecutor.onOneDevice(graph, 11);
+                ParallelExecutor chunked = ParallelExecutor.onOneDevice(graph, 11)) {
             List<StepResult> whole = once.run(data, rates);
             List<StepResult> parts = new ArrayList<>(chunked.run(data.subList(0, 2),
                     java.util.Arrays.copyOfRange(rates, 0, 2)));
@@ -127,8 +128,9 @@ class ActorExecutorTest {
         TrainingGraph graph = TrainingModels.mlp(1, adamW(), 0.5);
         List<List<Map<String, HostTensor>>> data = batches(false, 4, 1, 4);
         double[] rates = learningRates(4);
-        try (ActorExecutor straight = new ActorExecutor(graph, 2); ActorExecutor first = new ActorExecutor(graph, 2);
-                ActorExecutor resumed = new ActorExecutor(graph, 99)) {
+        try (ParallelExecutor straight = ParallelExecutor.onOneDevice(graph, 2);
+                ParallelExecutor first = ParallelExecutor.onOneDevice(graph, 2);
+                ParallelExecutor resumed = ParallelExecutor.onOneDevice(graph, 99)) {
             List<StepResult> expected = straight.run(data, rates);
             first.run(data.subList(0, 2), java.util.Arrays.copyOfRange(rates, 0, 2));
             resumed.restore(first.parameters(), first.optimizerState(), first.iteration());
@@ -143,7 +145,7 @@ class ActorExecutorTest {
         TrainingGraph graph = TrainingModels.gpt(2, adamW(), 1.0);
         List<Map<String, HostTensor>> microBatches = batches(true, 1, 2, 8).get(0);
         try (ReferenceExecutor reference = new ReferenceExecutor(graph, 5);
-                ActorExecutor actors = new ActorExecutor(graph, 5)) {
+                ParallelExecutor actors = ParallelExecutor.onOneDevice(graph, 5)) {
             Tolerance.EXACT.requireClose("gradients", reference.gradients(microBatches),
                     actors.gradients(microBatches));
         }
@@ -153,7 +155,7 @@ class ActorExecutorTest {
         List<List<Map<String, HostTensor>>> data = batches(gpt, ITERATIONS, microBatches, 42);
         double[] rates = learningRates(ITERATIONS);
         try (ReferenceExecutor reference = new ReferenceExecutor(graph, 7);
-                ActorExecutor actors = new ActorExecutor(graph, 7, options)) {
+                ParallelExecutor actors = ParallelExecutor.onOneDevice(graph, 7, options)) {
             List<StepResult> expected = reference(reference, data, rates);
             List<StepResult> actual = actors.run(data, rates);
             requireSameTraining(Tolerance.EXACT, expected, actual, parametersAndState(reference),

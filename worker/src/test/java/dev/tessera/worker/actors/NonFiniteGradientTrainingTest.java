@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * A gradient that overflows to infinity while the loss stays finite stops the actor executor on
+ * A gradient that overflows to infinity while the loss stays finite stops the executor on
  * one device, and the parallel executor on two stages of one device each, data parallel and
  * tensor parallel, before any parameter or optimizer state is updated, naming the step, the gradient and the (device's)
  * first op whose output was not finite. See {@link ExplodingGradients} for how the gradient
@@ -46,7 +46,7 @@ class NonFiniteGradientTrainingTest {
         List<List<Map<String, HostTensor>>> exploding = List.of(List.of(ExplodingGradients.explodingBatch()),
                 List.of(ExplodingGradients.batch(2)));
         try (ReferenceExecutor reference = new ReferenceExecutor(graph, 3);
-                ActorExecutor actors = new ActorExecutor(graph, 3)) {
+                ParallelExecutor actors = ParallelExecutor.onOneDevice(graph, 3)) {
             reference.step(List.of(ExplodingGradients.batch(1)), RATES[0]);
             actors.step(List.of(ExplodingGradients.batch(1)), RATES[0]);
             Map<String, HostTensor> state = actors.optimizerState();

@@ -22,18 +22,20 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.function.ToIntFunction;
+import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 /** The plan the scheduler's compiler makes of a training graph, as the actor executor binds and runs it. */
 class TrainingLoweringTest {
+    private static final DeviceId FIRST = DeviceId.of(0, 0);
+    private static final DeviceId SECOND = DeviceId.of(0, 1);
     private final TrainingGraph graph = TrainingModels.mlp(2, adamW(), 0.5);
 
     @Test
     void shouldLowerEveryOpToOneActorWithOneSourcePerDataInputAndTwoSinks() {
-        Plan plan = plan(graph, op -> 0, 1, 1, 1);
+        Plan plan = plan(graph, op -> FIRST, 1, 1, 1);
         assertEquals(graph.ops().size(), count(plan, ActorKind.COMPUTE));
         assertEquals(2, count(plan, ActorKind.SOURCE));
         assertEquals(2, count(plan, ActorKind.SINK));
@@ -43,7 +45,7 @@ class TrainingLoweringTest {
     @Test
     void shouldFoldReshapesIntoTheirConsumersAsViews() {
         TrainingGraph gpt = TrainingModels.gpt(1, adamW(), 1.0);
-        Plan plan = plan(gpt, op -> 0, 1, 1, 1);
+        Plan plan = plan(gpt, op -> FIRST, 1, 1, 1);
         long reshapes = gpt.ops().stream().filter(op -> op.def() instanceof dev.tessera.ops.Reshape).count();
         assertTrue(reshapes > 10, "the GPT-like stack reshapes");
         assertTrue(plan.actors().stream().noneMatch(a -> a.op().equals("reshape")), plan.toString());
@@ -52,7 +54,7 @@ class TrainingLoweringTest {
 
     @Test
     void shouldStartAnIterationOfAWeightReaderOnlyAfterThatWeightsUpdate() {
-        Plan plan = plan(graph, op -> 0, 1, 1, 1);
+        Plan plan = plan(graph, op -> FIRST, 1, 1, 1);
         ActorSpec update = actor(plan, "fc1.weight.update");
         for (Op op : graph.ops()) {
             boolean readsWeight = op.inputs().stream().anyMatch(t -> t.name().equals("fc1.weight"));
@@ -67,7 +69,7 @@ class TrainingLoweringTest {
 
     @Test
     void shouldClipAndUpdateOnlyAfterTheNormWhichWaitsForTheLossAndEveryAccumulation() {
-        Plan plan = plan(graph, op -> 0, 1, 1, 1);
+        Plan plan = plan(graph, op -> FIRST, 1, 1, 1);
         ActorSpec norm = actor(plan, graph.gradNorm().producer().name());
         assertTrue(norm.controlPredecessors().contains(actor(plan, "sink:loss").id()));
         ActorSpec squares = actor(plan, "head.weight.grad_squared_norm");
@@ -88,7 +90,7 @@ class TrainingLoweringTest {
 
     @Test
     void shouldOrderAccessesAcrossDevicesThroughTokenTransfers() {
-        ToIntFunction<Op> updatesApart = op -> op.phase() == Phase.UPDATE ? 1 : 0;
+        Function<Op, DeviceId> updatesApart = op -> op.phase() == Phase.UPDATE ? SECOND : FIRST;
         Plan plan = plan(graph, updatesApart, 2, 1, 1);
         ActorSpec update = actor(plan, "fc1.weight.update");
         ActorSpec reader = actor(plan, graph.forwardOps().get(0).name());
@@ -103,7 +105,7 @@ class TrainingLoweringTest {
     @Test
     void shouldGiveSourcesAndTheTransfersOfTheirDataTheSourceQuotaAndEveryOtherOutputTheRegisterQuota() {
         // Forward ops on device 0, the rest on device 1: the weight gradients read x through a transfer.
-        ToIntFunction<Op> forwardApart = op -> op.phase() == Phase.FORWARD ? 0 : 1;
+        Function<Op, DeviceId> forwardApart = op -> op.phase() == Phase.FORWARD ? FIRST : SECOND;
         Plan plan = plan(graph, forwardApart, 2, 1, 3);
         int sourceTransfers = 0;
         for (ActorSpec actor : plan.actors()) {
@@ -120,8 +122,8 @@ class TrainingLoweringTest {
     @Test
     void shouldRejectAPlacementOnAMissingDevice() {
         IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
-                () -> plan(graph, op -> 2, 2, 1, 1));
-        assertTrue(error.getMessage().contains("device 2"), error.getMessage());
+                () -> plan(graph, op -> DeviceId.of(0, 2), 2, 1, 1));
+        assertTrue(error.getMessage().contains("device 0:2"), error.getMessage());
         assertTrue(error.getMessage().contains("2 devices"), error.getMessage());
     }
 
@@ -130,7 +132,7 @@ class TrainingLoweringTest {
         List<List<Map<String, HostTensor>>> data = batches(false, 3, 2, 5);
         double[] rates = {1e300, 0.01, 0.01};
         try (ReferenceExecutor reference = new ReferenceExecutor(graph, 3);
-                ActorExecutor actors = new ActorExecutor(graph, 3)) {
+                ParallelExecutor actors = ParallelExecutor.onOneDevice(graph, 3)) {
             reference.step(data.get(0), rates[0]);
             NonFiniteException expected = assertThrows(NonFiniteException.class,
                     () -> reference.step(data.get(1), rates[1]));
@@ -148,7 +150,7 @@ class TrainingLoweringTest {
         List<List<Map<String, HostTensor>>> data = batches(false, 2, 2, 5);
         List<List<Map<String, HostTensor>>> broken = List.of(data.get(0),
                 List.of(data.get(1).get(0), Map.of("x", data.get(1).get(1).get("x"))));
-        try (ActorExecutor actors = new ActorExecutor(graph, 3)) {
+        try (ParallelExecutor actors = ParallelExecutor.onOneDevice(graph, 3)) {
             Map<String, HostTensor> before = actors.parameters();
             IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
                     () -> actors.run(broken, new double[] {0.1, 0.1}));
@@ -159,11 +161,12 @@ class TrainingLoweringTest {
     }
 
     /**
-     * The plan the compiler makes of {@code graph} with each op on device {@code 0:deviceOfOp(op)}
-     * of {@code devices}, as an actor executor binds it. Any function of the ops, to test how the
-     * compiler orders accesses across devices; a run's ops get their devices from its layout.
+     * The plan the compiler makes of {@code graph} with each op on device {@code deviceOfOp(op)},
+     * one of the {@code devices} devices 0:0, 0:1, ..., as the per-device engine binds it. Any
+     * function of the ops, to test how the compiler orders accesses across devices; a run's ops
+     * get their devices from its layout.
      */
-    static Plan plan(TrainingGraph graph, ToIntFunction<Op> deviceOfOp, int devices, int quota, int sourceQuota) {
+    static Plan plan(TrainingGraph graph, Function<Op, DeviceId> deviceOfOp, int devices, int quota, int sourceQuota) {
         ActorExecutorOptions options = ActorExecutorOptions.defaults().withRegisterQuota(quota)
                 .withSourceQuota(sourceQuota);
         List<DeviceId> local = new ArrayList<>();
