@@ -1,11 +1,7 @@
 package dev.tessera.plan.compile;
 
-import dev.tessera.autodiff.Autodiff;
+import dev.tessera.autodiff.MiniatureModels;
 import dev.tessera.autodiff.TrainingGraph;
-import dev.tessera.autodiff.TrainingOptions;
-import dev.tessera.graph.DType;
-import dev.tessera.graph.GraphBuilder;
-import dev.tessera.graph.Initializer;
 import dev.tessera.graph.Op;
 import dev.tessera.graph.Tensor;
 import dev.tessera.lowering.DistributedTraining;
@@ -62,41 +58,14 @@ public final class ExamplePlans {
         return mlp(6);
     }
 
-    /** x -> fc1 -> tanh -> fc2 -> relu -> head -> cross-entropy, two micro-batches. */
+    /** {@link MiniatureModels#mlp}, two micro-batches, AdamW, clipped. */
     static TrainingGraph mlp(int rows) {
-        GraphBuilder g = new GraphBuilder(DType.F64);
-        Tensor x = g.input("x", DType.F64, rows, 5);
-        Tensor labels = g.input("labels", DType.I32, rows);
-        Tensor h = g.tanh(g.linear("fc1", x, 7));
-        h = g.relu(g.linear("fc2", h, 7));
-        Tensor loss = g.crossEntropy(g.linear("head", h, 4), labels);
-        return Autodiff.build(g.build(), loss, new TrainingOptions(2, ADAM, 0.5));
+        return MiniatureModels.mlp(rows, 2, ADAM, 0.5);
     }
 
-    /** Embeddings, two pre-LayerNorm blocks of attention and a GELU MLP, final LayerNorm, head. */
+    /** {@link MiniatureModels#gpt}, one micro-batch, SGD with momentum, clipped. */
     static TrainingGraph gpt(int batch) {
-        int time = 6;
-        int width = 8;
-        GraphBuilder g = new GraphBuilder(DType.F32);
-        Tensor tokens = g.input("tokens", DType.I32, batch, time);
-        Tensor targets = g.input("targets", DType.I32, batch, time);
-        Tensor x = g.embedding("token_embedding", tokens, 11, width);
-        Tensor positions;
-        try (GraphBuilder.Scope s = g.scope("position_embedding")) {
-            positions = g.parameter("weight", Initializer.normal(0.02), time, width);
-        }
-        x = g.reshape(g.biasAdd(g.reshape(x, batch, time * width), g.reshape(positions, time * width)),
-                batch, time, width);
-        for (int i = 0; i < 2; i++) {
-            try (GraphBuilder.Scope block = g.scope("block" + i)) {
-                x = g.add(x, g.attention("attention", g.layerNorm("ln1", x), 2, true));
-                Tensor hidden = g.gelu(g.linear("fc", g.layerNorm("ln2", x), 4 * width));
-                x = g.add(x, g.dropout(g.linear("proj", hidden, width), 0.1, 17 + i));
-            }
-        }
-        Tensor logits = g.linear("head", g.layerNorm("ln_final", x), 11);
-        Tensor loss = g.crossEntropy(logits, targets);
-        return Autodiff.build(g.build(), loss, new TrainingOptions(1, new Optimizer.Sgd(0.9, 0.01), 1.0));
+        return MiniatureModels.gpt(batch, 1, new Optimizer.Sgd(0.9, 0.01), 1.0);
     }
 
     private static Map<String, Sbp> dataParallel(String... inputs) {

@@ -2,14 +2,9 @@ package dev.tessera.worker.actors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.tessera.autodiff.Autodiff;
+import dev.tessera.autodiff.MiniatureModels;
 import dev.tessera.autodiff.TrainingGraph;
-import dev.tessera.autodiff.TrainingOptions;
-import dev.tessera.graph.DType;
-import dev.tessera.graph.GraphBuilder;
-import dev.tessera.graph.Initializer;
 import dev.tessera.graph.Shape;
-import dev.tessera.graph.Tensor;
 import dev.tessera.optim.Optimizer;
 import dev.tessera.tensor.HostTensor;
 import dev.tessera.tensor.Tolerance;
@@ -28,12 +23,11 @@ import java.util.SplittableRandom;
  */
 final class TrainingModels {
     static final int ROWS = 6;
-    static final int FEATURES = 5;
-    static final int CLASSES = 4;
+    static final int FEATURES = MiniatureModels.FEATURES;
+    static final int CLASSES = MiniatureModels.CLASSES;
     static final int BATCH = 2;
-    static final int TIME = 6;
-    static final int WIDTH = 8;
-    static final int VOCABULARY = 11;
+    static final int TIME = MiniatureModels.TIME;
+    static final int VOCABULARY = MiniatureModels.VOCABULARY;
 
     private TrainingModels() {
     }
@@ -42,15 +36,9 @@ final class TrainingModels {
         return new Optimizer.AdamW(0.9, 0.95, 1e-8, 0.1);
     }
 
-    /** x -> fc1 -> tanh -> fc2 -> relu -> head -> cross-entropy, F64, parameters named fc1., fc2., head. */
+    /** {@link MiniatureModels#mlp} with {@link #ROWS} rows per micro-batch. */
     static TrainingGraph mlp(int microBatches, Optimizer optimizer, double clipNorm) {
-        GraphBuilder g = new GraphBuilder(DType.F64);
-        Tensor x = g.input("x", DType.F64, ROWS, FEATURES);
-        Tensor labels = g.input("labels", DType.I32, ROWS);
-        Tensor h = g.tanh(g.linear("fc1", x, 7));
-        h = g.relu(g.linear("fc2", h, 7));
-        Tensor loss = g.crossEntropy(g.linear("head", h, CLASSES), labels);
-        return Autodiff.build(g.build(), loss, new TrainingOptions(microBatches, optimizer, clipNorm));
+        return MiniatureModels.mlp(ROWS, microBatches, optimizer, clipNorm);
     }
 
     static Map<String, HostTensor> mlpBatch(SplittableRandom random) {
@@ -66,37 +54,14 @@ final class TrainingModels {
                 "labels", HostTensor.ofInts(Shape.of(ROWS), labels));
     }
 
-    /**
-     * The GPT example's architecture in miniature, F32: token and position embeddings, two
-     * pre-LayerNorm blocks (block0., block1.) of causal attention and a GELU MLP with dropout,
-     * final LayerNorm, head, cross-entropy with ignored targets.
-     */
+    /** {@link MiniatureModels#gpt} with {@link #BATCH} sequences per micro-batch. */
     static TrainingGraph gpt(int microBatches, Optimizer optimizer, double clipNorm) {
         return gpt(BATCH, microBatches, optimizer, clipNorm);
     }
 
     /** The same with {@code batch} sequences per micro-batch. */
     static TrainingGraph gpt(int batch, int microBatches, Optimizer optimizer, double clipNorm) {
-        GraphBuilder g = new GraphBuilder(DType.F32);
-        Tensor tokens = g.input("tokens", DType.I32, batch, TIME);
-        Tensor targets = g.input("targets", DType.I32, batch, TIME);
-        Tensor x = g.embedding("token_embedding", tokens, VOCABULARY, WIDTH);
-        Tensor positions;
-        try (GraphBuilder.Scope s = g.scope("position_embedding")) {
-            positions = g.parameter("weight", Initializer.normal(0.02), TIME, WIDTH);
-        }
-        x = g.reshape(g.biasAdd(g.reshape(x, batch, TIME * WIDTH), g.reshape(positions, TIME * WIDTH)),
-                batch, TIME, WIDTH);
-        for (int i = 0; i < 2; i++) {
-            try (GraphBuilder.Scope block = g.scope("block" + i)) {
-                x = g.add(x, g.attention("attention", g.layerNorm("ln1", x), 2, true));
-                Tensor hidden = g.gelu(g.linear("fc", g.layerNorm("ln2", x), 4 * WIDTH));
-                x = g.add(x, g.dropout(g.linear("proj", hidden, WIDTH), 0.1, 17 + i));
-            }
-        }
-        Tensor logits = g.linear("head", g.layerNorm("ln_final", x), VOCABULARY);
-        Tensor loss = g.crossEntropy(logits, targets);
-        return Autodiff.build(g.build(), loss, new TrainingOptions(microBatches, optimizer, clipNorm));
+        return MiniatureModels.gpt(batch, microBatches, optimizer, clipNorm);
     }
 
     static Map<String, HostTensor> gptBatch(SplittableRandom random) {
