@@ -123,15 +123,15 @@ class PyTorchOracleTest {
         Map<String, HostTensor> expected = SafeTensors.read(folder.resolve("expected.safetensors")).tensors();
         int steps = fixture.get("steps").asInt();
 
-        TrainingSetup wide = TrainingSetup.from(run, DType.F64);
+        // initial draws and batches do not depend on the dtype the graph computes in
+        TrainingSetup setup = TrainingSetup.from(run, dtype);
         assertEquals(fixture.get("parameters_sha256").asText(), TrainingExport.sha256(
-                TrainingExport.initialParameters(wide.graph(), run.settings().seed())),
+                TrainingExport.initialParameters(setup.graph(), run.settings().seed())),
                 "the initial parameters are those PyTorch started from; regenerate the fixture if the model changed");
-        List<List<Map<String, HostTensor>>> batches = TrainingExport.batches(run, wide, steps);
+        List<List<Map<String, HostTensor>>> batches = TrainingExport.batches(run, setup, steps);
         assertEquals(fixture.get("batches_sha256").asText(), TrainingExport.sha256(TrainingExport.batchTensors(batches)),
                 "the batches are those PyTorch trained on; regenerate the fixture if the data source changed");
 
-        TrainingSetup setup = TrainingSetup.from(run, dtype);
         boolean exact = dtype == DType.F64;
         Tolerance lossAndNorm = exact ? F64 : F32.lossAndNorm();
         Tolerance gradients = exact ? F64 : F32.gradients();

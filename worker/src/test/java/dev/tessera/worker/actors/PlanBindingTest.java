@@ -26,9 +26,9 @@ import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-@Timeout(value = 120, unit = TimeUnit.SECONDS)
 /** The plan the scheduler's compiler makes of a training graph, as the actor executor binds and runs it. */
-class TrainingLoweringTest {
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class PlanBindingTest {
     private static final DeviceId FIRST = DeviceId.of(0, 0);
     private static final DeviceId SECOND = DeviceId.of(0, 1);
     private final TrainingGraph graph = TrainingModels.mlp(2, adamW(), 0.5);
