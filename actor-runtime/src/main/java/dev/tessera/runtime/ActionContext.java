@@ -2,12 +2,13 @@ package dev.tessera.runtime;
 
 import dev.tessera.runtime.plan.ActorSpec;
 import dev.tessera.runtime.plan.Device;
+import java.util.concurrent.Executor;
 
 /**
  * What an action sees while it runs: the payloads of the input registers it consumes, the
  * payloads of the output registers it fills, and which micro-batch of which iteration this is.
- * Valid only during {@link ActorAction#act}; the runtime reuses one context per actor, so an
- * action must not keep it.
+ * Valid only during {@link ActorAction#act} (or, for an {@link AsyncActorAction}, until its
+ * action completed); the runtime reuses one context per actor, so an action must not keep it.
  */
 public interface ActionContext {
     ActorSpec actor();
@@ -32,4 +33,11 @@ public interface ActionContext {
      * in-process transfer); the payload must stay unchanged until every consumer acknowledged it.
      */
     void replaceOutput(int index, Object payload);
+
+    /**
+     * Runs tasks on this actor, one at a time between its messages, on its device's thread: where
+     * an {@link AsyncActorAction} continues its work when a message it waited for arrived. Valid
+     * for the actor's whole life; a task that throws fails the job.
+     */
+    Executor executor();
 }

@@ -47,4 +47,15 @@ public sealed interface ActorMessage {
     record ExplainWait() implements ActorMessage {
         static final ExplainWait INSTANCE = new ExplainWait();
     }
+
+    /** To itself: a task of the actor's action, see {@link ActionContext#executor()}. Never crosses processes. */
+    record RunTask(Runnable task) implements ActorMessage {
+    }
+
+    /**
+     * To itself: its {@link AsyncActorAction} completed, with {@code failure} null on success.
+     * Never crosses processes.
+     */
+    record ActionCompleted(Throwable failure) implements ActorMessage {
+    }
 }

@@ -1,11 +1,13 @@
 package dev.tessera.runtime;
 
 import dev.tessera.runtime.ActorMessage.Ack;
+import dev.tessera.runtime.ActorMessage.ActionCompleted;
 import dev.tessera.runtime.ActorMessage.ControlDone;
 import dev.tessera.runtime.ActorMessage.EndOfStream;
 import dev.tessera.runtime.ActorMessage.ExplainWait;
 import dev.tessera.runtime.ActorMessage.Probe;
 import dev.tessera.runtime.ActorMessage.Ready;
+import dev.tessera.runtime.ActorMessage.RunTask;
 import dev.tessera.runtime.ActorMessage.Turn;
 import dev.tessera.runtime.DeadlockException.BlockedAction;
 import dev.tessera.runtime.plan.ActorSpec;
@@ -15,6 +17,9 @@ import dev.tessera.runtime.plan.Plan;
 import dev.tessera.runtime.trace.DeviceTraceBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
@@ -34,6 +39,12 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  * action with {@code turn}. On a device without one the cursor is null and costs one null check.
  * It counts the messages it sends to and receives from other actors, so that the job can tell a
  * deadlock (nothing in flight, nobody can act) from a slow run; see {@link Job}.
+ *
+ * <p>An {@link AsyncActorAction} (a collective member) is started instead of run: the actor keeps
+ * its inputs and reserved output registers, handles other messages meanwhile (tasks of the action
+ * through {@link #executor()}, registers arriving for later steps), and publishes when the action
+ * tells it that it completed. The completion counts as a message in flight, so a run waiting for
+ * one is never taken for a deadlock; a peer that never answers is the transport's time-out.
  */
 final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionContext {
     private final ActorSpec spec;
@@ -66,6 +77,10 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
     private final Object[] currentOutputs;
     private final int[] currentRegisters;
     private long step;
+    /** An asynchronous action was started and has not completed yet. */
+    private boolean inFlight;
+    private long inFlightStart;
+    private final Executor executor;
     private boolean endSent;
     private boolean failed;
     /** Messages sent to and received from other actors (not the job's), for deadlock detection. */
@@ -130,6 +145,8 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
         currentInputs = new Object[inputCount];
         currentOutputs = new Object[outputCount];
         currentRegisters = new int[outputCount];
+        ActorRef<ActorMessage> self = context.getSelf();
+        executor = task -> self.tell(new RunTask(task));
         try {
             for (int output = 0; output < outputCount; output++) {
                 for (int register = 0; register < outputs[output].quota(); register++) {
@@ -159,10 +176,17 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
                 job.tell(new JobMessage.Waiting(spec.id(), blockedAction()));
                 return this;
             }
+            if (message instanceof RunTask run) {
+                // Sent from other threads, so counted by neither side: the action it belongs to is in flight.
+                run.task().run();
+                return this;
+            }
             if (!(message instanceof ActorMessage.Start)) {
                 received++;
             }
-            if (message instanceof Ready ready) {
+            if (message instanceof ActionCompleted completed) {
+                completeAsync(completed.failure());
+            } else if (message instanceof Ready ready) {
                 if (!inputs[ready.input()].offer(ready.register(), ready.payload(), ready.step())) {
                     throw protocolError("input " + ready.input()
                             + " received more registers than its producer's quota");
@@ -195,6 +219,9 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
     }
 
     private boolean canAct() {
+        if (inFlight || failed) {
+            return false;
+        }
         if (inputs.length == 0 && step == steps) {
             return false;
         }
@@ -239,11 +266,40 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
         }
         long start = System.nanoTime();
         try {
+            if (action instanceof AsyncActorAction async) {
+                CompletionStage<Void> done = async.start(this);
+                inFlight = true;
+                inFlightStart = start;
+                ActorRef<ActorMessage> self = getContext().getSelf();
+                sent++;
+                done.whenComplete((ignored, failure) -> self.tell(new ActionCompleted(failure)));
+                return;
+            }
             action.act(this);
         } catch (Exception | Error error) {
             fail(new ActionFailedException(spec.name(), spec.op(), device.name(), microBatch(), iteration(), error));
             return;
         }
+        publish(start);
+    }
+
+    /** The started action completed: publish its outputs, or fail the job with its error. */
+    private void completeAsync(Throwable failure) {
+        if (!inFlight) {
+            throw protocolError("an action completed that was not started");
+        }
+        inFlight = false;
+        if (failure != null) {
+            Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                    ? failure.getCause() : failure;
+            fail(new ActionFailedException(spec.name(), spec.op(), device.name(), microBatch(), iteration(), cause));
+            return;
+        }
+        publish(inFlightStart);
+    }
+
+    /** The action of this step is done: hand its outputs to the consumers, free the inputs, move on. */
+    private void publish(long start) {
         long end = System.nanoTime();
         if (trace != null) {
             trace.record(spec.id(), step, start, end);
@@ -294,6 +350,9 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
     }
 
     private Behavior<ActorMessage> finishIfDone() {
+        if (inFlight) {
+            return this;
+        }
         if (!endSent) {
             if (!producedEverything()) {
                 return this;
@@ -351,6 +410,11 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
     private BlockedAction blockedAction() {
         if (cursor != null && cursor.nextActor() != spec.id() || step == steps) {
             return null;
+        }
+        if (inFlight) {
+            return new BlockedAction(device.name(), cursor != null, cursor == null ? -1 : cursor.position(),
+                    cursor == null ? 0 : cursor.length(), spec.name(), microBatch(), iteration(),
+                    List.of("its started action to complete (messages from its collective's peers)"));
         }
         List<String> waits = new ArrayList<>();
         for (int input = 0; input < inputs.length; input++) {
@@ -429,5 +493,10 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
     @Override
     public void replaceOutput(int index, Object payload) {
         currentOutputs[index] = payload;
+    }
+
+    @Override
+    public Executor executor() {
+        return executor;
     }
 }

@@ -9,5 +9,11 @@ public enum ActorKind {
     /** Consumes (loss, metrics); no outputs. */
     SINK,
     /** Hands one tensor from a producer on another device to actors on its own device. */
-    TRANSFER
+    TRANSFER,
+    /**
+     * One member of a collective: reads its device's part like a COMPUTE actor and exchanges
+     * messages with the other members over the transport, outside the plan's edges; its action
+     * is asynchronous ({@code AsyncActorAction}).
+     */
+    COLLECTIVE
 }

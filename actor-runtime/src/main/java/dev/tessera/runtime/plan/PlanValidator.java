@@ -121,7 +121,7 @@ public final class PlanValidator {
                             + actor.inputs().size() + " inputs and " + actor.outputs().size() + " outputs");
                 }
             }
-            case COMPUTE -> {
+            case COMPUTE, COLLECTIVE -> {
             }
         }
         Set<Integer> seen = new HashSet<>();
