@@ -1,15 +1,8 @@
 package dev.tessera.lowering;
 
-import dev.tessera.collective.AllGather;
-import dev.tessera.collective.AllReduce;
-import dev.tessera.collective.AllToAll;
-import dev.tessera.collective.LocalSlice;
-import dev.tessera.collective.ReduceScatter;
+import dev.tessera.collective.GroupCollective;
 import dev.tessera.collective.RegionJoin;
 import dev.tessera.collective.RegionSlice;
-import dev.tessera.collective.SendCopy;
-import dev.tessera.collective.ZeroFill;
-import dev.tessera.collective.ZeroPad;
 import dev.tessera.graph.Op;
 import dev.tessera.graph.OpDef;
 import dev.tessera.graph.Phase;
@@ -33,17 +26,20 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Expands a {@link BoxingPlan} into physical ops: for each collective step, one op per member
- * of each peer group, on that member's device, reading the members' tensors in coordinate order
- * (a member's own stored tensor directly, a peer's stored tensor through a {@link SendCopy} into
- * a register, so that data crosses devices only through transfers). Conversions of activations
- * are shared: two consumers that want the same tensor in the same layout read one conversion.
+ * Expands a {@link BoxingPlan} into physical ops: for each collective step, one
+ * {@link GroupCollective} member per device of each peer group, reading only that device's part
+ * (the members exchange their pieces over the transport at run time, as the step's algorithm
+ * says); for each send/recv step, slices cut on the senders and joins on the receivers, moved by
+ * the plan's transfers. Conversions of activations are shared: two consumers that want the same
+ * tensor in the same layout read one conversion.
  */
 public final class CollectiveOps {
     private final Map<DeviceId, Integer> devices = new HashMap<>();
     private final OpSink sink;
     /** Conversions of activations done so far: source tensor -> (target placement, target layout) -> result. */
     private final Map<Tensor, Map<Target, Tensor[]>> converted = new HashMap<>();
+    /** Collective id of the next peer group: unique within the lowered graph. */
+    private int nextGroup;
 
     private record Target(Placement placement, NdSbp layout) {
     }
@@ -118,45 +114,23 @@ public final class CollectiveOps {
         return current;
     }
 
+    /**
+     * One member op per device of each peer group, reading only that device's part: the worker
+     * runs it as a collective member that exchanges pieces with its peers. Each peer group of
+     * each step gets its own collective id.
+     */
     private Tensor[] step(CollectiveStep step, String tensor, Tensor[] current, Phase phase) {
         Tensor[] next = current.clone();
         Sbp from = step.before().get(step.hierarchyAxis());
         Sbp to = step.after().get(step.hierarchyAxis());
-        Map<Integer, Tensor> sent = new HashMap<>();
         for (CollectiveStep.PeerGroup group : step.groups()) {
             int[] members = group.devices().stream().mapToInt(this::index).toArray();
-            int p = members.length;
-            for (int i = 0; i < p; i++) {
-                int rank = members[i];
-                OpDef def;
-                List<Tensor> inputs = List.of(current[rank]);
-                switch (step.conversion()) {
-                    case ALL_REDUCE -> def = new AllReduce(p);
-                    case REDUCE_SCATTER -> def = new ReduceScatter(axis(to), i, p);
-                    case ALL_GATHER -> def = new AllGather(axis(from), p);
-                    case ALL_TO_ALL -> def = new AllToAll(axis(from), axis(to), i, p);
-                    case LOCAL_SLICE -> def = new LocalSlice(axis(to), i, p);
-                    case ZERO_FILL -> def = new ZeroFill(i == 0);
-                    case ZERO_PAD -> {
-                        int offset = 0;
-                        int total = 0;
-                        for (int j = 0; j < p; j++) {
-                            int size = current[members[j]].shape().dim(axis(from));
-                            offset += j < i ? size : 0;
-                            total += size;
-                        }
-                        def = new ZeroPad(axis(from), offset, total);
-                    }
-                    default -> throw new IllegalArgumentException(step.conversion() + " is not a collective");
-                }
-                if (step.conversion().communicates()) {
-                    inputs = new ArrayList<>(p);
-                    for (int member : members) {
-                        inputs.add(member == rank ? current[member] : sendable(current[member], member, sent, tensor,
-                                phase));
-                    }
-                }
-                next[rank] = sink.add(tensor + "/" + def.type(), def, inputs, phase, rank).output(0);
+            int id = nextGroup++;
+            for (int i = 0; i < members.length; i++) {
+                GroupCollective def = new GroupCollective(step.conversion(), from, to, group.type().shape(),
+                        members.length, i, step.algorithm(), id);
+                next[members[i]] = sink.add(tensor + "/" + def.type(), def, List.of(current[members[i]]), phase,
+                        members[i]).output(0);
             }
         }
         return next;
@@ -212,16 +186,4 @@ public final class CollectiveOps {
         return java.util.Arrays.stream(values).boxed().toList();
     }
 
-    /** A peer's tensor as a register: stored tensors are copied out once per step. */
-    private Tensor sendable(Tensor t, int rank, Map<Integer, Tensor> sent, String tensor, Phase phase) {
-        if (t.kind() != TensorKind.PARAMETER && t.kind() != TensorKind.STATE) {
-            return t;
-        }
-        return sent.computeIfAbsent(rank, r -> sink.add(tensor + "/send", new SendCopy(), List.of(t), phase, r)
-                .output(0));
-    }
-
-    private static int axis(Sbp sbp) {
-        return ((Sbp.Split) sbp).axis();
-    }
 }

@@ -5,7 +5,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * The bytes each device has sent, counted by the communicators of one run when a send
- * completes. Indexed by {@link Device#index()}; what the cost model's byte figures are checked
+ * completes and by the transfers that move a tensor to another device. Indexed by {@link Device#index()}; what the cost model's byte figures are checked
  * against.
  */
 public final class SentBytes {
@@ -16,7 +16,8 @@ public final class SentBytes {
         this.bytes = new AtomicLongArray(devices);
     }
 
-    void add(Device device, long count) {
+    /** Adds {@code count} bytes that {@code device} sent (a communicator's message, a transfer's payload). */
+    public void add(Device device, long count) {
         bytes.addAndGet(device.index(), count);
     }
 

@@ -21,8 +21,9 @@ import java.util.Set;
  * parameters, optimizer state (moments, momentum), gradient accumulators, and activations: every
  * other tensor one micro-batch writes, forward and backward, counted without buffer reuse, so an
  * upper bound. Compute: FLOPs of every op on the device's local shapes ({@code OpDef.cost}),
- * micro-batch ops counted once per micro-batch. Communication: bytes the device sends for the
- * inserted conversions per iteration.
+ * micro-batch ops counted once per micro-batch. Communication: bytes the device sends to other
+ * devices per iteration under the execution plan (collective messages and transferred tensors,
+ * {@link ParallelPlan#sentBytesPerIteration()}), which is what the runtime counts.
  */
 public record DeviceTotals(DeviceId device, long parameterBytes, long optimizerStateBytes, long gradientBytes,
         long activationBytes, double flops, double sentBytes) {
@@ -74,11 +75,9 @@ public record DeviceTotals(DeviceId device, long parameterBytes, long optimizerS
                 flops[index.get(placement.device(rank))] += (double) op.def().cost(in, out).flops() * runs;
             }
         }
-        for (SbpAssignment.InsertedBoxing boxing : assignment.boxings()) {
-            int runs = plan.runsPerIteration(boxing.op());
-            if (!boxing.shared()) {
-                boxing.plan().bytesByDevice().forEach((device, bytes) -> sent[index.get(device)] += bytes * runs);
-            }
+        long[] planned = plan.sentBytesPerIteration();
+        for (int d = 0; d < devices; d++) {
+            sent[d] = planned[d];
         }
         List<DeviceTotals> totals = new ArrayList<>(devices);
         for (int d = 0; d < devices; d++) {

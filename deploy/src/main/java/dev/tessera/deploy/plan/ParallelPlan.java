@@ -19,6 +19,10 @@ import dev.tessera.sbp.infer.PlanEstimate;
 import dev.tessera.sbp.infer.PlanEvaluator;
 import dev.tessera.sbp.infer.SbpAssignment;
 import dev.tessera.sbp.infer.StageRules;
+import dev.tessera.lowering.PhysicalLowering;
+import dev.tessera.plan.compile.PlanCompiler;
+import dev.tessera.plan.compile.PlanOptions;
+import dev.tessera.plan.compile.PlanTraffic;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -55,6 +59,18 @@ public record ParallelPlan(String model, String description, ParallelSettings se
 
     /** The auto mode's search: distinct plans it evaluated, in how long, within which budget. */
     public record AutoSearch(int plans, double seconds, long memoryBudgetBytes) {
+    }
+
+    /**
+     * Per device of the run ({@link SbpAssignment#devices()}), the bytes it sends to other
+     * devices per iteration under the execution plan the runtime runs for this layout: the
+     * collectives' messages and the tensors transfers move ({@link PlanTraffic}). What
+     * {@code tessera train} counts and reports beside it.
+     */
+    public long[] sentBytesPerIteration() {
+        DistributedTraining distributed = PhysicalLowering.lower(graph, assignment);
+        return PlanTraffic.bytesPerIteration(PlanCompiler.compile(distributed,
+                PlanOptions.of(1, 1)));
     }
 
     /** Names of the hierarchy axes, in order. */

@@ -25,6 +25,7 @@ import dev.tessera.worker.actors.ActorExecutorOptions;
 import dev.tessera.worker.actors.ParallelExecutor;
 import dev.tessera.worker.exec.ComputeThreads;
 import dev.tessera.worker.exec.StepResult;
+import dev.tessera.worker.exec.Traffic;
 import dev.tessera.worker.exec.TrainingExecutor;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -161,6 +162,7 @@ public final class Trainer {
         long wallStart = System.nanoTime();
         long stepNanos = 0;
         Map<String, Double> finalMetrics = Map.of();
+        List<Map<String, Object>> traffic = List.of();
         ComputeThreads.set(settings.threads());
         List<Trace> traces = new ArrayList<>();
         try (TrainingExecutor executor = executor(graph);
@@ -232,6 +234,7 @@ public final class Trainer {
                 }
             }
             finalMetrics = evaluate(model, executor, settings.steps(), wallStart, metrics);
+            traffic = executor.traffic().map(t -> traffic(t, settings.steps() - firstStep)).orElse(List.of());
         } finally {
             progress.close();
         }
@@ -241,6 +244,9 @@ public final class Trainer {
         drawChart(chartTitle, curve);
         Map<String, Object> summary = summary(curve, forward.parameterCount(), firstStep, stepNanos,
                 tokensPerMicroBatch, (System.nanoTime() - wallStart) / 1e9, finalMetrics);
+        if (!traffic.isEmpty()) {
+            summary.put("bytes_sent_per_step", traffic);
+        }
         directory.writeSummary(summary);
         return summary;
     }
@@ -329,6 +335,27 @@ public final class Trainer {
         results.forEach((name, value) -> note.append(String.format(java.util.Locale.ROOT, " %s %.4f", name, value)));
         progress.note(note.toString());
         return results;
+    }
+
+    /**
+     * Per device, the bytes it sent to other devices per step as the runtime counted them over
+     * this session's steps, next to the execution plan's figure ({@code tessera plan} prints the
+     * same). The two agree (a test trains every layout family and checks it); a difference
+     * would be a bug in the plan compiler or the runtime.
+     */
+    private static List<Map<String, Object>> traffic(Traffic traffic, long steps) {
+        if (steps <= 0) {
+            return List.of();
+        }
+        List<Map<String, Object>> devices = new ArrayList<>();
+        for (int d = 0; d < traffic.devices().size(); d++) {
+            Map<String, Object> device = new LinkedHashMap<>();
+            device.put("device", traffic.devices().get(d));
+            device.put("counted", traffic.sentSinceStart()[d] / (double) steps);
+            device.put("planned", traffic.plannedPerIteration()[d]);
+            devices.add(device);
+        }
+        return devices;
     }
 
     private Map<String, Object> summary(List<LossChart.Point> curve, long parameters, long firstStep, long stepNanos,

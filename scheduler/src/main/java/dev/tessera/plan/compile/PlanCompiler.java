@@ -1,6 +1,7 @@
 package dev.tessera.plan.compile;
 
 import dev.tessera.autodiff.TrainingGraph;
+import dev.tessera.collective.GroupCollective;
 import dev.tessera.graph.Op;
 import dev.tessera.graph.Phase;
 import dev.tessera.graph.Tensor;
@@ -22,7 +23,8 @@ import java.util.function.Function;
 
 /**
  * Compiles a training graph whose ops are placed on devices into the execution plan
- * ({@code tessera_plan.proto}): one actor per op, a source per data input, a sink for the loss,
+ * ({@code tessera_plan.proto}): one actor per op (a collective member for each
+ * {@link GroupCollective}, grouped per collective), a source per data input, a sink for the loss,
  * one for the gradient norm per device that updates parameters, transfer actors where a tensor
  * crosses devices, a register quota per output ({@link PlanOptions#registerQuota()} and
  * {@link PlanOptions#sourceQuota()}, or the tensor's own from {@link PlanOptions#outputQuotas()}). Activations travel in registers; parameters and
@@ -112,8 +114,8 @@ public final class PlanCompiler {
             if (folded(op)) {
                 continue;
             }
-            ActorDraft actor = add(op.name(), op.def().type(), opDevices[i], op.phase(), ActorKind.COMPUTE, op, null,
-                    null);
+            ActorKind kind = op.def() instanceof GroupCollective ? ActorKind.COLLECTIVE : ActorKind.COMPUTE;
+            ActorDraft actor = add(op.name(), op.def().type(), opDevices[i], op.phase(), kind, op, null, null);
             for (int out = 0; out < op.outputs().size(); out++) {
                 actor.output(options.quotaOf(op.output(out).name(), options.registerQuota()), op.output(out));
                 producers.put(op.output(out), new int[] {actor.id, out});

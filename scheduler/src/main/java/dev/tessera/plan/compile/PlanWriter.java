@@ -1,11 +1,7 @@
 package dev.tessera.plan.compile;
 
-import dev.tessera.collective.AllGather;
-import dev.tessera.collective.AllReduce;
-import dev.tessera.collective.AllToAll;
-import dev.tessera.collective.ReduceScatter;
-import dev.tessera.graph.Op;
-import dev.tessera.graph.OpDef;
+import dev.tessera.collective.GroupCollective;
+import dev.tessera.graph.DType;
 import dev.tessera.graph.Tensor;
 import dev.tessera.proto.plan.ActorKind;
 import dev.tessera.proto.plan.ActorProto;
@@ -21,7 +17,9 @@ import dev.tessera.proto.plan.SinkProto;
 import dev.tessera.proto.plan.SourceProto;
 import dev.tessera.proto.graph.Phase;
 import dev.tessera.sbp.DeviceId;
-import dev.tessera.sbp.boxing.Conversion;
+import dev.tessera.proto.graph.DataType;
+import dev.tessera.sbp.boxing.CollectiveBytes;
+import dev.tessera.sbp.boxing.GroupParts;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -54,12 +52,13 @@ final class PlanWriter {
         for (int o = 0; o < actor.quotas.size(); o++) {
             Tensor holds = actor.outputTensors.get(o);
             proto.addOutputs(OutputProto.newBuilder().setQuota(actor.quotas.get(o))
-                    .setTensor(holds == null ? "" : holds.name()));
+                    .setTensor(holds == null ? "" : holds.name())
+                    .setBytes(holds == null ? 0 : holds.shape().size() * holds.dtype().bytes()));
         }
         actor.after.forEach(proto::addControlPredecessors);
         actor.afterPreviousIteration.forEach(proto::addIterationPredecessors);
         switch (actor.kind) {
-            case COMPUTE -> {
+            case COMPUTE, COLLECTIVE -> {
                 ComputeProto.Builder compute = ComputeProto.newBuilder().setGraphOp(actor.op.name());
                 for (int k = 0; k < actor.operands.length; k++) {
                     Operand.Builder operand = Operand.newBuilder().setTensor(actor.reads[k].name());
@@ -82,59 +81,51 @@ final class PlanWriter {
     }
 
     /**
-     * The members of one collective are the compute actors of a collective op that read the same
-     * tensors (every member reads all members' parts, in rank order), one per device.
+     * One group per collective: the member actors of the {@link GroupCollective} ops that share a
+     * collective id, in rank order, with everything a worker needs to build the member's schedule
+     * and the bytes each member sends as the boxing table counts them.
      */
     private static List<CollectiveGroup> collectiveGroups(PlanOptions options, List<ActorDraft> actors) {
-        Map<List<Tensor>, List<ActorDraft>> groups = new LinkedHashMap<>();
+        Map<Integer, ActorDraft[]> groups = new LinkedHashMap<>();
         for (ActorDraft actor : actors) {
-            if (actor.kind == ActorKind.COMPUTE && collective(actor.op.def())) {
-                groups.computeIfAbsent(actor.op.inputs(), inputs -> new ArrayList<>()).add(actor);
+            if (actor.kind == ActorKind.COLLECTIVE) {
+                GroupCollective def = (GroupCollective) actor.op.def();
+                ActorDraft[] members = groups.computeIfAbsent(def.group(), g -> new ActorDraft[def.members()]);
+                if (members.length != def.members() || members[def.member()] != null) {
+                    throw new IllegalArgumentException("collective " + def.group() + " has two members of rank "
+                            + def.member() + " or disagrees on its size (actor '" + actor.name + "')");
+                }
+                members[def.member()] = actor;
             }
         }
         List<CollectiveGroup> out = new ArrayList<>();
-        groups.values().forEach(members -> {
-            Op op = members.get(0).op;
-            Tensor part = op.input(0);
-            long bytes = part.shape().size() * part.dtype().bytes();
-            CollectiveGroup.Builder group = CollectiveGroup.newBuilder().setIndex(out.size()).setName(members.get(0).name)
-                    .setOp(members.get(0).opType).setBytes(bytes)
-                    .setAlgorithm(algorithm(op))
-                    .setChunkBytes(options.collectiveChunkBytes());
-            members.forEach(member -> group.addMembers(member.id));
+        groups.forEach((id, members) -> {
+            for (int rank = 0; rank < members.length; rank++) {
+                if (members[rank] == null) {
+                    throw new IllegalArgumentException("collective " + id + " has no member of rank " + rank
+                            + "; every device of a peer group runs its member");
+                }
+            }
+            ActorDraft first = members[0];
+            GroupCollective def = (GroupCollective) first.op.def();
+            DType dtype = first.op.input(0).dtype();
+            GroupParts parts = def.parts();
+            String name = first.name.contains("@") ? first.name.substring(0, first.name.lastIndexOf('@')) : first.name;
+            CollectiveGroup.Builder group = CollectiveGroup.newBuilder().setIndex(out.size()).setName(name)
+                    .setOp(first.opType).setBytes(parts.elements() * dtype.bytes())
+                    .setAlgorithm(CollectiveAlgorithm.valueOf(def.algorithm().name()))
+                    .setChunkBytes(options.collectiveChunkBytes())
+                    .setConversion(def.conversion().name()).setFromSbp(def.from().toString())
+                    .setToSbp(def.to().toString()).setDtype(DataType.valueOf(dtype.name())).setGroupId(id);
+            for (long d : def.groupShape().toLongArray()) {
+                group.addShape(d);
+            }
+            for (int rank = 0; rank < members.length; rank++) {
+                group.addMembers(members[rank].id);
+                group.addBytesSent(CollectiveBytes.sentBy(parts, def.algorithm(), rank, dtype.bytes()));
+            }
             out.add(group.build());
         });
         return out;
-    }
-
-    /**
-     * The boxing table's choice for this collective ({@link dev.tessera.sbp.boxing.CollectiveAlgorithm#choose}
-     * over the tensor the group holds together), so the plan runs what the cost model charged.
-     */
-    private static CollectiveAlgorithm algorithm(Op op) {
-        OpDef def = op.def();
-        Conversion conversion;
-        Tensor group;
-        if (def instanceof AllReduce) {
-            conversion = Conversion.ALL_REDUCE;
-            group = op.output(0);
-        } else if (def instanceof AllGather) {
-            conversion = Conversion.ALL_GATHER;
-            group = op.output(0);
-        } else if (def instanceof ReduceScatter) {
-            conversion = Conversion.REDUCE_SCATTER;
-            group = op.input(0);
-        } else {
-            conversion = Conversion.ALL_TO_ALL;
-            group = op.input(0);
-        }
-        long bytes = group.shape().size() * group.dtype().bytes();
-        return dev.tessera.sbp.boxing.CollectiveAlgorithm.choose(conversion, bytes)
-                == dev.tessera.sbp.boxing.CollectiveAlgorithm.DIRECT ? CollectiveAlgorithm.DIRECT : CollectiveAlgorithm.RING;
-    }
-
-    private static boolean collective(OpDef def) {
-        return def instanceof AllReduce || def instanceof AllGather || def instanceof ReduceScatter
-                || def instanceof AllToAll;
     }
 }

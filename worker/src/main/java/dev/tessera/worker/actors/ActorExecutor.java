@@ -19,6 +19,15 @@ import dev.tessera.worker.exec.HostTensors;
 import dev.tessera.worker.exec.KernelException;
 import dev.tessera.worker.exec.NonFiniteException;
 import dev.tessera.worker.exec.StepResult;
+import dev.tessera.proto.plan.DeviceProto;
+import dev.tessera.runtime.plan.Device;
+import dev.tessera.runtime.transport.InProcessTransport;
+import dev.tessera.runtime.transport.SentBytes;
+import dev.tessera.graph.Op;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -44,8 +53,19 @@ final class ActorExecutor implements AutoCloseable {
     private final ActorExecutorOptions options;
     private final Map<Tensor, INDArray> persistent = new LinkedHashMap<>();
     private final Set<Tensor> accumulators = new HashSet<>();
-    private final ActorRuntime runtime = ActorRuntime.inProcess();
+    /**
+     * How long one side of a collective's message waits for the other before the run fails: long
+     * enough for a peer still computing the rest of its backward pass, short enough that a
+     * stopped peer fails the step instead of hanging it.
+     */
+    static final Duration DELIVERY_TIMEOUT = Duration.ofMinutes(2);
+
+    /** Made with the first plan, with a transfer that counts into the plan's devices' {@link SentBytes}. */
+    private ActorRuntime runtime;
     private final RunState run = new RunState();
+    /** Carries the collectives' messages between the devices of this JVM; made with the first plan. */
+    private InProcessTransport transport;
+    private SentBytes sentBytes;
     private final PlanCompilation compilation;
     private final PlanBinding.Bound training;
     private PlanBinding.Bound gradientsOnly;
@@ -81,8 +101,31 @@ final class ActorExecutor implements AutoCloseable {
     }
 
     private PlanBinding.Bound compile(boolean withUpdate) {
-        return new PlanBinding(graph, persistent, accumulators, run, options.kernels())
-                .bind(compilation.compile(withUpdate));
+        PlanProto compiled = compilation.compile(withUpdate);
+        if (transport == null) {
+            List<Device> devices = new ArrayList<>();
+            for (DeviceProto device : compiled.getDevicesList()) {
+                devices.add(new Device(device.getIndex(), device.getNode() + ":" + device.getDevice()));
+            }
+            transport = new InProcessTransport(devices, DELIVERY_TIMEOUT);
+            sentBytes = new SentBytes(devices.size());
+            runtime = new ActorRuntime(new CountingTransfer(sentBytes));
+        }
+        return new PlanBinding(graph, persistent, accumulators, run, options.kernels(), transport, sentBytes)
+                .bind(compiled);
+    }
+
+    /**
+     * The bytes each device has sent to other devices since this executor started (the
+     * collectives' messages and the transfers' payloads), by device index of the plan.
+     */
+    long[] bytesSent() {
+        List<Device> devices = training.plan().devices();
+        long[] bytes = new long[devices.size()];
+        for (int d = 0; d < bytes.length; d++) {
+            bytes[d] = sentBytes.of(devices.get(d));
+        }
+        return bytes;
     }
 
     TrainingGraph graph() {
@@ -159,6 +202,45 @@ final class ActorExecutor implements AutoCloseable {
         return out;
     }
 
+    /**
+     * The accumulated gradient of the first parameter (in graph order) holding a NaN or an
+     * infinity after the last run, as the reference names it; empty when every one is finite.
+     */
+    Optional<String> firstNonFiniteGradient() {
+        for (Tensor p : graph.parameters()) {
+            Tensor accumulator = graph.accumulator(p);
+            if (accumulator != null && HostTensors.hasNonFinite(persistent.get(accumulator))) {
+                return Optional.of(accumulator.name());
+            }
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * Replays the forward and backward passes of the current iteration on the devices, without
+     * updating, every op checking what it wrote: the first op, in the reference's order (earliest
+     * micro-batch, then the graph's op order), that wrote a NaN or an infinity, or empty when every
+     * op's output was finite (the norm or the update overflowed). Devices run concurrently, so
+     * every finding is recorded and the first chosen afterwards, the same whichever device was
+     * faster. For naming the op behind a non-finite loss or gradient; nothing is changed but the
+     * gradient accumulators.
+     */
+    Optional<NonFiniteOutput> findNonFinite(List<Map<String, HostTensor>> microBatches) {
+        Map<Op, Integer> order = new HashMap<>();
+        List<Op> ops = graph.ops();
+        for (int i = 0; i < ops.size(); i++) {
+            order.put(ops.get(i), i);
+        }
+        run.nonFinite = new ConcurrentLinkedQueue<>();
+        try {
+            gradients(microBatches);
+            return run.nonFinite.stream().min(Comparator.comparingInt(NonFiniteOutput::microBatch)
+                    .thenComparingInt(found -> order.get(found.op())));
+        } finally {
+            run.nonFinite = null;
+        }
+    }
+
     private void execute(PlanBinding.Bound compiled, List<List<Map<String, HostTensor>>> batches, double[] learningRates) {
         int microBatches = graph.options().microBatches();
         for (List<Map<String, HostTensor>> iterationBatches : batches) {
@@ -223,6 +305,8 @@ final class ActorExecutor implements AutoCloseable {
             compiled.actions().forEach(action -> {
                 if (action instanceof OpAction op) {
                     op.close();
+                } else if (action instanceof CollectiveAction collective) {
+                    collective.close();
                 } else if (action instanceof SourceAction source) {
                     source.close();
                 }
@@ -230,5 +314,6 @@ final class ActorExecutor implements AutoCloseable {
         }
         persistent.values().forEach(INDArray::close);
         persistent.clear();
+        transport.close();
     }
 }

@@ -139,6 +139,24 @@ final class OpAction implements ActorAction {
         } catch (RuntimeException e) {
             throw new KernelException(op.name(), op.def().type(), iteration, microBatch, e);
         }
+        if (run.nonFinite != null) {
+            checkOutputs(microBatch);
+        }
+    }
+
+    private void checkOutputs(int microBatch) {
+        for (int o = 0; o < outputs.length; o++) {
+            if (HostTensors.hasNonFinite(outputs[o])) {
+                run.nonFinite.add(new NonFiniteOutput(op, op.output(o).name(), microBatch));
+                return;
+            }
+        }
+        for (int k : op.def().mutatedInputs()) {
+            if (HostTensors.hasNonFinite(inputs[k])) {
+                run.nonFinite.add(new NonFiniteOutput(op, op.input(k).name(), microBatch));
+                return;
+            }
+        }
     }
 
     /** {@code buffer} in another shape, sharing its memory (register and parameter buffers are C-order). */

@@ -8,7 +8,9 @@ import dev.tessera.graph.ParameterInit;
 import dev.tessera.graph.Tensor;
 import dev.tessera.lowering.DistributedTraining;
 import dev.tessera.plan.compile.PlanCompiler;
+import dev.tessera.plan.compile.PlanTraffic;
 import dev.tessera.proto.plan.PlanProto;
+import dev.tessera.runtime.plan.Device;
 import dev.tessera.runtime.plan.Plan;
 import dev.tessera.runtime.trace.Trace;
 import dev.tessera.sbp.DeviceId;
@@ -25,6 +27,7 @@ import dev.tessera.worker.exec.NonFiniteException;
 import dev.tessera.worker.exec.ReferenceExecutor;
 import dev.tessera.worker.exec.StepResult;
 import dev.tessera.worker.exec.TrainingExecutor;
+import dev.tessera.worker.exec.Traffic;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -119,6 +122,13 @@ public final class ParallelExecutor implements TrainingExecutor {
     }
 
     @Override
+    public Optional<Traffic> traffic() {
+        List<String> devices = physical.plan().devices().stream().map(Device::name).toList();
+        return Optional.of(new Traffic(devices, physical.bytesSent(),
+                PlanTraffic.bytesPerIteration(physical.compiledPlan())));
+    }
+
+    @Override
     public Optional<Trace> lastTrace() {
         return physical.lastTrace();
     }
@@ -208,25 +218,27 @@ public final class ParallelExecutor implements TrainingExecutor {
     }
 
     /**
-     * The sink only knows the loss or the gradient norm was not finite; the reference executor,
-     * replaying the failed iteration from the same state (nothing was updated), finds the first
-     * op whose output was not and the gradient that was not. On one device the physical graph is
-     * the logical one, renamed, so the logical graph is replayed and the error names its ops as the
-     * reference's does; on several, the physical graph, to name the device whose op it was. Only
-     * failures pay for this.
+     * The sink only knows the loss or the gradient norm was not finite; a replay of the failed
+     * iteration from the same state (nothing was updated) finds the first op whose output was
+     * not. On one device the physical graph is the logical one, renamed, so the reference executor
+     * replays the logical graph and the error names its ops and gradient as the reference's does;
+     * on several, the devices replay the forward and backward passes with every op checking its
+     * outputs, to name the device whose op it was. Only failures pay for this.
      */
     private NonFiniteException withCulprit(NonFiniteException found, List<Map<String, HostTensor>> logicalBatches,
                                            List<Map<String, HostTensor>> localBatches, double learningRate) {
-        boolean oneDevice = distributed.devices().size() == 1;
-        try (ReferenceExecutor replay = oneDevice ? new ReferenceExecutor(graph, seed, options.kernels())
-                : new ReferenceExecutor(distributed.physical(), seed, options.kernels())) {
-            if (oneDevice) {
-                replay.restore(parameters(), optimizerState(), found.iteration());
-                replay.step(logicalBatches, learningRate);
-            } else {
-                replay.restore(physical.parameters(), physical.optimizerState(), found.iteration());
-                replay.step(localBatches, learningRate);
-            }
+        if (distributed.devices().size() > 1) {
+            boolean loss = found.tensorName().equals(distributed.physical().loss().name());
+            Optional<String> gradient = loss ? Optional.empty() : physical.firstNonFiniteGradient();
+            return physical.findNonFinite(localBatches).map(culprit -> {
+                String detail = "micro-batch " + culprit.microBatch() + ", tensor '" + culprit.tensorName() + "'";
+                return gradient.isPresent() ? NonFiniteException.gradient(found.iteration(), gradient.get(),
+                        culprit.op().name(), detail) : found.withCulprit(culprit.op().name(), detail);
+            }).orElse(found);
+        }
+        try (ReferenceExecutor replay = new ReferenceExecutor(graph, seed, options.kernels())) {
+            replay.restore(parameters(), optimizerState(), found.iteration());
+            replay.step(logicalBatches, learningRate);
         } catch (NonFiniteException precise) {
             return precise;
         }

@@ -1,12 +1,15 @@
 package dev.tessera.worker.actors;
 
 import dev.tessera.autodiff.TrainingGraph;
+import dev.tessera.collective.GroupCollective;
 import dev.tessera.graph.Op;
 import dev.tessera.graph.Phase;
+import dev.tessera.graph.Shape;
 import dev.tessera.graph.Tensor;
 import dev.tessera.graph.TensorKind;
 import dev.tessera.proto.plan.ActionProto;
 import dev.tessera.proto.plan.ActorProto;
+import dev.tessera.proto.plan.CollectiveGroup;
 import dev.tessera.proto.plan.ComputeProto;
 import dev.tessera.proto.plan.DeviceActionOrder;
 import dev.tessera.proto.plan.DeviceProto;
@@ -17,9 +20,19 @@ import dev.tessera.proto.plan.PlanProto;
 import dev.tessera.proto.plan.SinkRole;
 import dev.tessera.runtime.ActorAction;
 import dev.tessera.runtime.plan.ActorKind;
+import dev.tessera.runtime.plan.Device;
 import dev.tessera.runtime.plan.OrderedAction;
 import dev.tessera.runtime.plan.Plan;
 import dev.tessera.runtime.plan.PlanBuilder;
+import dev.tessera.runtime.transport.Communicator;
+import dev.tessera.runtime.transport.SentBytes;
+import dev.tessera.runtime.transport.Transport;
+import dev.tessera.runtime.transport.TransportCommunicator;
+import dev.tessera.sbp.SbpText;
+import dev.tessera.sbp.boxing.Conversion;
+import dev.tessera.sbp.boxing.GroupParts;
+import dev.tessera.worker.collective.CollectiveSchedule;
+import dev.tessera.worker.collective.Collectives;
 import dev.tessera.worker.exec.HostTensors;
 import dev.tessera.worker.kernel.KernelRegistry;
 import java.util.ArrayList;
@@ -33,8 +46,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * Binds a compiled plan ({@code tessera_plan.proto}, made by the scheduler's plan compiler) to
  * this worker: the runtime's {@link Plan} with the same actors, ids, edges and per-device action
  * orders (a device without one runs its actors as their data arrives), and an action per
- * actor: a kernel found by op type for a compute actor, a batch copy for a source, a check for a
- * sink (the runtime supplies transfers). This is the only part of the plan that depends on ND4J.
+ * actor: a kernel found by op type for a compute actor, a schedule over its group's communicator
+ * for a collective member, a batch copy for a source, a check for a sink (the runtime supplies
+ * transfers). This is the only part of the plan that depends on ND4J.
  */
 final class PlanBinding {
     private final TrainingGraph graph;
@@ -42,6 +56,8 @@ final class PlanBinding {
     private final Set<Tensor> accumulators;
     private final RunState run;
     private final KernelRegistry kernels;
+    private final Transport transport;
+    private final SentBytes sentBytes;
     private final Map<String, Op> opsByName = new HashMap<>();
 
     /** A runtime plan and its actions, by actor id (null for transfers). */
@@ -53,12 +69,14 @@ final class PlanBinding {
      *     read and that are missing (e.g. gradient accumulators) are allocated here
      */
     PlanBinding(TrainingGraph graph, Map<Tensor, INDArray> persistent, Set<Tensor> accumulators, RunState run,
-                KernelRegistry kernels) {
+                KernelRegistry kernels, Transport transport, SentBytes sentBytes) {
         this.graph = graph;
         this.persistent = persistent;
         this.accumulators = accumulators;
         this.run = run;
         this.kernels = kernels;
+        this.transport = transport;
+        this.sentBytes = sentBytes;
         graph.ops().forEach(op -> opsByName.put(op.name(), op));
     }
 
@@ -72,7 +90,6 @@ final class PlanBinding {
         for (DeviceProto device : compiled.getDevicesList()) {
             builder.device(device.getNode() + ":" + device.getDevice());
         }
-        List<ActorAction> actions = new ArrayList<>();
         for (ActorProto actor : compiled.getActorsList()) {
             PlanBuilder.ActorBuilder spec = builder.actor(actor.getName(), actor.getOp(), actor.getDevice())
                     .kind(ActorKind.valueOf(actor.getKind().name()));
@@ -88,7 +105,6 @@ final class PlanBinding {
             actor.getControlPredecessorsList().forEach(spec::after);
             actor.getIterationPredecessorsList().forEach(spec::afterPreviousIteration);
             spec.add();
-            actions.add(action(actor));
         }
         for (DeviceActionOrder order : compiled.getActionOrdersList()) {
             List<OrderedAction> actionsInOrder = new ArrayList<>(order.getActionsCount());
@@ -97,12 +113,22 @@ final class PlanBinding {
             }
             builder.order(order.getDevice(), actionsInOrder);
         }
-        return new Bound(compiled, builder.build(), actions);
+        Plan plan = builder.build();
+        Map<Integer, CollectiveGroup> groups = new HashMap<>();
+        for (CollectiveGroup group : compiled.getCollectiveGroupsList()) {
+            group.getMembersList().forEach(member -> groups.put(member, group));
+        }
+        List<ActorAction> actions = new ArrayList<>();
+        for (ActorProto actor : compiled.getActorsList()) {
+            actions.add(action(actor, plan, groups));
+        }
+        return new Bound(compiled, plan, actions);
     }
 
-    private ActorAction action(ActorProto actor) {
+    private ActorAction action(ActorProto actor, Plan plan, Map<Integer, CollectiveGroup> groups) {
         return switch (actor.getKind()) {
             case COMPUTE -> compute(actor, actor.getCompute());
+            case COLLECTIVE -> collective(actor, plan, groups.get(actor.getId()));
             case SOURCE -> new SourceAction(tensor(actor, actor.getSource().getTensor()), run);
             case SINK -> actor.getSink().getRole() == SinkRole.LOSS
                     ? SinkAction.loss(graph.loss().name(), graph.loss().producer().name(), run)
@@ -110,11 +136,68 @@ final class PlanBinding {
                             actor.getSink().getRole() == SinkRole.GRADIENT_NORM, run);
             case TRANSFER -> null;
             default -> throw new IllegalArgumentException("actor '" + actor.getName() + "' has kind "
-                    + actor.getKind() + "; a plan's actors are COMPUTE, SOURCE, SINK or TRANSFER");
+                    + actor.getKind() + "; a plan's actors are COMPUTE, COLLECTIVE, SOURCE, SINK or TRANSFER");
         };
     }
 
-    private OpAction compute(ActorProto actor, ComputeProto compute) {
+    /**
+     * A collective member: its schedule built from the plan's group (so every worker builds the
+     * same one), checked against the graph's op it stands for, over a communicator of its group.
+     */
+    private CollectiveAction collective(ActorProto actor, Plan plan, CollectiveGroup group) {
+        if (group == null) {
+            throw new IllegalArgumentException("actor '" + actor.getName() + "' is a COLLECTIVE member of no "
+                    + "collective group; compile the plan again");
+        }
+        Op op = op(actor, actor.getCompute());
+        int rank = group.getMembersList().indexOf(actor.getId());
+        long[] shape = group.getShapeList().stream().mapToLong(Long::longValue).toArray();
+        GroupParts parts = GroupParts.of(Conversion.valueOf(group.getConversion()),
+                SbpText.parse(group.getFromSbp()).get(0), SbpText.parse(group.getToSbp()).get(0),
+                Shape.of(shape), group.getMembersCount());
+        if (!(op.def() instanceof GroupCollective def) || !def.parts().equals(parts) || def.member() != rank
+                || def.algorithm() != algorithm(group)) {
+            throw new IllegalArgumentException("collective group '" + group.getName() + "' of the plan (" + parts
+                    .conversion() + " " + group.getFromSbp() + " -> " + group.getToSbp() + " of " + Shape.of(shape)
+                    + ", member " + rank + ", " + group.getAlgorithm() + ") is not what op '" + op.name() + "' ("
+                    + op.def() + ") does; compile the plan from this graph");
+        }
+        int elementBytes = op.input(0).dtype().bytes();
+        int chunkElements = group.getChunkBytes() == 0 ? Integer.MAX_VALUE
+                : (int) Math.max(1, Math.min(Integer.MAX_VALUE, group.getChunkBytes() / elementBytes));
+        CollectiveSchedule schedule = Collectives.conversion(parts, def.algorithm(), rank, chunkElements);
+        List<Device> devices = new ArrayList<>(group.getMembersCount());
+        for (int member : group.getMembersList()) {
+            devices.add(plan.deviceOf(plan.actor(member)));
+        }
+        Communicator communicator = new TransportCommunicator(transport, group.getGroupId(), devices, rank,
+                sentBytes);
+        Operand operand = actor.getCompute().getOperands(0);
+        INDArray held = null;
+        int slot = OpAction.PERSISTENT;
+        if (operand.getSourceCase() == Operand.SourceCase.REGISTER_INPUT) {
+            slot = operand.getRegisterInput();
+        } else if (operand.getSourceCase() == Operand.SourceCase.PERSISTENT) {
+            Tensor read = tensor(actor, operand.getTensor());
+            held = persistent.computeIfAbsent(read, t -> HostTensors.allocate(t.type()));
+        } else {
+            throw new IllegalArgumentException("collective '" + actor.getName() + "' reads its part from "
+                    + operand.getSourceCase() + "; a member reads a register or a persistent buffer");
+        }
+        return new CollectiveAction(op, slot, held, schedule, communicator, run);
+    }
+
+    private static dev.tessera.sbp.boxing.CollectiveAlgorithm algorithm(CollectiveGroup group) {
+        return switch (group.getAlgorithm()) {
+            case RING -> dev.tessera.sbp.boxing.CollectiveAlgorithm.RING;
+            case DIRECT -> dev.tessera.sbp.boxing.CollectiveAlgorithm.DIRECT;
+            default -> throw new IllegalArgumentException("collective group '" + group.getName()
+                    + "' names no algorithm; compile the plan again");
+        };
+    }
+
+    /** The graph's op a compute or collective actor runs, checked to take as many operands as the actor feeds it. */
+    private Op op(ActorProto actor, ComputeProto compute) {
         Op op = opsByName.get(compute.getGraphOp());
         if (op == null) {
             throw new IllegalArgumentException("actor '" + actor.getName() + "' runs op '" + compute.getGraphOp()
@@ -125,6 +208,11 @@ final class PlanBinding {
                     + " operands to op '" + op.name() + "' (" + op.def().type() + "), which has "
                     + op.inputs().size() + " inputs; compile the plan from this graph");
         }
+        return op;
+    }
+
+    private OpAction compute(ActorProto actor, ComputeProto compute) {
+        Op op = op(actor, compute);
         int[] slots = new int[op.inputs().size()];
         Tensor[] reads = new Tensor[slots.length];
         for (int k = 0; k < slots.length; k++) {

@@ -19,6 +19,12 @@ final class RunState {
     /** Loss of micro-batch k of run iteration t at {@code t * microBatches + k}. */
     double[] losses;
     double[] gradNorms;
+    /**
+     * When not null, every op checks its outputs (and the tensors it updates) and records here
+     * each one holding a NaN or an infinity: set only while replaying a failed iteration to name
+     * the op that produced the first.
+     */
+    java.util.Queue<NonFiniteOutput> nonFinite;
 
     void start(long first, int microBatchCount, List<List<Map<String, HostTensor>>> iterations, double[] rates) {
         firstIteration = first;

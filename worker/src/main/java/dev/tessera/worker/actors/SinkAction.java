@@ -55,7 +55,8 @@ final class SinkAction implements ActorAction {
             return;
         }
         run.losses[iteration * run.microBatches + context.microBatch()] = value;
-        if (!Double.isFinite(value)) {
+        // a replay looking for the op behind a non-finite loss runs to its end
+        if (!Double.isFinite(value) && run.nonFinite == null) {
             throw NonFiniteException.loss(run.firstIteration + iteration, tensor, producer,
                     "micro-batch " + context.microBatch() + ", loss " + value);
         }

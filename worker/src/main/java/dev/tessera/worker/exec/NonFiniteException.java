@@ -12,16 +12,25 @@ public final class NonFiniteException extends RuntimeException {
     private static final String GRADIENT_ADVICE = ADVICE + ", or look for extreme values in the inputs of this step";
 
     private final long iteration;
+    private final String what;
     private final String tensorName;
     private final String opName;
+    private final String advice;
 
     private NonFiniteException(long iteration, String what, String tensorName, String opName, String detail,
                                String advice) {
         super(what + " is not finite at step " + (iteration + 1) + "; first non-finite value produced by op '" + opName
                 + "' (" + detail + "). No parameter was updated at this step. " + advice);
         this.iteration = iteration;
+        this.what = what;
         this.tensorName = tensorName;
         this.opName = opName;
+        this.advice = advice;
+    }
+
+    /** The same finding with the op that produced the first non-finite value, found by a replay. */
+    public NonFiniteException withCulprit(String culprit, String detail) {
+        return new NonFiniteException(iteration, what, tensorName, culprit, detail, advice);
     }
 
     /**

@@ -61,6 +61,11 @@ public interface TrainingExecutor extends AutoCloseable {
     /** Forward-only evaluation of {@code model} with the current weights. */
     Inference inference(Model model);
 
+    /** What each device sent to the others, counted and planned; empty for an executor without devices. */
+    default Optional<Traffic> traffic() {
+        return Optional.empty();
+    }
+
     /** The trace of the last run, when tracing was asked for; empty for executors that do not trace. */
     default Optional<Trace> lastTrace() {
         return Optional.empty();

@@ -17,7 +17,7 @@ public final class KernelRegistry {
         ElementwiseKernels.register(r);
         NeuralKernels.register(r);
         OptimizerKernels.register(r);
-        CollectiveKernels.register(r);
+        RegionKernels.register(r);
         return r;
     }
 

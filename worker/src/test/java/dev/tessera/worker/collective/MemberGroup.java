@@ -67,9 +67,9 @@ final class MemberGroup implements AutoCloseable {
         List<CompletableFuture<Void>> runs = new ArrayList<>();
         for (int i = 0; i < members.length; i++) {
             Communicator communicator = new TransportCommunicator(transport, groupId, group, i, sent);
-            CollectiveMember member = new CollectiveMember(schedules.get(i), communicator, inputs.get(i), outputs.get(i),
-                    threads.get(members[i]));
-            runs.add(member.run());
+            CollectiveMember member = new CollectiveMember(schedules.get(i), communicator,
+                    typeOf(inputs.get(i), outputs.get(i)));
+            runs.add(member.run(member.bind(inputs.get(i), outputs.get(i)), threads.get(members[i])));
         }
         CompletableFuture.allOf(runs.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
     }
@@ -90,8 +90,8 @@ final class MemberGroup implements AutoCloseable {
         }
         try (InProcessTransport impatient = new InProcessTransport(devices, Duration.ofMillis(timeoutMillis))) {
             Communicator communicator = new TransportCommunicator(impatient, 0, group, rank, sent);
-            new CollectiveMember(schedule, communicator, input, output, threads.get(members[rank])).run()
-                    .get(30, TimeUnit.SECONDS);
+            CollectiveMember member = new CollectiveMember(schedule, communicator, typeOf(input, output));
+            member.run(member.bind(input, output), threads.get(members[rank])).get(30, TimeUnit.SECONDS);
         }
     }
 
@@ -99,6 +99,10 @@ final class MemberGroup implements AutoCloseable {
     public void close() {
         transport.close();
         threads.forEach(ExecutorService::shutdownNow);
+    }
+
+    private static ElementType typeOf(TensorBuffer input, TensorBuffer output) {
+        return (input != null ? input : output).type();
     }
 
     static ElementType elementType(DType dtype) {

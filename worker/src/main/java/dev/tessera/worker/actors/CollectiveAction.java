@@ -1,0 +1,118 @@
+package dev.tessera.worker.actors;
+
+import dev.tessera.graph.DType;
+import dev.tessera.graph.Op;
+import dev.tessera.graph.Phase;
+import dev.tessera.runtime.ActionContext;
+import dev.tessera.runtime.AsyncActorAction;
+import dev.tessera.runtime.transport.Communicator;
+import dev.tessera.runtime.transport.ElementType;
+import dev.tessera.runtime.transport.TensorBuffer;
+import dev.tessera.worker.collective.CollectiveMember;
+import dev.tessera.worker.collective.CollectiveSchedule;
+import java.nio.ByteBuffer;
+import java.util.IdentityHashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * A collective member actor: runs its {@link CollectiveSchedule} over its group's
+ * {@link Communicator}, reading its own part (an input register, or a parameter or state buffer
+ * bound directly) and writing its result into its output register, both wrapped without a copy.
+ * The member is bound once to each pair of buffers it meets, so a run allocates nothing but the
+ * transport's messages. Like an {@link OpAction}, a member of an update op runs only at the last
+ * micro-batch of an iteration; every member of its group does the same, so their runs agree.
+ */
+final class CollectiveAction implements AsyncActorAction {
+    private final Op op;
+    private final int slot;
+    private final INDArray persistentInput;
+    private final ElementType type;
+    private final RunState run;
+    private final boolean update;
+    private final RegisterBuffers buffers = new RegisterBuffers();
+    private final Map<INDArray, TensorBuffer> wrapped = new IdentityHashMap<>();
+    private final Map<INDArray, Map<INDArray, CollectiveMember.Binding>> bindings = new IdentityHashMap<>();
+    private final CollectiveMember member;
+
+    /**
+     * @param slot the actor input its part arrives on, or {@link OpAction#PERSISTENT} when it is a
+     *     parameter or state buffer
+     * @param persistentInput that buffer (null for a register input)
+     */
+    CollectiveAction(Op op, int slot, INDArray persistentInput, CollectiveSchedule schedule,
+            Communicator communicator, RunState run) {
+        this.op = op;
+        this.slot = slot;
+        this.persistentInput = persistentInput;
+        this.type = elementType(op.input(0).dtype());
+        this.run = run;
+        this.update = op.phase() == Phase.UPDATE;
+        this.member = new CollectiveMember(schedule, communicator, type);
+    }
+
+    @Override
+    public Object createPayload(int output, int register) {
+        // Outputs past the op's own are ordering tokens without payload.
+        return output == 0 ? buffers.get(0, register, op.output(0).type()) : null;
+    }
+
+    @Override
+    public CompletionStage<Void> start(ActionContext context) {
+        if (update && context.microBatch() != run.microBatches - 1) {
+            return CompletableFuture.completedFuture(null);
+        }
+        INDArray input = slot < 0 ? persistentInput : (INDArray) context.input(slot);
+        INDArray output = (INDArray) context.output(0);
+        CollectiveMember.Binding binding = bindings.computeIfAbsent(input, in -> new IdentityHashMap<>())
+                .computeIfAbsent(output, out -> member.bind(wrap(input, op.input(0).shape().toArray()),
+                        wrap(out, op.output(0).shape().toArray())));
+        // the executor is this run's actor's: the member outlives the runs of the actor system
+        return member.run(binding, context.executor());
+    }
+
+    /** The memory of a contiguous C-order array as a tensor buffer, without a copy. */
+    private TensorBuffer wrap(INDArray array, int[] shape) {
+        return wrapped.computeIfAbsent(array, a -> {
+            if (!rowMajorContiguous(a)) {
+                throw new IllegalStateException("collective '" + op.name() + "' reads a buffer of shape "
+                        + java.util.Arrays.toString(a.shape()) + " with strides " + java.util.Arrays.toString(a.stride())
+                        + ", which is not contiguous in C order; registers and parameters always are");
+            }
+            int bytes = type.bytes();
+            ByteBuffer whole = a.data().asNio();
+            int start = Math.toIntExact(a.offset() * bytes);
+            ByteBuffer region = whole.duplicate().position(start).limit(start + Math.toIntExact(a.length() * bytes))
+                    .slice();
+            return TensorBuffer.wrap(type, region, shape);
+        });
+    }
+
+    /** Whether element i in C order is element {@code offset + i} of the data (axes of size 1 have any stride). */
+    private static boolean rowMajorContiguous(INDArray a) {
+        long[] shape = a.shape();
+        long[] stride = a.stride();
+        long expected = 1;
+        for (int axis = shape.length - 1; axis >= 0; axis--) {
+            if (shape[axis] != 1 && stride[axis] != expected) {
+                return false;
+            }
+            expected *= shape[axis];
+        }
+        return true;
+    }
+
+    static ElementType elementType(DType dtype) {
+        return switch (dtype) {
+            case F32 -> ElementType.F32;
+            case F64 -> ElementType.F64;
+            case I32 -> ElementType.I32;
+        };
+    }
+
+    void close() {
+        buffers.close();
+    }
+}
