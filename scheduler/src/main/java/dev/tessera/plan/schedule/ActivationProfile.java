@@ -34,6 +34,20 @@ public final class ActivationProfile {
         return peak;
     }
 
+    /** The position of the first F after which {@code device} holds more than {@code limit}; -1 if it never does. */
+    public static int firstAbove(PipelineSchedule schedule, int device, int limit) {
+        List<Action> actions = schedule.actions(device);
+        int live = 0;
+        for (int position = 0; position < actions.size(); position++) {
+            ActionKind kind = actions.get(position).kind();
+            live += kind == ActionKind.FORWARD ? 1 : kind.completesWeightGradient() ? -1 : 0;
+            if (live > limit) {
+                return position;
+            }
+        }
+        return -1;
+    }
+
     /** {@link #peak}'s count for every device, in device order. */
     public static int[] peaks(PipelineSchedule schedule) {
         int[] peaks = new int[schedule.devices()];

@@ -63,13 +63,14 @@ public final class ScheduleValidator {
             problems.addAll(communicationProblems(schedule, position));
         }
         if (activationLimit.isPresent()) {
+            int limit = activationLimit.getAsInt();
             for (int device = 0; device < schedule.devices(); device++) {
                 ActivationProfile.Peak peak = ActivationProfile.peak(schedule, device);
-                if (peak.inFlight() > activationLimit.getAsInt()) {
-                    problems.add("device " + device + " holds " + peak.inFlight() + " micro-batch activations after "
-                            + schedule.actions(device).get(peak.position()) + " (its action " + peak.position()
-                            + "), over the limit of " + activationLimit.getAsInt()
-                            + "; run a backward before that forward or raise the limit");
+                if (peak.inFlight() > limit) {
+                    int first = ActivationProfile.firstAbove(schedule, device, limit);
+                    problems.add("device " + device + " holds up to " + peak.inFlight() + " micro-batch activations, "
+                            + "over the limit of " + limit + " from " + schedule.actions(device).get(first)
+                            + " (its action " + first + ") on; run a backward before that forward or raise the limit");
                 }
             }
         }
@@ -120,9 +121,6 @@ public final class ScheduleValidator {
             List<Action> actions = schedule.actions(device);
             for (int index = 0; index < actions.size(); index++) {
                 Action action = actions.get(index);
-                if (action.kind() == ActionKind.OPTIMIZER_STEP) {
-                    continue;
-                }
                 for (Action need : dependencies.of(action)) {
                     Integer at = position.get(need);
                     if (at != null && schedule.deviceOf(need.stage()) == device && at > index) {
@@ -168,13 +166,13 @@ public final class ScheduleValidator {
                 continue;
             }
             for (int microBatch = 0; microBatch < schedule.microBatches(); microBatch++) {
-                for (Action needed : List.of(Action.sendActivation(stage, microBatch),
-                        Action.receiveGradient(stage, microBatch), Action.receiveActivation(stage + 1, microBatch),
+                for (Action send : List.of(Action.sendActivation(stage, microBatch),
                         Action.sendGradient(stage + 1, microBatch))) {
-                    if (!position.containsKey(needed) && !position.containsKey(partnerOf(needed))) {
-                        problems.add("device " + schedule.deviceOf(needed.stage()) + " has no " + needed + " (nor its "
-                                + "partner " + partnerOf(needed) + "); stages " + stage + " and " + (stage + 1)
-                                + " are on different devices, so add both");
+                    Action receive = partnerOf(send);
+                    if (!position.containsKey(send) && !position.containsKey(receive)) {
+                        problems.add("stages " + stage + " and " + (stage + 1) + " are on different devices but "
+                                + "there is neither " + send + " on device " + schedule.deviceOf(send.stage()) + " nor "
+                                + receive + " on device " + schedule.deviceOf(receive.stage()) + "; add both");
                     }
                 }
             }
