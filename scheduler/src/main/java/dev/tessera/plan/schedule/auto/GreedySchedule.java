@@ -134,7 +134,7 @@ final class GreedySchedule {
         return new PipelineSchedule(PipelineSchedule.loopedPlacement(devices, 1), microBatches, perDevice);
     }
 
-    /** When the output of {@code producer} (on {@code from}) is available to a neighbour; infinite if not yet run. */
+    /** When the output of {@code producer} has crossed stage boundary {@code boundary}; infinite if it has not run. */
     private static double ready(Map<Action, Double> ends, Action producer, CostModel costs, int boundary) {
         Double end = ends.get(producer);
         return end == null ? Double.POSITIVE_INFINITY : end + costs.transfer(boundary);
