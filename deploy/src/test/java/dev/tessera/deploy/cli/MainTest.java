@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tessera.deploy.Main;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -122,6 +124,19 @@ class MainTest {
         assertEquals(0, two.status(), two.err());
         assertTrue(Files.readString(parallel.resolve("summary.json")).contains("\"layout\" : \"data 2 x tensor 1\""),
                 Files.readString(parallel.resolve("summary.json")));
+        // the bytes each device sent, as counted, are the plan's figure, which tessera plan prints too
+        JsonNode sent = new ObjectMapper().readTree(parallel.resolve("summary.json").toFile()).get("bytes_sent_per_step");
+        Result plan = run("plan", conf.toString(), "--json", "--set", "parallel.devices=2", "--set", "parallel.data=2");
+        assertEquals(0, plan.status(), plan.err());
+        JsonNode planned = new ObjectMapper().readTree(plan.out()).get("per_device");
+        assertEquals(2, sent.size(), sent.toString());
+        for (int d = 0; d < 2; d++) {
+            JsonNode device = sent.get(d);
+            assertTrue(device.get("planned").asLong() > 0, device.toString());
+            assertEquals(device.get("planned").asDouble(), device.get("counted").asDouble(), device.toString());
+            assertEquals(device.get("planned").asDouble(), planned.get(d).get("sent_bytes_per_iteration").asDouble(),
+                    "tessera plan's figure for " + device);
+        }
         List<Double> expected = losses(single);
         List<Double> actual = losses(parallel);
         assertEquals(20, expected.size());
