@@ -19,7 +19,11 @@ import dev.tessera.worker.exec.HostTensors;
 import dev.tessera.worker.exec.KernelException;
 import dev.tessera.worker.exec.NonFiniteException;
 import dev.tessera.worker.exec.StepResult;
+import dev.tessera.plan.fragment.PlanFragments;
+import dev.tessera.plan.fragment.ProcessIdentity;
 import dev.tessera.proto.plan.DeviceProto;
+import dev.tessera.proto.plan.PlanFragment;
+import dev.tessera.sbp.DeviceId;
 import dev.tessera.runtime.plan.Device;
 import dev.tessera.runtime.transport.InProcessTransport;
 import dev.tessera.runtime.transport.SentBytes;
@@ -111,8 +115,18 @@ final class ActorExecutor implements AutoCloseable {
             sentBytes = new SentBytes(devices.size());
             runtime = new ActorRuntime(new CountingTransfer(sentBytes));
         }
-        return new PlanBinding(graph, persistent, accumulators, run, options.kernels(), transport, sentBytes)
-                .bind(compiled);
+        // this process runs every device: its fragment is the whole plan, checked before binding
+        Map<Integer, Integer> process = new HashMap<>();
+        List<DeviceId> devices = new ArrayList<>();
+        for (DeviceProto device : compiled.getDevicesList()) {
+            process.put(device.getIndex(), 0);
+            devices.add(new DeviceId(device.getNode(), device.getDevice()));
+        }
+        PlanFragment fragment = PlanFragments.cut(compiled, process).get(0);
+        ProcessIdentity self = new ProcessIdentity(compiled.getJobId(), compiled.getPlanVersion(), 0, devices);
+        PlanBinding.Bound bound = new PlanBinding(graph, persistent, accumulators, run, options.kernels(), transport,
+                sentBytes).bind(fragment, self);
+        return new PlanBinding.Bound(compiled, bound.plan(), bound.actions());
     }
 
     /**

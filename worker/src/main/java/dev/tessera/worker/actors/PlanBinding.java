@@ -16,7 +16,11 @@ import dev.tessera.proto.plan.DeviceProto;
 import dev.tessera.proto.plan.InputEdge;
 import dev.tessera.proto.plan.Operand;
 import dev.tessera.proto.plan.OutputProto;
+import dev.tessera.proto.plan.PlanFragment;
 import dev.tessera.proto.plan.PlanProto;
+import dev.tessera.plan.fragment.FragmentValidator;
+import dev.tessera.plan.fragment.PlanFragments;
+import dev.tessera.plan.fragment.ProcessIdentity;
 import dev.tessera.proto.plan.SinkRole;
 import dev.tessera.runtime.ActorAction;
 import dev.tessera.runtime.plan.ActorKind;
@@ -85,7 +89,26 @@ final class PlanBinding {
      *     does not have (it was compiled from another graph), or is not a valid runtime plan
      *     (an {@code InvalidPlanException} listing every problem, those of the action orders too)
      */
-    Bound bind(PlanProto compiled) {
+    /**
+     * Binds the fragment of the plan this process runs, checked first ({@link FragmentValidator}):
+     * of this process's job and plan version, naming only its devices, every edge that leaves the
+     * process matched. Nothing is bound, and no actor starts, when a check fails. In one process
+     * the fragment holds every device; a fragment with edges to other processes needs the
+     * transport between processes, which this worker does not have yet, and is refused.
+     *
+     * @throws dev.tessera.plan.fragment.InvalidFragmentException listing every problem of the fragment
+     */
+    Bound bind(PlanFragment fragment, ProcessIdentity self) {
+        FragmentValidator.requireValid(fragment, self);
+        if (fragment.getProcesses() != 1) {
+            throw new IllegalArgumentException("the fragment for process " + fragment.getProcess() + " of "
+                    + fragment.getProcesses() + " exchanges tensors with other processes; this worker runs every "
+                    + "device of a plan in one process: cut the plan into one fragment");
+        }
+        return bind(PlanFragments.join(List.of(fragment)));
+    }
+
+    private Bound bind(PlanProto compiled) {
         PlanBuilder builder = new PlanBuilder();
         for (DeviceProto device : compiled.getDevicesList()) {
             builder.device(device.getNode() + ":" + device.getDevice());

@@ -10,7 +10,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.tessera.autodiff.TrainingGraph;
 import dev.tessera.graph.Op;
 import dev.tessera.graph.Phase;
+import dev.tessera.graph.Tensor;
 import dev.tessera.plan.compile.PlanCompiler;
+import dev.tessera.plan.compile.PlanOptions;
+import dev.tessera.plan.fragment.InvalidFragmentException;
+import dev.tessera.plan.fragment.PlanFragments;
+import dev.tessera.plan.fragment.ProcessIdentity;
+import dev.tessera.proto.plan.PlanFragment;
+import dev.tessera.proto.plan.PlanProto;
 import dev.tessera.runtime.plan.ActorKind;
 import dev.tessera.runtime.plan.ActorSpec;
 import dev.tessera.runtime.plan.Plan;
@@ -18,13 +25,17 @@ import dev.tessera.sbp.DeviceId;
 import dev.tessera.tensor.HostTensor;
 import dev.tessera.worker.exec.NonFiniteException;
 import dev.tessera.worker.exec.ReferenceExecutor;
+import dev.tessera.worker.kernel.KernelRegistry;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 /** The plan the scheduler's compiler makes of a training graph, as the actor executor binds and runs it. */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
@@ -166,6 +177,28 @@ class PlanBindingTest {
      * function of the ops, to test how the compiler orders accesses across devices; a run's ops
      * get their devices from its layout.
      */
+    @Test
+    void shouldRefuseAFragmentOfAnotherJobOrForeignDevicesBeforeBindingAnything() {
+        PlanProto compiled = PlanCompiler.compile(graph, List.of(FIRST, SECOND),
+                op -> op.phase() == Phase.FORWARD ? FIRST : SECOND, PlanOptions.of(1, 1));
+        PlanFragment whole = PlanFragments.cut(compiled, Map.of(0, 0, 1, 0)).get(0);
+        Map<Tensor, INDArray> persistent = new HashMap<>();
+        PlanBinding binding = new PlanBinding(graph, persistent, Set.of(), new RunState(), KernelRegistry.standard(),
+                null, null);
+
+        InvalidFragmentException otherJob = assertThrows(InvalidFragmentException.class, () -> binding.bind(whole,
+                new ProcessIdentity("another-job", compiled.getPlanVersion(), 0, List.of(FIRST, SECOND))));
+        assertTrue(otherJob.getMessage().contains("another-job"), otherJob.getMessage());
+        InvalidFragmentException foreign = assertThrows(InvalidFragmentException.class, () -> binding.bind(whole,
+                new ProcessIdentity(compiled.getJobId(), compiled.getPlanVersion(), 0, List.of(FIRST))));
+        assertTrue(foreign.getMessage().contains(SECOND.toString()), foreign.getMessage());
+        PlanFragment half = PlanFragments.cut(compiled, Map.of(0, 0, 1, 1)).get(0);
+        IllegalArgumentException remote = assertThrows(IllegalArgumentException.class, () -> binding.bind(half,
+                new ProcessIdentity(compiled.getJobId(), compiled.getPlanVersion(), 0, List.of(FIRST))));
+        assertTrue(remote.getMessage().contains("other processes"), remote.getMessage());
+        assertTrue(persistent.isEmpty(), "nothing was bound: " + persistent.keySet());
+    }
+
     static Plan plan(TrainingGraph graph, Function<Op, DeviceId> deviceOfOp, int devices, int quota, int sourceQuota) {
         ActorExecutorOptions options = ActorExecutorOptions.defaults().withRegisterQuota(quota)
                 .withSourceQuota(sourceQuota);
