@@ -39,8 +39,17 @@ public final class StageRules {
      * inputs, or nothing, runs where another reader of the same input (of its output) runs.
      */
     public Map<Op, Placement> resolve(List<Op> ops, Placement defaultPlacement) {
+        return resolve(ops, defaultPlacement, Map.of());
+    }
+
+    /**
+     * As {@link #resolve(List, Placement)}, with the ops of {@code fixed} placed where it says
+     * (ahead of any rule); every other op follows by the same precedence. How a stage cut made by
+     * the cost model ({@link StageBalancer}) places the backward and update ops.
+     */
+    public Map<Op, Placement> resolve(List<Op> ops, Placement defaultPlacement, Map<Op, Placement> fixed) {
         Map<Op, Placement> guessed = new HashMap<>();
-        Map<Op, Placement> first = resolve(ops, defaultPlacement, Map.of(), guessed);
+        Map<Op, Placement> first = resolve(ops, defaultPlacement, fixed, guessed);
         if (guessed.isEmpty()) {
             return first;
         }
@@ -53,6 +62,9 @@ public final class StageRules {
         for (int round = 0; round < 4; round++) {
             Map<Op, Placement> next = new HashMap<>();
             for (Op op : guessed.keySet()) {
+                if (fixed.containsKey(op)) {
+                    continue;
+                }
                 for (Op other : ops) {
                     boolean related = op.inputs().isEmpty() ? other.inputs().stream().anyMatch(op.outputs()::contains)
                             : other.inputs().stream().anyMatch(op.inputs()::contains);
@@ -66,7 +78,9 @@ public final class StageRules {
                 break;
             }
             overrides = next;
-            resolved = resolve(ops, defaultPlacement, overrides, new HashMap<>());
+            Map<Op, Placement> all = new HashMap<>(next);
+            all.putAll(fixed);
+            resolved = resolve(ops, defaultPlacement, all, new HashMap<>());
         }
         return resolved;
     }
