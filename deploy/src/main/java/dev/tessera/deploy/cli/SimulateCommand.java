@@ -47,7 +47,7 @@ import picocli.CommandLine.Spec;
                 "  tessera simulate --stages 4 --micro-batches 8 --schedule zb-h1 --out sim/",
                 "  tessera simulate --stages 4 --micro-batches 8 --times F=1.0:1.2:1.0:1.4,B=2,W=1 --memory-limit 6 --json",
                 "  tessera simulate examples/configs/gpt-addition.conf --set parallel.devices=2 --set parallel.pipeline=2 \\",
-                "      --set 'parallel.stages={\"block1.\"=1, \"ln_final.\"=1, \"head.\"=1}'"})
+                "      --set 'parallel.stages={\"block1.\"=1, \"ln_final.\"=1, \"head.\"=1}' --set train.micro_batches=8"})
 public final class SimulateCommand implements Callable<Integer> {
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "<config>",
