@@ -1,7 +1,6 @@
 package dev.tessera.deploy.simulate;
 
 import dev.tessera.deploy.InputException;
-import dev.tessera.plan.schedule.ActivationProfile;
 import dev.tessera.plan.schedule.PipelineSchedule;
 import dev.tessera.plan.schedule.auto.AutoScheduler;
 import dev.tessera.plan.simulate.SimulationReport;
@@ -27,11 +26,6 @@ public record PipelineSimulation(StageTimes times, int microBatches, int chunks,
             String problem) {
         public boolean simulated() {
             return report != null;
-        }
-
-        /** Micro-batches of activations each device holds at its peak (1/k of a device's share with k chunks). */
-        public int[] peakActivations() {
-            return ActivationProfile.peaks(schedule);
         }
 
         /** The largest peak memory of a device, in micro-batches of one device's whole activations. */

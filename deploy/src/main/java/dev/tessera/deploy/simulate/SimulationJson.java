@@ -6,7 +6,6 @@ import dev.tessera.deploy.simulate.PipelineSimulation.Outcome;
 import dev.tessera.plan.simulate.SimulationReport;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -55,7 +54,7 @@ public final class SimulationJson {
             entry.put("step_time", report.stepTime());
             entry.put("bubble_rate", report.bubbleRate());
             entry.put("peak_memory", outcome.peakMemory());
-            entry.put("peak_activations", Arrays.stream(outcome.peakActivations()).boxed().toList());
+            entry.put("peak_activations", report.devices().stream().map(SimulationReport.DeviceReport::peakActivations).toList());
             if (outcome.origin() != null) {
                 entry.put("origin", outcome.origin());
             }

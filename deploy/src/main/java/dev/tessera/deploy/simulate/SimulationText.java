@@ -1,7 +1,7 @@
 package dev.tessera.deploy.simulate;
 
 import dev.tessera.deploy.simulate.PipelineSimulation.Outcome;
-import java.util.Arrays;
+import dev.tessera.plan.simulate.SimulationReport;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Collectors;
@@ -15,7 +15,7 @@ public final class SimulationText {
 
     /** One row per outcome: step time, bubble rate, the largest peak memory, peak activations of each device. */
     public static String comparison(PipelineSimulation simulation, String source, List<Outcome> outcomes) {
-        StringBuilder text = new StringBuilder(header(simulation, source));
+        StringBuilder text = new StringBuilder(header(simulation, source, true));
         text.append(String.format(Locale.ROOT, ROW, "schedule", "step time", "bubble rate", "peak memory",
                 "peak activations per device"));
         for (Outcome outcome : outcomes) {
@@ -37,7 +37,8 @@ public final class SimulationText {
 
     /** The schedule's text form ({@code device 0: 0F0 ...}), then the simulator's per-device table. */
     public static String single(PipelineSimulation simulation, String source, Outcome outcome) {
-        StringBuilder text = new StringBuilder(header(simulation, source));
+        boolean interleaved = outcome.name().equals(ScheduleFamily.INTERLEAVED_ONE_F_ONE_B.label());
+        StringBuilder text = new StringBuilder(header(simulation, source, interleaved));
         text.append("schedule ").append(outcome.name());
         if (outcome.origin() != null) {
             text.append(" (").append(outcome.origin()).append(", at most ").append(simulation.memoryLimit())
@@ -48,14 +49,15 @@ public final class SimulationText {
         return text.toString();
     }
 
-    private static String header(PipelineSimulation simulation, String source) {
-        return String.format(Locale.ROOT, "%d stages (one per device), %d micro-batches, interleaved-1f1b with %d chunks "
-                + "per device; per micro-batch and stage %s (%s)%n%n", simulation.stages(), simulation.microBatches(),
-                simulation.chunks(), simulation.times().toText(), source);
+    private static String header(PipelineSimulation simulation, String source, boolean withChunks) {
+        return String.format(Locale.ROOT, "%d stages (one per device), %d micro-batches%s; per micro-batch and stage "
+                + "%s (%s)%n%n", simulation.stages(), simulation.microBatches(), withChunks
+                ? ", interleaved-1f1b with " + simulation.chunks() + " chunks per device" : "",
+                simulation.times().toText(), source);
     }
 
     private static String activations(Outcome outcome) {
-        return Arrays.stream(outcome.peakActivations()).mapToObj(Integer::toString).collect(Collectors.joining(" "));
+        return outcome.report().devices().stream().mapToInt(SimulationReport.DeviceReport::peakActivations).mapToObj(Integer::toString).collect(Collectors.joining(" "));
     }
 
     private static String legend() {
