@@ -23,9 +23,9 @@ import java.util.TreeMap;
  * whether their tensors exist is checked against the model's graph. With {@code pipeline = P > 1},
  * {@code stages} maps op/parameter name prefixes to stage indices 0..P-1; stage {@code s} runs on
  * its own {@code data * tensor} devices (see {@link #stagePlacement}), stage 0 also on every op no
- * prefix names.
+ * prefix names. Without {@code stages} the cost model cuts the model into P balanced stages.
  *
- * @param stages name prefix -> stage index; empty when {@code pipeline = 1}
+ * @param stages name prefix -> stage index; empty when {@code pipeline = 1} or the cost model cuts the stages
  */
 public record ParallelSettings(int devices, int data, int tensor, int pipeline, Map<String, Integer> stages,
         Map<String, NdSbp> hints, boolean auto, long memoryBudgetBytes) {
@@ -137,11 +137,6 @@ public record ParallelSettings(int devices, int data, int tensor, int pipeline, 
         if (emptyPrefix) {
             problems.add("parallel.stages: an empty prefix would name every op; give each stage the name prefix of its "
                     + "ops (e.g. \"block1.\" = 1), stage 0 already takes every op no prefix names");
-        }
-        if (pipeline > 1 && stages.isEmpty() && !emptyPrefix) {
-            problems.add("parallel.pipeline: " + pipeline + " stages need parallel.stages to say which ops run on stages "
-                    + "1.." + (pipeline - 1) + ", e.g. parallel.stages { \"block1.\" = 1 } (op or parameter name prefix "
-                    + "-> stage); 'tessera plan' lists the names");
         }
         if (pipeline == 1 && !stages.isEmpty()) {
             problems.add("parallel.stages: stage rules need parallel.pipeline > 1, but it is 1; set parallel.pipeline to "

@@ -18,6 +18,7 @@ import dev.tessera.sbp.infer.MemoryBudgetException;
 import dev.tessera.sbp.infer.PlanEstimate;
 import dev.tessera.sbp.infer.PlanEvaluator;
 import dev.tessera.sbp.infer.SbpAssignment;
+import dev.tessera.sbp.infer.StageBalancer;
 import dev.tessera.sbp.infer.StageRules;
 import dev.tessera.lowering.PhysicalLowering;
 import dev.tessera.plan.compile.PlanCompiler;
@@ -48,13 +49,21 @@ import java.util.Set;
  * @param search how the auto mode found the layout; null without {@code parallel.auto}
  * @param stages the placement of every pipeline stage, stage 0 first (one entry without
  *     {@code parallel.pipeline}); placement ids {@code p0, p1, ...} are indices into it
+ * @param stageCosts per stage, the modeled F, B and W time per micro-batch, sends and memory;
+ *     empty without {@code parallel.pipeline}
  */
 public record ParallelPlan(String model, String description, ParallelSettings settings, TrainingGraph graph,
         List<Op> ops, List<Tensor> tensors, Map<Tensor, NdSbp> hints, SbpAssignment assignment, PlanEstimate estimate,
-        AutoSearch search, List<Placement> stages) {
+        AutoSearch search, List<Placement> stages, List<StageBalancer.StageCost> stageCosts) {
 
     public ParallelPlan {
         stages = List.copyOf(stages);
+        stageCosts = List.copyOf(stageCosts);
+    }
+
+    /** Whether the cost model cut the stages (no {@code parallel.stages} given). */
+    public boolean stagesBalanced() {
+        return stages.size() > 1 && settings.stages().isEmpty();
     }
 
     /** The auto mode's search: distinct plans it evaluated, in how long, within which budget. */
@@ -111,7 +120,7 @@ public record ParallelPlan(String model, String description, ParallelSettings se
         } catch (IllegalArgumentException e) {
             throw new InputException("parallel.hints: " + e.getMessage());
         }
-        SbpAssignment assignment;
+        SbpAssignment assignment = null;
         AutoSearch search = null;
         if (settings.auto()) {
             long start = System.nanoTime();
@@ -123,28 +132,44 @@ public record ParallelPlan(String model, String description, ParallelSettings se
             }
             search = new AutoSearch(found.evaluations(), (System.nanoTime() - start) / 1e9, settings.memoryBudgetBytes());
             assignment = found.assignment();
-        } else {
-            Map<Op, Placement> opStages = stagesOf(ops, settings);
-            assignment = GreedySbpInference.infer(ops, placement, opStages, hints, graph.options().microBatches(),
-                    CostModel.standard());
         }
-        PlanEstimate estimate = PlanEvaluator.evaluate(graph, assignment, CostModel.standard());
         List<Placement> stages = new ArrayList<>();
         for (int stage = 0; stage < settings.pipeline(); stage++) {
             stages.add(settings.stagePlacement(stage));
         }
+        List<StageBalancer.StageCost> stageCosts = List.of();
+        if (!settings.auto()) {
+            Map<Op, Placement> opStages = stagesOf(graph, stages, settings);
+            assignment = GreedySbpInference.infer(ops, placement, opStages, hints, graph.options().microBatches(),
+                    CostModel.standard());
+            if (stages.size() > 1) {
+                stageCosts = StageBalancer.costs(graph, stages, opStages, CostModel.standard());
+            }
+        }
+        PlanEstimate estimate = PlanEvaluator.evaluate(graph, assignment, CostModel.standard());
         return new ParallelPlan(model, description, settings, graph, ops, List.copyOf(tensors), Map.copyOf(hints),
-                assignment, estimate, search, stages);
+                assignment, estimate, search, stages, stageCosts);
     }
 
     /**
-     * The ops that run off stage 0, by {@code parallel.stages}.
+     * The ops that run off stage 0: by {@code parallel.stages}, or, without it, the cost model's
+     * balanced cut ({@link StageBalancer}).
      *
-     * @throws InputException naming the stage and its prefixes when a stage after 0 gets no op
+     * @throws InputException naming the stage and its prefixes when a stage after 0 gets no op, or
+     *     when the model has fewer forward ops than stages
      */
-    private static Map<Op, Placement> stagesOf(List<Op> ops, ParallelSettings settings) {
+    private static Map<Op, Placement> stagesOf(TrainingGraph graph, List<Placement> stages,
+            ParallelSettings settings) {
+        List<Op> ops = graph.ops();
         if (settings.pipeline() == 1) {
             return Map.of();
+        }
+        if (settings.stages().isEmpty()) {
+            try {
+                return StageBalancer.balance(graph, stages, CostModel.standard()).placements();
+            } catch (IllegalArgumentException e) {
+                throw new InputException("parallel.pipeline: " + e.getMessage());
+            }
         }
         Map<String, Placement> byPrefix = new LinkedHashMap<>();
         settings.stages().forEach((prefix, stage) -> byPrefix.put(prefix, settings.stagePlacement(stage)));

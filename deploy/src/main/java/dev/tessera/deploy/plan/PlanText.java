@@ -11,6 +11,7 @@ import dev.tessera.sbp.boxing.CollectiveStep;
 import dev.tessera.sbp.boxing.SendRecvStep;
 import dev.tessera.sbp.infer.PlanEstimate;
 import dev.tessera.sbp.infer.SbpAssignment;
+import dev.tessera.sbp.infer.StageBalancer;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Collectors;
@@ -44,7 +45,20 @@ public final class PlanText {
                     + "the memory budget of %s per device%n", plan.search().plans(), plan.search().seconds(),
                     PlanEstimate.bytes(plan.search().memoryBudgetBytes())));
         }
-        s.append("estimate (cost model, busiest device): ").append(plan.estimate()).append("\n\n");
+        s.append("estimate (cost model, busiest device): ").append(plan.estimate()).append("\n");
+        if (!plan.stageCosts().isEmpty()) {
+            s.append(plan.stagesBalanced() ? "stages cut by the cost model" : "stages by parallel.stages")
+                    .append(" (modeled per micro-batch; sends: activations out and their gradients back):\n");
+            s.append(String.format(Locale.ROOT, "  %-6s %9s %10s %10s %10s %10s %12s %12s%n", "stage", "fwd ops",
+                    "F ms", "B ms", "W ms", "send ms", "parameters", "activations"));
+            for (StageBalancer.StageCost c : plan.stageCosts()) {
+                s.append(String.format(Locale.ROOT, "  %-6d %9d %10.4f %10.4f %10.4f %10.4f %12s %12s%n", c.stage(),
+                        c.forwardOps(), c.forwardSeconds() * 1e3, c.inputGradientSeconds() * 1e3,
+                        c.weightGradientSeconds() * 1e3, c.sendSeconds() * 1e3, bytes(c.parameterBytes()),
+                        bytes(c.activationBytes())));
+            }
+        }
+        s.append("\n");
 
         s.append("tensors (placement, NdSbp; * = fixed by a hint")
                 .append(plan.search() != null ? ", others chosen by the auto search" : "")
@@ -110,6 +124,9 @@ public final class PlanText {
 
     /** The prefixes {@code parallel.stages} gives a stage, e.g. {@code "block1.", "head."}; stage 0 adds "the rest". */
     private static String stageRules(ParallelPlan plan, int stage) {
+        if (plan.stagesBalanced()) {
+            return "cut by the cost model";
+        }
         List<String> prefixes = plan.settings().stages().entrySet().stream().filter(e -> e.getValue() == stage)
                 .map(e -> "\"" + e.getKey() + "\"").collect(Collectors.toList());
         if (stage == 0) {

@@ -246,12 +246,18 @@ class PlanCommandTest {
     }
 
     @Test
-    void shouldRejectPipelineStagesWithoutStageRules() throws IOException {
+    void shouldCutPipelineStagesByTheCostModelWithoutStageRulesAndReportEachStage() throws IOException {
         Result result = plan("", "--set", "parallel.devices=2", "--set", "parallel.pipeline=2");
 
-        assertEquals(2, result.status());
-        assertEquals(1, result.errLines().size(), result.err());
-        assertTrue(result.err().startsWith("error: parallel.pipeline: 2 stages need parallel.stages"), result.err());
+        assertEquals(0, result.status(), result.err());
+        String out = result.out();
+        assertTrue(out.contains("placement p1: ") && out.contains("stage 1: cut by the cost model"), out);
+        assertTrue(out.contains("stages cut by the cost model (modeled per micro-batch"), out);
+        String[] lines = out.lines().filter(line -> line.matches("  [01] +\\d+ .*")).toArray(String[]::new);
+        assertEquals(2, lines.length, out);
+        for (String line : lines) {
+            assertTrue(Integer.parseInt(line.trim().split(" +")[1]) > 0, "every stage runs forward ops: " + line);
+        }
     }
 
     @Test
