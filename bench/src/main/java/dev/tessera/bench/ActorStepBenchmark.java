@@ -1,20 +1,11 @@
 package dev.tessera.bench;
 
-import dev.tessera.api.DataSource;
-import dev.tessera.api.ModelGraph;
-import dev.tessera.autodiff.Autodiff;
 import dev.tessera.autodiff.TrainingGraph;
-import dev.tessera.autodiff.TrainingOptions;
 import dev.tessera.examples.gpt.AdditionTask;
-import dev.tessera.examples.gpt.GptModel;
-import dev.tessera.graph.DType;
-import dev.tessera.graph.GraphBuilder;
-import dev.tessera.optim.Optimizer;
 import dev.tessera.tensor.HostTensor;
 import dev.tessera.worker.actors.ParallelExecutor;
 import dev.tessera.worker.exec.ComputeThreads;
 import dev.tessera.worker.exec.ReferenceExecutor;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -41,17 +32,9 @@ public final class ActorStepBenchmark {
         int batchSize = argument(args, 3, 64);
         ComputeThreads.set(argument(args, 4, 1));
         AdditionTask task = new AdditionTask(3, 0, 1000);
-        GraphBuilder g = new GraphBuilder(DType.F32);
-        ModelGraph model = new GptModel(task, 2, 64, 4, 0.0).build(g, batchSize);
-        TrainingGraph graph = Autodiff.build(g.build(), model.loss(),
-                new TrainingOptions(1, new Optimizer.AdamW(0.9, 0.999, 1e-8, 0.01), 1.0));
-        DataSource data = task.trainData(1, batchSize);
-        List<List<Map<String, HostTensor>>> batches = new ArrayList<>();
-        for (int i = 0; i < chunk; i++) {
-            batches.add(List.of(data.batch(i)));
-        }
-        double[] rates = new double[chunk];
-        Arrays.fill(rates, GptBench.LEARNING_RATE);
+        TrainingGraph graph = GptBench.trainingGraph(task, batchSize);
+        List<List<Map<String, HostTensor>>> batches = GptBench.steps(task, batchSize, chunk);
+        double[] rates = GptBench.rates(chunk);
         try (ReferenceExecutor reference = new ReferenceExecutor(graph, 1);
                 ParallelExecutor actors = ParallelExecutor.onOneDevice(graph, 1);
                 ParallelExecutor singleSteps = ParallelExecutor.onOneDevice(graph, 1)) {

@@ -1,17 +1,9 @@
 package dev.tessera.bench;
 
-import dev.tessera.api.DataSource;
-import dev.tessera.api.ModelGraph;
-import dev.tessera.autodiff.Autodiff;
 import dev.tessera.autodiff.TrainingGraph;
-import dev.tessera.autodiff.TrainingOptions;
 import dev.tessera.examples.gpt.AdditionTask;
-import dev.tessera.examples.gpt.GptModel;
-import dev.tessera.graph.DType;
-import dev.tessera.graph.GraphBuilder;
 import dev.tessera.graph.Tensor;
 import dev.tessera.lowering.DistributedTraining;
-import dev.tessera.optim.Optimizer;
 import dev.tessera.runtime.trace.Trace;
 import dev.tessera.runtime.trace.TraceEvent;
 import dev.tessera.sbp.NdSbp;
@@ -23,7 +15,6 @@ import dev.tessera.worker.actors.ActorExecutorOptions;
 import dev.tessera.worker.actors.ParallelExecutor;
 import dev.tessera.worker.exec.ComputeThreads;
 import dev.tessera.worker.exec.StepResult;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -58,24 +49,11 @@ public final class DataParallelBenchmark {
         int batchSize = argument(args, 3, 64);
         ComputeThreads.set(1);
         AdditionTask task = new AdditionTask(3, 0, 1000);
-        GraphBuilder g = new GraphBuilder(DType.F32);
-        ModelGraph model = new GptModel(task, 2, 64, 4, 0.0).build(g, batchSize);
-        TrainingGraph graph = Autodiff.build(g.build(), model.loss(),
-                new TrainingOptions(1, new Optimizer.AdamW(0.9, 0.999, 1e-8, 0.01), 1.0));
-        DataSource data = task.trainData(1, batchSize);
-        GraphBuilder halfBuilder = new GraphBuilder(DType.F32);
-        ModelGraph halfModel = new GptModel(task, 2, 64, 4, 0.0).build(halfBuilder, batchSize / 2);
-        TrainingGraph half = Autodiff.build(halfBuilder.build(), halfModel.loss(),
-                new TrainingOptions(1, new Optimizer.AdamW(0.9, 0.999, 1e-8, 0.01), 1.0));
-        DataSource halfData = task.trainData(1, batchSize / 2);
-        List<List<Map<String, HostTensor>>> batches = new ArrayList<>();
-        List<List<Map<String, HostTensor>>> halfBatches = new ArrayList<>();
-        for (int i = 0; i < chunk; i++) {
-            batches.add(List.of(data.batch(i)));
-            halfBatches.add(List.of(halfData.batch(i)));
-        }
-        double[] rates = new double[chunk];
-        Arrays.fill(rates, GptBench.LEARNING_RATE);
+        TrainingGraph graph = GptBench.trainingGraph(task, batchSize);
+        TrainingGraph half = GptBench.trainingGraph(task, batchSize / 2);
+        List<List<Map<String, HostTensor>>> batches = GptBench.steps(task, batchSize, chunk);
+        List<List<Map<String, HostTensor>>> halfBatches = GptBench.steps(task, batchSize / 2, chunk);
+        double[] rates = GptBench.rates(chunk);
         Map<Tensor, NdSbp> hints = new java.util.HashMap<>();
         for (Tensor input : graph.forward().inputs()) {
             hints.put(input, NdSbp.of(Sbp.split(0)));

@@ -42,14 +42,36 @@ final class GptBench implements AutoCloseable {
     private int tesseraNext;
     private int handWrittenNext;
 
-    /** @param profile if not null, Tessera's kernels are timed into it */
-    GptBench(int batchSize, KernelProfile profile) {
-        this.batchSize = batchSize;
+    /** The training graph of the config's GPT for micro-batches of {@code batchSize}, one micro-batch per step. */
+    static TrainingGraph trainingGraph(AdditionTask task, int batchSize) {
         GptModel model = new GptModel(task, LAYERS, WIDTH, HEADS, 0.0);
         GraphBuilder g = new GraphBuilder(DType.F32);
         ModelGraph graph = model.build(g, batchSize);
-        TrainingGraph training = Autodiff.build(g.build(), graph.loss(), new TrainingOptions(1,
+        return Autodiff.build(g.build(), graph.loss(), new TrainingOptions(1,
                 new Optimizer.AdamW(BETA1, BETA2, ADAM_EPSILON, WEIGHT_DECAY), CLIP_NORM));
+    }
+
+    /** The task's first {@code steps} training batches of {@code batchSize}, one micro-batch per step. */
+    static List<List<Map<String, HostTensor>>> steps(AdditionTask task, int batchSize, int steps) {
+        DataSource data = task.trainData(1, batchSize);
+        List<List<Map<String, HostTensor>>> batches = new ArrayList<>(steps);
+        for (int i = 0; i < steps; i++) {
+            batches.add(List.of(data.batch(i)));
+        }
+        return batches;
+    }
+
+    /** The constant learning rate for {@code steps} steps. */
+    static double[] rates(int steps) {
+        double[] rates = new double[steps];
+        java.util.Arrays.fill(rates, LEARNING_RATE);
+        return rates;
+    }
+
+    /** @param profile if not null, Tessera's kernels are timed into it */
+    GptBench(int batchSize, KernelProfile profile) {
+        this.batchSize = batchSize;
+        TrainingGraph training = trainingGraph(task, batchSize);
         tessera = profile == null ? new ReferenceExecutor(training, 1)
                 : new ReferenceExecutor(training, 1, profile.registry(training));
         handWritten = new HandWrittenGpt(tessera.parameters(), batchSize, task.sequenceLength(), WIDTH, HEADS, LAYERS,

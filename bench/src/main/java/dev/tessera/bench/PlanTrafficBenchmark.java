@@ -1,19 +1,11 @@
 package dev.tessera.bench;
 
 import com.google.protobuf.Descriptors.FieldDescriptor;
-import dev.tessera.api.DataSource;
-import dev.tessera.api.ModelGraph;
-import dev.tessera.autodiff.Autodiff;
 import dev.tessera.autodiff.TrainingGraph;
-import dev.tessera.autodiff.TrainingOptions;
 import dev.tessera.examples.gpt.AdditionTask;
-import dev.tessera.examples.gpt.GptModel;
-import dev.tessera.graph.DType;
-import dev.tessera.graph.GraphBuilder;
 import dev.tessera.graph.Shape;
 import dev.tessera.graph.Tensor;
 import dev.tessera.lowering.DistributedTraining;
-import dev.tessera.optim.Optimizer;
 import dev.tessera.proto.plan.ActorProto;
 import dev.tessera.proto.plan.CollectiveGroup;
 import dev.tessera.proto.plan.PlanProto;
@@ -61,17 +53,9 @@ public final class PlanTrafficBenchmark {
         int batchSize = argument(args, 3, 64);
         ComputeThreads.set(1);
         AdditionTask task = new AdditionTask(3, 0, 1000);
-        GraphBuilder g = new GraphBuilder(DType.F32);
-        ModelGraph model = new GptModel(task, 2, 64, 4, 0.0).build(g, batchSize);
-        TrainingGraph graph = Autodiff.build(g.build(), model.loss(),
-                new TrainingOptions(1, new Optimizer.AdamW(0.9, 0.999, 1e-8, 0.01), 1.0));
-        DataSource data = task.trainData(1, batchSize);
-        List<List<Map<String, HostTensor>>> batches = new ArrayList<>();
-        for (int i = 0; i < chunk; i++) {
-            batches.add(List.of(data.batch(i)));
-        }
-        double[] rates = new double[chunk];
-        Arrays.fill(rates, GptBench.LEARNING_RATE);
+        TrainingGraph graph = GptBench.trainingGraph(task, batchSize);
+        List<List<Map<String, HostTensor>>> batches = GptBench.steps(task, batchSize, chunk);
+        double[] rates = GptBench.rates(chunk);
         Map<Tensor, NdSbp> hints = new HashMap<>();
         for (Tensor input : graph.forward().inputs()) {
             hints.put(input, NdSbp.of(Sbp.split(0)));
