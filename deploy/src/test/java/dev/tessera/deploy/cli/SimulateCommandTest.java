@@ -308,7 +308,9 @@ class SimulateCommandTest {
         CostModel costs = AnalyticTransformer.llama7b(4096, 1).costModel(DeviceProfile.a100(), 4);
         double oneFOneB = Simulator.simulate(Schedules.oneFOneB(4, 8), costs).stepTime();
         double twoBp = Simulator.simulate(Schedules.oneFOneBTwoBp(4, 8), costs).stepTime();
-        List<String> row = text.out().lines().filter(l -> l.startsWith("1f1b-2bp ") && l.contains("x ")).findFirst().map(l -> Arrays.asList(l.trim().split("\\s+"))).orElseThrow();
+        // the prediction's row (step, bubble rate, speed-up, memory), not the comparison table's
+        List<String> row = text.out().lines().filter(l -> l.startsWith("1f1b-2bp ") && l.contains("x ")).findFirst()
+                .map(l -> Arrays.asList(l.trim().split("\\s+"))).orElseThrow();
         assertEquals(String.format(Locale.ROOT, "%.3fx", oneFOneB / twoBp), row.get(3), text.out());
         assertTrue(oneFOneB / twoBp > 1, oneFOneB + " vs " + twoBp);
         assertEquals(0, json.status(), json.err());
