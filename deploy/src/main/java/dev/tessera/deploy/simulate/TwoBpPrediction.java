@@ -15,7 +15,8 @@ import java.util.Map;
 /**
  * The 2BP paper's comparison, predicted: 1F1B against 1F1B with the backward split (W deferred, and
  * all W at the end) for an {@link AnalyticTransformer} on a {@link DeviceProfile}, one stage per
- * device, with memory in bytes (activations freed at B, weighted-matmul inputs freed at W).
+ * device, with memory in bytes (activations freed at B, weighted-matmul inputs freed at W, their output
+ * gradients held from B to W).
  */
 public record TwoBpPrediction(AnalyticTransformer model, DeviceProfile profile, int stages, int microBatches,
         CostModel costs, List<Row> rows) {
@@ -81,8 +82,9 @@ public record TwoBpPrediction(AnalyticTransformer model, DeviceProfile profile, 
         }
         text.append(String.format(Locale.ROOT, "the 2BP paper measured %.2fx for 1F1B-2BP over 1F1B (LLaMa-like 7B, "
                 + "4 GPUs); profile: %s.%n", PAPER_SPEED_UP, profile.source()));
-        text.append("memory: activations per micro-batch (freed at B) and weighted-matmul inputs (freed at W); "
-                + "weights, optimizer state and the output gradients 2BP keeps from B to W are not counted.\n");
+        text.append("memory: per micro-batch the activations (freed at B), the weighted matmuls' inputs (freed at W) "
+                + "and, split backward only, their output gradients (B to W); weights, gradients of weights and "
+                + "optimizer state are not counted.\n");
         return text.toString();
     }
 

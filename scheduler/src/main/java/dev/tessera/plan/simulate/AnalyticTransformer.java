@@ -23,7 +23,9 @@ import java.util.List;
  * written (their FLOPs are a few per element, noted but never the bound on a GPU);</li>
  * <li>memory held per micro-batch, in elements: freed by W (the inputs of the weighted matmuls) 3Td + Tf;
  * freed by B (everything else the backward reads: layer input, Q, K, V, softmax probabilities, the
- * residual stream mid-layer, gate and up outputs) 5Td + 2Tf + bhs^2;</li>
+ * residual stream mid-layer, gate and up outputs) 5Td + 2Tf + bhs^2; and with a split backward, from B
+ * to W, the output gradients of the weighted matmuls (dQ, dK, dV, d(output projection), d(gate), d(up),
+ * d(down)) 5Td + 2Tf;</li>
  * <li>crossing a stage boundary: the residual stream, Td elements forward and its gradient back.</li>
  * </ul>
  *
@@ -169,6 +171,12 @@ public record AnalyticTransformer(String name, int layers, int modelDim, int ffn
         return (3 * t * modelDim + t * ffnDim) * bytesPerElement;
     }
 
+    /** Bytes of one layer a split backward holds from B until W, the weighted matmuls' output gradients: (5Td + 2Tf) e. */
+    public double layerGradientBytes() {
+        double t = tokens();
+        return (5 * t * modelDim + 2 * t * ffnDim) * bytesPerElement;
+    }
+
     /** Layers per stage: as even as possible, the earlier stages taking one more where they do not divide. */
     public List<Integer> layersPerStage(int stages) {
         if (stages < 1 || stages > layers) {
@@ -207,8 +215,8 @@ public record AnalyticTransformer(String name, int layers, int modelDim, int ffn
      * The simulator's costs on {@code profile} with {@code stages} stages: per stage the roofline seconds
      * ({@link DeviceProfile#computeSeconds}) of its F, B and W ops, summed per op; each boundary's
      * transfer {@link #boundaryBytes()} over the profile's link; memory in bytes per micro-batch (the
-     * stage's layers' {@link #layerActivationBytes()} freed at B and {@link #layerWeightInputBytes()}
-     * freed at W).
+     * stage's layers' {@link #layerActivationBytes()} freed at B, {@link #layerWeightInputBytes()}
+     * freed at W, and {@link #layerGradientBytes()} held from B to W).
      */
     public CostModel costModel(DeviceProfile profile, int stages) {
         List<List<AnalyticOp>> perStage = stageOps(stages);
@@ -222,12 +230,14 @@ public record AnalyticTransformer(String name, int layers, int modelDim, int ffn
         }
         List<Double> activation = new ArrayList<>();
         List<Double> weightInput = new ArrayList<>();
+        List<Double> gradients = new ArrayList<>();
         for (int count : layersPerStage(stages)) {
             activation.add(count * layerActivationBytes());
             weightInput.add(count * layerWeightInputBytes());
+            gradients.add(count * layerGradientBytes());
         }
         return new CostModel(f, b, w, profile.linkLatencySeconds(), profile.linkBytesPerSecond(),
-                Collections.nCopies(stages - 1, boundaryBytes()), activation, weightInput, 0.0);
+                Collections.nCopies(stages - 1, boundaryBytes()), activation, weightInput, 0.0, gradients);
     }
 
     /** Sum of the FLOPs of {@code ops} in {@code phase}; {@code matmulOnly} keeps only the matmuls. */
