@@ -27,7 +27,8 @@ public record TwoBpPrediction(AnalyticTransformer model, DeviceProfile profile, 
      * One schedule's prediction.
      *
      * @param speedUp 1F1B's step time over this one's (throughput gain at the same work per step)
-     * @param peakMemoryBytes the largest per-device activation memory of the step
+     * @param peakMemoryBytes the largest per-device activation memory of the step (compared with the
+     *     profile's memory, though weights and optimizer state are not in it)
      */
     public record Row(String schedule, double stepTime, double bubbleRate, double speedUp, double peakMemoryBytes) {
     }
@@ -74,11 +75,12 @@ public record TwoBpPrediction(AnalyticTransformer model, DeviceProfile profile, 
     public String toText() {
         StringBuilder text = new StringBuilder(String.format(Locale.ROOT,
                 "%n2BP prediction: %s, %d stages, %d micro-batches%n", describe(), stages, microBatches));
-        text.append(String.format(Locale.ROOT, "%-19s %12s %11s %9s %16s%n", "schedule", "step (s)", "bubble rate",
-                "speed-up", "peak memory (GB)"));
+        text.append(String.format(Locale.ROOT, "%-19s %12s %11s %9s %16s  %s%n", "schedule", "step (s)", "bubble rate",
+                "speed-up", "peak memory (GB)", String.format(Locale.ROOT, "within %.0f GB", profile.memoryBytes() / 1e9)));
         for (Row row : rows) {
-            text.append(String.format(Locale.ROOT, "%-19s %12.4f %11.4f %8.3fx %16.2f%n", row.schedule(),
-                    row.stepTime(), row.bubbleRate(), row.speedUp(), row.peakMemoryBytes() / 1e9));
+            text.append(String.format(Locale.ROOT, "%-19s %12.4f %11.4f %8.3fx %16.2f  %s%n", row.schedule(),
+                    row.stepTime(), row.bubbleRate(), row.speedUp(), row.peakMemoryBytes() / 1e9,
+                    row.peakMemoryBytes() <= profile.memoryBytes() ? "yes" : "no"));
         }
         text.append(String.format(Locale.ROOT, "the 2BP paper measured %.2fx for 1F1B-2BP over 1F1B (LLaMa-like 7B, "
                 + "4 GPUs); profile: %s.%n", PAPER_SPEED_UP, profile.source()));
@@ -101,6 +103,7 @@ public record TwoBpPrediction(AnalyticTransformer model, DeviceProfile profile, 
             entry.put("bubble_rate", row.bubbleRate());
             entry.put("speed_up", row.speedUp());
             entry.put("peak_memory_bytes", row.peakMemoryBytes());
+            entry.put("within_device_memory", row.peakMemoryBytes() <= profile.memoryBytes());
             entries.add(entry);
         }
         json.put("schedules", entries);
