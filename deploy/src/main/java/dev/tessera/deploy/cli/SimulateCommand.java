@@ -11,6 +11,9 @@ import dev.tessera.deploy.simulate.PipelineSimulation.Outcome;
 import dev.tessera.deploy.simulate.SimulationJson;
 import dev.tessera.deploy.simulate.SimulationText;
 import dev.tessera.deploy.simulate.StageTimes;
+import dev.tessera.deploy.simulate.TwoBpPrediction;
+import dev.tessera.plan.simulate.AnalyticTransformer;
+import dev.tessera.plan.simulate.DeviceProfile;
 import dev.tessera.deploy.checkpoint.AtomicFiles;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -40,14 +43,20 @@ import picocli.CommandLine.Spec;
                 + "config: parallel.pipeline stages, train.micro_batches, and per stage the FLOPs of one micro-batch's "
                 + "F, B and W ops over the planner's standard FLOP rate, in seconds (transfers between stages cost 0 "
                 + "then). Schedules with several chunks per device (interleaved-1f1b, zb-v) split each device's times "
-                + "evenly over its chunks."},
+                + "evenly over its chunks.",
+                "With --profile (a100, h100 or a file from 'tessera calibrate') a config's stage times are each op's "
+                + "roofline time on that device, max(FLOPs / matmul rate, bytes / memory bandwidth), and each stage "
+                + "boundary costs the link's latency plus the crossing activations' bytes over its bandwidth. "
+                + "--preset llama-7b takes a LLaMa-7B described in closed form instead of a config, prints the "
+                + "table and the predicted speed-up of 1F1B-2BP over 1F1B next to the 2BP paper's 1.70x."},
         footer = {"", "Schedules: gpipe, 1f1b, interleaved-1f1b, 1f1b-2bp, 1f1b-2bp-w-at-end, zb-h1, zb-h2, zb-v, auto.",
                 "", "Examples:",
                 "  tessera simulate --stages 4 --micro-batches 12 --times F=1.0,B=1.1,W=0.6,comm=0.05 --compare",
                 "  tessera simulate --stages 4 --micro-batches 8 --schedule zb-h1 --out sim/",
                 "  tessera simulate --stages 4 --micro-batches 8 --times F=1.0:1.2:1.0:1.4,B=2,W=1 --memory-limit 6 --json",
                 "  tessera simulate examples/configs/gpt-addition.conf --set parallel.devices=2 --set parallel.pipeline=2 \\",
-                "      --set 'parallel.stages={\"block1.\"=1, \"ln_final.\"=1, \"head.\"=1}' --set train.micro_batches=8"})
+                "      --set 'parallel.stages={\"block1.\"=1, \"ln_final.\"=1, \"head.\"=1}' --set train.micro_batches=8",
+                "  tessera simulate --preset llama-7b --profile a100 --stages 4 --micro-batches 8 --compare"})
 public final class SimulateCommand implements Callable<Integer> {
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "<config>",
@@ -85,6 +94,23 @@ public final class SimulateCommand implements Callable<Integer> {
             + "hold under auto (default: the number of stages, what 1F1B holds).")
     Integer memoryLimit;
 
+    @Option(names = "--profile", paramLabel = "a100|h100|FILE", description = "The modeled device: a built-in GPU "
+            + "profile (datasheet peaks at stated sustained fractions) or a profile file written by 'tessera calibrate'. "
+            + "With <config> or --preset only (default with --preset: a100).")
+    String profile;
+
+    @Option(names = "--preset", paramLabel = "NAME", description = "A model described in closed form instead of a "
+            + "config: llama-7b (32 layers, d 4096, FFN 11008 SwiGLU, 32 heads, vocabulary 32000, bf16); stages "
+            + "default to 4, micro-batches to 8.")
+    String preset;
+
+    @Option(names = "--sequence-length", paramLabel = "S", description = "Sequence length of --preset (default 4096).")
+    Integer sequenceLength;
+
+    @Option(names = "--micro-batch-size", paramLabel = "B", description = "Sequences per micro-batch of --preset "
+            + "(default 1).")
+    Integer microBatchSize;
+
     @Option(names = "--json", description = "Print the same as JSON.")
     boolean json;
 
@@ -103,6 +129,15 @@ public final class SimulateCommand implements Callable<Integer> {
         String source;
         StageTimes stageTimes;
         int m;
+        TwoBpPrediction prediction = null;
+        if (preset == null && (sequenceLength != null || microBatchSize != null)) {
+            throw new InputException("--sequence-length and --micro-batch-size size a --preset model; add --preset "
+                    + "llama-7b or drop them");
+        }
+        DeviceProfile device = profile == null ? null : resolveProfile(profile);
+        if (config != null && preset != null) {
+            throw new InputException("<config> " + config + " and --preset " + preset + " both give a model; give one");
+        }
         if (config != null) {
             if (stages != null || microBatches != null || times != null) {
                 throw new InputException("<config> " + config + " gives the stages, micro-batches and times; drop "
@@ -110,10 +145,41 @@ public final class SimulateCommand implements Callable<Integer> {
                         + "parallel.pipeline=P --set train.micro_batches=M)");
             }
             RunConfig run = new ConfigLoader(ModelRegistry.fromClassPath()).load(config, overrides);
-            stageTimes = ConfigStageTimes.of(run);
+            stageTimes = ConfigStageTimes.of(run, device);
             m = run.settings().microBatches();
-            source = "seconds, from the FLOPs of " + config + "'s model at the planner's standard rate";
+            source = device == null ? "seconds, from the FLOPs of " + config + "'s model at the planner's standard rate"
+                    : "seconds, each op of " + config + "'s model at its roofline time on " + device.name()
+                            + ", transfers over its link";
+        } else if (preset != null) {
+            if (times != null || !overrides.isEmpty()) {
+                throw new InputException("--preset " + preset + " gives the stage times; drop --times and --set");
+            }
+            if (!preset.strip().equalsIgnoreCase("llama-7b")) {
+                throw new InputException("--preset: there is no preset named '" + preset + "'; use llama-7b");
+            }
+            int p = stages == null ? 4 : stages;
+            m = microBatches == null ? 8 : microBatches;
+            if (m < 1) {
+                throw new InputException("--micro-batches: " + m + " micro-batches cannot fill a step; give at least 1");
+            }
+            int sequence = sequenceLength == null ? 4096 : sequenceLength;
+            int batch = microBatchSize == null ? 1 : microBatchSize;
+            AnalyticTransformer model;
+            try {
+                model = AnalyticTransformer.llama7b(sequence, batch);
+                model.layersPerStage(p);
+            } catch (IllegalArgumentException e) {
+                throw new InputException("--preset " + preset + ": " + e.getMessage() + "; change --stages, "
+                        + "--sequence-length or --micro-batch-size");
+            }
+            prediction = TwoBpPrediction.of(model, device == null ? DeviceProfile.a100() : device, p, m);
+            stageTimes = prediction.stageTimes();
+            source = "seconds, " + prediction.describe();
         } else {
+            if (device != null) {
+                throw new InputException("--profile " + profile + " turns a model's FLOPs and bytes into times; give "
+                        + "a <config> or --preset llama-7b with it (--times are times already)");
+            }
             if (!overrides.isEmpty()) {
                 throw new InputException("--set changes a config, but none is given; name one or drop --set");
             }
@@ -134,10 +200,14 @@ public final class SimulateCommand implements Callable<Integer> {
         PrintWriter printer = spec.commandLine().getOut();
         Map<String, Map<String, Path>> files = out == null ? Map.of() : write(outcomes, simulation);
         if (json) {
-            printer.print(SimulationJson.render(simulation, source, outcomes, files, schedule != null));
+            printer.print(SimulationJson.render(simulation, source, outcomes, files, schedule != null,
+                    prediction == null ? Map.of() : Map.of("two_bp_prediction", prediction.toJson())));
         } else {
             printer.print(schedule == null ? SimulationText.comparison(simulation, source, outcomes)
                     : SimulationText.single(simulation, source, outcomes.get(0)));
+            if (prediction != null) {
+                printer.print(prediction.toText());
+            }
             if (!files.isEmpty()) {
                 printer.println();
                 files.values().forEach(written -> written.values().forEach(path -> printer.println("wrote " + path)));
@@ -145,6 +215,24 @@ public final class SimulateCommand implements Callable<Integer> {
         }
         printer.flush();
         return 0;
+    }
+
+    /** A built-in profile by name, else a profile file; a file that cannot be read or parsed is bad input. */
+    static DeviceProfile resolveProfile(String name) {
+        DeviceProfile builtIn = DeviceProfile.builtIn(name);
+        if (builtIn != null) {
+            return builtIn;
+        }
+        Path path = Path.of(name);
+        if (!Files.isRegularFile(path)) {
+            throw new InputException("--profile " + name + ": no built-in profile of that name (a100, h100) and no "
+                    + "such file; write one with 'tessera calibrate --out " + name + "'");
+        }
+        try {
+            return DeviceProfile.read(path);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new InputException("--profile " + name + ": " + e.getMessage());
+        }
     }
 
     /** The chart and trace of every simulated outcome, by name and kind; a chart the JVM cannot draw is noted and skipped. */

@@ -13,7 +13,7 @@ import java.util.Map;
 /**
  * {@code tessera simulate --json}: one object with the inputs ({@code stages}, {@code micro_batches},
  * {@code chunks}, {@code memory_limit}, {@code source}, {@code times} with per-stage lists {@code F},
- * {@code B}, {@code W} and {@code comm}) and {@code schedules}, one entry per simulated schedule: {@code name},
+ * {@code B}, {@code W}, {@code comm} (the largest transfer) and {@code comm_per_boundary}) and {@code schedules}, one entry per simulated schedule: {@code name},
  * {@code step_time}, {@code bubble_rate}, {@code peak_memory}, {@code peak_activations} (per device),
  * {@code devices} (device, busy, idle, span_idle, peak_activations, peak_memory), for auto {@code origin},
  * with {@code --schedule} {@code text} (the schedule's text form), with {@code --out} {@code files}
@@ -29,6 +29,12 @@ public final class SimulationJson {
      */
     public static String render(PipelineSimulation simulation, String source, List<Outcome> outcomes,
             Map<String, Map<String, Path>> files, boolean withText) {
+        return render(simulation, source, outcomes, files, withText, Map.of());
+    }
+
+    /** As above, with {@code extra} entries (e.g. {@code two_bp_prediction}) appended to the object. */
+    public static String render(PipelineSimulation simulation, String source, List<Outcome> outcomes,
+            Map<String, Map<String, Path>> files, boolean withText, Map<String, Object> extra) {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("stages", simulation.stages());
         root.put("micro_batches", simulation.microBatches());
@@ -40,6 +46,7 @@ public final class SimulationJson {
         times.put("B", simulation.times().backwardInput());
         times.put("W", simulation.times().backwardWeight());
         times.put("comm", simulation.times().transfer());
+        times.put("comm_per_boundary", simulation.times().boundaryTransfers());
         root.put("times", times);
         List<Object> schedules = new ArrayList<>();
         for (Outcome outcome : outcomes) {
@@ -82,6 +89,7 @@ public final class SimulationJson {
             schedules.add(entry);
         }
         root.put("schedules", schedules);
+        root.putAll(extra);
         try {
             return new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(root) + "\n";
         } catch (JsonProcessingException e) {

@@ -19,15 +19,37 @@ import java.util.Map;
  * <p>Text form of {@code --times}: {@code F=1.0,B=1.1,W=0.6,comm=0.05}; a value of F, B or W is one
  * number for every stage or one per stage separated by ':' ({@code F=1.0:1.2:1.0:1.4}); comm is one
  * number; omitted keys are 1 (F, B, W) and 0 (comm).
+ *
+ * <p>Times from a device profile can differ per stage boundary ({@code boundaryTransfers}, one per
+ * boundary between stage i and i+1); {@code transfer} is then their largest, which schedules with
+ * several chunks per device charge on every boundary.
  */
 public record StageTimes(List<Double> forward, List<Double> backwardInput, List<Double> backwardWeight,
-        double transfer) {
+        double transfer, List<Double> boundaryTransfers) {
     private static final List<String> KEYS = List.of("F", "B", "W", "comm");
 
     public StageTimes {
         forward = List.copyOf(forward);
         backwardInput = List.copyOf(backwardInput);
         backwardWeight = List.copyOf(backwardWeight);
+        boundaryTransfers = List.copyOf(boundaryTransfers);
+        if (boundaryTransfers.size() != Math.max(0, forward.size() - 1)) {
+            throw new IllegalArgumentException(forward.size() + " stages have " + (forward.size() - 1)
+                    + " boundaries, not " + boundaryTransfers.size() + " transfer times");
+        }
+    }
+
+    /** The same transfer time on every boundary. */
+    public StageTimes(List<Double> forward, List<Double> backwardInput, List<Double> backwardWeight, double transfer) {
+        this(forward, backwardInput, backwardWeight, transfer,
+                Collections.nCopies(Math.max(0, forward.size() - 1), transfer));
+    }
+
+    /** Per-boundary transfer times; {@code transfer} is their largest (0 for one stage). */
+    public static StageTimes withBoundaries(List<Double> forward, List<Double> backwardInput,
+            List<Double> backwardWeight, List<Double> boundaryTransfers) {
+        double largest = boundaryTransfers.stream().mapToDouble(Double::doubleValue).max().orElse(0);
+        return new StageTimes(forward, backwardInput, backwardWeight, largest, boundaryTransfers);
     }
 
     /** Every stage takes 1 for F, B and W; transfers are free. */
@@ -65,6 +87,7 @@ public record StageTimes(List<Double> forward, List<Double> backwardInput, List<
     /**
      * The simulator's costs for {@code schedule}: a stage on device d with k chunks gets d's times / k;
      * memory per micro-batch is 1/k of a device's, half freed by B and half by W (CostModel's split).
+     * With one stage per device each boundary takes its own transfer time, else every boundary {@code transfer}.
      *
      * @throws IllegalArgumentException when the schedule has another number of devices
      */
@@ -85,13 +108,18 @@ public record StageTimes(List<Double> forward, List<Double> backwardInput, List<
             w.add(backwardWeight.get(device) / chunks);
             memory.add(0.5 / chunks);
         }
-        return CostModel.perStage(f, b, w, transfer).withMemory(memory, memory);
+        CostModel costs = CostModel.perStage(f, b, w, transfer).withMemory(memory, memory);
+        if (schedule.stages() == stages()) {
+            // one stage per device: a boundary's "bytes" are its seconds at bandwidth 1
+            costs = costs.withLinks(0, 1.0, boundaryTransfers);
+        }
+        return costs;
     }
 
     /** {@code F=1,B=1.1,W=0.6,comm=0.05}, per-stage lists joined by ':'. */
     public String toText() {
         return "F=" + join(forward) + ",B=" + join(backwardInput) + ",W=" + join(backwardWeight) + ",comm="
-                + format(transfer);
+                + (boundaryTransfers.isEmpty() ? format(transfer) : join(boundaryTransfers));
     }
 
     private static String join(List<Double> values) {

@@ -11,7 +11,9 @@ import dev.tessera.deploy.Main;
 import dev.tessera.plan.schedule.ActivationProfile;
 import dev.tessera.plan.schedule.PipelineSchedule;
 import dev.tessera.plan.schedule.Schedules;
+import dev.tessera.plan.simulate.AnalyticTransformer;
 import dev.tessera.plan.simulate.CostModel;
+import dev.tessera.plan.simulate.DeviceProfile;
 import dev.tessera.plan.simulate.SimulationReport;
 import dev.tessera.plan.simulate.Simulator;
 import java.awt.image.BufferedImage;
@@ -268,8 +270,68 @@ class SimulateCommandTest {
         assertTrue(text.out().startsWith("2 stages (one per device), 3 micro-batches"), text.out());
     }
 
+    @Test
+    void shouldTimeAConfigsOpsByTheRooflineAndEachBoundaryByItsCrossingBytesUnderAProfile() throws IOException {
+        Path conf = Files.writeString(dir.resolve("run.conf"), "model.type = tiny-linear\ntrain.batch_size = 4\n"
+                + "train.micro_batches = 6\nparallel = {devices = 2, pipeline = 2, stages = {add = 1}}\n");
+        // FLOP-bound: memory so fast that every op takes its FLOPs at 1e10, as without a profile
+        Path flopBound = Files.writeString(dir.resolve("flops.profile"), new DeviceProfile("flops", 1e10, 1e30, 1e3,
+                0.5, 1e9, "test", Map.of()).toText());
+        // bytes-bound: compute so fast that every op takes its bytes at 1e9 B/s
+        Path byteBound = Files.writeString(dir.resolve("bytes.profile"), new DeviceProfile("bytes", 1e30, 1e9, 1e3,
+                0.5, 1e9, "test", Map.of()).toText());
+
+        JsonNode flops = new ObjectMapper().readTree(simulate(conf.toString(), "--json", "--profile", flopBound.toString(),
+                "--schedule", "1f1b").out()).get("times");
+        Result bytesRun = simulate(conf.toString(), "--json", "--profile", byteBound.toString(), "--schedule", "1f1b");
+        JsonNode bytes = new ObjectMapper().readTree(bytesRun.out()).get("times");
+
+        assertEquals(0, bytesRun.status(), bytesRun.err());
+        // stage 0, fc on x [4, 4]: 72 FLOPs (see the test above); the fc output is the only tensor stage 1 reads
+        assertEquals(72e-10, flops.get("F").get(0).asDouble(), 1e-20, flops.toString());
+        // 4 features, 2 outputs: the matmul reads x [4, 4] and w [4, 2] and writes [4, 2]; the bias add reads
+        // [4, 2] and [2] and writes [4, 2]; f32
+        assertEquals((16 + 8 + 8 + 8 + 2 + 8) * 4 / 1e9, bytes.get("F").get(0).asDouble(), 1e-20, bytes.toString());
+        // the boundary: fc's output [4, 2] f32 = 32 bytes, at 1000 B/s after 0.5 s latency
+        assertEquals(0.5 + 32 / 1e3, bytes.get("comm").asDouble(), 1e-12, bytes.toString());
+        assertEquals(List.of(0.5 + 32 / 1e3), List.of(bytes.get("comm_per_boundary").get(0).asDouble()));
+    }
+
+    @Test
+    void shouldPredictThe2BpSpeedUpOfTheClosedFormLlama7bOnTheA100() throws IOException {
+        Result text = simulate("--preset", "llama-7b", "--profile", "a100", "--stages", "4", "--micro-batches", "8",
+                "--compare");
+        Result json = simulate("--preset", "llama-7b", "--micro-batches", "4", "--json");
+
+        assertEquals(0, text.status(), text.err());
+        assertTrue(text.out().contains("2BP prediction: llama-7b closed form") && text.out().contains("1.70x"), text.out());
+        CostModel costs = AnalyticTransformer.llama7b(4096, 1).costModel(DeviceProfile.a100(), 4);
+        double oneFOneB = Simulator.simulate(Schedules.oneFOneB(4, 8), costs).stepTime();
+        double twoBp = Simulator.simulate(Schedules.oneFOneBTwoBp(4, 8), costs).stepTime();
+        // the prediction's row (step, bubble rate, speed-up, memory), not the comparison table's
+        List<String> row = text.out().lines().filter(l -> l.startsWith("1f1b-2bp ") && l.contains("x ")).findFirst()
+                .map(l -> Arrays.asList(l.trim().split("\\s+"))).orElseThrow();
+        assertEquals(String.format(Locale.ROOT, "%.3fx", oneFOneB / twoBp), row.get(3), text.out());
+        assertTrue(oneFOneB / twoBp > 1, oneFOneB + " vs " + twoBp);
+        assertEquals(0, json.status(), json.err());
+        JsonNode root = new ObjectMapper().readTree(json.out());
+        assertEquals(4, root.get("stages").asInt());
+        assertEquals(costs.forward().get(3), root.get("times").get("F").get(3).asDouble(), 1e-15);
+        JsonNode prediction = root.get("two_bp_prediction").get("schedules");
+        assertEquals("1f1b", prediction.get(0).get("name").asText());
+        assertEquals(1.0, prediction.get(0).get("speed_up").asDouble(), 1e-12);
+        assertTrue(prediction.get(1).get("speed_up").asDouble() > 1, prediction.toString());
+        assertTrue(prediction.get(2).get("speed_up").asDouble() > 1, prediction.toString());
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = '|', textBlock = """
+            profile without model   | --stages 4 --micro-batches 8 --profile a100                   | --profile a100 turns a model's FLOPs and bytes into times; give a <config> or --preset llama-7b
+            unknown profile         | --preset llama-7b --profile tpu9                              | --profile tpu9: no built-in profile of that name (a100, h100) and no such file
+            unknown preset          | --preset gpt-5                                                | --preset: there is no preset named 'gpt-5'; use llama-7b
+            preset with times       | --preset llama-7b --times F=1                                 | --preset llama-7b gives the stage times; drop --times and --set
+            preset too many stages  | --preset llama-7b --stages 33                                 | --preset llama-7b: transformer llama-7b has 32 layers, so 1 to 32 pipeline stages, not 33
+            sequence without preset | --stages 4 --micro-batches 8 --sequence-length 1024           | --sequence-length and --micro-batch-size size a --preset model
             unknown schedule        | --stages 4 --micro-batches 8 --schedule zb-h9                 | --schedule: there is no schedule named 'zb-h9'; use one of gpipe, 1f1b,
             m the family cannot run | --stages 4 --micro-batches 9 --schedule interleaved-1f1b      | --schedule interleaved-1f1b: interleaved 1F1B with 4 devices runs micro-batches in 2 equal rounds
             times without =         | --stages 4 --micro-batches 8 --times F1,B=1                   | --times: 'F1' is not key=value; write F=T,B=T,W=T,comm=T

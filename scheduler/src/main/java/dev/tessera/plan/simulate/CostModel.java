@@ -9,13 +9,22 @@ import java.util.List;
  * the time of one transfer across each stage boundary (latency + bytes / bandwidth), and the
  * activation memory of one micro-batch. Memory is in two parts: {@code activationMemory}, held from
  * the start of F to the end of B (or BW), and {@code weightInputMemory}, the inputs W needs, held from
- * the start of F to the end of W (or BW). Times are in one unit of the caller's choice; sends and
+ * the start of F to the end of W (or BW); a split backward also holds {@code gradientMemory}, the output
+ * gradients W needs, from the end of B to the end of W (none with a fused BW). Times are in one unit of the caller's choice; sends and
  * receives take no device time (the transfer runs beside compute), the optimizer step takes
  * {@code optimizerStep}.
  */
 public record CostModel(List<Double> forward, List<Double> backwardInput, List<Double> backwardWeight,
         double transferLatency, double bandwidth, List<Double> boundaryBytes, List<Double> activationMemory,
-        List<Double> weightInputMemory, double optimizerStep) {
+        List<Double> weightInputMemory, double optimizerStep, List<Double> gradientMemory) {
+
+    /** No output-gradient memory between B and W. */
+    public CostModel(List<Double> forward, List<Double> backwardInput, List<Double> backwardWeight,
+            double transferLatency, double bandwidth, List<Double> boundaryBytes, List<Double> activationMemory,
+            List<Double> weightInputMemory, double optimizerStep) {
+        this(forward, backwardInput, backwardWeight, transferLatency, bandwidth, boundaryBytes, activationMemory,
+                weightInputMemory, optimizerStep, Collections.nCopies(forward.size(), 0.0));
+    }
 
     public CostModel {
         forward = List.copyOf(forward);
@@ -24,6 +33,7 @@ public record CostModel(List<Double> forward, List<Double> backwardInput, List<D
         boundaryBytes = List.copyOf(boundaryBytes);
         activationMemory = List.copyOf(activationMemory);
         weightInputMemory = List.copyOf(weightInputMemory);
+        gradientMemory = List.copyOf(gradientMemory);
         int stages = forward.size();
         if (stages == 0) {
             throw new IllegalArgumentException("a cost model needs the times of at least one stage");
@@ -32,12 +42,13 @@ public record CostModel(List<Double> forward, List<Double> backwardInput, List<D
         requireSize("weight-gradient times", backwardWeight, stages);
         requireSize("activation memory", activationMemory, stages);
         requireSize("weight-input memory", weightInputMemory, stages);
+        requireSize("output-gradient memory", gradientMemory, stages);
         if (boundaryBytes.size() != Math.max(0, stages - 1)) {
             throw new IllegalArgumentException("the cost model has " + stages + " stages, so " + (stages - 1)
                     + " stage boundaries, but " + boundaryBytes.size() + " boundary sizes");
         }
         for (List<Double> values : List.of(forward, backwardInput, backwardWeight, boundaryBytes, activationMemory,
-                weightInputMemory)) {
+                weightInputMemory, gradientMemory)) {
             for (double value : values) {
                 if (!(value >= 0) || Double.isInfinite(value)) {
                     throw new IllegalArgumentException("cost model values must be finite and non-negative, not " + value);
@@ -72,18 +83,24 @@ public record CostModel(List<Double> forward, List<Double> backwardInput, List<D
     /** This model with each boundary's transfer costing {@code latency + bytes / bandwidth}. */
     public CostModel withLinks(double latency, double bandwidth, List<Double> boundaryBytes) {
         return new CostModel(forward, backwardInput, backwardWeight, latency, bandwidth, boundaryBytes,
-                activationMemory, weightInputMemory, optimizerStep);
+                activationMemory, weightInputMemory, optimizerStep, gradientMemory);
     }
 
     /** This model with the given memory per micro-batch: the part freed at B and the part freed at W. */
     public CostModel withMemory(List<Double> activationMemory, List<Double> weightInputMemory) {
         return new CostModel(forward, backwardInput, backwardWeight, transferLatency, bandwidth, boundaryBytes,
-                activationMemory, weightInputMemory, optimizerStep);
+                activationMemory, weightInputMemory, optimizerStep, gradientMemory);
+    }
+
+    /** This model with the output gradients a split backward holds from the end of B to the end of W. */
+    public CostModel withGradientMemory(List<Double> gradientMemory) {
+        return new CostModel(forward, backwardInput, backwardWeight, transferLatency, bandwidth, boundaryBytes,
+                activationMemory, weightInputMemory, optimizerStep, gradientMemory);
     }
 
     public CostModel withOptimizerStep(double time) {
         return new CostModel(forward, backwardInput, backwardWeight, transferLatency, bandwidth, boundaryBytes,
-                activationMemory, weightInputMemory, time);
+                activationMemory, weightInputMemory, time, gradientMemory);
     }
 
     public int stages() {

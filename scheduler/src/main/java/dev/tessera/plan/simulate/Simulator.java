@@ -70,7 +70,10 @@ public final class Simulator {
         return new SimulationReport(stepTime, reports, result.timeline());
     }
 
-    /** Memory follows the device's own order, so no timing is needed: F allocates both parts, B frees one, W the other. */
+    /**
+     * Memory follows the device's own order, so no timing is needed: F allocates both parts, B frees one
+     * and allocates the output gradients, W frees the rest.
+     */
     private static double peakMemory(PipelineSchedule schedule, int device, CostModel costs) {
         double live = 0;
         double peak = 0;
@@ -78,13 +81,17 @@ public final class Simulator {
             int stage = action.stage();
             double activation = costs.activationMemory().get(stage);
             double weightInputs = costs.weightInputMemory().get(stage);
+            double gradients = costs.gradientMemory().get(stage);
             switch (action.kind()) {
                 case FORWARD -> {
                     live += activation + weightInputs;
                     peak = Math.max(peak, live);
                 }
-                case BACKWARD_INPUT -> live -= activation;
-                case BACKWARD_WEIGHT -> live -= weightInputs;
+                case BACKWARD_INPUT -> {
+                    live += gradients - activation;
+                    peak = Math.max(peak, live);
+                }
+                case BACKWARD_WEIGHT -> live -= weightInputs + gradients;
                 case FULL_BACKWARD -> live -= activation + weightInputs;
                 default -> {
                 }

@@ -25,6 +25,15 @@ class SimulatorTest {
     }
 
     @Test
+    void shouldHoldOutputGradientsFromBToWOnlyWithASplitBackward() {
+        CostModel costs = CostModel.uniform(1, 1, 1, 1, 0).withMemory(List.of(1.0), List.of(1.0))
+                .withGradientMemory(List.of(3.0));
+        // F holds 1 + 1; B frees 1 and holds 3 gradients: 4; a fused BW never holds them
+        assertEquals(4, Simulator.simulate(Schedules.oneFOneBTwoBp(1, 1), costs).device(0).peakMemory());
+        assertEquals(2, Simulator.simulate(Schedules.oneFOneB(1, 1), costs).device(0).peakMemory());
+    }
+
+    @Test
     void shouldChargeNothingBetweenStagesOfOneDevice() {
         SimulationReport report = Simulator.simulate(Schedules.zbV(1, 1), CostModel.uniform(2, 1, 1, 1, 5));
         assertEquals(6, report.stepTime());
