@@ -97,7 +97,8 @@ final class ActorExecutor implements AutoCloseable {
     }
 
     static PlanOptions planOptions(ActorExecutorOptions options, boolean withUpdate) {
-        return PlanOptions.of(options.registerQuota(), options.sourceQuota()).withUpdate(withUpdate);
+        return PlanOptions.of(options.registerQuota(), options.sourceQuota()).withUpdate(withUpdate)
+                .withSchedule(options.schedule().orElse(null));
     }
 
     private PlanBinding.Bound compile(boolean withUpdate) {

@@ -1,6 +1,8 @@
 package dev.tessera.worker.actors;
 
+import dev.tessera.plan.schedule.PipelineSchedule;
 import dev.tessera.worker.kernel.KernelRegistry;
+import java.util.Optional;
 
 /**
  * How an {@link ParallelExecutor} runs a training graph. The devices are not here: they are the
@@ -15,8 +17,13 @@ import dev.tessera.worker.kernel.KernelRegistry;
  *                      the source's copy behind compute even where the stages serialize.
  * @param trace         record every action; {@link ParallelExecutor#lastTrace()} returns the trace
  * @param kernels       where kernels are looked up
+ * @param schedule      the pipeline schedule every device follows ({@code parallel.schedule}): the
+ *                      plan compiler expands it into each device's action order and raises the
+ *                      register quotas to what that order holds in flight; empty (the default):
+ *                      every actor acts as its data arrives
  */
-public record ActorExecutorOptions(int registerQuota, int sourceQuota, boolean trace, KernelRegistry kernels) {
+public record ActorExecutorOptions(int registerQuota, int sourceQuota, boolean trace, KernelRegistry kernels,
+                                   Optional<PipelineSchedule> schedule) {
     /** Micro-batches a source loads ahead unless told otherwise ({@code runtime.source_prefetch}). */
     public static final int DEFAULT_SOURCE_QUOTA = 2;
 
@@ -28,22 +35,29 @@ public record ActorExecutorOptions(int registerQuota, int sourceQuota, boolean t
             throw new IllegalArgumentException("runtime.source_prefetch (the source register quota) must be at least 1, got "
                     + sourceQuota);
         }
+        schedule = schedule == null ? Optional.empty() : schedule;
     }
 
     /** Register quota 1, sources 2 micro-batches ahead, untraced, the standard kernels. */
     public static ActorExecutorOptions defaults() {
-        return new ActorExecutorOptions(1, DEFAULT_SOURCE_QUOTA, false, KernelRegistry.standard());
+        return new ActorExecutorOptions(1, DEFAULT_SOURCE_QUOTA, false, KernelRegistry.standard(),
+                Optional.empty());
     }
 
     public ActorExecutorOptions withRegisterQuota(int value) {
-        return new ActorExecutorOptions(value, sourceQuota, trace, kernels);
+        return new ActorExecutorOptions(value, sourceQuota, trace, kernels, schedule);
     }
 
     public ActorExecutorOptions withSourceQuota(int value) {
-        return new ActorExecutorOptions(registerQuota, value, trace, kernels);
+        return new ActorExecutorOptions(registerQuota, value, trace, kernels, schedule);
     }
 
     public ActorExecutorOptions withTrace(boolean value) {
-        return new ActorExecutorOptions(registerQuota, sourceQuota, value, kernels);
+        return new ActorExecutorOptions(registerQuota, sourceQuota, value, kernels, schedule);
+    }
+
+    /** These options with every device following {@code value}'s order; null for none (dataflow). */
+    public ActorExecutorOptions withSchedule(PipelineSchedule value) {
+        return new ActorExecutorOptions(registerQuota, sourceQuota, trace, kernels, Optional.ofNullable(value));
     }
 }

@@ -80,7 +80,7 @@ public final class ParallelExecutor implements TrainingExecutor {
 
     /**
      * Runs the compiled plan as {@code adjust} changes it, e.g. with an action order per device
-     * that a test writes by hand (the compiler sets none yet).
+     * that a test writes or edits by hand.
      */
     ParallelExecutor(DistributedTraining distributed, long seed, ActorExecutorOptions options,
                      UnaryOperator<PlanProto> adjust) {

@@ -1,0 +1,330 @@
+package dev.tessera.plan.compile;
+
+import dev.tessera.plan.schedule.Action;
+import dev.tessera.plan.schedule.PipelineSchedule;
+import dev.tessera.plan.schedule.ScheduleValidator;
+import dev.tessera.proto.graph.Phase;
+import dev.tessera.proto.plan.ActionProto;
+import dev.tessera.proto.plan.ActorKind;
+import dev.tessera.proto.plan.ActorProto;
+import dev.tessera.proto.plan.DeviceActionOrder;
+import dev.tessera.proto.plan.InputEdge;
+import dev.tessera.proto.plan.PlanProto;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+
+/**
+ * Turns a pipeline schedule into a compiled plan's per-device action orders. Stage s of the
+ * schedule is the plan's device {@code schedule.deviceOf(s)}; each of its actions is a slot of
+ * that device's order:
+ *
+ * <ul>
+ *   <li>{@code sFj} holds the device's forward actors (phase F) for micro-batch j, {@code sBj} its
+ *       input-gradient actors (phase B), {@code sWj} its weight-gradient actors (phase W, collective
+ *       members among them), {@code sBWj} both, B before W;</li>
+ *   <li>the update actors (phase U) act after the last slot, for micro-batch 0, then 1, ... (they
+ *       work only at the last);</li>
+ *   <li>an actor without a phase (source, transfer, sink) joins the slot of its earliest consumer
+ *       or control successor on its device, right before it; one with none there (a sink, a
+ *       transfer only ordering others) joins the slot of its latest producer on the device.</li>
+ * </ul>
+ *
+ * Within a slot actors follow their data and control edges, B before W, lowest id first. The
+ * register quotas are then raised to what the order holds in flight ({@link OrderQuotas}), so
+ * that no order waits for a register the order itself keeps busy. Communication actions and
+ * optimizer steps of the schedule are implied by the plan's transfers and update actors and are
+ * skipped.
+ */
+public final class ScheduleOrders {
+    private ScheduleOrders() {
+    }
+
+    /**
+     * The plan with one action order per device that has actors, and the quotas they need.
+     *
+     * @throws IllegalArgumentException when the schedule is invalid or does not match the plan's
+     *     layout (another number of devices or micro-batches, several stages per device, stages
+     *     numbered against the direction of the forward pass), or the orders cannot run
+     */
+    public static PlanProto apply(PlanProto plan, PipelineSchedule schedule) {
+        ScheduleValidator.requireValid(schedule);
+        requireMatches(plan, schedule);
+        List<DeviceActionOrder> orders = new ArrayList<>();
+        for (int device = 0; device < plan.getDevicesCount(); device++) {
+            DeviceActionOrder order = order(plan, schedule, device);
+            if (order.getActionsCount() > 0) {
+                orders.add(order);
+            }
+        }
+        return OrderQuotas.raise(plan.toBuilder().clearActionOrders().addAllActionOrders(orders).build());
+    }
+
+    private static void requireMatches(PlanProto plan, PipelineSchedule schedule) {
+        String name = "the pipeline schedule (parallel.schedule)";
+        if (schedule.microBatches() != plan.getMicroBatches()) {
+            throw new IllegalArgumentException(name + " runs " + schedule.microBatches() + " micro-batches but the "
+                    + "plan trains " + plan.getMicroBatches() + " (train.micro_batches); build the schedule for "
+                    + plan.getMicroBatches());
+        }
+        if (schedule.devices() != plan.getDevicesCount()) {
+            throw new IllegalArgumentException(name + " runs on " + schedule.devices() + " devices but the plan has "
+                    + plan.getDevicesCount() + "; a schedule gives each pipeline stage one device, so it needs "
+                    + "parallel.pipeline = parallel.devices (data and tensor parallel stages cannot follow a "
+                    + "schedule yet)");
+        }
+        for (int device = 0; device < schedule.devices(); device++) {
+            if (schedule.stagesOf(device).size() != 1) {
+                throw new IllegalArgumentException(name + " runs stages " + schedule.stagesOf(device) + " on device "
+                        + device + "; training runs one stage per device so far, so schedules with chunks "
+                        + "(interleaved-1f1b, zb-v) only simulate; choose gpipe, 1f1b, 1f1b-2bp, zb-h1 or zb-h2");
+            }
+        }
+        for (int device = 0; device < schedule.devices(); device++) {
+            requireIncreasingMicroBatches(schedule, device);
+        }
+        for (ActorProto consumer : plan.getActorsList()) {
+            if (consumer.getPhase() != Phase.FORWARD) {
+                continue;
+            }
+            for (InputEdge input : consumer.getInputsList()) {
+                ActorProto transfer = plan.getActors(input.getProducer());
+                if (transfer.getKind() != ActorKind.TRANSFER) {
+                    continue;
+                }
+                ActorProto producer = plan.getActors(transfer.getInputs(0).getProducer());
+                if (producer.getPhase() == Phase.FORWARD
+                        && stage(schedule, producer.getDevice()) > stage(schedule, consumer.getDevice())) {
+                    throw new IllegalArgumentException(name + " numbers its stages against the forward pass: '"
+                            + producer.getName() + "' on device " + device(plan, producer.getDevice()) + " (stage "
+                            + stage(schedule, producer.getDevice()) + ") feeds '" + consumer.getName()
+                            + "' on device " + device(plan, consumer.getDevice()) + " (stage "
+                            + stage(schedule, consumer.getDevice()) + "); put stage s on the layout's stage s");
+                }
+            }
+        }
+    }
+
+    /** The runtime runs each actor's micro-batches in increasing order, so each stage's F, B and W must too. */
+    private static void requireIncreasingMicroBatches(PipelineSchedule schedule, int device) {
+        Map<Phase, Action> previous = new HashMap<>();
+        for (Action action : schedule.computeActions(device)) {
+            List<Phase> phases = switch (action.kind()) {
+                case FORWARD -> List.of(Phase.FORWARD);
+                case BACKWARD_INPUT -> List.of(Phase.BACKWARD_INPUT);
+                case BACKWARD_WEIGHT -> List.of(Phase.BACKWARD_WEIGHT);
+                default -> List.of(Phase.BACKWARD_INPUT, Phase.BACKWARD_WEIGHT);
+            };
+            for (Phase phase : phases) {
+                Action before = previous.put(phase, action);
+                if (before != null && before.microBatch() > action.microBatch()) {
+                    throw new IllegalArgumentException("the pipeline schedule runs " + before + " before " + action
+                            + " on device " + device + "; each op of a stage runs its micro-batches in increasing "
+                            + "order, so list the " + phase.name().toLowerCase(java.util.Locale.ROOT)
+                            + " actions of stage " + action.stage() + " by micro-batch");
+                }
+            }
+        }
+    }
+
+    private static int stage(PipelineSchedule schedule, int device) {
+        return schedule.stagesOf(device).get(0);
+    }
+
+    private static String device(PlanProto plan, int device) {
+        return plan.getDevices(device).getNode() + ":" + plan.getDevices(device).getDevice();
+    }
+
+    private static DeviceActionOrder order(PlanProto plan, PipelineSchedule schedule, int device) {
+        List<Action> actions = schedule.computeActions(device);
+        int microBatches = plan.getMicroBatches();
+        int end = actions.size();
+        Map<String, Integer> slotOf = new HashMap<>();
+        for (int slot = 0; slot < actions.size(); slot++) {
+            Action action = actions.get(slot);
+            switch (action.kind()) {
+                case FORWARD -> slotOf.put(Phase.FORWARD + "/" + action.microBatch(), slot);
+                case BACKWARD_INPUT -> slotOf.put(Phase.BACKWARD_INPUT + "/" + action.microBatch(), slot);
+                case BACKWARD_WEIGHT -> slotOf.put(Phase.BACKWARD_WEIGHT + "/" + action.microBatch(), slot);
+                case FULL_BACKWARD -> {
+                    slotOf.put(Phase.BACKWARD_INPUT + "/" + action.microBatch(), slot);
+                    slotOf.put(Phase.BACKWARD_WEIGHT + "/" + action.microBatch(), slot);
+                }
+                default -> throw new IllegalStateException("not a compute action: " + action);
+            }
+        }
+        Neighbours neighbours = new Neighbours(plan, device);
+        List<List<Integer>> members = new ArrayList<>();
+        for (int slot = 0; slot < end; slot++) {
+            members.add(new ArrayList<>());
+        }
+        List<List<Integer>> updates = new ArrayList<>();
+        for (int microBatch = 0; microBatch < microBatches; microBatch++) {
+            int[] slots = new int[plan.getActorsCount()];
+            java.util.Arrays.fill(slots, -1);
+            List<Integer> update = new ArrayList<>();
+            for (ActorProto actor : plan.getActorsList()) {
+                if (actor.getDevice() == device) {
+                    int slot = slot(plan, actor.getId(), microBatch, end, slotOf, neighbours, slots);
+                    (slot < end ? members.get(slot) : update).add(actor.getId());
+                }
+            }
+            updates.add(update);
+        }
+        DeviceActionOrder.Builder order = DeviceActionOrder.newBuilder().setDevice(device);
+        for (int slot = 0; slot < end; slot++) {
+            add(order, inEdgeOrder(plan, members.get(slot), neighbours), actions.get(slot).microBatch());
+        }
+        for (int microBatch = 0; microBatch < microBatches; microBatch++) {
+            add(order, inEdgeOrder(plan, updates.get(microBatch), neighbours), microBatch);
+        }
+        return order.build();
+    }
+
+    private static void add(DeviceActionOrder.Builder order, List<Integer> actors, int microBatch) {
+        for (int actor : actors) {
+            order.addActions(ActionProto.newBuilder().setActor(actor).setMicroBatch(microBatch));
+        }
+    }
+
+    /** The slot of {@code actor} for {@code microBatch}: an index of the device's compute actions, or {@code end}. */
+    private static int slot(PlanProto plan, int actor, int microBatch, int end, Map<String, Integer> slotOf,
+                            Neighbours neighbours, int[] slots) {
+        if (slots[actor] >= 0) {
+            return slots[actor];
+        }
+        ActorProto spec = plan.getActors(actor);
+        int slot;
+        switch (spec.getPhase()) {
+            case FORWARD, BACKWARD_INPUT, BACKWARD_WEIGHT -> {
+                Integer scheduled = slotOf.get(spec.getPhase() + "/" + microBatch);
+                if (scheduled == null) {
+                    throw new IllegalStateException("the schedule has no " + spec.getPhase() + " action for micro-batch "
+                            + microBatch + " of the stage of '" + spec.getName() + "'");
+                }
+                slot = scheduled;
+            }
+            case UPDATE -> slot = end;
+            default -> {
+                slot = Integer.MAX_VALUE;
+                for (int successor : neighbours.successors.get(actor)) {
+                    slot = Math.min(slot, slot(plan, successor, microBatch, end, slotOf, neighbours, slots));
+                }
+                if (slot == Integer.MAX_VALUE) {
+                    slot = -1;
+                    for (int predecessor : neighbours.predecessors.get(actor)) {
+                        slot = Math.max(slot, slot(plan, predecessor, microBatch, end, slotOf, neighbours, slots));
+                    }
+                }
+                if (slot < 0) {
+                    slot = firstSlotOf(slotOf, microBatch);
+                }
+            }
+        }
+        slots[actor] = slot;
+        return slot;
+    }
+
+    private static int firstSlotOf(Map<String, Integer> slotOf, int microBatch) {
+        return slotOf.getOrDefault(Phase.FORWARD + "/" + microBatch, 0);
+    }
+
+    /** The members, each after its producers and control predecessors among them; B before W, then lowest id. */
+    private static List<Integer> inEdgeOrder(PlanProto plan, List<Integer> members, Neighbours neighbours) {
+        Map<Integer, Integer> waiting = new HashMap<>();
+        members.forEach(member -> waiting.put(member, 0));
+        for (int member : members) {
+            for (int predecessor : neighbours.predecessors.get(member)) {
+                if (waiting.containsKey(predecessor)) {
+                    waiting.merge(member, 1, Integer::sum);
+                }
+            }
+        }
+        PriorityQueue<Integer> ready = new PriorityQueue<>((a, b) -> {
+            int byPhase = Boolean.compare(isWeight(plan, a), isWeight(plan, b));
+            if (byPhase != 0) {
+                return byPhase;
+            }
+            int byDepth = Integer.compare(neighbours.depth[a], neighbours.depth[b]);
+            return byDepth != 0 ? byDepth : Integer.compare(a, b);
+        });
+        members.stream().filter(member -> waiting.get(member) == 0).forEach(ready::add);
+        List<Integer> order = new ArrayList<>();
+        while (!ready.isEmpty()) {
+            int next = ready.poll();
+            order.add(next);
+            for (int successor : neighbours.successors.get(next)) {
+                if (waiting.containsKey(successor) && waiting.merge(successor, -1, Integer::sum) == 0) {
+                    ready.add(successor);
+                }
+            }
+        }
+        if (order.size() != members.size()) {
+            throw new IllegalStateException("the data and control edges between " + members + " form a cycle");
+        }
+        return order;
+    }
+
+    private static boolean isWeight(PlanProto plan, int actor) {
+        return plan.getActors(actor).getPhase() == Phase.BACKWARD_WEIGHT;
+    }
+
+    /**
+     * Per actor, its producers and control predecessors, and its consumers and control successors,
+     * on one device; and its depth in the whole plan, the longest chain of data and control edges
+     * (across devices) that ends at it.
+     */
+    private static final class Neighbours {
+        final List<List<Integer>> predecessors = new ArrayList<>();
+        final List<List<Integer>> successors = new ArrayList<>();
+        /**
+         * Ties within a slot go to the shallower actor, on every device alike: a data edge always
+         * deepens, so no two devices can each wait for the other within a slot (e.g. the update
+         * actors of one micro-batch, some feeding the other device's).
+         */
+        final int[] depth;
+
+        Neighbours(PlanProto plan, int device) {
+            depth = new int[plan.getActorsCount()];
+            java.util.Arrays.fill(depth, -1);
+            for (ActorProto actor : plan.getActorsList()) {
+                depth(plan, actor.getId());
+            }
+            plan.getActorsList().forEach(actor -> {
+                predecessors.add(new ArrayList<>());
+                successors.add(new ArrayList<>());
+            });
+            for (ActorProto actor : plan.getActorsList()) {
+                if (actor.getDevice() != device) {
+                    continue;
+                }
+                List<Integer> before = new ArrayList<>(actor.getControlPredecessorsList());
+                actor.getInputsList().forEach(input -> before.add(input.getProducer()));
+                for (int predecessor : before) {
+                    if (plan.getActors(predecessor).getDevice() == device
+                            && !predecessors.get(actor.getId()).contains(predecessor)) {
+                        predecessors.get(actor.getId()).add(predecessor);
+                        successors.get(predecessor).add(actor.getId());
+                    }
+                }
+            }
+        }
+
+        private int depth(PlanProto plan, int actor) {
+            if (depth[actor] < 0) {
+                ActorProto spec = plan.getActors(actor);
+                int deepest = 0;
+                for (InputEdge input : spec.getInputsList()) {
+                    deepest = Math.max(deepest, 1 + depth(plan, input.getProducer()));
+                }
+                for (int predecessor : spec.getControlPredecessorsList()) {
+                    deepest = Math.max(deepest, 1 + depth(plan, predecessor));
+                }
+                depth[actor] = deepest;
+            }
+            return depth[actor];
+        }
+    }
+}
