@@ -5,6 +5,7 @@ import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigUtil;
 import com.typesafe.config.ConfigValue;
 import dev.tessera.deploy.InputException;
+import dev.tessera.plan.schedule.ScheduleName;
 import dev.tessera.sbp.DeviceId;
 import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.Placement;
@@ -13,6 +14,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 
 /**
@@ -25,10 +27,17 @@ import java.util.TreeMap;
  * its own {@code data * tensor} devices (see {@link #stagePlacement}), stage 0 also on every op no
  * prefix names.
  *
+ * {@code schedule} names the pipeline schedule every device follows ({@code none}, the default:
+ * no order, each op runs as soon as its data is there).
+ *
  * @param stages name prefix -> stage index; empty when {@code pipeline = 1}
+ * @param schedule the pipeline schedule's family; empty for {@code none}
  */
 public record ParallelSettings(int devices, int data, int tensor, int pipeline, Map<String, Integer> stages,
-        Map<String, NdSbp> hints, boolean auto, long memoryBudgetBytes) {
+        Map<String, NdSbp> hints, boolean auto, long memoryBudgetBytes, Optional<ScheduleName> schedule) {
+    /** The value of {@code parallel.schedule} that follows no schedule. */
+    public static final String NO_SCHEDULE = "none";
+
     /** The default memory budget of the auto mode: generous, so only real limits need a setting. */
     public static final long DEFAULT_MEMORY_BUDGET_BYTES = 16L << 30;
 
@@ -93,15 +102,44 @@ public record ParallelSettings(int devices, int data, int tensor, int pipeline, 
             problems.add("parallel.memory_budget: must be a size such as \"2 GiB\" or \"512 MiB\", got "
                     + c.getValue("parallel.memory_budget").render());
         }
+        Optional<ScheduleName> schedule = schedule(c, data, tensor, problems);
         if (!problems.isEmpty()) {
             throw new InputException(problems);
         }
-        return new ParallelSettings(devices, data, tensor, pipeline, stages, hints, auto, budget);
+        return new ParallelSettings(devices, data, tensor, pipeline, stages, hints, auto, budget, schedule);
+    }
+
+    /** The {@code parallel.schedule} family, checked against the layout; problems are added, not thrown. */
+    private static Optional<ScheduleName> schedule(Config c, int data, int tensor, List<String> problems) {
+        String text = c.getString("parallel.schedule").trim();
+        if (text.equalsIgnoreCase(NO_SCHEDULE)) {
+            return Optional.empty();
+        }
+        ScheduleName name;
+        try {
+            name = ScheduleName.parse(text);
+        } catch (IllegalArgumentException e) {
+            problems.add("parallel.schedule: unknown pipeline schedule '" + text + "'; choose one of " + NO_SCHEDULE
+                    + ", " + ScheduleName.names());
+            return Optional.empty();
+        }
+        if (!name.oneStagePerDevice()) {
+            problems.add("parallel.schedule: " + name.configName() + " runs several stages (chunks) per device, which "
+                    + "training does not follow yet (the simulator does); choose one of gpipe, 1f1b, 1f1b-2bp, "
+                    + "1f1b-2bp-weights-at-end, zb-h1, zb-h2 or auto");
+        }
+        if (data * tensor > 1) {
+            problems.add("parallel.schedule: a pipeline schedule runs stages of one device each so far, but each stage "
+                    + "has data " + data + " x tensor " + tensor + " devices; set parallel.data = parallel.tensor = 1, "
+                    + "or parallel.schedule = " + NO_SCHEDULE + " to run the layout as its data arrives");
+        }
+        return Optional.of(name);
     }
 
     /** The settings of a single-device run (the defaults). */
     public static ParallelSettings singleDevice() {
-        return new ParallelSettings(1, 1, 1, 1, Map.of(), Map.of(), false, DEFAULT_MEMORY_BUDGET_BYTES);
+        return new ParallelSettings(1, 1, 1, 1, Map.of(), Map.of(), false, DEFAULT_MEMORY_BUDGET_BYTES,
+                Optional.empty());
     }
 
     /** The placement of stage 0 (with one stage, of the whole run): devices 0..data*tensor-1 of node 0 as [data, tensor]. */

@@ -17,9 +17,15 @@ import dev.tessera.deploy.run.RunDirectory;
 import dev.tessera.graph.DType;
 import dev.tessera.graph.LogicalGraph;
 import dev.tessera.graph.Tensor;
+import dev.tessera.lowering.DistributedTraining;
 import dev.tessera.lowering.PhysicalLowering;
+import dev.tessera.plan.schedule.PipelineSchedule;
+import dev.tessera.plan.schedule.ScheduleName;
+import dev.tessera.plan.schedule.auto.AutoScheduler;
+import dev.tessera.plan.simulate.StageCosts;
 import dev.tessera.runtime.trace.ChromeTraceWriter;
 import dev.tessera.runtime.trace.Trace;
+import dev.tessera.sbp.infer.CostModel;
 import dev.tessera.tensor.HostTensor;
 import dev.tessera.worker.actors.ActorExecutorOptions;
 import dev.tessera.worker.actors.ParallelExecutor;
@@ -299,8 +305,34 @@ public final class Trainer {
             progress.note("training on " + parallel.devices() + " devices (" + layout(parallel)
                     + "); 'tessera plan' shows the layout");
         }
-        return new ParallelExecutor(PhysicalLowering.lower(graph, prepared.plan().assignment()), settings.seed(),
-                executorOptions());
+        DistributedTraining distributed = PhysicalLowering.lower(graph, prepared.plan().assignment());
+        return new ParallelExecutor(distributed, settings.seed(),
+                executorOptions().withSchedule(schedule(parallel, distributed)));
+    }
+
+    /**
+     * The pipeline schedule of {@code parallel.schedule} for this layout, or null for none; auto
+     * searches with the stages' modeled costs, holding at most as many micro-batches per device as
+     * 1F1B (one per stage).
+     */
+    private PipelineSchedule schedule(ParallelSettings parallel, DistributedTraining distributed) {
+        if (parallel.schedule().isEmpty()) {
+            return null;
+        }
+        ScheduleName name = parallel.schedule().get();
+        int stages = distributed.devices().size();
+        PipelineSchedule schedule;
+        if (name == ScheduleName.AUTO) {
+            AutoScheduler.Choice choice = AutoScheduler.schedule(settings.microBatches(),
+                    StageCosts.of(distributed, CostModel.standard()), stages);
+            progress.note("auto schedule: " + choice.origin() + " (the fastest by the modeled stage costs)");
+            schedule = choice.schedule();
+        } else {
+            schedule = name.build(stages, settings.microBatches(), 1);
+        }
+        progress.note("every device follows the " + name.configName() + " schedule over " + settings.microBatches()
+                + " micro-batches:\n" + schedule.toText());
+        return schedule;
     }
 
     /** E.g. {@code data 2 x tensor 1}, or with stages {@code pipeline 2 x data 1 x tensor 1}. */

@@ -10,6 +10,7 @@ import com.typesafe.config.ConfigFactory;
 import dev.tessera.api.Model;
 import dev.tessera.api.ModelProvider;
 import dev.tessera.deploy.InputException;
+import dev.tessera.plan.schedule.ScheduleName;
 import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.Sbp;
 import java.io.IOException;
@@ -137,6 +138,32 @@ class ConfigLoaderTest {
                 .parallel();
         assertTrue(asOverride.auto());
         assertEquals(2, asOverride.devices());
+    }
+
+    @Test
+    void shouldReadThePipelineScheduleByItsNameAndDefaultToNone() {
+        assertTrue(load("model.type = mlp").parallel().schedule().isEmpty());
+        ParallelSettings zeroBubble = load("model.type = mlp\nparallel { devices = 2, pipeline = 2, schedule = ZB-H1,"
+                + " stages { \"head.\" = 1 } }").parallel();
+        assertEquals(java.util.Optional.of(ScheduleName.ZB_H1), zeroBubble.schedule());
+    }
+
+    @Test
+    void shouldRejectAnUnknownScheduleListingTheValidNames() {
+        String message = problem("model.type = mlp\nparallel.schedule = 1f2b");
+
+        assertTrue(message.contains("parallel.schedule: unknown pipeline schedule '1f2b'; choose one of none, gpipe, "
+                + "1f1b, 1f1b-2bp, 1f1b-2bp-weights-at-end, zb-h1, zb-h2, interleaved-1f1b, zb-v, auto"), message);
+    }
+
+    @Test
+    void shouldRejectASchedulesThatTrainingCannotFollowYetSayingWhatToChoose() {
+        String chunks = problem("model.type = mlp\nparallel { devices = 2, pipeline = 2, schedule = zb-v,"
+                + " stages { \"head.\" = 1 } }");
+        assertTrue(chunks.contains("parallel.schedule: zb-v runs several stages (chunks) per device"), chunks);
+        String dataParallel = problem("model.type = mlp\nparallel { devices = 4, data = 2, pipeline = 2,"
+                + " schedule = 1f1b, stages { \"head.\" = 1 } }");
+        assertTrue(dataParallel.contains("but each stage has data 2 x tensor 1 devices"), dataParallel);
     }
 
     @Test
