@@ -143,7 +143,8 @@ public final class PlanCompiler {
         PersistentAccessOrder.apply(opActors, this::order, this::orderAcrossIterations);
         requireQuotasHeld();
         PlanProto plan = PlanWriter.write(options, graph.options().microBatches(), devices, actors);
-        return options.schedule().map(schedule -> ScheduleOrders.apply(plan, schedule)).orElse(plan);
+        return options.schedule().map(schedule -> ScheduleOrders.apply(plan, schedule, options.stageOfOp()))
+                .orElse(plan);
     }
 
     /**

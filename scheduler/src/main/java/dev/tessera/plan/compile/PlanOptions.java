@@ -30,7 +30,7 @@ import java.util.Optional;
  */
 public record PlanOptions(String jobId, long planVersion, int registerQuota, int sourceQuota, boolean withUpdate,
                           long collectiveChunkBytes, Map<String, Integer> outputQuotas,
-                          Optional<PipelineSchedule> schedule) {
+                          Optional<PipelineSchedule> schedule, Map<String, Integer> stageOfOp) {
     /** Bytes per ring step unless told otherwise. */
     public static final long DEFAULT_CHUNK_BYTES = 1 << 20;
 
@@ -53,6 +53,7 @@ public record PlanOptions(String jobId, long planVersion, int registerQuota, int
             }
         });
         schedule = schedule == null ? Optional.empty() : schedule;
+        stageOfOp = stageOfOp == null ? Map.of() : Map.copyOf(stageOfOp);
         if (collectiveChunkBytes < 0) {
             throw new IllegalArgumentException("the collective chunk size must be at least 0, got "
                     + collectiveChunkBytes);
@@ -62,17 +63,17 @@ public record PlanOptions(String jobId, long planVersion, int registerQuota, int
     /** Job "local", version 0, the given quotas, with the update, default collective settings. */
     public static PlanOptions of(int registerQuota, int sourceQuota) {
         return new PlanOptions("local", 0, registerQuota, sourceQuota, true, DEFAULT_CHUNK_BYTES,
-                Map.of(), Optional.empty());
+                Map.of(), Optional.empty(), Map.of());
     }
 
     public PlanOptions withUpdate(boolean value) {
         return new PlanOptions(jobId, planVersion, registerQuota, sourceQuota, value, collectiveChunkBytes,
-                outputQuotas, schedule);
+                outputQuotas, schedule, stageOfOp);
     }
 
     public PlanOptions withJob(String id, long version) {
         return new PlanOptions(id, version, registerQuota, sourceQuota, withUpdate, collectiveChunkBytes,
-                outputQuotas, schedule);
+                outputQuotas, schedule, stageOfOp);
     }
 
     /** These options with {@code quota} registers for the outputs holding tensor {@code tensor}. */
@@ -80,13 +81,18 @@ public record PlanOptions(String jobId, long planVersion, int registerQuota, int
         Map<String, Integer> quotas = new LinkedHashMap<>(outputQuotas);
         quotas.put(tensor, quota);
         return new PlanOptions(jobId, planVersion, registerQuota, sourceQuota, withUpdate, collectiveChunkBytes,
-                quotas, schedule);
+                quotas, schedule, stageOfOp);
     }
 
     /** These options with every device following {@code value}'s order; null for none. */
     public PlanOptions withSchedule(PipelineSchedule value) {
+        return withSchedule(value, Map.of());
+    }
+
+    /** The same with the schedule stage of each op (by op name), for several stages per device. */
+    public PlanOptions withSchedule(PipelineSchedule value, Map<String, Integer> stages) {
         return new PlanOptions(jobId, planVersion, registerQuota, sourceQuota, withUpdate, collectiveChunkBytes,
-                outputQuotas, Optional.ofNullable(value));
+                outputQuotas, Optional.ofNullable(value), stages);
     }
 
     /** Registers of an output holding {@code tensor}: its own quota if set, else {@code otherwise}. */

@@ -18,11 +18,12 @@ import java.util.PriorityQueue;
 
 /**
  * Turns a pipeline schedule into a compiled plan's per-device action orders. Stage s of the
- * schedule is the plan's device {@code schedule.deviceOf(s)}; each of its actions is a slot of
- * that device's order:
+ * schedule runs on the plan's device {@code schedule.deviceOf(s)}: all of that device's F, B and W
+ * actors when it runs one stage, those of the ops given stage s when it runs several (interleaved
+ * 1F1B, ZB-V). Each action of a device's list is a slot of its order:
  *
  * <ul>
- *   <li>{@code sFj} holds the device's forward actors (phase F) for micro-batch j, {@code sBj} its
+ *   <li>{@code sFj} holds stage s's forward actors (phase F) for micro-batch j, {@code sBj} its
  *       input-gradient actors (phase B), {@code sWj} its weight-gradient actors (phase W, collective
  *       members among them), {@code sBWj} both, B before W;</li>
  *   <li>the update actors (phase U) act after the last slot, for micro-batch 0, then 1, ... (they
@@ -50,11 +51,25 @@ public final class ScheduleOrders {
      *     numbered against the direction of the forward pass), or the orders cannot run
      */
     public static PlanProto apply(PlanProto plan, PipelineSchedule schedule) {
+        return apply(plan, schedule, Map.of());
+    }
+
+    /**
+     * The same for a schedule that may run several stages on one device (interleaved 1F1B, ZB-V):
+     * {@code stageOfOp} gives the stage of every F, B and W op by name (the op its actor runs);
+     * on a device with one stage it may be left out.
+     *
+     * @throws IllegalArgumentException also when an op on a device with several stages has no
+     *     stage, or its stage runs on another device
+     */
+    public static PlanProto apply(PlanProto plan, PipelineSchedule schedule, Map<String, Integer> stageOfOp) {
         ScheduleValidator.requireValid(schedule);
         requireMatches(plan, schedule);
+        int[] stages = stages(plan, schedule, stageOfOp);
+        requireForwardDirection(plan, stages);
         List<DeviceActionOrder> orders = new ArrayList<>();
         for (int device = 0; device < plan.getDevicesCount(); device++) {
-            DeviceActionOrder order = order(plan, schedule, device);
+            DeviceActionOrder order = order(plan, schedule, device, stages);
             if (order.getActionsCount() > 0) {
                 orders.add(order);
             }
@@ -76,40 +91,70 @@ public final class ScheduleOrders {
                     + "schedule yet)");
         }
         for (int device = 0; device < schedule.devices(); device++) {
-            if (schedule.stagesOf(device).size() != 1) {
-                throw new IllegalArgumentException(name + " runs stages " + schedule.stagesOf(device) + " on device "
-                        + device + "; training runs one stage per device so far, so schedules with chunks "
-                        + "(interleaved-1f1b, zb-v) only simulate; choose gpipe, 1f1b, 1f1b-2bp, zb-h1 or zb-h2");
-            }
-        }
-        for (int device = 0; device < schedule.devices(); device++) {
             requireIncreasingMicroBatches(schedule, device);
         }
+    }
+
+    /** The schedule stage of each F, B and W actor; -1 for the others. */
+    private static int[] stages(PlanProto plan, PipelineSchedule schedule, Map<String, Integer> stageOfOp) {
+        int[] stages = new int[plan.getActorsCount()];
+        for (ActorProto actor : plan.getActorsList()) {
+            stages[actor.getId()] = -1;
+            if (!isScheduled(actor.getPhase())) {
+                continue;
+            }
+            List<Integer> onDevice = schedule.stagesOf(actor.getDevice());
+            Integer stage = stageOfOp.get(actor.getCompute().getGraphOp());
+            if (stage == null && onDevice.size() == 1) {
+                stage = onDevice.get(0);
+            }
+            if (stage == null) {
+                throw new IllegalArgumentException("the pipeline schedule runs stages " + onDevice + " on device "
+                        + device(plan, actor.getDevice()) + " but op '" + actor.getCompute().getGraphOp()
+                        + "' has no stage; a schedule with several stages per device (interleaved-1f1b, zb-v) needs "
+                        + "the stage of every op there (PlanOptions.withSchedule(schedule, stageOfOp))");
+            }
+            if (stage < 0 || stage >= schedule.stages() || schedule.deviceOf(stage) != actor.getDevice()) {
+                throw new IllegalArgumentException("op '" + actor.getCompute().getGraphOp() + "' runs on device "
+                        + device(plan, actor.getDevice()) + " but is given stage " + stage + ", which the pipeline "
+                        + "schedule runs on " + (stage < 0 || stage >= schedule.stages() ? "no device (it has stages 0.."
+                        + (schedule.stages() - 1) + ")" : "device " + schedule.deviceOf(stage))
+                        + "; put each stage's ops on the device the schedule gives it");
+            }
+            stages[actor.getId()] = stage;
+        }
+        return stages;
+    }
+
+    /** Every forward edge, direct or through a transfer, goes from a stage to the same or a later one. */
+    private static void requireForwardDirection(PlanProto plan, int[] stages) {
         for (ActorProto consumer : plan.getActorsList()) {
             if (consumer.getPhase() != Phase.FORWARD) {
                 continue;
             }
             for (InputEdge input : consumer.getInputsList()) {
-                ActorProto transfer = plan.getActors(input.getProducer());
-                if (transfer.getKind() != ActorKind.TRANSFER) {
-                    continue;
+                ActorProto producer = plan.getActors(input.getProducer());
+                if (producer.getKind() == ActorKind.TRANSFER) {
+                    producer = plan.getActors(producer.getInputs(0).getProducer());
                 }
-                ActorProto producer = plan.getActors(transfer.getInputs(0).getProducer());
-                if (producer.getPhase() == Phase.FORWARD
-                        && stage(schedule, producer.getDevice()) > stage(schedule, consumer.getDevice())) {
-                    throw new IllegalArgumentException(name + " numbers its stages against the forward pass: '"
-                            + producer.getName() + "' on device " + device(plan, producer.getDevice()) + " (stage "
-                            + stage(schedule, producer.getDevice()) + ") feeds '" + consumer.getName()
-                            + "' on device " + device(plan, consumer.getDevice()) + " (stage "
-                            + stage(schedule, consumer.getDevice()) + "); put stage s on the layout's stage s");
+                if (producer.getPhase() == Phase.FORWARD && stages[producer.getId()] > stages[consumer.getId()]) {
+                    throw new IllegalArgumentException("the pipeline schedule (parallel.schedule) numbers its stages "
+                            + "against the forward pass: '" + producer.getName() + "' on device "
+                            + device(plan, producer.getDevice()) + " (stage " + stages[producer.getId()] + ") feeds '"
+                            + consumer.getName() + "' on device " + device(plan, consumer.getDevice()) + " (stage "
+                            + stages[consumer.getId()] + "); put stage s on the layout's stage s");
                 }
             }
         }
     }
 
+    private static boolean isScheduled(Phase phase) {
+        return phase == Phase.FORWARD || phase == Phase.BACKWARD_INPUT || phase == Phase.BACKWARD_WEIGHT;
+    }
+
     /** The runtime runs each actor's micro-batches in increasing order, so each stage's F, B and W must too. */
     private static void requireIncreasingMicroBatches(PipelineSchedule schedule, int device) {
-        Map<Phase, Action> previous = new HashMap<>();
+        Map<String, Action> previous = new HashMap<>();
         for (Action action : schedule.computeActions(device)) {
             List<Phase> phases = switch (action.kind()) {
                 case FORWARD -> List.of(Phase.FORWARD);
@@ -118,7 +163,7 @@ public final class ScheduleOrders {
                 default -> List.of(Phase.BACKWARD_INPUT, Phase.BACKWARD_WEIGHT);
             };
             for (Phase phase : phases) {
-                Action before = previous.put(phase, action);
+                Action before = previous.put(phase + "/" + action.stage(), action);
                 if (before != null && before.microBatch() > action.microBatch()) {
                     throw new IllegalArgumentException("the pipeline schedule runs " + before + " before " + action
                             + " on device " + device + "; each op of a stage runs its micro-batches in increasing "
@@ -129,15 +174,11 @@ public final class ScheduleOrders {
         }
     }
 
-    private static int stage(PipelineSchedule schedule, int device) {
-        return schedule.stagesOf(device).get(0);
-    }
-
     private static String device(PlanProto plan, int device) {
         return plan.getDevices(device).getNode() + ":" + plan.getDevices(device).getDevice();
     }
 
-    private static DeviceActionOrder order(PlanProto plan, PipelineSchedule schedule, int device) {
+    private static DeviceActionOrder order(PlanProto plan, PipelineSchedule schedule, int device, int[] stages) {
         List<Action> actions = schedule.computeActions(device);
         int microBatches = plan.getMicroBatches();
         int end = actions.size();
@@ -145,12 +186,12 @@ public final class ScheduleOrders {
         for (int slot = 0; slot < actions.size(); slot++) {
             Action action = actions.get(slot);
             switch (action.kind()) {
-                case FORWARD -> slotOf.put(Phase.FORWARD + "/" + action.microBatch(), slot);
-                case BACKWARD_INPUT -> slotOf.put(Phase.BACKWARD_INPUT + "/" + action.microBatch(), slot);
-                case BACKWARD_WEIGHT -> slotOf.put(Phase.BACKWARD_WEIGHT + "/" + action.microBatch(), slot);
+                case FORWARD -> slotOf.put(key(Phase.FORWARD, action), slot);
+                case BACKWARD_INPUT -> slotOf.put(key(Phase.BACKWARD_INPUT, action), slot);
+                case BACKWARD_WEIGHT -> slotOf.put(key(Phase.BACKWARD_WEIGHT, action), slot);
                 case FULL_BACKWARD -> {
-                    slotOf.put(Phase.BACKWARD_INPUT + "/" + action.microBatch(), slot);
-                    slotOf.put(Phase.BACKWARD_WEIGHT + "/" + action.microBatch(), slot);
+                    slotOf.put(key(Phase.BACKWARD_INPUT, action), slot);
+                    slotOf.put(key(Phase.BACKWARD_WEIGHT, action), slot);
                 }
                 default -> throw new IllegalStateException("not a compute action: " + action);
             }
@@ -167,7 +208,7 @@ public final class ScheduleOrders {
             List<Integer> update = new ArrayList<>();
             for (ActorProto actor : plan.getActorsList()) {
                 if (actor.getDevice() == device) {
-                    int slot = slot(plan, actor.getId(), microBatch, end, slotOf, neighbours, slots);
+                    int slot = slot(plan, actor.getId(), microBatch, end, slotOf, neighbours, slots, stages);
                     (slot < end ? members.get(slot) : update).add(actor.getId());
                 }
             }
@@ -191,7 +232,7 @@ public final class ScheduleOrders {
 
     /** The slot of {@code actor} for {@code microBatch}: an index of the device's compute actions, or {@code end}. */
     private static int slot(PlanProto plan, int actor, int microBatch, int end, Map<String, Integer> slotOf,
-                            Neighbours neighbours, int[] slots) {
+                            Neighbours neighbours, int[] slots, int[] stages) {
         if (slots[actor] >= 0) {
             return slots[actor];
         }
@@ -199,10 +240,10 @@ public final class ScheduleOrders {
         int slot;
         switch (spec.getPhase()) {
             case FORWARD, BACKWARD_INPUT, BACKWARD_WEIGHT -> {
-                Integer scheduled = slotOf.get(spec.getPhase() + "/" + microBatch);
+                Integer scheduled = slotOf.get(key(spec.getPhase(), stages[actor], microBatch));
                 if (scheduled == null) {
                     throw new IllegalStateException("the schedule has no " + spec.getPhase() + " action for micro-batch "
-                            + microBatch + " of the stage of '" + spec.getName() + "'");
+                            + microBatch + " of stage " + stages[actor] + ", the stage of '" + spec.getName() + "'");
                 }
                 slot = scheduled;
             }
@@ -210,12 +251,13 @@ public final class ScheduleOrders {
             default -> {
                 slot = Integer.MAX_VALUE;
                 for (int successor : neighbours.successors.get(actor)) {
-                    slot = Math.min(slot, slot(plan, successor, microBatch, end, slotOf, neighbours, slots));
+                    slot = Math.min(slot, slot(plan, successor, microBatch, end, slotOf, neighbours, slots, stages));
                 }
                 if (slot == Integer.MAX_VALUE) {
                     slot = -1;
                     for (int predecessor : neighbours.predecessors.get(actor)) {
-                        slot = Math.max(slot, slot(plan, predecessor, microBatch, end, slotOf, neighbours, slots));
+                        slot = Math.max(slot, slot(plan, predecessor, microBatch, end, slotOf, neighbours, slots,
+                                stages));
                     }
                 }
                 if (slot < 0) {
@@ -227,8 +269,23 @@ public final class ScheduleOrders {
         return slot;
     }
 
+    /** The first slot of {@code microBatch}'s forward on the device (any of its stages). */
     private static int firstSlotOf(Map<String, Integer> slotOf, int microBatch) {
-        return slotOf.getOrDefault(Phase.FORWARD + "/" + microBatch, 0);
+        int first = Integer.MAX_VALUE;
+        for (Map.Entry<String, Integer> entry : slotOf.entrySet()) {
+            if (entry.getKey().startsWith(Phase.FORWARD + "/") && entry.getKey().endsWith("/" + microBatch)) {
+                first = Math.min(first, entry.getValue());
+            }
+        }
+        return first == Integer.MAX_VALUE ? 0 : first;
+    }
+
+    private static String key(Phase phase, Action action) {
+        return key(phase, action.stage(), action.microBatch());
+    }
+
+    private static String key(Phase phase, int stage, int microBatch) {
+        return phase + "/" + stage + "/" + microBatch;
     }
 
     /** The members, each after its producers and control predecessors among them; B before W, then lowest id. */

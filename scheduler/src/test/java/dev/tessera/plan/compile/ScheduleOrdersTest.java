@@ -32,6 +32,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
@@ -74,6 +75,56 @@ class ScheduleOrdersTest {
             requireTransfersRightBeforeTheirFirstConsumer(plan, schedule, order);
             requireUpdatesLast(plan, order);
         }
+    }
+
+    @ParameterizedTest(name = "{0}, {1} micro-batches")
+    @CsvSource({"ZB_V, 4", "ZB_V, 5", "INTERLEAVED_ONE_F_ONE_B, 4", "INTERLEAVED_ONE_F_ONE_B, 8"})
+    void shouldExpandEachActionOfASchedulesWithTwoStagesPerDeviceIntoThatStagesActors(ScheduleName name,
+            int microBatches) {
+        PipelineSchedule schedule = name.build(2, microBatches, 2);
+        TrainingGraph graph = MiniatureModels.gpt(2, microBatches, ADAM, 1.0);
+        Map<String, Placement> markers = new LinkedHashMap<>();
+        Map.of("block0.", 1, "block1.", 2, "ln_final.", 3, "head.", 3).forEach((prefix, stage) ->
+                markers.put(prefix, Placement.of(List.of(new DeviceId(99, stage)), 1)));
+        Map<Op, Placement> resolved = new StageRules(markers).resolve(graph.ops(), device(99));
+        Map<Op, Placement> byOp = new LinkedHashMap<>();
+        Map<String, Integer> logicalStages = new LinkedHashMap<>();
+        for (Op op : graph.ops()) {
+            int stage = resolved.containsKey(op) ? resolved.get(op).device(0).device() : 0;
+            logicalStages.put(op.name(), stage);
+            byOp.put(op, device(schedule.deviceOf(stage)));
+        }
+        DistributedTraining layout = DistributedTraining.plan(graph, device(0), byOp, Map.of(),
+                dev.tessera.sbp.infer.CostModel.standard());
+        Map<String, Integer> stageOfOp = new LinkedHashMap<>();
+        for (Op op : layout.physical().ops()) {
+            int at = op.name().lastIndexOf('@');
+            Integer stage = logicalStages.get(at < 0 ? op.name() : op.name().substring(0, at));
+            if (stage != null) {
+                stageOfOp.put(op.name(), stage);
+            }
+        }
+        PlanProto plan = PlanCompiler.compile(layout, PlanOptions.of(1, 2).withSchedule(schedule, stageOfOp));
+
+        assertEquals(2, plan.getActionOrdersCount());
+        for (DeviceActionOrder order : plan.getActionOrdersList()) {
+            requireEveryActorOncePerMicroBatchInIncreasingOrder(plan, order);
+            List<String> expanded = new ArrayList<>();
+            for (ActionProto action : order.getActionsList()) {
+                ActorProto actor = plan.getActors(action.getActor());
+                if (actor.hasCompute() && stageOfOp.containsKey(actor.getCompute().getGraphOp())) {
+                    String text = scheduleAction(plan, schedule, stageOfOp.get(actor.getCompute().getGraphOp()),
+                            action);
+                    if (text != null && (expanded.isEmpty() || !expanded.get(expanded.size() - 1).equals(text))) {
+                        expanded.add(text);
+                    }
+                }
+            }
+            assertEquals(texts(schedule.computeActions(order.getDevice())), expanded, "device " + order.getDevice());
+        }
+        IllegalArgumentException unstaged = assertThrows(IllegalArgumentException.class, () ->
+                PlanCompiler.compile(layout, PlanOptions.of(1, 2).withSchedule(schedule)));
+        assertTrue(unstaged.getMessage().contains("has no stage"), unstaged.getMessage());
     }
 
     @Test
