@@ -27,8 +27,8 @@ import java.util.TreeMap;
  * its own {@code data * tensor} devices (see {@link #stagePlacement}), stage 0 also on every op no
  * prefix names.
  *
- * {@code schedule} names the pipeline schedule every device follows ({@code none}, the default:
- * no order, each op runs as soon as its data is there).
+ * {@code schedule} names the pipeline schedule every stage's devices follow ({@code none}, the
+ * default: no order, each op runs as soon as its data is there).
  *
  * @param stages name prefix -> stage index; empty when {@code pipeline = 1}
  * @param schedule the pipeline schedule's family; empty for {@code none}
@@ -102,7 +102,7 @@ public record ParallelSettings(int devices, int data, int tensor, int pipeline, 
             problems.add("parallel.memory_budget: must be a size such as \"2 GiB\" or \"512 MiB\", got "
                     + c.getValue("parallel.memory_budget").render());
         }
-        Optional<ScheduleName> schedule = schedule(c, data, tensor, problems);
+        Optional<ScheduleName> schedule = schedule(c, problems);
         if (!problems.isEmpty()) {
             throw new InputException(problems);
         }
@@ -110,7 +110,7 @@ public record ParallelSettings(int devices, int data, int tensor, int pipeline, 
     }
 
     /** The {@code parallel.schedule} family, checked against the layout; problems are added, not thrown. */
-    private static Optional<ScheduleName> schedule(Config c, int data, int tensor, List<String> problems) {
+    private static Optional<ScheduleName> schedule(Config c, List<String> problems) {
         String text = c.getString("parallel.schedule").trim();
         if (text.equalsIgnoreCase(NO_SCHEDULE)) {
             return Optional.empty();
@@ -127,11 +127,6 @@ public record ParallelSettings(int devices, int data, int tensor, int pipeline, 
             problems.add("parallel.schedule: " + name.configName() + " runs several stages (chunks) per device, which "
                     + "training does not follow yet (the simulator does); choose one of gpipe, 1f1b, 1f1b-2bp, "
                     + "1f1b-2bp-weights-at-end, zb-h1, zb-h2 or auto");
-        }
-        if (data * tensor > 1) {
-            problems.add("parallel.schedule: a pipeline schedule runs stages of one device each so far, but each stage "
-                    + "has data " + data + " x tensor " + tensor + " devices; set parallel.data = parallel.tensor = 1, "
-                    + "or parallel.schedule = " + NO_SCHEDULE + " to run the layout as its data arrives");
         }
         return Optional.of(name);
     }

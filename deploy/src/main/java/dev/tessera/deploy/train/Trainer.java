@@ -16,6 +16,7 @@ import dev.tessera.deploy.run.Progress;
 import dev.tessera.deploy.run.RunDirectory;
 import dev.tessera.graph.DType;
 import dev.tessera.graph.LogicalGraph;
+import dev.tessera.graph.Op;
 import dev.tessera.graph.Tensor;
 import dev.tessera.lowering.DistributedTraining;
 import dev.tessera.lowering.PhysicalLowering;
@@ -25,7 +26,9 @@ import dev.tessera.plan.schedule.auto.AutoScheduler;
 import dev.tessera.plan.simulate.StageCosts;
 import dev.tessera.runtime.trace.ChromeTraceWriter;
 import dev.tessera.runtime.trace.Trace;
+import dev.tessera.sbp.Placement;
 import dev.tessera.sbp.infer.CostModel;
+import dev.tessera.sbp.infer.StageRules;
 import dev.tessera.tensor.HostTensor;
 import dev.tessera.worker.actors.ActorExecutorOptions;
 import dev.tessera.worker.actors.ParallelExecutor;
@@ -306,8 +309,35 @@ public final class Trainer {
                     + "); 'tessera plan' shows the layout");
         }
         DistributedTraining distributed = PhysicalLowering.lower(graph, prepared.plan().assignment());
-        return new ParallelExecutor(distributed, settings.seed(),
-                executorOptions().withSchedule(schedule(parallel, distributed)));
+        Map<String, Integer> stageOfOp = parallel.schedule().isEmpty() ? Map.of() : stageOfOp(graph, parallel);
+        PipelineSchedule schedule = schedule(parallel, distributed, stageOfOp);
+        return new ParallelExecutor(distributed, settings.seed(), executorOptions().withSchedule(schedule, stageOfOp));
+    }
+
+    /** The logical op a physical op ({@code name@device}) was lowered from. */
+    private static String logicalName(Op physical) {
+        int at = physical.name().lastIndexOf('@');
+        return at < 0 ? physical.name() : physical.name().substring(0, at);
+    }
+
+    /**
+     * The pipeline stage of every op, as {@code parallel.stages} resolves it (gradient and update
+     * ops with their forward op), so that every device of a data- or tensor-parallel stage
+     * follows that stage's list of the schedule.
+     */
+    private static Map<String, Integer> stageOfOp(TrainingGraph graph, ParallelSettings parallel) {
+        Map<String, Placement> byPrefix = new LinkedHashMap<>();
+        parallel.stages().forEach((prefix, stage) -> byPrefix.put(prefix, parallel.stagePlacement(stage)));
+        Map<Op, Placement> resolved = new StageRules(byPrefix).resolve(graph.ops(), parallel.placement());
+        List<Placement> stages = new ArrayList<>();
+        for (int stage = 0; stage < parallel.pipeline(); stage++) {
+            stages.add(parallel.stagePlacement(stage));
+        }
+        Map<String, Integer> out = new LinkedHashMap<>();
+        for (Op op : graph.ops()) {
+            out.put(op.name(), resolved.containsKey(op) ? stages.indexOf(resolved.get(op)) : 0);
+        }
+        return out;
     }
 
     /**
@@ -315,16 +345,18 @@ public final class Trainer {
      * searches with the stages' modeled costs, holding at most as many micro-batches per device as
      * 1F1B (one per stage).
      */
-    private PipelineSchedule schedule(ParallelSettings parallel, DistributedTraining distributed) {
+    private PipelineSchedule schedule(ParallelSettings parallel, DistributedTraining distributed,
+                                      Map<String, Integer> stageOfOp) {
         if (parallel.schedule().isEmpty()) {
             return null;
         }
         ScheduleName name = parallel.schedule().get();
-        int stages = distributed.devices().size();
+        int stages = parallel.pipeline();
         PipelineSchedule schedule;
         if (name == ScheduleName.AUTO) {
             AutoScheduler.Choice choice = AutoScheduler.schedule(settings.microBatches(),
-                    StageCosts.of(distributed, CostModel.standard()), stages);
+                    StageCosts.of(distributed, stages, op -> stageOfOp.getOrDefault(logicalName(op), 0),
+                            CostModel.standard()), stages);
             progress.note("auto schedule: " + choice.origin() + " (the fastest by the modeled stage costs)");
             schedule = choice.schedule();
         } else {

@@ -192,6 +192,23 @@ class TrainerTest {
     }
 
     @Test
+    void shouldTrainTwoDataParallelStagesFollowingASchedule() {
+        Path dataflow = dir.resolve("dataflow");
+        Path scheduled = dir.resolve("scheduled");
+        String[] run = {"train.steps=4", "train.log_every=1", "train.eval_every=0", "train.micro_batches=4",
+                "parallel={devices=4,data=2,pipeline=2,stages={add=1}}"};
+        new Trainer(config(run), RunDirectory.createFresh(dataflow), Progress.silent()).train();
+        List<String> withSchedule = new java.util.ArrayList<>(List.of(run));
+        withSchedule.add("parallel.schedule=zb-h1");
+        new Trainer(config(withSchedule.toArray(String[]::new)), RunDirectory.createFresh(scheduled),
+                Progress.silent()).train();
+
+        List<Object> expected = trainLines(dataflow).stream().map(l -> l.get("loss")).toList();
+        assertEquals(4, expected.size());
+        assertEquals(expected, trainLines(scheduled).stream().map(l -> l.get("loss")).toList());
+    }
+
+    @Test
     void shouldWriteAChromeTraceOfEveryActionWhenAsked() throws IOException {
         Path run = dir.resolve("run");
         new Trainer(config("train.steps=3", TWO_STAGES),

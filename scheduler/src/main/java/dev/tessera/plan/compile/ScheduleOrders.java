@@ -65,11 +65,15 @@ public final class ScheduleOrders {
     public static PlanProto apply(PlanProto plan, PipelineSchedule schedule, Map<String, Integer> stageOfOp) {
         ScheduleValidator.requireValid(schedule);
         requireMatches(plan, schedule);
-        int[] stages = stages(plan, schedule, stageOfOp);
+        int[] scheduleDevices = scheduleDevices(plan, schedule, stageOfOp);
+        int[] stages = stages(plan, schedule, stageOfOp, scheduleDevices);
         requireForwardDirection(plan, stages);
         List<DeviceActionOrder> orders = new ArrayList<>();
         for (int device = 0; device < plan.getDevicesCount(); device++) {
-            DeviceActionOrder order = order(plan, schedule, device, stages);
+            if (scheduleDevices[device] < 0) {
+                continue;
+            }
+            DeviceActionOrder order = order(plan, schedule, device, scheduleDevices[device], stages);
             if (order.getActionsCount() > 0) {
                 orders.add(order);
             }
@@ -84,26 +88,70 @@ public final class ScheduleOrders {
                     + "plan trains " + plan.getMicroBatches() + " (train.micro_batches); build the schedule for "
                     + plan.getMicroBatches());
         }
-        if (schedule.devices() != plan.getDevicesCount()) {
-            throw new IllegalArgumentException(name + " runs on " + schedule.devices() + " devices but the plan has "
-                    + plan.getDevicesCount() + "; a schedule gives each pipeline stage one device, so it needs "
-                    + "parallel.pipeline = parallel.devices (data and tensor parallel stages cannot follow a "
-                    + "schedule yet)");
-        }
         for (int device = 0; device < schedule.devices(); device++) {
             requireIncreasingMicroBatches(schedule, device);
         }
     }
 
+    /**
+     * The schedule device each plan device follows: itself when no op has a stage (the plan has
+     * one device per schedule device); else the schedule device of the stages of its ops, so that
+     * the devices of a data- or tensor-parallel stage all follow that stage's list. -1 for a
+     * device without F, B or W ops of a stage.
+     */
+    private static int[] scheduleDevices(PlanProto plan, PipelineSchedule schedule, Map<String, Integer> stageOfOp) {
+        int[] out = new int[plan.getDevicesCount()];
+        if (stageOfOp.isEmpty()) {
+            if (schedule.devices() != plan.getDevicesCount()) {
+                throw new IllegalArgumentException("the pipeline schedule (parallel.schedule) runs on "
+                        + schedule.devices() + " devices but the plan has " + plan.getDevicesCount() + "; give each "
+                        + "op's stage (PlanOptions.withSchedule(schedule, stageOfOp)) to run data or tensor "
+                        + "parallel stages, or build the schedule for parallel.pipeline = " + plan.getDevicesCount());
+            }
+            for (int d = 0; d < out.length; d++) {
+                out[d] = d;
+            }
+            return out;
+        }
+        java.util.Arrays.fill(out, -1);
+        for (ActorProto actor : plan.getActorsList()) {
+            Integer stage = isScheduled(actor.getPhase()) ? stageOfOp.get(actor.getCompute().getGraphOp()) : null;
+            if (stage == null) {
+                continue;
+            }
+            if (stage < 0 || stage >= schedule.stages()) {
+                throw new IllegalArgumentException("op '" + actor.getCompute().getGraphOp() + "' is given stage " + stage
+                        + " but the pipeline schedule has stages 0.." + (schedule.stages() - 1));
+            }
+            int device = actor.getDevice();
+            int follows = schedule.deviceOf(stage);
+            if (out[device] >= 0 && out[device] != follows) {
+                throw new IllegalArgumentException("device " + device(plan, device) + " runs ops of stages that the "
+                        + "pipeline schedule puts on its devices " + out[device] + " and " + follows + " (op '"
+                        + actor.getCompute().getGraphOp() + "', stage " + stage + "); put the stages of one "
+                        + "schedule device on the same plan devices");
+            }
+            out[device] = follows;
+        }
+        return out;
+    }
+
     /** The schedule stage of each F, B and W actor; -1 for the others. */
-    private static int[] stages(PlanProto plan, PipelineSchedule schedule, Map<String, Integer> stageOfOp) {
+    private static int[] stages(PlanProto plan, PipelineSchedule schedule, Map<String, Integer> stageOfOp,
+                                int[] scheduleDevices) {
         int[] stages = new int[plan.getActorsCount()];
         for (ActorProto actor : plan.getActorsList()) {
             stages[actor.getId()] = -1;
             if (!isScheduled(actor.getPhase())) {
                 continue;
             }
-            List<Integer> onDevice = schedule.stagesOf(actor.getDevice());
+            int follows = scheduleDevices[actor.getDevice()];
+            if (follows < 0) {
+                throw new IllegalArgumentException("op '" + actor.getCompute().getGraphOp() + "' on device "
+                        + device(plan, actor.getDevice()) + " has no stage, nor has any op of its device; give "
+                        + "each op's stage");
+            }
+            List<Integer> onDevice = schedule.stagesOf(follows);
             Integer stage = stageOfOp.get(actor.getCompute().getGraphOp());
             if (stage == null && onDevice.size() == 1) {
                 stage = onDevice.get(0);
@@ -114,7 +162,7 @@ public final class ScheduleOrders {
                         + "' has no stage; a schedule with several stages per device (interleaved-1f1b, zb-v) needs "
                         + "the stage of every op there (PlanOptions.withSchedule(schedule, stageOfOp))");
             }
-            if (stage < 0 || stage >= schedule.stages() || schedule.deviceOf(stage) != actor.getDevice()) {
+            if (stage < 0 || stage >= schedule.stages() || schedule.deviceOf(stage) != follows) {
                 throw new IllegalArgumentException("op '" + actor.getCompute().getGraphOp() + "' runs on device "
                         + device(plan, actor.getDevice()) + " but is given stage " + stage + ", which the pipeline "
                         + "schedule runs on " + (stage < 0 || stage >= schedule.stages() ? "no device (it has stages 0.."
@@ -178,8 +226,9 @@ public final class ScheduleOrders {
         return plan.getDevices(device).getNode() + ":" + plan.getDevices(device).getDevice();
     }
 
-    private static DeviceActionOrder order(PlanProto plan, PipelineSchedule schedule, int device, int[] stages) {
-        List<Action> actions = schedule.computeActions(device);
+    private static DeviceActionOrder order(PlanProto plan, PipelineSchedule schedule, int device, int follows,
+                                           int[] stages) {
+        List<Action> actions = schedule.computeActions(follows);
         int microBatches = plan.getMicroBatches();
         int end = actions.size();
         Map<String, Integer> slotOf = new HashMap<>();

@@ -182,6 +182,45 @@ class PipelineScheduleTrainingTest {
         }
     }
 
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"ONE_F_ONE_B", "ONE_F_ONE_B_TWO_BP", "ZB_H1", "ZB_H2"})
+    void shouldTrainTwoDataParallelStagesFollowingTheirStagesScheduleBitForBitLikeTheDataflowRun(Family family) {
+        int microBatches = 4;
+        TrainingGraph graph = TrainingModels.gpt(2, microBatches, adamW(), 1.0);
+        // data 2 x pipeline 2: the embeddings and block 0 on devices 0:0-0:1, the rest on 0:2-0:3
+        Placement first = Placement.of(List.of(new DeviceId(0, 0), new DeviceId(0, 1)), 2);
+        Placement second = Placement.of(List.of(new DeviceId(0, 2), new DeviceId(0, 3)), 2);
+        Map<Op, Placement> byOp = new StageRules(Map.of("block1.", second, "ln_final.", second, "head.", second))
+                .resolve(graph.ops(), first);
+        Map<String, Integer> stageOfOp = new LinkedHashMap<>();
+        graph.ops().forEach(op -> stageOfOp.put(op.name(), byOp.containsKey(op) ? 1 : 0));
+        Map<dev.tessera.graph.Tensor, dev.tessera.sbp.NdSbp> hints = new LinkedHashMap<>();
+        for (String input : List.of("tokens", "targets")) {
+            hints.put(graph.forward().store().tensor(input), dev.tessera.sbp.NdSbp.of(dev.tessera.sbp.Sbp.split(0)));
+        }
+        DistributedTraining layout = DistributedTraining.plan(graph, first, byOp, hints, CostModel.standard());
+        assertEquals(4, layout.devices().size());
+        PipelineSchedule schedule = family.build.apply(2, microBatches);
+        List<List<Map<String, HostTensor>>> data = batches(true, ITERATIONS, microBatches, 42);
+        double[] rates = learningRates(ITERATIONS);
+        ActorExecutorOptions options = ActorExecutorOptions.defaults().withTrace(true);
+
+        try (ReferenceExecutor reference = new ReferenceExecutor(graph, 7);
+                ParallelExecutor dataflow = new ParallelExecutor(layout, 7, options);
+                ParallelExecutor scheduled = new ParallelExecutor(layout, 7, options.withSchedule(schedule, stageOfOp))) {
+            assertEquals(4, scheduled.plan().orders().size(), "both devices of each stage follow its list");
+            List<StepResult> actual = scheduled.run(data, rates);
+            requireFollowedItsOrders(scheduled, ITERATIONS);
+            requireSameTraining(Tolerance.EXACT, dataflow.run(data, rates), actual, parametersAndState(dataflow),
+                    parametersAndState(scheduled));
+            List<StepResult> expected = reference(reference, data, rates);
+            for (int t = 0; t < ITERATIONS; t++) {
+                Tolerance.of(dev.tessera.graph.DType.F32).requireClose("loss of iteration " + t,
+                        expected.get(t).loss(), actual.get(t).loss());
+            }
+        }
+    }
+
     /**
      * Stage s of {@code byPrefix} (resolved as {@link StageRules} resolves placements: gradient and
      * update ops with their forward op) on the schedule's device of s; {@code stageOfOp} receives
