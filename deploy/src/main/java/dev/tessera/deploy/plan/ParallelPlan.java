@@ -147,7 +147,8 @@ public record ParallelPlan(String model, String description, ParallelSettings se
             return Map.of();
         }
         Map<String, Placement> byPrefix = new LinkedHashMap<>();
-        settings.stages().forEach((prefix, stage) -> byPrefix.put(prefix, settings.stagePlacement(stage)));
+        settings.stages().forEach((prefix, stage) -> byPrefix.put(prefix,
+                settings.stagePlacement(settings.positionOfStage(stage))));
         Map<Op, Placement> opStages = new StageRules(byPrefix).resolve(ops, settings.placement());
         Set<Placement> used = new HashSet<>(opStages.values());
         for (int stage = 1; stage < settings.pipeline(); stage++) {

@@ -26,6 +26,7 @@ import dev.tessera.plan.schedule.auto.AutoScheduler;
 import dev.tessera.plan.simulate.StageCosts;
 import dev.tessera.runtime.trace.ChromeTraceWriter;
 import dev.tessera.runtime.trace.Trace;
+import dev.tessera.sbp.DeviceId;
 import dev.tessera.sbp.Placement;
 import dev.tessera.sbp.infer.CostModel;
 import dev.tessera.sbp.infer.StageRules;
@@ -326,18 +327,20 @@ public final class Trainer {
      * follows that stage's list of the schedule.
      */
     private static Map<String, Integer> stageOfOp(TrainingGraph graph, ParallelSettings parallel) {
+        // one placement per schedule stage while the rules resolve (stages of a device share its devices)
         Map<String, Placement> byPrefix = new LinkedHashMap<>();
-        parallel.stages().forEach((prefix, stage) -> byPrefix.put(prefix, parallel.stagePlacement(stage)));
-        Map<Op, Placement> resolved = new StageRules(byPrefix).resolve(graph.ops(), parallel.placement());
-        List<Placement> stages = new ArrayList<>();
-        for (int stage = 0; stage < parallel.pipeline(); stage++) {
-            stages.add(parallel.stagePlacement(stage));
-        }
+        parallel.stages().forEach((prefix, stage) -> byPrefix.put(prefix, stageMarker(stage)));
+        Map<Op, Placement> resolved = new StageRules(byPrefix).resolve(graph.ops(), stageMarker(0));
         Map<String, Integer> out = new LinkedHashMap<>();
         for (Op op : graph.ops()) {
-            out.put(op.name(), resolved.containsKey(op) ? stages.indexOf(resolved.get(op)) : 0);
+            out.put(op.name(), resolved.containsKey(op) ? resolved.get(op).device(0).device() : 0);
         }
         return out;
+    }
+
+    /** A placement that stands for schedule stage {@code stage}; it is never lowered. */
+    private static Placement stageMarker(int stage) {
+        return Placement.of(List.of(new DeviceId(Integer.MAX_VALUE, stage)), 1, 1);
     }
 
     /**
@@ -360,7 +363,7 @@ public final class Trainer {
             progress.note("auto schedule: " + choice.origin() + " (the fastest by the modeled stage costs)");
             schedule = choice.schedule();
         } else {
-            schedule = name.build(stages, settings.microBatches(), 1);
+            schedule = name.build(stages, settings.microBatches(), parallel.stagesPerDevice());
         }
         progress.note("every device follows the " + name.configName() + " schedule over " + settings.microBatches()
                 + " micro-batches:\n" + schedule.toText());

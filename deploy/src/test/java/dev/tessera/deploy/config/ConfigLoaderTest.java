@@ -157,10 +157,32 @@ class ConfigLoaderTest {
     }
 
     @Test
-    void shouldRejectASchedulesWithChunksThatTrainingCannotFollowYetSayingWhatToChoose() {
-        String chunks = problem("model.type = mlp\nparallel { devices = 2, pipeline = 2, schedule = zb-v,"
+    void shouldNumberTheStagesOfASchedulesWithSeveralStagesPerDeviceOverAllOfThem() {
+        ParallelSettings v = load("model.type = mlp\nparallel { devices = 2, pipeline = 2, schedule = zb-v,"
+                + " stages { \"fc2.\" = 1, \"head.\" = 3 } }").parallel();
+        assertEquals(2, v.stagesPerDevice());
+        assertEquals(List.of(0, 1, 1, 0), List.of(v.positionOfStage(0), v.positionOfStage(1), v.positionOfStage(2),
+                v.positionOfStage(3)));
+        ParallelSettings looped = load("model.type = mlp\nparallel { devices = 2, pipeline = 2, chunks = 2,"
+                + " schedule = interleaved-1f1b, stages { \"fc2.\" = 1, \"head.\" = 3 } }").parallel();
+        assertEquals(List.of(0, 1, 0, 1), List.of(looped.positionOfStage(0), looped.positionOfStage(1),
+                looped.positionOfStage(2), looped.positionOfStage(3)));
+        String beyond = problem("model.type = mlp\nparallel { devices = 2, pipeline = 2, schedule = zb-v,"
+                + " stages { \"head.\" = 4 } }");
+        assertTrue(beyond.contains("stage 4 does not exist; parallel.pipeline = 2 with 2 stages per device gives "
+                + "stages 0..3"), beyond);
+    }
+
+    @Test
+    void shouldRejectChunksWithoutAnInterleavedScheduleAndMicroBatchesTheScheduleCannotRun() {
+        String chunks = problem("model.type = mlp\nparallel { devices = 2, pipeline = 2, schedule = 1f1b, chunks = 2,"
                 + " stages { \"head.\" = 1 } }");
-        assertTrue(chunks.contains("parallel.schedule: zb-v runs several stages (chunks) per device"), chunks);
+        assertTrue(chunks.contains("parallel.chunks: 2 stages per device need parallel.schedule = interleaved-1f1b"),
+                chunks);
+        String rounds = problem("model.type = mlp\ntrain.micro_batches = 9\nparallel { devices = 4, pipeline = 4,"
+                + " schedule = interleaved-1f1b, chunks = 2, stages { \"a.\" = 1, \"b.\" = 2, \"c.\" = 3 } }");
+        assertTrue(rounds.contains("parallel.schedule: interleaved 1F1B with 4 devices"), rounds);
+        assertTrue(rounds.contains("(train.micro_batches = 9, parallel.pipeline = 4)"), rounds);
     }
 
     @Test

@@ -7,8 +7,8 @@ import java.util.stream.Collectors;
 /**
  * The schedule families by the name a config gives them ({@code parallel.schedule}). Each builds
  * its schedule for p devices and m micro-batches; {@link #AUTO} needs stage costs and is built by
- * {@code AutoScheduler} instead. Training follows schedules of one stage per device; the two
- * with several ({@link #INTERLEAVED_ONE_F_ONE_B}, {@link #ZB_V}) are for the simulator so far.
+ * {@code AutoScheduler} instead. {@link #INTERLEAVED_ONE_F_ONE_B} and {@link #ZB_V} run several
+ * stages per device, so the plan compiler needs each op's stage for them.
  */
 public enum ScheduleName {
     GPIPE("gpipe"),
