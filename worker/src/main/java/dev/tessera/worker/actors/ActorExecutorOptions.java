@@ -24,7 +24,8 @@ import java.util.Optional;
  *                      every actor acts as its data arrives
  * @param stageOfOp     the schedule stage of each logical op by name (gradient and update ops
  *                      included), for a schedule with several stages per device (interleaved
- *                      1F1B, ZB-V); empty when each device runs one stage
+ *                      1F1B, ZB-V) or a layout with several devices per stage (data or tensor
+ *                      parallel stages); empty when stage s is the layout's device s
  */
 public record ActorExecutorOptions(int registerQuota, int sourceQuota, boolean trace, KernelRegistry kernels,
                                    Optional<PipelineSchedule> schedule, Map<String, Integer> stageOfOp) {
