@@ -22,11 +22,16 @@ import java.util.Optional;
  *                           get the same quota. Empty by default. A schedule raises these and
  *                           every other quota to what its order holds in flight (GPipe keeps every
  *                           micro-batch's forward activations alive, so they need one register per
- *                           micro-batch); see {@link OrderQuotas}.
+ *                           micro-batch); see docs/pipeline-schedules.md.
  * @param schedule           the pipeline schedule whose order every device follows
  *                           ({@link ScheduleOrders}), with the register quotas it needs raised to
  *                           what it holds in flight; empty (the default): no action orders, every
  *                           actor acts as its data arrives
+ * @param stageOfOp          the schedule stage of each op, by the name of the op its actor runs
+ *                           (e.g. {@code "block1.fc.matmul@0:1"}), for schedules that run several
+ *                           stages on one device (interleaved 1F1B, ZB-V) and stages of several
+ *                           devices (each follows its ops' schedule device); empty when plan
+ *                           device s runs stage s alone
  */
 public record PlanOptions(String jobId, long planVersion, int registerQuota, int sourceQuota, boolean withUpdate,
                           long collectiveChunkBytes, Map<String, Integer> outputQuotas,
