@@ -221,6 +221,41 @@ class PipelineScheduleTrainingTest {
         }
     }
 
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"GPIPE", "ONE_F_ONE_B", "ZB_H1", "ZB_H2"})
+    void shouldTrainTwoTensorParallelStagesFollowingTheirStagesScheduleBitForBitLikeTheDataflowRun(Family family) {
+        int microBatches = 4;
+        TrainingGraph graph = TrainingModels.mlp(microBatches, adamW(), 0.5);
+        // tensor 2 x pipeline 2: fc1 column- and fc2 row-parallel on devices 0:0-0:1, the head on 0:2-0:3
+        Placement first = Placement.of(List.of(new DeviceId(0, 0), new DeviceId(0, 1)), 2);
+        Placement second = Placement.of(List.of(new DeviceId(0, 2), new DeviceId(0, 3)), 2);
+        Map<Op, Placement> byOp = new StageRules(Map.of("head.", second)).resolve(graph.ops(), first);
+        Map<String, Integer> stageOfOp = new LinkedHashMap<>();
+        graph.ops().forEach(op -> stageOfOp.put(op.name(), byOp.containsKey(op) ? 1 : 0));
+        Map<dev.tessera.graph.Tensor, dev.tessera.sbp.NdSbp> hints = new LinkedHashMap<>();
+        Map.of("fc1.weight", dev.tessera.sbp.Sbp.split(1), "fc1.bias", dev.tessera.sbp.Sbp.split(0), "fc2.weight",
+                dev.tessera.sbp.Sbp.split(0)).forEach((name, sbp) -> hints.put(graph.forward().store().tensor(name),
+                        dev.tessera.sbp.NdSbp.of(sbp)));
+        DistributedTraining layout = DistributedTraining.plan(graph, first, byOp, hints, CostModel.standard());
+        assertEquals(4, layout.devices().size());
+        PipelineSchedule schedule = family.build.apply(2, microBatches);
+        List<List<Map<String, HostTensor>>> data = batches(false, ITERATIONS, microBatches, 42);
+        double[] rates = learningRates(ITERATIONS);
+        ActorExecutorOptions options = ActorExecutorOptions.defaults().withTrace(true);
+
+        try (ReferenceExecutor reference = new ReferenceExecutor(graph, 7);
+                ParallelExecutor dataflow = new ParallelExecutor(layout, 7, options);
+                ParallelExecutor scheduled = new ParallelExecutor(layout, 7, options.withSchedule(schedule, stageOfOp))) {
+            assertEquals(4, scheduled.plan().orders().size(), "both devices of each stage follow its list");
+            List<StepResult> actual = scheduled.run(data, rates);
+            requireFollowedItsOrders(scheduled, ITERATIONS);
+            requireSameTraining(Tolerance.EXACT, dataflow.run(data, rates), actual, parametersAndState(dataflow),
+                    parametersAndState(scheduled));
+            requireSameTraining(Tolerance.of(dev.tessera.graph.DType.F64), reference(reference, data, rates), actual,
+                    parametersAndState(reference), parametersAndState(scheduled));
+        }
+    }
+
     /**
      * Stage s of {@code byPrefix} (resolved as {@link StageRules} resolves placements: gradient and
      * update ops with their forward op) on the schedule's device of s; {@code stageOfOp} receives
