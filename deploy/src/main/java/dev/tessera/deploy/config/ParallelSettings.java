@@ -5,6 +5,7 @@ import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigUtil;
 import com.typesafe.config.ConfigValue;
 import dev.tessera.deploy.InputException;
+import dev.tessera.plan.schedule.ScheduleName;
 import dev.tessera.sbp.DeviceId;
 import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.Placement;
@@ -13,6 +14,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 
 /**
@@ -25,10 +27,21 @@ import java.util.TreeMap;
  * its own {@code data * tensor} devices (see {@link #stagePlacement}), stage 0 also on every op no
  * prefix names. Without {@code stages} the cost model cuts the model into P balanced stages.
  *
+ * {@code schedule} names the pipeline schedule every stage's devices follow ({@code none}, the
+ * default: no order, each op runs as soon as its data is there).
+ *
  * @param stages name prefix -> stage index; empty when {@code pipeline = 1} or the cost model cuts the stages
+ * @param schedule the pipeline schedule's family; empty for {@code none}
+ * @param stagesPerDevice schedule stages per pipeline position: 1, {@code parallel.chunks} for
+ *     interleaved 1F1B, 2 for ZB-V; {@code stages} then names stages 0..pipeline * stagesPerDevice - 1
+ *     and {@link #positionOfStage} says whose devices run each
  */
 public record ParallelSettings(int devices, int data, int tensor, int pipeline, Map<String, Integer> stages,
-        Map<String, NdSbp> hints, boolean auto, long memoryBudgetBytes) {
+        Map<String, NdSbp> hints, boolean auto, long memoryBudgetBytes, Optional<ScheduleName> schedule,
+        int stagesPerDevice) {
+    /** The value of {@code parallel.schedule} that follows no schedule. */
+    public static final String NO_SCHEDULE = "none";
+
     /** The default memory budget of the auto mode: generous, so only real limits need a setting. */
     public static final long DEFAULT_MEMORY_BUDGET_BYTES = 16L << 30;
 
@@ -49,7 +62,18 @@ public record ParallelSettings(int devices, int data, int tensor, int pipeline, 
         int data = positiveInt(c, "parallel.data", problems);
         int tensor = positiveInt(c, "parallel.tensor", problems);
         int pipeline = positiveInt(c, "parallel.pipeline", problems);
-        Map<String, Integer> stages = stages(c, pipeline, problems);
+        int chunks = positiveInt(c, "parallel.chunks", problems);
+        Optional<ScheduleName> schedule = schedule(c, problems);
+        int stagesPerDevice = schedule.map(name -> stagesPerDevice(name, chunks)).orElse(1);
+        if (chunks > 1 && schedule.map(name -> name != ScheduleName.INTERLEAVED_ONE_F_ONE_B && name
+                != ScheduleName.ZB_V).orElse(true)) {
+            problems.add("parallel.chunks: " + chunks + " stages per device need parallel.schedule = interleaved-1f1b"
+                    + " (or zb-v, always 2); set parallel.chunks = 1 for " + schedule.map(ScheduleName::configName)
+                    .orElse(NO_SCHEDULE));
+        } else if (chunks > 2 && schedule.orElse(null) == ScheduleName.ZB_V) {
+            problems.add("parallel.chunks: zb-v runs 2 stages per device, not " + chunks + "; set parallel.chunks = 2");
+        }
+        Map<String, Integer> stages = stages(c, pipeline, stagesPerDevice, problems);
         long product = (long) data * tensor * pipeline;
         if (problems.isEmpty() && product != devices) {
             problems.add("parallel.devices: " + devices + " devices do not match data * tensor * pipeline = " + data + " * "
@@ -93,15 +117,71 @@ public record ParallelSettings(int devices, int data, int tensor, int pipeline, 
             problems.add("parallel.memory_budget: must be a size such as \"2 GiB\" or \"512 MiB\", got "
                     + c.getValue("parallel.memory_budget").render());
         }
+        if (problems.isEmpty() && schedule.isPresent() && schedule.get() != ScheduleName.AUTO) {
+            int microBatches = (int) c.getDouble("train.micro_batches");
+            try {
+                schedule.get().build(pipeline, microBatches, stagesPerDevice);
+            } catch (IllegalArgumentException e) {
+                problems.add("parallel.schedule: " + e.getMessage() + " (train.micro_batches = " + microBatches
+                        + ", parallel.pipeline = " + pipeline + ")");
+            }
+        }
         if (!problems.isEmpty()) {
             throw new InputException(problems);
         }
-        return new ParallelSettings(devices, data, tensor, pipeline, stages, hints, auto, budget);
+        return new ParallelSettings(devices, data, tensor, pipeline, stages, hints, auto, budget, schedule,
+                stagesPerDevice);
+    }
+
+    /** The {@code parallel.schedule} family, checked against the layout; problems are added, not thrown. */
+    private static Optional<ScheduleName> schedule(Config c, List<String> problems) {
+        String text = c.getString("parallel.schedule").trim();
+        if (text.equalsIgnoreCase(NO_SCHEDULE)) {
+            return Optional.empty();
+        }
+        ScheduleName name;
+        try {
+            name = ScheduleName.parse(text);
+        } catch (IllegalArgumentException e) {
+            problems.add("parallel.schedule: unknown pipeline schedule '" + text + "'; choose one of " + NO_SCHEDULE
+                    + ", " + ScheduleName.names());
+            return Optional.empty();
+        }
+        return Optional.of(name);
     }
 
     /** The settings of a single-device run (the defaults). */
     public static ParallelSettings singleDevice() {
-        return new ParallelSettings(1, 1, 1, 1, Map.of(), Map.of(), false, DEFAULT_MEMORY_BUDGET_BYTES);
+        return new ParallelSettings(1, 1, 1, 1, Map.of(), Map.of(), false, DEFAULT_MEMORY_BUDGET_BYTES,
+                Optional.empty(), 1);
+    }
+
+    /**
+     * The pipeline position (0..pipeline-1, whose devices {@link #stagePlacement} gives) that runs
+     * schedule stage {@code stage}: itself with one stage per device, {@code stage mod pipeline}
+     * for interleaved 1F1B, the V ({@code 0, 1, .., p-1, p-1, .., 0}) for ZB-V.
+     */
+    public int positionOfStage(int stage) {
+        if (stagesPerDevice == 1) {
+            return stage;
+        }
+        List<Integer> placement = schedule.orElse(null) == ScheduleName.ZB_V
+                ? dev.tessera.plan.schedule.PipelineSchedule.vPlacement(pipeline)
+                : dev.tessera.plan.schedule.PipelineSchedule.loopedPlacement(pipeline, stagesPerDevice);
+        return placement.get(stage);
+    }
+
+    /** Schedule stages in all: {@code pipeline * stagesPerDevice}. */
+    public int scheduleStages() {
+        return pipeline * stagesPerDevice;
+    }
+
+    private static int stagesPerDevice(ScheduleName name, int chunks) {
+        return switch (name) {
+            case ZB_V -> 2;
+            case INTERLEAVED_ONE_F_ONE_B -> chunks;
+            default -> 1;
+        };
     }
 
     /** The placement of stage 0 (with one stage, of the whole run): devices 0..data*tensor-1 of node 0 as [data, tensor]. */
@@ -120,7 +200,7 @@ public record ParallelSettings(int devices, int data, int tensor, int pipeline, 
     }
 
     /** The {@code parallel.stages} rules, checked against {@code pipeline}; problems are added, not thrown. */
-    private static Map<String, Integer> stages(Config c, int pipeline, List<String> problems) {
+    private static Map<String, Integer> stages(Config c, int pipeline, int stagesPerDevice, List<String> problems) {
         Map<String, Integer> stages = new LinkedHashMap<>();
         for (Map.Entry<String, ConfigValue> entry : c.getConfig("parallel.stages").entrySet()) {
             // A dotted key written without quotes nests in HOCON; the prefix is the whole path.
@@ -143,10 +223,17 @@ public record ParallelSettings(int devices, int data, int tensor, int pipeline, 
                     + "the number of stages (and parallel.devices to data * tensor * pipeline) or remove parallel.stages");
             return Map.of();
         }
+        int count = pipeline * stagesPerDevice;
+        if (stagesPerDevice > 1 && stages.isEmpty() && !emptyPrefix) {
+            problems.add("parallel.stages: a schedule with " + stagesPerDevice + " stages per device needs parallel.stages "
+                    + "to name which ops run on stages 1.." + (count - 1) + " (the cost model cuts only one stage per "
+                    + "device), e.g. parallel.stages { \"block1.\" = 1 }; 'tessera plan' lists the names");
+        }
         for (Map.Entry<String, Integer> rule : stages.entrySet()) {
-            if (rule.getValue() < 0 || rule.getValue() >= pipeline) {
+            if (rule.getValue() < 0 || rule.getValue() >= count) {
                 problems.add("parallel.stages.\"" + rule.getKey() + "\": stage " + rule.getValue() + " does not exist; "
-                        + "parallel.pipeline = " + pipeline + " gives stages 0.." + (pipeline - 1)
+                        + "parallel.pipeline = " + pipeline + (stagesPerDevice > 1 ? " with " + stagesPerDevice
+                        + " stages per device" : "") + " gives stages 0.." + (count - 1)
                         + "; use one of those or raise parallel.pipeline");
             }
         }

@@ -172,7 +172,8 @@ public record ParallelPlan(String model, String description, ParallelSettings se
             }
         }
         Map<String, Placement> byPrefix = new LinkedHashMap<>();
-        settings.stages().forEach((prefix, stage) -> byPrefix.put(prefix, settings.stagePlacement(stage)));
+        settings.stages().forEach((prefix, stage) -> byPrefix.put(prefix,
+                settings.stagePlacement(settings.positionOfStage(stage))));
         Map<Op, Placement> opStages = new StageRules(byPrefix).resolve(ops, settings.placement());
         Set<Placement> used = new HashSet<>(opStages.values());
         for (int stage = 1; stage < settings.pipeline(); stage++) {
@@ -186,6 +187,18 @@ public record ParallelPlan(String model, String description, ParallelSettings se
             }
         }
         return opStages;
+    }
+
+    /**
+     * The pipeline stage of every op by name, from the layout (one stage per pipeline position,
+     * as the cost model's cut places them): the stages a schedule's lists are read by.
+     */
+    public Map<String, Integer> stageOfOp() {
+        Map<String, Integer> out = new LinkedHashMap<>();
+        for (Op op : ops) {
+            out.put(op.name(), Math.max(0, stages.indexOf(assignment.placement(op))));
+        }
+        return out;
     }
 
     /** The id of a stage placement, {@code p0} for stage 0, as the plan's text and JSON show it. */

@@ -10,6 +10,7 @@ import com.typesafe.config.ConfigFactory;
 import dev.tessera.api.Model;
 import dev.tessera.api.ModelProvider;
 import dev.tessera.deploy.InputException;
+import dev.tessera.plan.schedule.ScheduleName;
 import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.Sbp;
 import java.io.IOException;
@@ -137,6 +138,51 @@ class ConfigLoaderTest {
                 .parallel();
         assertTrue(asOverride.auto());
         assertEquals(2, asOverride.devices());
+    }
+
+    @Test
+    void shouldReadThePipelineScheduleByItsNameAndDefaultToNone() {
+        assertTrue(load("model.type = mlp").parallel().schedule().isEmpty());
+        ParallelSettings zeroBubble = load("model.type = mlp\nparallel { devices = 2, pipeline = 2, schedule = ZB-H1,"
+                + " stages { \"head.\" = 1 } }").parallel();
+        assertEquals(java.util.Optional.of(ScheduleName.ZB_H1), zeroBubble.schedule());
+    }
+
+    @Test
+    void shouldRejectAnUnknownScheduleListingTheValidNames() {
+        String message = problem("model.type = mlp\nparallel.schedule = 1f2b");
+
+        assertTrue(message.contains("parallel.schedule: unknown pipeline schedule '1f2b'; choose one of none, gpipe, "
+                + "1f1b, 1f1b-2bp, 1f1b-2bp-weights-at-end, zb-h1, zb-h2, interleaved-1f1b, zb-v, auto"), message);
+    }
+
+    @Test
+    void shouldNumberTheStagesOfASchedulesWithSeveralStagesPerDeviceOverAllOfThem() {
+        ParallelSettings v = load("model.type = mlp\nparallel { devices = 2, pipeline = 2, schedule = zb-v,"
+                + " stages { \"fc2.\" = 1, \"head.\" = 3 } }").parallel();
+        assertEquals(2, v.stagesPerDevice());
+        assertEquals(List.of(0, 1, 1, 0), List.of(v.positionOfStage(0), v.positionOfStage(1), v.positionOfStage(2),
+                v.positionOfStage(3)));
+        ParallelSettings looped = load("model.type = mlp\nparallel { devices = 2, pipeline = 2, chunks = 2,"
+                + " schedule = interleaved-1f1b, stages { \"fc2.\" = 1, \"head.\" = 3 } }").parallel();
+        assertEquals(List.of(0, 1, 0, 1), List.of(looped.positionOfStage(0), looped.positionOfStage(1),
+                looped.positionOfStage(2), looped.positionOfStage(3)));
+        String beyond = problem("model.type = mlp\nparallel { devices = 2, pipeline = 2, schedule = zb-v,"
+                + " stages { \"head.\" = 4 } }");
+        assertTrue(beyond.contains("stage 4 does not exist; parallel.pipeline = 2 with 2 stages per device gives "
+                + "stages 0..3"), beyond);
+    }
+
+    @Test
+    void shouldRejectChunksWithoutAnInterleavedScheduleAndMicroBatchesTheScheduleCannotRun() {
+        String chunks = problem("model.type = mlp\nparallel { devices = 2, pipeline = 2, schedule = 1f1b, chunks = 2,"
+                + " stages { \"head.\" = 1 } }");
+        assertTrue(chunks.contains("parallel.chunks: 2 stages per device need parallel.schedule = interleaved-1f1b"),
+                chunks);
+        String rounds = problem("model.type = mlp\ntrain.micro_batches = 9\nparallel { devices = 4, pipeline = 4,"
+                + " schedule = interleaved-1f1b, chunks = 2, stages { \"a.\" = 1, \"b.\" = 2, \"c.\" = 3 } }");
+        assertTrue(rounds.contains("parallel.schedule: interleaved 1F1B with 4 devices"), rounds);
+        assertTrue(rounds.contains("(train.micro_batches = 9, parallel.pipeline = 4)"), rounds);
     }
 
     @Test

@@ -27,6 +27,8 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 @Timeout(120)
 class TrainerTest {
@@ -170,6 +172,40 @@ class TrainerTest {
         List<Object> expected = trainLines(one).stream().map(l -> l.get("loss")).toList();
         assertEquals(12, expected.size());
         assertEquals(expected, trainLines(two).stream().map(l -> l.get("loss")).toList());
+    }
+
+    @ParameterizedTest(name = "parallel.schedule = {0}")
+    @ValueSource(strings = {"gpipe", "1f1b", "1f1b-2bp", "zb-h2", "auto"})
+    void shouldTrainTwoStagesFollowingAPipelineScheduleOnTheLossTrajectoryOfOneDevice(String schedule) {
+        Path one = dir.resolve("one");
+        Path two = dir.resolve("two");
+        String[] run = {"train.steps=6", "train.log_every=1", "train.eval_every=0", "train.micro_batches=4"};
+        new Trainer(config(run), RunDirectory.createFresh(one), Progress.silent()).train();
+        List<String> scheduled = new java.util.ArrayList<>(List.of(run));
+        scheduled.add(TWO_STAGES);
+        scheduled.add("parallel.schedule=" + schedule);
+        new Trainer(config(scheduled.toArray(String[]::new)), RunDirectory.createFresh(two), Progress.silent()).train();
+
+        List<Object> expected = trainLines(one).stream().map(l -> l.get("loss")).toList();
+        assertEquals(6, expected.size());
+        assertEquals(expected, trainLines(two).stream().map(l -> l.get("loss")).toList());
+    }
+
+    @Test
+    void shouldTrainTwoDataParallelStagesFollowingASchedule() {
+        Path dataflow = dir.resolve("dataflow");
+        Path scheduled = dir.resolve("scheduled");
+        String[] run = {"train.steps=4", "train.log_every=1", "train.eval_every=0", "train.micro_batches=4",
+                "parallel={devices=4,data=2,pipeline=2,stages={add=1}}"};
+        new Trainer(config(run), RunDirectory.createFresh(dataflow), Progress.silent()).train();
+        List<String> withSchedule = new java.util.ArrayList<>(List.of(run));
+        withSchedule.add("parallel.schedule=zb-h1");
+        new Trainer(config(withSchedule.toArray(String[]::new)), RunDirectory.createFresh(scheduled),
+                Progress.silent()).train();
+
+        List<Object> expected = trainLines(dataflow).stream().map(l -> l.get("loss")).toList();
+        assertEquals(4, expected.size());
+        assertEquals(expected, trainLines(scheduled).stream().map(l -> l.get("loss")).toList());
     }
 
     @Test

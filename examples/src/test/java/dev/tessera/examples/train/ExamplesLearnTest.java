@@ -99,6 +99,28 @@ class ExamplesLearnTest {
         assertEquals(one, losses(runs.resolve("two")));
     }
 
+    @Test
+    @Timeout(value = 10, unit = TimeUnit.MINUTES)
+    void shouldTrainTheGptExampleInFourStagesOnTwoDevicesWithZbVAndInterleaved1f1bOnTheLossTrajectoryOfOne()
+            throws IOException {
+        String[] shortRun = {"train.steps=4", "train.log_every=1", "train.eval_every=0", "train.micro_batches=4",
+                "train.batch_size=16"};
+        train(runs.resolve("one"), "configs/gpt-addition.conf", shortRun);
+        List<Double> one = losses(runs.resolve("one"));
+        assertEquals(4, one.size());
+        // stages: embeddings | block 0 | block 1 | final norm and head; the V puts 0 and 3 on device 0:0,
+        // the loop 0 and 2
+        for (String schedule : List.of("schedule=zb-v", "schedule=interleaved-1f1b, chunks=2")) {
+            List<String> split = new ArrayList<>(List.of(shortRun));
+            split.add("parallel={devices=2, pipeline=2, " + schedule
+                    + ", stages={\"block0.\"=1, \"block1.\"=2, \"ln_final.\"=3, \"head.\"=3}}");
+            Path run = runs.resolve(schedule.substring("schedule=".length(), schedule.indexOf(',') < 0
+                    ? schedule.length() : schedule.indexOf(',')));
+            train(run, "configs/gpt-addition.conf", split.toArray(String[]::new));
+            assertEquals(one, losses(run), schedule);
+        }
+    }
+
     private static List<Double> losses(Path runDir) throws IOException {
         List<Double> losses = new ArrayList<>();
         for (String line : Files.readAllLines(runDir.resolve("metrics.jsonl"))) {

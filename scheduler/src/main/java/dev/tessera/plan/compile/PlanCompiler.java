@@ -46,8 +46,10 @@ import java.util.function.Function;
  *
  * An ordering edge between devices goes through a token: the earlier actor gets an extra
  * output that a transfer actor on the later actor's device consumes, and the later actor
- * waits for that transfer instead. The compiler is pure: the same graph, devices and options
- * give the same plan.
+ * waits for that transfer instead. With a pipeline schedule ({@link PlanOptions#schedule()}) every
+ * device gets the action order the schedule expands to and the quotas that order needs
+ * ({@link ScheduleOrders}); without one, no device has an order and actors act as their data
+ * arrives. The compiler is pure: the same graph, devices and options give the same plan.
  */
 public final class PlanCompiler {
     private final TrainingGraph graph;
@@ -73,8 +75,9 @@ public final class PlanCompiler {
      * @param devices the plan's devices, in the order the plan lists them
      * @param deviceOfOp the device, one of {@code devices}, that runs each op
      * @throws IllegalArgumentException when an op is placed on a device that is not in
-     *     {@code devices}, or a parameter or state tensor is written by an F/B/W op that is not
-     *     its only F/B/W user
+     *     {@code devices}, a parameter or state tensor is written by an F/B/W op that is not
+     *     its only F/B/W user, or the options' schedule does not match the layout (see
+     *     {@link ScheduleOrders#apply})
      */
     public static PlanProto compile(TrainingGraph graph, List<DeviceId> devices, Function<Op, DeviceId> deviceOfOp,
                                     PlanOptions options) {
@@ -139,7 +142,9 @@ public final class PlanCompiler {
         }
         PersistentAccessOrder.apply(opActors, this::order, this::orderAcrossIterations);
         requireQuotasHeld();
-        return PlanWriter.write(options, graph.options().microBatches(), devices, actors);
+        PlanProto plan = PlanWriter.write(options, graph.options().microBatches(), devices, actors);
+        return options.schedule().map(schedule -> ScheduleOrders.apply(plan, schedule, options.stageOfOp()))
+                .orElse(plan);
     }
 
     /**

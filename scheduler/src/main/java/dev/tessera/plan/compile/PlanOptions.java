@@ -1,7 +1,9 @@
 package dev.tessera.plan.compile;
 
+import dev.tessera.plan.schedule.PipelineSchedule;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * What the plan compiler needs besides the graph and its devices.
@@ -17,12 +19,23 @@ import java.util.Map;
  * @param outputQuotas       registers of the outputs holding these tensors (by physical tensor
  *                           name, e.g. {@code "fc1.matmul@0:1"}), instead of registerQuota or
  *                           sourceQuota; the transfers that move such a tensor to other devices
- *                           get the same quota. Empty by default. A schedule sets it from its peak
- *                           of micro-batches in flight (GPipe keeps every micro-batch's forward
- *                           activations alive, so they need one register per micro-batch).
+ *                           get the same quota. Empty by default. A schedule raises these and
+ *                           every other quota to what its order holds in flight (GPipe keeps every
+ *                           micro-batch's forward activations alive, so they need one register per
+ *                           micro-batch); see docs/pipeline-schedules.md.
+ * @param schedule           the pipeline schedule whose order every device follows
+ *                           ({@link ScheduleOrders}), with the register quotas it needs raised to
+ *                           what it holds in flight; empty (the default): no action orders, every
+ *                           actor acts as its data arrives
+ * @param stageOfOp          the schedule stage of each op, by the name of the op its actor runs
+ *                           (e.g. {@code "block1.fc.matmul@0:1"}), for schedules that run several
+ *                           stages on one device (interleaved 1F1B, ZB-V) and stages of several
+ *                           devices (each follows its ops' schedule device); empty when plan
+ *                           device s runs stage s alone
  */
 public record PlanOptions(String jobId, long planVersion, int registerQuota, int sourceQuota, boolean withUpdate,
-                          long collectiveChunkBytes, Map<String, Integer> outputQuotas) {
+                          long collectiveChunkBytes, Map<String, Integer> outputQuotas,
+                          Optional<PipelineSchedule> schedule, Map<String, Integer> stageOfOp) {
     /** Bytes per ring step unless told otherwise. */
     public static final long DEFAULT_CHUNK_BYTES = 1 << 20;
 
@@ -44,6 +57,8 @@ public record PlanOptions(String jobId, long planVersion, int registerQuota, int
                         + "' must be at least 1, got " + quota);
             }
         });
+        schedule = schedule == null ? Optional.empty() : schedule;
+        stageOfOp = stageOfOp == null ? Map.of() : Map.copyOf(stageOfOp);
         if (collectiveChunkBytes < 0) {
             throw new IllegalArgumentException("the collective chunk size must be at least 0, got "
                     + collectiveChunkBytes);
@@ -53,17 +68,17 @@ public record PlanOptions(String jobId, long planVersion, int registerQuota, int
     /** Job "local", version 0, the given quotas, with the update, default collective settings. */
     public static PlanOptions of(int registerQuota, int sourceQuota) {
         return new PlanOptions("local", 0, registerQuota, sourceQuota, true, DEFAULT_CHUNK_BYTES,
-                Map.of());
+                Map.of(), Optional.empty(), Map.of());
     }
 
     public PlanOptions withUpdate(boolean value) {
         return new PlanOptions(jobId, planVersion, registerQuota, sourceQuota, value, collectiveChunkBytes,
-                outputQuotas);
+                outputQuotas, schedule, stageOfOp);
     }
 
     public PlanOptions withJob(String id, long version) {
         return new PlanOptions(id, version, registerQuota, sourceQuota, withUpdate, collectiveChunkBytes,
-                outputQuotas);
+                outputQuotas, schedule, stageOfOp);
     }
 
     /** These options with {@code quota} registers for the outputs holding tensor {@code tensor}. */
@@ -71,7 +86,18 @@ public record PlanOptions(String jobId, long planVersion, int registerQuota, int
         Map<String, Integer> quotas = new LinkedHashMap<>(outputQuotas);
         quotas.put(tensor, quota);
         return new PlanOptions(jobId, planVersion, registerQuota, sourceQuota, withUpdate, collectiveChunkBytes,
-                quotas);
+                quotas, schedule, stageOfOp);
+    }
+
+    /** These options with every device following {@code value}'s order; null for none. */
+    public PlanOptions withSchedule(PipelineSchedule value) {
+        return withSchedule(value, Map.of());
+    }
+
+    /** The same with the schedule stage of each op (by op name), for several stages per device. */
+    public PlanOptions withSchedule(PipelineSchedule value, Map<String, Integer> stages) {
+        return new PlanOptions(jobId, planVersion, registerQuota, sourceQuota, withUpdate, collectiveChunkBytes,
+                outputQuotas, Optional.ofNullable(value), stages);
     }
 
     /** Registers of an output holding {@code tensor}: its own quota if set, else {@code otherwise}. */

@@ -101,7 +101,13 @@ final class ActorExecutor implements AutoCloseable {
     }
 
     static PlanOptions planOptions(ActorExecutorOptions options, boolean withUpdate) {
-        return PlanOptions.of(options.registerQuota(), options.sourceQuota()).withUpdate(withUpdate);
+        return planOptions(options, withUpdate, Map.of());
+    }
+
+    /** @param stageOfOp the schedule stage of each physical op, by name */
+    static PlanOptions planOptions(ActorExecutorOptions options, boolean withUpdate, Map<String, Integer> stageOfOp) {
+        return PlanOptions.of(options.registerQuota(), options.sourceQuota()).withUpdate(withUpdate)
+                .withSchedule(options.schedule().orElse(null), stageOfOp);
     }
 
     private PlanBinding.Bound compile(boolean withUpdate) {

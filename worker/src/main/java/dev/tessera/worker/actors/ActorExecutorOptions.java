@@ -1,6 +1,9 @@
 package dev.tessera.worker.actors;
 
+import dev.tessera.plan.schedule.PipelineSchedule;
 import dev.tessera.worker.kernel.KernelRegistry;
+import java.util.Map;
+import java.util.Optional;
 
 /**
  * How an {@link ParallelExecutor} runs a training graph. The devices are not here: they are the
@@ -15,8 +18,17 @@ import dev.tessera.worker.kernel.KernelRegistry;
  *                      the source's copy behind compute even where the stages serialize.
  * @param trace         record every action; {@link ParallelExecutor#lastTrace()} returns the trace
  * @param kernels       where kernels are looked up
+ * @param schedule      the pipeline schedule every device follows ({@code parallel.schedule}): the
+ *                      plan compiler expands it into each device's action order and raises the
+ *                      register quotas to what that order holds in flight; empty (the default):
+ *                      every actor acts as its data arrives
+ * @param stageOfOp     the schedule stage of each logical op by name (gradient and update ops
+ *                      included), for a schedule with several stages per device (interleaved
+ *                      1F1B, ZB-V) or a layout with several devices per stage (data or tensor
+ *                      parallel stages); empty when stage s is the layout's device s
  */
-public record ActorExecutorOptions(int registerQuota, int sourceQuota, boolean trace, KernelRegistry kernels) {
+public record ActorExecutorOptions(int registerQuota, int sourceQuota, boolean trace, KernelRegistry kernels,
+                                   Optional<PipelineSchedule> schedule, Map<String, Integer> stageOfOp) {
     /** Micro-batches a source loads ahead unless told otherwise ({@code runtime.source_prefetch}). */
     public static final int DEFAULT_SOURCE_QUOTA = 2;
 
@@ -28,22 +40,36 @@ public record ActorExecutorOptions(int registerQuota, int sourceQuota, boolean t
             throw new IllegalArgumentException("runtime.source_prefetch (the source register quota) must be at least 1, got "
                     + sourceQuota);
         }
+        schedule = schedule == null ? Optional.empty() : schedule;
+        stageOfOp = stageOfOp == null ? Map.of() : Map.copyOf(stageOfOp);
     }
 
     /** Register quota 1, sources 2 micro-batches ahead, untraced, the standard kernels. */
     public static ActorExecutorOptions defaults() {
-        return new ActorExecutorOptions(1, DEFAULT_SOURCE_QUOTA, false, KernelRegistry.standard());
+        return new ActorExecutorOptions(1, DEFAULT_SOURCE_QUOTA, false, KernelRegistry.standard(),
+                Optional.empty(), Map.of());
     }
 
     public ActorExecutorOptions withRegisterQuota(int value) {
-        return new ActorExecutorOptions(value, sourceQuota, trace, kernels);
+        return new ActorExecutorOptions(value, sourceQuota, trace, kernels, schedule, stageOfOp);
     }
 
     public ActorExecutorOptions withSourceQuota(int value) {
-        return new ActorExecutorOptions(registerQuota, value, trace, kernels);
+        return new ActorExecutorOptions(registerQuota, value, trace, kernels, schedule, stageOfOp);
     }
 
     public ActorExecutorOptions withTrace(boolean value) {
-        return new ActorExecutorOptions(registerQuota, sourceQuota, value, kernels);
+        return new ActorExecutorOptions(registerQuota, sourceQuota, value, kernels, schedule, stageOfOp);
+    }
+
+    /** These options with every device following {@code value}'s order; null for none (dataflow). */
+    public ActorExecutorOptions withSchedule(PipelineSchedule value) {
+        return withSchedule(value, Map.of());
+    }
+
+    /** The same with the stage of each logical op, for a schedule with several stages per device. */
+    public ActorExecutorOptions withSchedule(PipelineSchedule value, Map<String, Integer> stages) {
+        return new ActorExecutorOptions(registerQuota, sourceQuota, trace, kernels, Optional.ofNullable(value),
+                stages);
     }
 }

@@ -80,7 +80,7 @@ public final class ParallelExecutor implements TrainingExecutor {
 
     /**
      * Runs the compiled plan as {@code adjust} changes it, e.g. with an action order per device
-     * that a test writes by hand (the compiler sets none yet).
+     * that a test writes or edits by hand.
      */
     ParallelExecutor(DistributedTraining distributed, long seed, ActorExecutorOptions options,
                      UnaryOperator<PlanProto> adjust) {
@@ -88,9 +88,10 @@ public final class ParallelExecutor implements TrainingExecutor {
         this.graph = distributed.logical();
         this.options = options;
         this.seed = seed;
+        Map<String, Integer> stages = physicalStages(distributed, options.stageOfOp());
         this.physical = new ActorExecutor(distributed.physical(), seed, options,
                 withUpdate -> adjust.apply(PlanCompiler.compile(distributed, ActorExecutor.planOptions(options,
-                        withUpdate))));
+                        withUpdate, stages))));
         Map<String, HostTensor> initial = new LinkedHashMap<>();
         for (Tensor p : graph.parameters()) {
             initial.put(p.name(), ParameterInit.materialize(p, seed));
@@ -100,6 +101,22 @@ public final class ParallelExecutor implements TrainingExecutor {
             zeroState.put(s.name(), HostTensor.zeros(s.shape(), s.dtype()));
         }
         restore(initial, zeroState, 0);
+    }
+
+    /** The stage of each physical op ({@code name@device}) whose logical op has one. */
+    private static Map<String, Integer> physicalStages(DistributedTraining distributed, Map<String, Integer> logical) {
+        Map<String, Integer> out = new LinkedHashMap<>();
+        if (logical.isEmpty()) {
+            return out;
+        }
+        for (Op op : distributed.physical().ops()) {
+            int at = op.name().lastIndexOf('@');
+            Integer stage = logical.get(at < 0 ? op.name() : op.name().substring(0, at));
+            if (stage != null) {
+                out.put(op.name(), stage);
+            }
+        }
+        return out;
     }
 
     public DistributedTraining distributed() {
