@@ -192,6 +192,22 @@ class TrainerTest {
     }
 
     @Test
+    void shouldTrainStagesCutByTheCostModelFollowingASchedule() {
+        Path one = dir.resolve("one");
+        Path two = dir.resolve("two");
+        String[] run = {"train.steps=6", "train.log_every=1", "train.eval_every=0", "train.micro_batches=4"};
+        new Trainer(config(run), RunDirectory.createFresh(one), Progress.silent()).train();
+        List<String> scheduled = new java.util.ArrayList<>(List.of(run));
+        scheduled.add("parallel={devices=2,pipeline=2}");
+        scheduled.add("parallel.schedule=1f1b");
+        new Trainer(config(scheduled.toArray(String[]::new)), RunDirectory.createFresh(two), Progress.silent()).train();
+
+        List<Object> expected = trainLines(one).stream().map(l -> l.get("loss")).toList();
+        assertEquals(6, expected.size());
+        assertEquals(expected, trainLines(two).stream().map(l -> l.get("loss")).toList());
+    }
+
+    @Test
     void shouldTrainTwoDataParallelStagesFollowingASchedule() {
         Path dataflow = dir.resolve("dataflow");
         Path scheduled = dir.resolve("scheduled");
