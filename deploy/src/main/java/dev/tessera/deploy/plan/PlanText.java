@@ -2,6 +2,7 @@ package dev.tessera.deploy.plan;
 
 import dev.tessera.graph.Op;
 import dev.tessera.graph.Tensor;
+import dev.tessera.lowering.PhysicalLowering;
 import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.Placement;
 import dev.tessera.sbp.Sharding;
@@ -58,6 +59,13 @@ public final class PlanText {
                         bytes(c.activationBytes())));
             }
         }
+        plan.settings().schedule().ifPresent(name -> {
+            PipelineSetup pipeline = PipelineSetup.of(plan, PhysicalLowering.lower(plan.graph(), plan.assignment()));
+            s.append("schedule ").append(name.configName())
+                    .append(pipeline.autoOrigin().map(origin -> " (chose " + origin + ")").orElse(""))
+                    .append(", every device's actions per iteration (F, B, W of stage s and micro-batch j as sFj):\n");
+            pipeline.schedule().orElseThrow().toText().lines().forEach(line -> s.append("  ").append(line).append("\n"));
+        });
         s.append("\n");
 
         s.append("tensors (placement, NdSbp; * = fixed by a hint")

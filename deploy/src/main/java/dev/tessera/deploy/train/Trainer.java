@@ -10,26 +10,18 @@ import dev.tessera.deploy.config.ParallelSettings;
 import dev.tessera.deploy.config.RunConfig;
 import dev.tessera.deploy.config.TrainSettings;
 import dev.tessera.deploy.plan.ParallelPlan;
+import dev.tessera.deploy.plan.PipelineSetup;
 import dev.tessera.deploy.run.LossChart;
 import dev.tessera.deploy.run.MetricsLog;
 import dev.tessera.deploy.run.Progress;
 import dev.tessera.deploy.run.RunDirectory;
 import dev.tessera.graph.DType;
 import dev.tessera.graph.LogicalGraph;
-import dev.tessera.graph.Op;
 import dev.tessera.graph.Tensor;
 import dev.tessera.lowering.DistributedTraining;
 import dev.tessera.lowering.PhysicalLowering;
-import dev.tessera.plan.schedule.PipelineSchedule;
-import dev.tessera.plan.schedule.ScheduleName;
-import dev.tessera.plan.schedule.auto.AutoScheduler;
-import dev.tessera.plan.simulate.StageCosts;
 import dev.tessera.runtime.trace.ChromeTraceWriter;
 import dev.tessera.runtime.trace.Trace;
-import dev.tessera.sbp.DeviceId;
-import dev.tessera.sbp.Placement;
-import dev.tessera.sbp.infer.CostModel;
-import dev.tessera.sbp.infer.StageRules;
 import dev.tessera.tensor.HostTensor;
 import dev.tessera.worker.actors.ActorExecutorOptions;
 import dev.tessera.worker.actors.ParallelExecutor;
@@ -310,65 +302,14 @@ public final class Trainer {
                     + "); 'tessera plan' shows the layout");
         }
         DistributedTraining distributed = PhysicalLowering.lower(graph, prepared.plan().assignment());
-        Map<String, Integer> stageOfOp = parallel.schedule().isEmpty() ? Map.of()
-                : parallel.stages().isEmpty() ? prepared.plan().stageOfOp() : stageOfOp(graph, parallel);
-        PipelineSchedule schedule = schedule(parallel, distributed, stageOfOp);
-        return new ParallelExecutor(distributed, settings.seed(), executorOptions().withSchedule(schedule, stageOfOp));
-    }
-
-    /** The logical op a physical op ({@code name@device}) was lowered from. */
-    private static String logicalName(Op physical) {
-        int at = physical.name().lastIndexOf('@');
-        return at < 0 ? physical.name() : physical.name().substring(0, at);
-    }
-
-    /**
-     * The pipeline stage of every op, as {@code parallel.stages} resolves it (gradient and update
-     * ops with their forward op), so that every device of a data- or tensor-parallel stage
-     * follows that stage's list of the schedule.
-     */
-    private static Map<String, Integer> stageOfOp(TrainingGraph graph, ParallelSettings parallel) {
-        // one placement per schedule stage while the rules resolve (stages of a device share its devices)
-        Map<String, Placement> byPrefix = new LinkedHashMap<>();
-        parallel.stages().forEach((prefix, stage) -> byPrefix.put(prefix, stageMarker(stage)));
-        Map<Op, Placement> resolved = new StageRules(byPrefix).resolve(graph.ops(), stageMarker(0));
-        Map<String, Integer> out = new LinkedHashMap<>();
-        for (Op op : graph.ops()) {
-            out.put(op.name(), resolved.containsKey(op) ? resolved.get(op).device(0).device() : 0);
-        }
-        return out;
-    }
-
-    /** A placement that stands for schedule stage {@code stage}; it is never lowered. */
-    private static Placement stageMarker(int stage) {
-        return Placement.of(List.of(new DeviceId(Integer.MAX_VALUE, stage)), 1, 1);
-    }
-
-    /**
-     * The pipeline schedule of {@code parallel.schedule} for this layout, or null for none; auto
-     * searches with the stages' modeled costs, holding at most as many micro-batches per device as
-     * 1F1B (one per stage).
-     */
-    private PipelineSchedule schedule(ParallelSettings parallel, DistributedTraining distributed,
-                                      Map<String, Integer> stageOfOp) {
-        if (parallel.schedule().isEmpty()) {
-            return null;
-        }
-        ScheduleName name = parallel.schedule().get();
-        int stages = parallel.pipeline();
-        PipelineSchedule schedule;
-        if (name == ScheduleName.AUTO) {
-            AutoScheduler.Choice choice = AutoScheduler.schedule(settings.microBatches(),
-                    StageCosts.of(distributed, stages, op -> stageOfOp.getOrDefault(logicalName(op), 0),
-                            CostModel.standard()), stages);
-            progress.note("auto schedule: " + choice.origin() + " (the fastest by the modeled stage costs)");
-            schedule = choice.schedule();
-        } else {
-            schedule = name.build(stages, settings.microBatches(), parallel.stagesPerDevice());
-        }
-        progress.note("every device follows the " + name.configName() + " schedule over " + settings.microBatches()
-                + " micro-batches:\n" + schedule.toText());
-        return schedule;
+        PipelineSetup pipeline = PipelineSetup.of(prepared.plan(), distributed);
+        pipeline.autoOrigin().ifPresent(origin -> progress.note("auto schedule: " + origin
+                + " (the fastest by the modeled stage costs)"));
+        pipeline.schedule().ifPresent(schedule -> progress.note("every device follows the "
+                + parallel.schedule().orElseThrow().configName() + " schedule over " + settings.microBatches()
+                + " micro-batches:\n" + schedule.toText()));
+        return new ParallelExecutor(distributed, settings.seed(), executorOptions()
+                .withSchedule(pipeline.schedule().orElse(null), pipeline.stageOfOp()));
     }
 
     /** E.g. {@code data 2 x tensor 1}, or with stages {@code pipeline 2 x data 1 x tensor 1}. */

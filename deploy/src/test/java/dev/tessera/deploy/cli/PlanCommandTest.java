@@ -261,6 +261,18 @@ class PlanCommandTest {
     }
 
     @Test
+    void shouldShowThePipelineScheduleEveryDeviceFollows() throws IOException {
+        Result result = plan("", "--set", "parallel.devices=2", "--set", "parallel.pipeline=2", "--set",
+                "parallel.schedule=1f1b", "--set", "train.micro_batches=4");
+
+        assertEquals(0, result.status(), result.err());
+        String out = result.out();
+        assertTrue(out.contains("schedule 1f1b, every device's actions per iteration"), out);
+        String expected = dev.tessera.plan.schedule.Schedules.oneFOneB(2, 4).toText();
+        expected.lines().forEach(line -> assertTrue(out.contains("  " + line + "\n"), line + " in\n" + out));
+    }
+
+    @Test
     void shouldRejectStageRulesWithoutPipelineStages() throws IOException {
         Result result = plan("parallel.stages { add = 1 }\n");
 

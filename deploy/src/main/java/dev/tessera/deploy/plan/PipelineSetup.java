@@ -1,0 +1,81 @@
+package dev.tessera.deploy.plan;
+
+import dev.tessera.deploy.config.ParallelSettings;
+import dev.tessera.graph.Op;
+import dev.tessera.lowering.DistributedTraining;
+import dev.tessera.plan.schedule.PipelineSchedule;
+import dev.tessera.plan.schedule.ScheduleName;
+import dev.tessera.plan.schedule.auto.AutoScheduler;
+import dev.tessera.plan.simulate.StageCosts;
+import dev.tessera.sbp.DeviceId;
+import dev.tessera.sbp.Placement;
+import dev.tessera.sbp.infer.CostModel;
+import dev.tessera.sbp.infer.StageRules;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The pipeline schedule of a layout, as {@code parallel.schedule} names it, and the stage of every
+ * op that the schedule's lists are read by: what {@code tessera train} runs and {@code tessera
+ * plan} shows. {@code auto} searches with the stages' modeled costs, holding at most as many
+ * micro-batches per device as 1F1B (one per stage).
+ *
+ * @param schedule empty for {@code parallel.schedule = none}
+ * @param stageOfOp the schedule stage of every logical op by name; empty without a schedule
+ * @param autoOrigin for {@code auto}, the family or construction it chose; empty otherwise
+ */
+public record PipelineSetup(Optional<PipelineSchedule> schedule, Map<String, Integer> stageOfOp,
+        Optional<String> autoOrigin) {
+
+    public PipelineSetup {
+        stageOfOp = Map.copyOf(stageOfOp);
+    }
+
+    public static PipelineSetup of(ParallelPlan plan, DistributedTraining distributed) {
+        ParallelSettings parallel = plan.settings();
+        if (parallel.schedule().isEmpty()) {
+            return new PipelineSetup(Optional.empty(), Map.of(), Optional.empty());
+        }
+        Map<String, Integer> stageOfOp = parallel.stages().isEmpty() ? plan.stageOfOp() : byRules(plan);
+        ScheduleName name = parallel.schedule().get();
+        int stages = parallel.pipeline();
+        int microBatches = plan.graph().options().microBatches();
+        if (name == ScheduleName.AUTO) {
+            AutoScheduler.Choice choice = AutoScheduler.schedule(microBatches, StageCosts.of(distributed, stages,
+                    op -> stageOfOp.getOrDefault(logicalName(op), 0), CostModel.standard()), stages);
+            return new PipelineSetup(Optional.of(choice.schedule()), stageOfOp, Optional.of(choice.origin()));
+        }
+        return new PipelineSetup(Optional.of(name.build(stages, microBatches, parallel.stagesPerDevice())),
+                stageOfOp, Optional.empty());
+    }
+
+    /**
+     * The stage of every op as {@code parallel.stages} resolves it (gradient and update ops with
+     * their forward op), numbered as the schedule numbers stages, so that every device of a data-
+     * or tensor-parallel stage, and each of several stages on one device, follows its own list.
+     */
+    private static Map<String, Integer> byRules(ParallelPlan plan) {
+        // one placement per schedule stage while the rules resolve (stages of a device share its devices)
+        Map<String, Placement> byPrefix = new LinkedHashMap<>();
+        plan.settings().stages().forEach((prefix, stage) -> byPrefix.put(prefix, stageMarker(stage)));
+        Map<Op, Placement> resolved = new StageRules(byPrefix).resolve(plan.graph().ops(), stageMarker(0));
+        Map<String, Integer> out = new LinkedHashMap<>();
+        for (Op op : plan.graph().ops()) {
+            out.put(op.name(), resolved.containsKey(op) ? resolved.get(op).device(0).device() : 0);
+        }
+        return out;
+    }
+
+    /** A placement that stands for schedule stage {@code stage}; it is never lowered. */
+    private static Placement stageMarker(int stage) {
+        return Placement.of(List.of(new DeviceId(Integer.MAX_VALUE, stage)), 1, 1);
+    }
+
+    /** The logical op a physical op ({@code name@device}) was lowered from. */
+    private static String logicalName(Op physical) {
+        int at = physical.name().lastIndexOf('@');
+        return at < 0 ? physical.name() : physical.name().substring(0, at);
+    }
+}
