@@ -1,0 +1,207 @@
+package dev.tessera.bench;
+
+import dev.tessera.api.ModelGraph;
+import dev.tessera.autodiff.Autodiff;
+import dev.tessera.autodiff.TrainingGraph;
+import dev.tessera.autodiff.TrainingOptions;
+import dev.tessera.examples.gpt.AdditionTask;
+import dev.tessera.examples.gpt.GptModel;
+import dev.tessera.graph.DType;
+import dev.tessera.graph.GraphBuilder;
+import dev.tessera.graph.Phase;
+import dev.tessera.lowering.DistributedTraining;
+import dev.tessera.optim.Optimizer;
+import dev.tessera.plan.schedule.PipelineSchedule;
+import dev.tessera.plan.schedule.Schedules;
+import dev.tessera.plan.schedule.auto.AutoScheduler;
+import dev.tessera.plan.simulate.CostModel;
+import dev.tessera.plan.simulate.SimulationReport;
+import dev.tessera.plan.simulate.Simulator;
+import dev.tessera.plan.simulate.StageCosts;
+import dev.tessera.runtime.trace.Trace;
+import dev.tessera.runtime.trace.TraceEvent;
+import dev.tessera.sbp.DeviceId;
+import dev.tessera.sbp.Placement;
+import dev.tessera.sbp.infer.StageBalancer;
+import dev.tessera.tensor.HostTensor;
+import dev.tessera.worker.actors.ActorExecutorOptions;
+import dev.tessera.worker.actors.ParallelExecutor;
+import dev.tessera.worker.exec.ComputeThreads;
+import dev.tessera.worker.exec.StepResult;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Pipeline schedules training for real: a GPT on the addition task large enough that compute
+ * dominates per-op overhead (4 layers, d_model 256, 8 heads by default) cut by the cost model into
+ * 2 stages on 2 virtual devices, one compute thread each, trained with each schedule family, auto,
+ * and without a schedule (dataflow), against the same model on 1 device. Losses of the first steps
+ * must agree with 1 device before timing. Then one traced chunk per schedule gives the measured
+ * bubble fraction (idle device time over devices x span of the chunk's iterations), set beside the
+ * simulator's for the same schedule fed the measured per-stage F, B and W times and update time.
+ *
+ * <p>Arguments: warm-up chunks (2), repeats (5), steps per chunk (3), micro-batches (8), global
+ * batch (64), layers (4), d_model (256).
+ */
+public final class PipelineScheduleBenchmark {
+    private PipelineScheduleBenchmark() {
+    }
+
+    public static void main(String[] args) {
+        int warmup = argument(args, 0, 2);
+        int repeats = argument(args, 1, 5);
+        int chunk = argument(args, 2, 3);
+        int microBatches = argument(args, 3, 8);
+        int batch = argument(args, 4, 64);
+        int layers = argument(args, 5, 4);
+        int width = argument(args, 6, 256);
+        ComputeThreads.set(1);
+        AdditionTask task = new AdditionTask(3, 0, 1000);
+        GraphBuilder g = new GraphBuilder(DType.F32);
+        ModelGraph model = new GptModel(task, layers, width, 8, 0.0).build(g, batch / microBatches);
+        TrainingGraph graph = Autodiff.build(g.build(), model.loss(), new TrainingOptions(microBatches,
+                new Optimizer.AdamW(0.9, 0.999, 1e-8, 0.01), 1.0));
+        List<List<Map<String, HostTensor>>> steps = new ArrayList<>();
+        List<List<Map<String, HostTensor>>> microSteps = GptBench.steps(task, batch / microBatches, chunk * microBatches);
+        for (int s = 0; s < chunk; s++) {
+            steps.add(microSteps.subList(s * microBatches, (s + 1) * microBatches).stream()
+                    .map(step -> step.get(0)).toList());
+        }
+        double[] rates = GptBench.rates(chunk);
+
+        List<Placement> stages = List.of(Placement.of(List.of(new DeviceId(0, 0)), 1, 1),
+                Placement.of(List.of(new DeviceId(0, 1)), 1, 1));
+        StageBalancer.Balanced cut = StageBalancer.balance(graph, stages, dev.tessera.sbp.infer.CostModel.standard());
+        DistributedTraining split = DistributedTraining.plan(graph, stages.get(0), cut.placements(), Map.of(),
+                dev.tessera.sbp.infer.CostModel.standard());
+        System.out.println(String.format(Locale.ROOT, "GPT %d layers, d_model %d, batch %d in %d micro-batches: "
+                + "%d logical ops; stages cut by the cost model: %s", layers, width, batch, microBatches,
+                graph.ops().size(), cut.costs().stream().map(c -> c.forwardOps() + " forward ops").toList()));
+        Map<String, PipelineSchedule> schedules = new LinkedHashMap<>();
+        schedules.put("dataflow (no schedule)", null);
+        schedules.put("gpipe", Schedules.gpipe(2, microBatches));
+        schedules.put("1f1b", Schedules.oneFOneB(2, microBatches));
+        schedules.put("1f1b-2bp", Schedules.oneFOneBTwoBp(2, microBatches));
+        schedules.put("zb-h1", Schedules.zbH1(2, microBatches));
+        schedules.put("zb-h2", Schedules.zbH2(2, microBatches));
+        AutoScheduler.Choice auto = AutoScheduler.schedule(microBatches,
+                StageCosts.of(split, dev.tessera.sbp.infer.CostModel.standard()), 2);
+        schedules.put("auto (" + auto.origin() + ")", auto.schedule());
+
+        List<ParallelExecutor> executors = new ArrayList<>();
+        try {
+            ParallelExecutor single = ParallelExecutor.onOneDevice(graph, 1);
+            executors.add(single);
+            List<StepResult> expected = single.run(steps.subList(0, 1), new double[] {rates[0]});
+            List<Harness.Contender> contenders = new ArrayList<>();
+            contenders.add(new Harness.Contender("1 device", () -> single.run(steps, rates)));
+            Map<String, ParallelExecutor> byName = new LinkedHashMap<>();
+            for (Map.Entry<String, PipelineSchedule> entry : schedules.entrySet()) {
+                ActorExecutorOptions options = ActorExecutorOptions.defaults();
+                ParallelExecutor executor = new ParallelExecutor(split, 1,
+                        entry.getValue() == null ? options : options.withSchedule(entry.getValue()));
+                executors.add(executor);
+                double loss = executor.run(steps.subList(0, 1), new double[] {rates[0]}).get(0).loss();
+                if (Math.abs(loss - expected.get(0).loss()) > 1e-5 * Math.abs(expected.get(0).loss())) {
+                    throw new IllegalStateException(entry.getKey() + ": loss " + loss + " against "
+                            + expected.get(0).loss() + " on one device");
+                }
+                byName.put(entry.getKey(), executor);
+                contenders.add(new Harness.Contender(entry.getKey(), () -> executor.run(steps, rates)));
+            }
+            List<Harness.Result> results = new Harness(warmup, repeats, 1).measure(contenders);
+            System.out.println(warmup + " warm-up chunks each, then " + repeats + " interleaved repeats of " + chunk
+                    + " steps; throughput relative to 1 device (median of back-to-back ratios):");
+            for (Harness.Result result : results) {
+                System.out.println(String.format(Locale.ROOT, "  %-34s %8.1f ms/step  x%.3f", result.name(),
+                        result.median() / chunk, Harness.pairedRatio(results.get(0), result)));
+            }
+            System.out.println("bubble fraction of one traced chunk, measured and as the simulator predicts it from "
+                    + "the measured per-stage F, B, W and update times:");
+            for (Map.Entry<String, PipelineSchedule> entry : schedules.entrySet()) {
+                if (entry.getValue() == null) {
+                    continue;
+                }
+                try (ParallelExecutor traced = new ParallelExecutor(split, 1, ActorExecutorOptions.defaults()
+                        .withTrace(true).withSchedule(entry.getValue()))) {
+                    traced.run(steps, rates);
+                    traced.run(steps, rates);
+                    Trace trace = traced.lastTrace().orElseThrow();
+                    double[] measured = measuredBubble(trace);
+                    SimulationReport predicted = Simulator.simulate(entry.getValue().withOptimizerSteps(), measuredCosts(trace, chunk,
+                            microBatches));
+                    System.out.println(String.format(Locale.ROOT, "  %-34s measured %.3f   simulated %.3f",
+                            entry.getKey(), measured[0], predicted.bubbleRate()));
+                }
+            }
+        } finally {
+            executors.forEach(ParallelExecutor::close);
+        }
+    }
+
+    /**
+     * The time a device spends on one schedule action: from the first to the last actor of that
+     * (device, micro-batch, phase) in the trace, so the dispatch between its actors counts as the
+     * action's, as it would on a device that runs one fused kernel per action. Update ops count as
+     * one action per (device, iteration); sources, transfers and sinks fall inside the actions.
+     */
+    private static Map<List<Object>, long[]> actionSpans(Trace trace) {
+        Map<List<Object>, long[]> spans = new LinkedHashMap<>();
+        for (TraceEvent e : trace.events()) {
+            Phase phase = e.actor().phase().orElse(null);
+            if (phase == null) {
+                continue;
+            }
+            List<Object> key = phase == Phase.UPDATE ? List.of(e.device().index(), phase, e.iteration())
+                    : List.of(e.device().index(), phase, e.step());
+            long[] span = spans.computeIfAbsent(key, k -> new long[] {Long.MAX_VALUE, Long.MIN_VALUE});
+            span[0] = Math.min(span[0], e.startNanos());
+            span[1] = Math.max(span[1], e.endNanos());
+        }
+        return spans;
+    }
+
+    /** Idle device time over devices x the chunk's span, a device busy while it runs an action. */
+    private static double[] measuredBubble(Trace trace) {
+        long start = Long.MAX_VALUE;
+        long end = Long.MIN_VALUE;
+        java.util.Set<Integer> devices = new java.util.HashSet<>();
+        for (TraceEvent e : trace.events()) {
+            start = Math.min(start, e.startNanos());
+            end = Math.max(end, e.endNanos());
+            devices.add(e.device().index());
+        }
+        long busy = actionSpans(trace).values().stream().mapToLong(span -> span[1] - span[0]).sum();
+        double total = (double) (end - start) * devices.size();
+        return new double[] {(total - busy) / total};
+    }
+
+    /** Per stage (= device) mean F, B, W action time per micro-batch and the update time, from the trace. */
+    private static CostModel measuredCosts(Trace trace, int steps, int microBatches) {
+        double[][] seconds = new double[3][2];
+        double[] update = new double[2];
+        actionSpans(trace).forEach((key, span) -> {
+            int device = (Integer) key.get(0);
+            double s = (span[1] - span[0]) / 1e9;
+            switch ((Phase) key.get(1)) {
+                case FORWARD -> seconds[0][device] += s;
+                case BACKWARD_INPUT -> seconds[1][device] += s;
+                case BACKWARD_WEIGHT -> seconds[2][device] += s;
+                case UPDATE -> update[device] += s;
+            }
+        });
+        List<List<Double>> perStage = new ArrayList<>();
+        for (double[] phase : seconds) {
+            perStage.add(List.of(phase[0] / (steps * microBatches), phase[1] / (steps * microBatches)));
+        }
+        return CostModel.perStage(perStage.get(0), perStage.get(1), perStage.get(2), 0.0)
+                .withOptimizerStep(Math.max(update[0], update[1]) / steps);
+    }
+
+    private static int argument(String[] args, int index, int fallback) {
+        return args.length > index ? Integer.parseInt(args[index]) : fallback;
+    }
+}
