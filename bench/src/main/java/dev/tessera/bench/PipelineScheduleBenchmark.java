@@ -39,7 +39,8 @@ import java.util.Map;
  * dominates per-op overhead (4 layers, d_model 256, 8 heads by default) cut by the cost model into
  * 2 stages on 2 virtual devices, one compute thread each, trained with each schedule family, auto,
  * and without a schedule (dataflow), against the same model on 1 device. Losses of the first steps
- * must agree with 1 device before timing. Then one traced chunk per schedule gives the measured
+ * must agree with 1 device before timing. Auto runs twice: searched with the cost model's stage
+ * times, and with the F, B and W times a traced 1F1B chunk measured. Then one traced chunk per schedule gives the measured
  * bubble fraction (idle device time over devices x span of the chunk's iterations), set beside the
  * simulator's for the same schedule fed the measured per-stage F, B and W times and update time.
  *
@@ -89,7 +90,16 @@ public final class PipelineScheduleBenchmark {
         schedules.put("zb-h2", Schedules.zbH2(2, microBatches));
         AutoScheduler.Choice auto = AutoScheduler.schedule(microBatches,
                 StageCosts.of(split, dev.tessera.sbp.infer.CostModel.standard()), 2);
-        schedules.put("auto (" + auto.origin() + ")", auto.schedule());
+        schedules.put("auto, modeled (" + auto.origin() + ")", auto.schedule());
+        // the same search fed the F, B and W times 1F1B measures on this machine
+        try (ParallelExecutor probe = new ParallelExecutor(split, 1, ActorExecutorOptions.defaults().withTrace(true)
+                .withSchedule(Schedules.oneFOneB(2, microBatches)))) {
+            probe.run(steps, rates);
+            probe.run(steps, rates);
+            AutoScheduler.Choice measured = AutoScheduler.schedule(microBatches,
+                    measuredCosts(probe.lastTrace().orElseThrow(), chunk, microBatches), 2);
+            schedules.put("auto, measured (" + measured.origin() + ")", measured.schedule());
+        }
 
         List<ParallelExecutor> executors = new ArrayList<>();
         try {
@@ -116,7 +126,7 @@ public final class PipelineScheduleBenchmark {
             System.out.println(warmup + " warm-up chunks each, then " + repeats + " interleaved repeats of " + chunk
                     + " steps; throughput relative to 1 device (median of back-to-back ratios):");
             for (Harness.Result result : results) {
-                System.out.println(String.format(Locale.ROOT, "  %-34s %8.1f ms/step  x%.3f", result.name(),
+                System.out.println(String.format(Locale.ROOT, "  %-60s %8.1f ms/step  x%.3f", result.name(),
                         result.median() / chunk, Harness.pairedRatio(results.get(0), result)));
             }
             System.out.println("bubble fraction of one traced chunk, measured and as the simulator predicts it from "
@@ -133,7 +143,7 @@ public final class PipelineScheduleBenchmark {
                     double[] measured = measuredBubble(trace);
                     SimulationReport predicted = Simulator.simulate(entry.getValue().withOptimizerSteps(), measuredCosts(trace, chunk,
                             microBatches));
-                    System.out.println(String.format(Locale.ROOT, "  %-34s measured %.3f   simulated %.3f",
+                    System.out.println(String.format(Locale.ROOT, "  %-60s measured %.3f   simulated %.3f",
                             entry.getKey(), measured[0], predicted.bubbleRate()));
                 }
             }
