@@ -23,6 +23,8 @@ import dev.tessera.runtime.trace.TraceEvent;
 import dev.tessera.sbp.DeviceId;
 import dev.tessera.sbp.Placement;
 import dev.tessera.sbp.infer.StageBalancer;
+import dev.tessera.sbp.infer.StageRules;
+import dev.tessera.graph.Op;
 import dev.tessera.tensor.HostTensor;
 import dev.tessera.worker.actors.ActorExecutorOptions;
 import dev.tessera.worker.actors.ParallelExecutor;
@@ -45,7 +47,8 @@ import java.util.Map;
  * simulator's for the same schedule fed the measured per-stage F, B and W times and update time.
  *
  * <p>Arguments: warm-up chunks (2), repeats (5), steps per chunk (3), micro-batches (8), global
- * batch (64), layers (4), d_model (256).
+ * batch (64), layers (4), d_model (256), and {@code uneven} to put block 0 alone on stage 0 and
+ * every later block on stage 1 instead of the cost model's cut.
  */
 public final class PipelineScheduleBenchmark {
     private PipelineScheduleBenchmark() {
@@ -75,12 +78,27 @@ public final class PipelineScheduleBenchmark {
 
         List<Placement> stages = List.of(Placement.of(List.of(new DeviceId(0, 0)), 1, 1),
                 Placement.of(List.of(new DeviceId(0, 1)), 1, 1));
-        StageBalancer.Balanced cut = StageBalancer.balance(graph, stages, dev.tessera.sbp.infer.CostModel.standard());
-        DistributedTraining split = DistributedTraining.plan(graph, stages.get(0), cut.placements(), Map.of(),
+        boolean uneven = args.length > 7 && args[7].equals("uneven");
+        Map<Op, Placement> opStages;
+        if (uneven) {
+            // stage 0: the embeddings and block 0; stage 1: every later block, the final norm and the head
+            Map<String, Placement> rules = new LinkedHashMap<>();
+            for (int layer = 1; layer < layers; layer++) {
+                rules.put("block" + layer + ".", stages.get(1));
+            }
+            rules.put("ln_final.", stages.get(1));
+            rules.put("head.", stages.get(1));
+            opStages = new StageRules(rules).resolve(graph.ops(), stages.get(0));
+        } else {
+            opStages = StageBalancer.balance(graph, stages, dev.tessera.sbp.infer.CostModel.standard()).placements();
+        }
+        DistributedTraining split = DistributedTraining.plan(graph, stages.get(0), opStages, Map.of(),
                 dev.tessera.sbp.infer.CostModel.standard());
         System.out.println(String.format(Locale.ROOT, "GPT %d layers, d_model %d, batch %d in %d micro-batches: "
-                + "%d logical ops; stages cut by the cost model: %s", layers, width, batch, microBatches,
-                graph.ops().size(), cut.costs().stream().map(c -> c.forwardOps() + " forward ops").toList()));
+                + "%d logical ops; stages %s: %s", layers, width, batch, microBatches, graph.ops().size(),
+                uneven ? "block 0 | the rest (uneven)" : "cut by the cost model",
+                StageBalancer.costs(graph, stages, opStages, dev.tessera.sbp.infer.CostModel.standard()).stream()
+                        .map(c -> c.forwardOps() + " forward ops").toList()));
         Map<String, PipelineSchedule> schedules = new LinkedHashMap<>();
         schedules.put("dataflow (no schedule)", null);
         schedules.put("gpipe", Schedules.gpipe(2, microBatches));
