@@ -230,7 +230,8 @@ public final class AeronTransport implements Transport {
         String problem = closed ? "the transport is closed"
                 : owner(local) != self ? "device " + local.name() + " is not on this transport"
                         + (owner(local) >= 0 ? " (it belongs to " + peers.get(owner(local)).name() + ")" : "")
-                : owner(other) < 0 ? "device " + other.name() + " is not on this transport" : null;
+                : owner(other) < 0 ? "device " + other.name() + " is not on this transport"
+                : owner(other) != self ? conductor.deadReason(owner(other)) : null;
         if (problem != null) {
             CompletableFuture<Void> failed = new CompletableFuture<>();
             failed.completeExceptionally(new TransportException((isSend ? "sending" : "receiving") + " message "

@@ -32,6 +32,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Predicate;
 import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
@@ -80,7 +81,8 @@ final class TransportConductor {
     private final long[] lastHeard;
     private final long[] undelivered;
     private final boolean[] connectedOnce;
-    private final String[] deadPeer;
+    /** Why each peer is dead (null while it lives): written by this thread, read by posting threads. */
+    private final AtomicReferenceArray<String> deadPeer;
     private final long startNanos;
     private final long connectDeadlineNanos;
     private final long peerTimeoutNanos;
@@ -109,7 +111,7 @@ final class TransportConductor {
         lastHeard = new long[n];
         undelivered = new long[n];
         connectedOnce = new boolean[n];
-        deadPeer = new String[n];
+        deadPeer = new AtomicReferenceArray<>(n);
         startNanos = System.nanoTime();
         connectDeadlineNanos = startNanos + settings.connectTimeout().toNanos();
         peerTimeoutNanos = settings.peerTimeout().toNanos();
@@ -142,7 +144,7 @@ final class TransportConductor {
     /** Whether every completed send has been acknowledged by its live receiver. */
     boolean drained() {
         for (int p = 0; p < undelivered.length; p++) {
-            if (undelivered[p] > 0 && deadPeer[p] == null) {
+            if (undelivered[p] > 0 && deadPeer.get(p) == null) {
                 return false;
             }
         }
@@ -154,11 +156,16 @@ final class TransportConductor {
         return true;
     }
 
+    /** Why messages with {@code peer} fail at once, or null while it lives; safe from any thread. */
+    String deadReason(int peer) {
+        return deadPeer.get(peer);
+    }
+
     // ---- posts -------------------------------------------------------------------------------
 
     private void accept(Message m) {
-        if (m.remote >= 0 && deadPeer[m.remote] != null) {
-            fail(m, deadPeer[m.remote]);
+        if (m.remote >= 0 && deadPeer.get(m.remote) != null) {
+            fail(m, deadPeer.get(m.remote));
             return;
         }
         m.deadlineNanos = now + settings.deliveryTimeout().toNanos();
@@ -307,7 +314,7 @@ final class TransportConductor {
     private void heartbeat() {
         for (int p = 0; p < publications.length; p++) {
             ExclusivePublication publication = publications[p];
-            if (publication == null || deadPeer[p] != null) {
+            if (publication == null || deadPeer.get(p) != null) {
                 continue;
             }
             if (publication.isConnected()) {
@@ -472,7 +479,7 @@ final class TransportConductor {
 
     private void scan() {
         for (int p = 0; p < peers.size(); p++) {
-            if (p == self || deadPeer[p] != null) {
+            if (p == self || deadPeer.get(p) != null) {
                 continue;
             }
             if (lastHeard[p] != 0 && now - lastHeard[p] > peerTimeoutNanos) {
@@ -520,7 +527,7 @@ final class TransportConductor {
 
     /** Fails every message with {@code peer} and every later one. */
     private void failPeer(int peer, String why) {
-        deadPeer[peer] = why;
+        deadPeer.set(peer, why);
         controls[peer].clear();
         failWhere(m -> m.remote == peer, why);
     }

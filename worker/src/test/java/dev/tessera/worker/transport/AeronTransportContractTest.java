@@ -35,8 +35,9 @@ class AeronTransportContractTest {
 
         @AfterEach
         void nothingLeft() {
-            assertEquals(List.of(), DriverDirectories.all(root));
+            List<Path> left = DriverDirectories.all(root);
             AeronTestSupport.deleteRoot(root);
+            assertEquals(List.of(), left);
         }
     }
 
@@ -55,8 +56,9 @@ class AeronTransportContractTest {
 
         @AfterEach
         void nothingLeft() {
-            assertEquals(List.of(), DriverDirectories.all(root));
+            List<Path> left = DriverDirectories.all(root);
             AeronTestSupport.deleteRoot(root);
+            assertEquals(List.of(), left);
         }
     }
 
