@@ -464,6 +464,7 @@ final class TransportConductor {
             return;
         }
         r.chunkBytes = chunkBytes;
+        r.deadlineNanos = now + settings.deliveryTimeout().toNanos();
         r.bytes.putBytes((int) at, buffer, offset + LENGTH, byteLength);
         r.nextChunk++;
         r.progress += byteLength;
@@ -497,10 +498,18 @@ final class TransportConductor {
         Iterator<Message> it = receives.values().iterator();
         while (it.hasNext()) {
             Message m = it.next();
-            if (m.progress == 0 && m.nextChunk == 0 && now > m.deadlineNanos) {
-                it.remove();
+            if (now <= m.deadlineNanos) {
+                continue;
+            }
+            it.remove();
+            if (m.nextChunk == 0) {
                 fail(m, m.source.name() + " sent no such message within " + settings.deliveryTimeout()
                         + "; check that every member of the collective runs and uses the same message ids");
+            } else {
+                rejected.reject(Reason.TRUNCATED_TENSOR, m.describe() + ": " + m.progress + " of " + m.total()
+                        + " bytes arrived, then nothing for " + settings.deliveryTimeout());
+                fail(m, "the tensor stopped arriving after " + m.progress + " of " + m.total() + " bytes; "
+                        + m.source.name() + " sent no further chunk within " + settings.deliveryTimeout());
             }
         }
         long staleNanos = settings.deliveryTimeout().toNanos();
