@@ -85,6 +85,11 @@ public record AeronSettings(long jobId, int planVersion, Path externalDriverDire
                 publicationUnblock);
     }
 
+    /** A fresh instance of the idle strategy named by {@link #idleStrategy} (one per thread). */
+    public org.agrona.concurrent.IdleStrategy newIdleStrategy() {
+        return AeronTransport.idleStrategy(idleStrategy);
+    }
+
     /** Payload bytes of one chunk: what a claimed frame holds after Aeron's and Tessera's headers, rounded down to 64. */
     public int chunkBytes() {
         return (mtu - 32 - TensorFrameHeaders.LENGTH) & ~63;
