@@ -15,7 +15,8 @@ import org.junit.jupiter.api.Nested;
 /**
  * The transport contract InProcessTransport passes, against two Aeron transports of one JVM (one
  * per "process", cpu:0 on the first, cpu:1 on the second): over IPC through a shared driver, and
- * over UDP on loopback with an embedded driver each. Afterwards no driver directory is left.
+ * over UDP on loopback with an embedded driver each; and one transport owning both devices.
+ * Afterwards no driver directory is left.
  */
 class AeronTransportContractTest {
     @Nested
@@ -62,6 +63,28 @@ class AeronTransportContractTest {
         }
     }
 
+    /** One transport owning both devices: messages between devices of one process never touch Aeron. */
+    @Nested
+    class WithinOneProcess extends TransportContractTest {
+        private final Path root = AeronTestSupport.driverRoot();
+
+        @Override
+        protected Transports open(Duration deliveryTimeout) {
+            AeronSettings settings = AeronTestSupport.settings(root, deliveryTimeout);
+            List<AeronPeer> peers = List.of(
+                    AeronPeer.udp("process-0", "127.0.0.1", AeronTestSupport.freeUdpPort(), List.of(CPU0, CPU1)));
+            AeronTransport both = AeronTransport.start(settings, peers, 0);
+            return pair(both, both, null);
+        }
+
+        @AfterEach
+        void nothingLeft() {
+            List<Path> left = DriverDirectories.all(root);
+            AeronTestSupport.deleteRoot(root);
+            assertEquals(List.of(), left);
+        }
+    }
+
     static TransportContractTest.Transports pair(AeronTransport zero, AeronTransport one, MediaDriver shared) {
         return new TransportContractTest.Transports() {
             private boolean closed;
@@ -78,7 +101,9 @@ class AeronTransportContractTest {
                 }
                 closed = true;
                 zero.close();
-                one.close();
+                if (one != zero) {
+                    one.close();
+                }
                 if (shared != null) {
                     shared.close();
                 }
