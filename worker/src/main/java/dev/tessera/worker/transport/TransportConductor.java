@@ -51,7 +51,7 @@ import org.agrona.MutableDirectBuffer;
  * one exclusive publication, in order, so the receiver expects chunk indices 0, 1, 2, ...
  */
 final class TransportConductor {
-    private static final int CHUNKS_PER_SEND_PER_CYCLE = 16;
+    private static final int CHUNKS_PER_SEND_PER_CYCLE = 32;
     private static final int FRAGMENTS_PER_POLL = 64;
 
     private record Control(int kind, int source, int destination, long id, long total, int type) {
@@ -80,6 +80,7 @@ final class TransportConductor {
     private final ArrayDeque<Control>[] controls;
     private final long[] lastHeard;
     private final long[] undelivered;
+    private final boolean[] servedPeer;
     private final boolean[] connectedOnce;
     /** Why each peer is dead (null while it lives): written by this thread, read by posting threads. */
     private final AtomicReferenceArray<String> deadPeer;
@@ -110,6 +111,7 @@ final class TransportConductor {
         }
         lastHeard = new long[n];
         undelivered = new long[n];
+        servedPeer = new boolean[n];
         connectedOnce = new boolean[n];
         deadPeer = new AtomicReferenceArray<>(n);
         startNanos = System.nanoTime();
@@ -249,11 +251,20 @@ final class TransportConductor {
 
     // ---- sending ------------------------------------------------------------------------------
 
+    /**
+     * Streams the oldest matched send to each peer: one message after the other per peer (as a
+     * byte stream would), so the first completes first and its receiver can re-post early.
+     */
     private int stream() {
         int work = 0;
         int chunkBytes = settings.chunkBytes();
+        java.util.Arrays.fill(servedPeer, false);
         for (int i = 0; i < streaming.size(); i++) {
             Message m = streaming.get(i);
+            if (servedPeer[m.remote]) {
+                continue;
+            }
+            servedPeer[m.remote] = true;
             ExclusivePublication publication = publications[m.remote];
             long total = m.total();
             for (int c = 0; c < CHUNKS_PER_SEND_PER_CYCLE; c++) {
@@ -278,6 +289,7 @@ final class TransportConductor {
                 m.nextChunk++;
                 if (m.progress == total) {
                     streaming.remove(i--);
+                    servedPeer[m.remote] = false;
                     undelivered[m.remote]++;
                     m.done.complete(null);
                     break;
