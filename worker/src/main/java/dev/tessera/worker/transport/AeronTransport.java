@@ -57,7 +57,6 @@ public final class AeronTransport implements Transport {
     private final Thread thread;
     private final Thread shutdownHook;
     private volatile boolean closed;
-    private volatile boolean stopped;
 
     private AeronTransport(AeronSettings settings, List<AeronPeer> peers, int self) {
         this.settings = settings.check();
@@ -200,17 +199,27 @@ public final class AeronTransport implements Transport {
         return me.channel() + (me.channel().contains("?") ? "|" : "?") + "so-rcvbuf=" + settings.socketBufferBytes();
     }
 
+    /** The transport thread: duty cycles until closed, then the linger, then closing; a failure fails every message. */
     private void run(IdleStrategy idle) {
-        while (!closed) {
-            idle.idle(conductor.doWork());
-        }
-        conductor.failAll("the transport was closed before the other side arrived");
-        long lingerUntil = System.nanoTime() + Math.min(settings.peerTimeout().toNanos(), TimeUnit.SECONDS.toNanos(5));
-        while (!conductor.drained() && System.nanoTime() < lingerUntil) {
-            idle.idle(conductor.doWork());
+        try {
+            while (!closed) {
+                idle.idle(conductor.doWork());
+            }
             conductor.failAll("the transport was closed before the other side arrived");
+            long lingerUntil = System.nanoTime() + Math.min(settings.peerTimeout().toNanos(), TimeUnit.SECONDS.toNanos(5));
+            while (!conductor.drained() && System.nanoTime() < lingerUntil) {
+                idle.idle(conductor.doWork());
+                conductor.failAll("the transport was closed before the other side arrived");
+            }
+        } catch (RuntimeException | Error e) {
+            closed = true;
+            System.getLogger(AeronTransport.class.getName()).log(System.Logger.Level.ERROR,
+                    "the Aeron transport of " + peers.get(self).name() + " failed", e);
+            conductor.failAll("the transport's thread failed: " + e);
+        } finally {
+            aeron.close();
+            closeDriver();
         }
-        stopped = true;
     }
 
     @Override
@@ -266,27 +275,26 @@ public final class AeronTransport implements Transport {
     /**
      * Fails every message still waiting, waits (up to the peer time-out, at most 5 s) until the
      * receivers acknowledged every completed send, then closes the publications, the subscription,
-     * the client and the embedded driver, and removes its directory.
+     * the client and the embedded driver, and removes its directory. Called on the transport's own
+     * thread (from a future's callback) it only starts this, which that thread finishes after the
+     * callback returns.
      */
     @Override
-    public synchronized void close() {
-        if (closed && stopped) {
+    public void close() {
+        closed = true;
+        if (Thread.currentThread() == thread) {
             return;
         }
-        closed = true;
         try {
-            thread.join(TimeUnit.SECONDS.toMillis(10));
+            thread.join(TimeUnit.SECONDS.toMillis(15));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        aeron.close();
-        closeDriver();
-        stopped = true;
         if (Thread.currentThread() != shutdownHook) {
             try {
                 Runtime.getRuntime().removeShutdownHook(shutdownHook);
             } catch (IllegalStateException shuttingDown) {
-                // the JVM is exiting; the hook runs this close again, which returns at once
+                // the JVM is exiting: the hook runs close() too, which only waits for the thread
             }
         }
     }

@@ -505,8 +505,7 @@ final class TransportConductor {
                         + peers.get(p).channel() + " stream " + peers.get(p).streamId());
             }
         }
-        expire(waitingSends, m -> m.remote < 0 ? m.destination.name() + " posted no matching receive"
-                : m.destination.name() + " posted no matching receive");
+        expire(waitingSends);
         Iterator<Message> it = receives.values().iterator();
         while (it.hasNext()) {
             Message m = it.next();
@@ -528,13 +527,13 @@ final class TransportConductor {
         remoteReceives.values().removeIf(r -> now - r.arrivedNanos > staleNanos);
     }
 
-    private void expire(Map<MessageKey, Message> table, java.util.function.Function<Message, String> why) {
-        Iterator<Message> it = table.values().iterator();
+    private void expire(Map<MessageKey, Message> sends) {
+        Iterator<Message> it = sends.values().iterator();
         while (it.hasNext()) {
             Message m = it.next();
             if (now > m.deadlineNanos) {
                 it.remove();
-                fail(m, why.apply(m) + " within " + settings.deliveryTimeout()
+                fail(m, m.destination.name() + " posted no matching receive within " + settings.deliveryTimeout()
                         + "; check that every member of the collective runs and uses the same message ids");
             }
         }
