@@ -19,13 +19,11 @@ import dev.tessera.runtime.plan.Device;
 import dev.tessera.runtime.transport.TransportException;
 import dev.tessera.worker.transport.RejectedFrames.Reason;
 import io.aeron.ExclusivePublication;
-import io.aeron.Publication;
 import io.aeron.Subscription;
 import io.aeron.logbuffer.BufferClaim;
 import io.aeron.logbuffer.FragmentHandler;
 import io.aeron.logbuffer.Header;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -54,9 +52,6 @@ final class TransportConductor {
     private static final int CHUNKS_PER_SEND_PER_CYCLE = 32;
     private static final int FRAGMENTS_PER_POLL = 64;
 
-    private record Control(int kind, int source, int destination, long id, long total, int type) {
-    }
-
     private record RemoteReceive(long total, int type, long arrivedNanos) {
     }
 
@@ -66,10 +61,10 @@ final class TransportConductor {
     private final Device[] devices;
     private final int[] ownerOf;
     private final Subscription subscription;
-    private final ExclusivePublication[] publications;
+    private final PeerPublications out;
+    private final PeerPublications.PeerFailure onPeerFailure = this::failPeer;
     private final Queue<Message> posted;
     private final RejectedFrames rejected;
-    private final BufferClaim claim = new BufferClaim();
     private final MessageKey probe = new MessageKey();
     private final FragmentHandler onFragment = this::onFragment;
 
@@ -77,11 +72,9 @@ final class TransportConductor {
     private final Map<MessageKey, Message> receives = new HashMap<>();
     private final Map<MessageKey, RemoteReceive> remoteReceives = new HashMap<>();
     private final List<Message> streaming = new ArrayList<>();
-    private final ArrayDeque<Control>[] controls;
     private final long[] lastHeard;
     private final long[] undelivered;
     private final boolean[] servedPeer;
-    private final boolean[] connectedOnce;
     /** Why each peer is dead (null while it lives): written by this thread, read by posting threads. */
     private final AtomicReferenceArray<String> deadPeer;
     private final long startNanos;
@@ -92,7 +85,6 @@ final class TransportConductor {
     private long nextScanNanos;
     private long now;
 
-    @SuppressWarnings("unchecked")
     TransportConductor(AeronSettings settings, List<AeronPeer> peers, int self, Device[] devices, int[] ownerOf,
             Subscription subscription, ExclusivePublication[] publications, Queue<Message> posted, RejectedFrames rejected) {
         this.settings = settings;
@@ -101,21 +93,16 @@ final class TransportConductor {
         this.devices = devices;
         this.ownerOf = ownerOf;
         this.subscription = subscription;
-        this.publications = publications;
         this.posted = posted;
         this.rejected = rejected;
         int n = peers.size();
-        controls = new ArrayDeque[n];
-        for (int p = 0; p < n; p++) {
-            controls[p] = new ArrayDeque<>();
-        }
         lastHeard = new long[n];
         undelivered = new long[n];
         servedPeer = new boolean[n];
-        connectedOnce = new boolean[n];
         deadPeer = new AtomicReferenceArray<>(n);
         startNanos = System.nanoTime();
         connectDeadlineNanos = startNanos + settings.connectTimeout().toNanos();
+        out = new PeerPublications(settings, peers, self, publications, connectDeadlineNanos);
         peerTimeoutNanos = settings.peerTimeout().toNanos();
         heartbeatNanos = Math.max(1_000_000, peerTimeoutNanos / 10);
     }
@@ -130,10 +117,10 @@ final class TransportConductor {
             work++;
         }
         work += subscription.poll(onFragment, FRAGMENTS_PER_POLL);
-        work += sendControls();
+        work += out.sendControls(now, onPeerFailure);
         work += stream();
         if (now >= nextHeartbeatNanos) {
-            heartbeat();
+            out.heartbeat(deadPeer);
             nextHeartbeatNanos = now + heartbeatNanos;
         }
         if (now >= nextScanNanos) {
@@ -150,12 +137,7 @@ final class TransportConductor {
                 return false;
             }
         }
-        for (ArrayDeque<Control> q : controls) {
-            if (!q.isEmpty()) {
-                return false;
-            }
-        }
-        return true;
+        return out.noControls();
     }
 
     /** Why messages with {@code peer} fail at once, or null while it lives; safe from any thread. */
@@ -203,8 +185,8 @@ final class TransportConductor {
                     return;
                 }
             } else {
-                controls[m.remote].add(new Control(TensorFrameHeaders.RECEIVE_POSTED, m.source.index(),
-                        m.destination.index(), m.id, m.total(), TensorFrameHeaders.wireType(m.buffer.type())));
+                out.queue(m.remote, TensorFrameHeaders.RECEIVE_POSTED, m.source.index(),
+                        m.destination.index(), m.id, m.total(), TensorFrameHeaders.wireType(m.buffer.type()));
             }
             receives.put(m.key, m);
         }
@@ -242,8 +224,8 @@ final class TransportConductor {
         if (total != send.total() || type != TensorFrameHeaders.wireType(send.buffer.type())) {
             String expects = TensorFrameHeaders.typeName(type) + "[" + total / TensorFrameHeaders.elementBytes(type) + "]";
             fail(send, mismatch(send, send.buffer.describe(), expects));
-            controls[send.remote].add(new Control(TensorFrameHeaders.REFUSED, send.source.index(),
-                    send.destination.index(), send.id, send.total(), TensorFrameHeaders.wireType(send.buffer.type())));
+            out.queue(send.remote, TensorFrameHeaders.REFUSED, send.source.index(),
+                    send.destination.index(), send.id, send.total(), TensorFrameHeaders.wireType(send.buffer.type()));
             return;
         }
         streaming.add(send);
@@ -265,15 +247,16 @@ final class TransportConductor {
                 continue;
             }
             servedPeer[m.remote] = true;
-            ExclusivePublication publication = publications[m.remote];
+            ExclusivePublication publication = out.publication(m.remote);
+            BufferClaim claim = out.claim();
             long total = m.total();
             for (int c = 0; c < CHUNKS_PER_SEND_PER_CYCLE; c++) {
                 int length = (int) Math.min(chunkBytes, total - m.progress);
                 long result = publication.tryClaim(LENGTH + length, claim);
                 if (result < 0) {
-                    if (!retryable(result, m.remote)) {
+                    if (!out.retryable(result, m.remote, now)) {
                         streaming.remove(i--);
-                        fail(m, refusal(result, m.remote));
+                        fail(m, out.refusal(result, m.remote));
                     }
                     break;
                 }
@@ -297,74 +280,6 @@ final class TransportConductor {
             }
         }
         return work;
-    }
-
-    private int sendControls() {
-        int work = 0;
-        for (int p = 0; p < controls.length; p++) {
-            ArrayDeque<Control> queue = controls[p];
-            Control c;
-            while ((c = queue.peek()) != null) {
-                long result = publications[p].tryClaim(LENGTH, claim);
-                if (result < 0) {
-                    if (!retryable(result, p)) {
-                        queue.clear();
-                        failPeer(p, refusal(result, p));
-                    }
-                    break;
-                }
-                TensorFrameHeaders.write(claim.buffer(), claim.offset(), c.kind, settings.jobId(), settings.planVersion(),
-                        c.source, c.destination, c.id, 0, 0, 0, 0, c.total, c.type, self);
-                claim.commit();
-                queue.poll();
-                work++;
-            }
-        }
-        return work;
-    }
-
-    private void heartbeat() {
-        for (int p = 0; p < publications.length; p++) {
-            ExclusivePublication publication = publications[p];
-            if (publication == null || deadPeer.get(p) != null) {
-                continue;
-            }
-            if (publication.isConnected()) {
-                connectedOnce[p] = true;
-            }
-            if (publication.tryClaim(LENGTH, claim) > 0) {
-                TensorFrameHeaders.write(claim.buffer(), claim.offset(), TensorFrameHeaders.HEARTBEAT, settings.jobId(),
-                        settings.planVersion(), 0, 0, 0, 0, 0, 0, 0, 0, 0, self);
-                claim.commit();
-            }
-        }
-    }
-
-    /** Back pressure and admin actions are retried; not-connected is retried until the connect time-out. */
-    private boolean retryable(long result, int peer) {
-        if (result == Publication.BACK_PRESSURED || result == Publication.ADMIN_ACTION) {
-            return true;
-        }
-        if (result == Publication.NOT_CONNECTED) {
-            return !connectedOnce[peer] && now < connectDeadlineNanos;
-        }
-        return false;
-    }
-
-    private String refusal(long result, int peer) {
-        AeronPeer p = peers.get(peer);
-        if (result == Publication.NOT_CONNECTED) {
-            return connectedOnce[peer] ? "peer " + p.name() + " disconnected (its process stopped or closed its transport)"
-                    : "peer " + p.name() + " did not connect within " + settings.connectTimeout() + " (transport.aeron"
-                    + ".connect-timeout); check that it runs and subscribes on " + p.channel() + " stream " + p.streamId();
-        }
-        if (result == Publication.CLOSED) {
-            return "the publication to peer " + p.name() + " is closed";
-        }
-        if (result == Publication.MAX_POSITION_EXCEEDED) {
-            return "the publication to peer " + p.name() + " reached its maximum position; raise transport.aeron.term-length";
-        }
-        return "publishing to peer " + p.name() + " failed with Aeron result " + result;
     }
 
     // ---- receiving ----------------------------------------------------------------------------
@@ -482,8 +397,8 @@ final class TransportConductor {
         r.progress += byteLength;
         if (r.progress == total) {
             receives.remove(probe);
-            controls[r.remote].add(new Control(TensorFrameHeaders.DELIVERED, r.source.index(), r.destination.index(),
-                    r.id, total, type));
+            out.queue(r.remote, TensorFrameHeaders.DELIVERED, r.source.index(), r.destination.index(),
+                    r.id, total, type);
             r.done.complete(null);
         }
     }
@@ -542,13 +457,13 @@ final class TransportConductor {
     private boolean involves(int peer) {
         Predicate<Message> withPeer = m -> m.remote == peer;
         return waitingSends.values().stream().anyMatch(withPeer) || receives.values().stream().anyMatch(withPeer)
-                || streaming.stream().anyMatch(withPeer) || !controls[peer].isEmpty();
+                || streaming.stream().anyMatch(withPeer) || out.hasControls(peer);
     }
 
     /** Fails every message with {@code peer} and every later one. */
     private void failPeer(int peer, String why) {
         deadPeer.set(peer, why);
-        controls[peer].clear();
+        out.dropControls(peer);
         failWhere(m -> m.remote == peer, why);
     }
 
