@@ -5,16 +5,23 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tessera.runtime.plan.Device;
+import dev.tessera.runtime.transport.ElementType;
+import dev.tessera.runtime.transport.TensorBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-/** Start-up checks: settings out of range, too little room for term buffers, stale driver directories. */
+/**
+ * Start-up checks: settings out of range, too little room for term buffers, stale driver
+ * directories; and a peer that never starts.
+ */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class AeronSettingsTest {
     @Test
@@ -69,6 +76,27 @@ class AeronSettingsTest {
                 assertEquals(List.of(transport.driverDirectory()), DriverDirectories.all(root));
             }
             assertEquals(List.of(), DriverDirectories.all(root));
+        } finally {
+            AeronTestSupport.deleteRoot(root);
+        }
+    }
+
+    @Test
+    void shouldFailAMessageToAPeerThatNeverConnectsNamingItAfterTheConnectTimeout() throws Exception {
+        Path root = AeronTestSupport.driverRoot();
+        try {
+            List<AeronPeer> peers = AeronTestSupport.peers(false, 2, 1);
+            AeronSettings settings = AeronTestSupport.settings(root, Duration.ofSeconds(20))
+                    .withTimeouts(Duration.ofSeconds(20), Duration.ofMillis(300), Duration.ofSeconds(3));
+            try (AeronTransport alone = AeronTransport.start(settings, peers, 0)) {
+                long start = System.nanoTime();
+                CompletableFuture<Void> send = alone.send(peers.get(0).devices().get(0), peers.get(1).devices().get(0), 1,
+                        TensorBuffer.allocate(ElementType.F32, 4));
+                ExecutionException e = assertThrows(ExecutionException.class, () -> send.get(10, TimeUnit.SECONDS));
+                assertTrue(e.getCause().getMessage().contains("peer process-1 did not connect within PT0.3S "
+                        + "(transport.aeron.connect-timeout)"), e.getCause().getMessage());
+                assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(5));
+            }
         } finally {
             AeronTestSupport.deleteRoot(root);
         }
