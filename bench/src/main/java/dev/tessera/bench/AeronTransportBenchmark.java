@@ -33,7 +33,8 @@ import org.agrona.concurrent.UnsafeBuffer;
  * (half a ping-pong round trip). This process is the sender; it starts the receiver as a second
  * java process with the same class path and JVM flags.
  *
- * <p>{@code java -cp ... dev.tessera.bench.AeronTransportBenchmark [ipc|udp|both] [repeats] [warm-ups] [MiB per run]}
+ * <p>{@code java -cp ... dev.tessera.bench.AeronTransportBenchmark [ipc|udp|both] [repeats] [warm-ups] [MiB per run]
+ * [idle strategy]}
  */
 public final class AeronTransportBenchmark {
     private static final int[] SIZES = {4 << 10, 64 << 10, 1 << 20, 16 << 20, 64 << 20};
@@ -83,27 +84,32 @@ public final class AeronTransportBenchmark {
         int repeats = args.length > 1 ? Integer.parseInt(args[1]) : 5;
         int warmups = args.length > 2 ? Integer.parseInt(args[2]) : 2;
         long bytesPerRun = (args.length > 3 ? Long.parseLong(args[3]) : 256) << 20;
+        String idle = args.length > 4 ? args[4] : AeronSettings.defaults(7).idleStrategy();
         System.out.println("Aeron transport benchmark: " + repeats + " measured runs after " + warmups + " warm-ups, "
-                + (bytesPerRun >> 20) + " MiB per run, settings " + AeronSettings.defaults(7));
+                + (bytesPerRun >> 20) + " MiB per run, settings " + settings(idle));
         for (String kind : kinds.equals("both") ? List.of("ipc", "udp") : List.of(kinds)) {
-            sender(kind, repeats, warmups, bytesPerRun);
+            sender(kind, repeats, warmups, bytesPerRun, idle);
         }
     }
 
-    private static void sender(String kind, int repeats, int warmups, long bytesPerRun) throws Exception {
+    private static AeronSettings settings(String idle) {
+        return AeronSettings.defaults(7).withIdleStrategy(idle).check();
+    }
+
+    private static void sender(String kind, int repeats, int warmups, long bytesPerRun, String idle) throws Exception {
         boolean ipc = kind.equals("ipc");
         int portA = freePort();
         int portB = freePort();
         int rawA = freePort();
         int rawB = freePort();
-        AeronSettings base = AeronSettings.defaults(7);
+        AeronSettings base = settings(idle);
         Path shared = base.driverRoot().resolve("tessera-bench-driver-" + ProcessHandle.current().pid());
         MediaDriver driver = ipc ? AeronTransport.launchSharedDriver(base, shared) : null;
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), AeronTransportBenchmark.class.getName(),
                 "--receiver", kind, "" + portA, "" + portB, "" + rawA, "" + rawB, shared.toString(), "" + repeats,
-                "" + warmups, "" + bytesPerRun));
+                "" + warmups, "" + bytesPerRun, idle));
         Process child = new ProcessBuilder(command).inheritIO().start();
         try {
             AeronTransportBenchmark bench = create(true, kind, portA, portB, rawA, rawB, shared, base);
@@ -145,7 +151,7 @@ public final class AeronTransportBenchmark {
     private static void receiver(String[] a) throws Exception {
         String kind = a[1];
         AeronTransportBenchmark bench = create(false, kind, Integer.parseInt(a[2]), Integer.parseInt(a[3]),
-                Integer.parseInt(a[4]), Integer.parseInt(a[5]), Path.of(a[6]), AeronSettings.defaults(7));
+                Integer.parseInt(a[4]), Integer.parseInt(a[5]), Path.of(a[6]), settings(a[10]));
         int repeats = Integer.parseInt(a[7]);
         int warmups = Integer.parseInt(a[8]);
         long bytesPerRun = Long.parseLong(a[9]);
