@@ -12,6 +12,7 @@ import dev.tessera.runtime.transport.TransportException;
 import dev.tessera.tensor.HostTensor;
 import io.aeron.driver.MediaDriver;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
@@ -110,7 +111,9 @@ class AeronMultiProcessTest {
         Device one = peers.get(1).devices().get(0);
         try (ChildProcesses children = new ChildProcesses()) {
             Process child = children.start("stream", peers, 1, driver);
-            try (AeronTransport transport = AeronTransport.start(AeronPeerProcess.settings(driver), peers, 0)) {
+            AeronSettings impatient = AeronPeerProcess.settings(driver)
+                    .withTimeouts(Duration.ofSeconds(30), Duration.ofSeconds(20), Duration.ofSeconds(2));
+            try (AeronTransport transport = AeronTransport.start(impatient, peers, 0)) {
                 TensorBuffer into = TensorBuffer.allocate(ElementType.I32, (64 << 20) / 4);
                 transport.receive(zero, one, 0, into).get(60, TimeUnit.SECONDS);
                 CompletableFuture<Void> next = transport.receive(zero, one, 1, into);

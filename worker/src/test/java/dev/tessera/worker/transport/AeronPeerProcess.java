@@ -83,10 +83,11 @@ public final class AeronPeerProcess {
         }
     }
 
+    /** The multi-process tests' settings: 4 MiB terms; a peer silent for 10 s is dead (a loaded CI machine stalls). */
     static AeronSettings settings(String driver) {
         Path dir = Path.of(driver.substring(driver.indexOf('=') + 1));
         AeronSettings s = AeronSettings.defaults(42).withTermLength(4 << 20)
-                .withTimeouts(Duration.ofSeconds(30), Duration.ofSeconds(20), Duration.ofSeconds(2));
+                .withTimeouts(Duration.ofSeconds(30), Duration.ofSeconds(20), Duration.ofSeconds(10));
         return driver.startsWith("external=") ? s.withExternalDriver(dir) : s.withDriverRoot(dir);
     }
 }
