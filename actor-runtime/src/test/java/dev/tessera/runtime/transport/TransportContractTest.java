@@ -99,6 +99,18 @@ public abstract class TransportContractTest {
     }
 
     @Test
+    void shouldNotDeliverALaterSendToAReceiveThatTimedOut() throws Exception {
+        try (Transports t = open(Duration.ofMillis(200))) {
+            CompletableFuture<Void> receive = t.of(CPU1).receive(CPU1, CPU0, 4, TensorBuffer.allocate(ElementType.F32, 1));
+            assertThrows(ExecutionException.class, () -> receive.get(5, TimeUnit.SECONDS));
+            Thread.sleep(100);
+            CompletableFuture<Void> send = t.of(CPU0).send(CPU0, CPU1, 4, floats(1));
+            ExecutionException e = assertThrows(ExecutionException.class, () -> send.get(5, TimeUnit.SECONDS));
+            assertTrue(e.getCause().getMessage().contains("cpu:1 posted no matching receive"), e.getCause().getMessage());
+        }
+    }
+
+    @Test
     void shouldRejectAPeerThatIsNotOnTheTransport() throws Exception {
         try (Transports t = open(Duration.ofSeconds(10))) {
             CompletableFuture<Void> send = t.of(CPU0).send(CPU0, CPU2, 1, floats(1));

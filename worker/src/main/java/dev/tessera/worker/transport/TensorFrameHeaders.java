@@ -18,6 +18,7 @@ final class TensorFrameHeaders {
     static final int DELIVERED = 3;
     static final int REFUSED = 4;
     static final int HEARTBEAT = 5;
+    static final int CANCELLED = 6;
 
     private static final int WIRE_FIXED64 = 1;
     private static final int WIRE_FIXED32 = 5;
@@ -85,7 +86,7 @@ final class TensorFrameHeaders {
         }
         int kind = b.getByte(at + KIND);
         int type = b.getByte(at + ELEMENT_TYPE);
-        return kind >= CHUNK && kind <= HEARTBEAT && type >= 0 && type <= 3;
+        return kind >= CHUNK && kind <= CANCELLED && type >= 0 && type <= 3;
     }
 
     static long getLong(DirectBuffer b, int at, int field) {

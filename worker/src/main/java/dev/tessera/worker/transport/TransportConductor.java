@@ -309,7 +309,8 @@ final class TransportConductor {
         int source = TensorFrameHeaders.getInt(buffer, offset, SOURCE_DEVICE);
         int destination = TensorFrameHeaders.getInt(buffer, offset, DESTINATION_DEVICE);
         long id = TensorFrameHeaders.getLong(buffer, offset, MESSAGE_ID);
-        boolean fromReceiver = kind == TensorFrameHeaders.RECEIVE_POSTED || kind == TensorFrameHeaders.DELIVERED;
+        boolean fromReceiver = kind == TensorFrameHeaders.RECEIVE_POSTED || kind == TensorFrameHeaders.DELIVERED
+                || kind == TensorFrameHeaders.CANCELLED;
         int remoteDevice = fromReceiver ? destination : source;
         int localDevice = fromReceiver ? source : destination;
         if (owner(remoteDevice) != sender || owner(localDevice) != self) {
@@ -328,6 +329,7 @@ final class TransportConductor {
                     rejected.reject(Reason.UNEXPECTED, "delivery notice of message " + id + " that was not sent");
                 }
             }
+            case TensorFrameHeaders.CANCELLED -> onCancelled();
             case TensorFrameHeaders.REFUSED -> {
                 Message receive = receives.remove(probe);
                 if (receive == null) {
@@ -357,6 +359,22 @@ final class TransportConductor {
             rejected.reject(Reason.UNEXPECTED, "a second receive notice for message " + probe.id);
         } else {
             remoteReceives.put(probe.copy(), new RemoteReceive(total, type, now));
+        }
+    }
+
+    /** The receiver gave up: forget its notice, and fail the send if it is streaming. */
+    private void onCancelled() {
+        if (remoteReceives.remove(probe) != null) {
+            return;
+        }
+        for (int i = 0; i < streaming.size(); i++) {
+            Message m = streaming.get(i);
+            if (m.key.equals(probe)) {
+                streaming.remove(i);
+                fail(m, m.destination.name() + " withdrew its receive (its delivery time-out passed or it closed) after "
+                        + m.progress + " of " + m.total() + " bytes");
+                return;
+            }
         }
     }
 
@@ -428,6 +446,7 @@ final class TransportConductor {
                 continue;
             }
             it.remove();
+            cancel(m);
             if (m.nextChunk == 0) {
                 fail(m, m.source.name() + " sent no such message within " + settings.deliveryTimeout()
                         + "; check that every member of the collective runs and uses the same message ids");
@@ -467,13 +486,24 @@ final class TransportConductor {
         failWhere(m -> m.remote == peer, why);
     }
 
-    /** Fails every message still posted (close). */
+    /** Fails every message still posted (close), telling the senders of remote receives. */
     void failAll(String why) {
         Message m;
         while ((m = posted.poll()) != null) {
             fail(m, why);
         }
+        for (Message r : receives.values()) {
+            cancel(r);
+        }
         failWhere(x -> true, why);
+    }
+
+    /** Tells the sender of a withdrawn remote receive, unless that sender is dead. */
+    private void cancel(Message receive) {
+        if (receive.remote >= 0 && deadPeer.get(receive.remote) == null) {
+            out.queue(receive.remote, TensorFrameHeaders.CANCELLED, receive.source.index(), receive.destination.index(),
+                    receive.id, receive.total(), TensorFrameHeaders.wireType(receive.buffer.type()));
+        }
     }
 
     private void failWhere(Predicate<Message> which, String why) {
