@@ -224,11 +224,6 @@ public record ParallelSettings(int devices, int data, int tensor, int pipeline, 
             return Map.of();
         }
         int count = pipeline * stagesPerDevice;
-        if (stagesPerDevice > 1 && stages.isEmpty() && !emptyPrefix) {
-            problems.add("parallel.stages: a schedule with " + stagesPerDevice + " stages per device needs parallel.stages "
-                    + "to name which ops run on stages 1.." + (count - 1) + " (the cost model cuts only one stage per "
-                    + "device), e.g. parallel.stages { \"block1.\" = 1 }; 'tessera plan' lists the names");
-        }
         for (Map.Entry<String, Integer> rule : stages.entrySet()) {
             if (rule.getValue() < 0 || rule.getValue() >= count) {
                 problems.add("parallel.stages.\"" + rule.getKey() + "\": stage " + rule.getValue() + " does not exist; "

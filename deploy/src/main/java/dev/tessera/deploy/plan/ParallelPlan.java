@@ -49,16 +49,20 @@ import java.util.Set;
  * @param search how the auto mode found the layout; null without {@code parallel.auto}
  * @param stages the placement of every pipeline stage, stage 0 first (one entry without
  *     {@code parallel.pipeline}); placement ids {@code p0, p1, ...} are indices into it
- * @param stageCosts per stage, the modeled F, B and W time per micro-batch, sends and memory;
- *     empty without {@code parallel.pipeline}
+ * @param stageCosts per schedule stage, the modeled F, B and W time per micro-batch, sends and
+ *     memory; empty without {@code parallel.pipeline}
+ * @param stageOfOp the schedule stage (0..{@code settings.scheduleStages()} - 1) of every op by
+ *     name, the stages a schedule's lists are read by; empty without {@code parallel.pipeline}
  */
 public record ParallelPlan(String model, String description, ParallelSettings settings, TrainingGraph graph,
         List<Op> ops, List<Tensor> tensors, Map<Tensor, NdSbp> hints, SbpAssignment assignment, PlanEstimate estimate,
-        AutoSearch search, List<Placement> stages, List<StageBalancer.StageCost> stageCosts) {
+        AutoSearch search, List<Placement> stages, List<StageBalancer.StageCost> stageCosts,
+        Map<String, Integer> stageOfOp) {
 
     public ParallelPlan {
         stages = List.copyOf(stages);
         stageCosts = List.copyOf(stageCosts);
+        stageOfOp = Map.copyOf(stageOfOp);
     }
 
     /** Whether the cost model cut the stages (no {@code parallel.stages} given). */
@@ -138,22 +142,44 @@ public record ParallelPlan(String model, String description, ParallelSettings se
             stages.add(settings.stagePlacement(stage));
         }
         List<StageBalancer.StageCost> stageCosts = List.of();
+        Map<String, Integer> stageOfOp = new LinkedHashMap<>();
         if (!settings.auto()) {
-            Map<Op, Placement> opStages = stagesOf(graph, stages, settings);
+            Map<Op, Placement> opStages = Map.of();
+            if (settings.pipeline() > 1) {
+                List<Placement> markers = new ArrayList<>();
+                for (int stage = 0; stage < settings.scheduleStages(); stage++) {
+                    markers.add(stageMarker(stage));
+                }
+                Map<Op, Placement> byMarker = stagesOf(graph, markers, settings);
+                Map<Op, Placement> onDevices = new HashMap<>();
+                for (Op op : ops) {
+                    int stage = Math.max(0, markers.indexOf(byMarker.getOrDefault(op, markers.get(0))));
+                    stageOfOp.put(op.name(), stage);
+                    Placement devices = settings.stagePlacement(settings.positionOfStage(stage));
+                    if (!devices.equals(placement)) {
+                        onDevices.put(op, devices);
+                    }
+                }
+                opStages = onDevices;
+                stageCosts = StageBalancer.costs(graph, markers, byMarker, CostModel.standard());
+            }
             assignment = GreedySbpInference.infer(ops, placement, opStages, hints, graph.options().microBatches(),
                     CostModel.standard());
-            if (stages.size() > 1) {
-                stageCosts = StageBalancer.costs(graph, stages, opStages, CostModel.standard());
-            }
         }
         PlanEstimate estimate = PlanEvaluator.evaluate(graph, assignment, CostModel.standard());
         return new ParallelPlan(model, description, settings, graph, ops, List.copyOf(tensors), Map.copyOf(hints),
-                assignment, estimate, search, stages, stageCosts);
+                assignment, estimate, search, stages, stageCosts, stageOfOp);
+    }
+
+    /** A placement standing for schedule stage {@code stage} while stages are cut or resolved (never lowered). */
+    private static Placement stageMarker(int stage) {
+        return Placement.of(List.of(new DeviceId(Integer.MAX_VALUE, stage)), 1, 1);
     }
 
     /**
-     * The ops that run off stage 0: by {@code parallel.stages}, or, without it, the cost model's
-     * balanced cut ({@link StageBalancer}).
+     * The schedule stage of every op off stage 0, as one of {@code stages} (a marker per schedule
+     * stage): by {@code parallel.stages}, or, without it, the cost model's balanced cut
+     * ({@link StageBalancer}).
      *
      * @throws InputException naming the stage and its prefixes when a stage after 0 gets no op, or
      *     when the model has fewer forward ops than stages
@@ -161,9 +187,6 @@ public record ParallelPlan(String model, String description, ParallelSettings se
     private static Map<Op, Placement> stagesOf(TrainingGraph graph, List<Placement> stages,
             ParallelSettings settings) {
         List<Op> ops = graph.ops();
-        if (settings.pipeline() == 1) {
-            return Map.of();
-        }
         if (settings.stages().isEmpty()) {
             try {
                 return StageBalancer.balance(graph, stages, CostModel.standard()).placements();
@@ -172,12 +195,11 @@ public record ParallelPlan(String model, String description, ParallelSettings se
             }
         }
         Map<String, Placement> byPrefix = new LinkedHashMap<>();
-        settings.stages().forEach((prefix, stage) -> byPrefix.put(prefix,
-                settings.stagePlacement(settings.positionOfStage(stage))));
-        Map<Op, Placement> opStages = new StageRules(byPrefix).resolve(ops, settings.placement());
+        settings.stages().forEach((prefix, stage) -> byPrefix.put(prefix, stages.get(stage)));
+        Map<Op, Placement> opStages = new StageRules(byPrefix).resolve(ops, stages.get(0));
         Set<Placement> used = new HashSet<>(opStages.values());
-        for (int stage = 1; stage < settings.pipeline(); stage++) {
-            if (!used.contains(settings.stagePlacement(stage))) {
+        for (int stage = 1; stage < stages.size(); stage++) {
+            if (!used.contains(stages.get(stage))) {
                 int s = stage;
                 List<String> prefixes = settings.stages().entrySet().stream().filter(e -> e.getValue() == s)
                         .map(e -> "\"" + e.getKey() + "\"").toList();
@@ -187,18 +209,6 @@ public record ParallelPlan(String model, String description, ParallelSettings se
             }
         }
         return opStages;
-    }
-
-    /**
-     * The pipeline stage of every op by name, from the layout (one stage per pipeline position,
-     * as the cost model's cut places them): the stages a schedule's lists are read by.
-     */
-    public Map<String, Integer> stageOfOp() {
-        Map<String, Integer> out = new LinkedHashMap<>();
-        for (Op op : ops) {
-            out.put(op.name(), Math.max(0, stages.indexOf(assignment.placement(op))));
-        }
-        return out;
     }
 
     /** The id of a stage placement, {@code p0} for stage 0, as the plan's text and JSON show it. */

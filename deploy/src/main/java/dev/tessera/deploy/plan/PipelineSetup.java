@@ -7,12 +7,7 @@ import dev.tessera.plan.schedule.PipelineSchedule;
 import dev.tessera.plan.schedule.ScheduleName;
 import dev.tessera.plan.schedule.auto.AutoScheduler;
 import dev.tessera.plan.simulate.StageCosts;
-import dev.tessera.sbp.DeviceId;
-import dev.tessera.sbp.Placement;
 import dev.tessera.sbp.infer.CostModel;
-import dev.tessera.sbp.infer.StageRules;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -38,7 +33,7 @@ public record PipelineSetup(Optional<PipelineSchedule> schedule, Map<String, Int
         if (parallel.schedule().isEmpty()) {
             return new PipelineSetup(Optional.empty(), Map.of(), Optional.empty());
         }
-        Map<String, Integer> stageOfOp = parallel.stages().isEmpty() ? plan.stageOfOp() : byRules(plan);
+        Map<String, Integer> stageOfOp = plan.stageOfOp();
         ScheduleName name = parallel.schedule().get();
         int stages = parallel.pipeline();
         int microBatches = plan.graph().options().microBatches();
@@ -49,28 +44,6 @@ public record PipelineSetup(Optional<PipelineSchedule> schedule, Map<String, Int
         }
         return new PipelineSetup(Optional.of(name.build(stages, microBatches, parallel.stagesPerDevice())),
                 stageOfOp, Optional.empty());
-    }
-
-    /**
-     * The stage of every op as {@code parallel.stages} resolves it (gradient and update ops with
-     * their forward op), numbered as the schedule numbers stages, so that every device of a data-
-     * or tensor-parallel stage, and each of several stages on one device, follows its own list.
-     */
-    private static Map<String, Integer> byRules(ParallelPlan plan) {
-        // one placement per schedule stage while the rules resolve (stages of a device share its devices)
-        Map<String, Placement> byPrefix = new LinkedHashMap<>();
-        plan.settings().stages().forEach((prefix, stage) -> byPrefix.put(prefix, stageMarker(stage)));
-        Map<Op, Placement> resolved = new StageRules(byPrefix).resolve(plan.graph().ops(), stageMarker(0));
-        Map<String, Integer> out = new LinkedHashMap<>();
-        for (Op op : plan.graph().ops()) {
-            out.put(op.name(), resolved.containsKey(op) ? resolved.get(op).device(0).device() : 0);
-        }
-        return out;
-    }
-
-    /** A placement that stands for schedule stage {@code stage}; it is never lowered. */
-    private static Placement stageMarker(int stage) {
-        return Placement.of(List.of(new DeviceId(Integer.MAX_VALUE, stage)), 1, 1);
     }
 
     /** The logical op a physical op ({@code name@device}) was lowered from. */

@@ -135,7 +135,8 @@ public final class PlanText {
         if (plan.stagesBalanced()) {
             return "cut by the cost model";
         }
-        List<String> prefixes = plan.settings().stages().entrySet().stream().filter(e -> e.getValue() == stage)
+        List<String> prefixes = plan.settings().stages().entrySet().stream()
+                .filter(e -> plan.settings().positionOfStage(e.getValue()) == stage)
                 .map(e -> "\"" + e.getKey() + "\"").collect(Collectors.toList());
         if (stage == 0) {
             prefixes.add("every op no prefix names");

@@ -191,15 +191,16 @@ class TrainerTest {
         assertEquals(expected, trainLines(two).stream().map(l -> l.get("loss")).toList());
     }
 
-    @Test
-    void shouldTrainStagesCutByTheCostModelFollowingASchedule() {
+    @ParameterizedTest(name = "parallel.schedule = {0}")
+    @ValueSource(strings = {"1f1b", "zb-v"})
+    void shouldTrainStagesCutByTheCostModelFollowingASchedule(String schedule) {
         Path one = dir.resolve("one");
         Path two = dir.resolve("two");
         String[] run = {"train.steps=6", "train.log_every=1", "train.eval_every=0", "train.micro_batches=4"};
         new Trainer(config(run), RunDirectory.createFresh(one), Progress.silent()).train();
         List<String> scheduled = new java.util.ArrayList<>(List.of(run));
         scheduled.add("parallel={devices=2,pipeline=2}");
-        scheduled.add("parallel.schedule=1f1b");
+        scheduled.add("parallel.schedule=" + schedule);
         new Trainer(config(scheduled.toArray(String[]::new)), RunDirectory.createFresh(two), Progress.silent()).train();
 
         List<Object> expected = trainLines(one).stream().map(l -> l.get("loss")).toList();
