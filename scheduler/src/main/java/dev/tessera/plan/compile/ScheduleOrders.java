@@ -9,6 +9,7 @@ import dev.tessera.proto.plan.ActorKind;
 import dev.tessera.proto.plan.ActorProto;
 import dev.tessera.proto.plan.DeviceActionOrder;
 import dev.tessera.proto.plan.InputEdge;
+import dev.tessera.proto.plan.Operand;
 import dev.tessera.proto.plan.PlanProto;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -28,6 +29,10 @@ import java.util.PriorityQueue;
  *       members among them), {@code sBWj} both, B before W;</li>
  *   <li>the update actors (phase U) act after the last slot, for micro-batch 0, then 1, ... (they
  *       work only at the last);</li>
+ *   <li>an F, B or W actor that reads only parameters or optimizer state (a weight cut or copied
+ *       for another stage, as a weight tied across stages is) joins the first slot of its
+ *       micro-batch on its device: nothing of the iteration precedes it, and a peer stage waiting
+ *       for it must not wait for a later slot here;</li>
  *   <li>an actor without a phase (source, transfer, sink) joins the slot of its earliest consumer
  *       or control successor on its device, right before it; one with none there (a sink, a
  *       transfer only ordering others) joins the slot of its latest producer on the device.</li>
@@ -289,6 +294,14 @@ public final class ScheduleOrders {
         int slot;
         switch (spec.getPhase()) {
             case FORWARD, BACKWARD_INPUT, BACKWARD_WEIGHT -> {
+                if (spec.getInputsCount() == 0 && spec.getControlPredecessorsCount() == 0
+                        && spec.getCompute().getOperandsList().stream().anyMatch(Operand::getPersistent)) {
+                    // reads only parameters or state (e.g. a weight cut or copied for another
+                    // stage): nothing of this iteration comes before it, so it goes with the
+                    // micro-batch's first action, and a peer never waits for a later slot of ours
+                    slots[actor] = firstSlotOf(slotOf, microBatch);
+                    return slots[actor];
+                }
                 Integer scheduled = slotOf.get(key(spec.getPhase(), stages[actor], microBatch));
                 if (scheduled == null) {
                     throw new IllegalStateException("the schedule has no " + spec.getPhase() + " action for micro-batch "

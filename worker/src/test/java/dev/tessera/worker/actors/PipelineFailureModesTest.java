@@ -37,8 +37,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * Cases other pipeline implementations have got wrong, each trained with split-backward schedules
  * on two stages and required to equal the reference executor exactly: a weight used twice inside
  * one stage (its W gradient is the sum of both uses, once), a weight tied across the first and the
- * last stage (the two stages' gradients summed; with 1F1B-2BP, while ZB-H1 and ZB-H2 are refused
- * for now), and a last micro-batch that holds fewer real examples than the others (padded with
+ * last stage (the two stages' gradients summed), and a last micro-batch that holds fewer real examples than the others (padded with
  * ignored targets), so that micro-batches weigh what the reference weighs them.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
@@ -106,16 +105,6 @@ class PipelineFailureModesTest {
         long stagesReading = graph.forwardOps().stream().filter(op -> op.inputs().contains(weight))
                 .map(op -> split.assignment().placement(op)).distinct().count();
         assertEquals(2, stagesReading, "the first and the last stage both read the tied weight");
-        if (family == Family.ZB_H1 || family == Family.ZB_H2) {
-            // Not supported yet: stage 0 accumulates the tied gradient in its own W slot, which these
-            // schedules run before stage 1 has sent its part. The plan compiler refuses the order at
-            // compile time, naming the blocked actions, instead of letting the run hang.
-            IllegalArgumentException refused = org.junit.jupiter.api.Assertions.assertThrows(
-                    IllegalArgumentException.class, () -> new ParallelExecutor(split, 7, ActorExecutorOptions.defaults()
-                            .withSchedule(family.build.apply(2, MICRO_BATCHES))));
-            assertTrue(refused.getMessage().startsWith("the action orders cannot run"), refused.getMessage());
-            return;
-        }
         trainLikeTheReference(graph, Map.of("last.", 1, "head.", 1), family,
                 batches(false, ITERATIONS, MICRO_BATCHES, 5));
     }
