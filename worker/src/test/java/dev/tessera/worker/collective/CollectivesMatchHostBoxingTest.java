@@ -50,6 +50,24 @@ import org.junit.jupiter.api.Timeout;
 class CollectivesMatchHostBoxingTest {
     private static final int CASES = 300;
 
+    /** A random conversion on a random placement and the shards of a random tensor laid out as its source. */
+    private record RandomCase(Placement placement, BoxingPlan plan, Map<DeviceId, HostTensor> shards) {
+        /** Null when a layout would leave a device nothing (never chosen, see SignatureLifting). */
+        static RandomCase draw(SplittableRandom random) {
+            Shape shape = RandomLayouts.shape(random);
+            Placement placement = RandomLayouts.placement(random, 0, 3);
+            NdSbp from = RandomLayouts.sbp(random, placement.axes(), shape.rank(), true);
+            NdSbp to = RandomLayouts.sbp(random, placement.axes(), shape.rank(), true);
+            if (RandomLayouts.hasEmptyPart(shape, placement, from) || RandomLayouts.hasEmptyPart(shape, placement, to)) {
+                return null;
+            }
+            DType dtype = random.nextBoolean() ? DType.F32 : DType.F64;
+            BoxingPlan plan = Boxing.plan("t", new TensorType(shape, dtype), placement, from, placement, to);
+            HostTensor logical = RandomLayouts.tensor(random, shape, dtype);
+            return new RandomCase(placement, plan, HostSharding.shard(logical, placement, from, random.nextLong()));
+        }
+    }
+
     @Test
     void shouldLeaveEveryDeviceWhatHostBoxingComputesForRandomPlans() throws Exception {
         SplittableRandom random = new SplittableRandom(31);
@@ -57,17 +75,13 @@ class CollectivesMatchHostBoxingTest {
         int[] groupSizes = new int[5];
         try (MemberGroup devices = new MemberGroup(27)) {
             for (int i = 0; i < CASES; i++) {
-                Shape shape = RandomLayouts.shape(random);
-                Placement placement = RandomLayouts.placement(random, 0, 3);
-                NdSbp from = RandomLayouts.sbp(random, placement.axes(), shape.rank(), true);
-                NdSbp to = RandomLayouts.sbp(random, placement.axes(), shape.rank(), true);
-                if (RandomLayouts.hasEmptyPart(shape, placement, from) || RandomLayouts.hasEmptyPart(shape, placement, to)) {
+                RandomCase drawn = RandomCase.draw(random);
+                if (drawn == null) {
                     continue;
                 }
-                DType dtype = random.nextBoolean() ? DType.F32 : DType.F64;
-                BoxingPlan plan = Boxing.plan("t", new TensorType(shape, dtype), placement, from, placement, to);
-                HostTensor logical = RandomLayouts.tensor(random, shape, dtype);
-                Map<DeviceId, HostTensor> shards = HostSharding.shard(logical, placement, from, random.nextLong());
+                Placement placement = drawn.placement();
+                BoxingPlan plan = drawn.plan();
+                Map<DeviceId, HostTensor> shards = drawn.shards();
                 int chunk = random.nextInt(1, 9);
                 boolean flip = random.nextBoolean();
 
@@ -98,17 +112,13 @@ class CollectivesMatchHostBoxingTest {
         int checked = 0;
         try (MemberGroup devices = new MemberGroup(27)) {
             for (int i = 0; i < CASES; i++) {
-                Shape shape = RandomLayouts.shape(random);
-                Placement placement = RandomLayouts.placement(random, 0, 3);
-                NdSbp from = RandomLayouts.sbp(random, placement.axes(), shape.rank(), true);
-                NdSbp to = RandomLayouts.sbp(random, placement.axes(), shape.rank(), true);
-                if (RandomLayouts.hasEmptyPart(shape, placement, from) || RandomLayouts.hasEmptyPart(shape, placement, to)) {
+                RandomCase drawn = RandomCase.draw(random);
+                if (drawn == null) {
                     continue;
                 }
-                DType dtype = random.nextBoolean() ? DType.F32 : DType.F64;
-                BoxingPlan plan = Boxing.plan("t", new TensorType(shape, dtype), placement, from, placement, to);
-                HostTensor logical = RandomLayouts.tensor(random, shape, dtype);
-                Map<DeviceId, HostTensor> shards = HostSharding.shard(logical, placement, from, random.nextLong());
+                Placement placement = drawn.placement();
+                BoxingPlan plan = drawn.plan();
+                Map<DeviceId, HostTensor> shards = drawn.shards();
 
                 Map<DeviceId, HostTensor> actual = runLowered(devices, plan, placement, shards);
 

@@ -19,10 +19,20 @@ import org.junit.jupiter.api.Nested;
  * Afterwards no driver directory is left.
  */
 class AeronTransportContractTest {
-    @Nested
-    class OverIpc extends TransportContractTest {
-        private final Path root = AeronTestSupport.driverRoot();
+    /** The contract over transports whose drivers live under one root, checked empty afterwards. */
+    abstract static class AeronContract extends TransportContractTest {
+        final Path root = AeronTestSupport.driverRoot();
 
+        @AfterEach
+        void nothingLeft() {
+            List<Path> left = DriverDirectories.all(root);
+            AeronTestSupport.deleteRoot(root);
+            assertEquals(List.of(), left);
+        }
+    }
+
+    @Nested
+    class OverIpc extends AeronContract {
         @Override
         protected Transports open(Duration deliveryTimeout) {
             AeronSettings settings = AeronTestSupport.settings(root, deliveryTimeout);
@@ -33,19 +43,10 @@ class AeronTransportContractTest {
             AeronSettings external = settings.withExternalDriver(directory);
             return pair(AeronTransport.start(external, peers, 0), AeronTransport.start(external, peers, 1), driver);
         }
-
-        @AfterEach
-        void nothingLeft() {
-            List<Path> left = DriverDirectories.all(root);
-            AeronTestSupport.deleteRoot(root);
-            assertEquals(List.of(), left);
-        }
     }
 
     @Nested
-    class OverUdp extends TransportContractTest {
-        private final Path root = AeronTestSupport.driverRoot();
-
+    class OverUdp extends AeronContract {
         @Override
         protected Transports open(Duration deliveryTimeout) {
             AeronSettings settings = AeronTestSupport.settings(root, deliveryTimeout);
@@ -54,20 +55,11 @@ class AeronTransportContractTest {
                     AeronPeer.udp("process-1", "127.0.0.1", AeronTestSupport.freeUdpPort(), List.of(CPU1)));
             return pair(AeronTransport.start(settings, peers, 0), AeronTransport.start(settings, peers, 1), null);
         }
-
-        @AfterEach
-        void nothingLeft() {
-            List<Path> left = DriverDirectories.all(root);
-            AeronTestSupport.deleteRoot(root);
-            assertEquals(List.of(), left);
-        }
     }
 
     /** One transport owning both devices: messages between devices of one process never touch Aeron. */
     @Nested
-    class WithinOneProcess extends TransportContractTest {
-        private final Path root = AeronTestSupport.driverRoot();
-
+    class WithinOneProcess extends AeronContract {
         @Override
         protected Transports open(Duration deliveryTimeout) {
             AeronSettings settings = AeronTestSupport.settings(root, deliveryTimeout);
@@ -75,13 +67,6 @@ class AeronTransportContractTest {
                     AeronPeer.udp("process-0", "127.0.0.1", AeronTestSupport.freeUdpPort(), List.of(CPU0, CPU1)));
             AeronTransport both = AeronTransport.start(settings, peers, 0);
             return pair(both, both, null);
-        }
-
-        @AfterEach
-        void nothingLeft() {
-            List<Path> left = DriverDirectories.all(root);
-            AeronTestSupport.deleteRoot(root);
-            assertEquals(List.of(), left);
         }
     }
 
