@@ -4,6 +4,7 @@ import dev.tessera.api.ModelGraph;
 import dev.tessera.autodiff.Autodiff;
 import dev.tessera.autodiff.TrainingGraph;
 import dev.tessera.autodiff.TrainingOptions;
+import dev.tessera.optim.StepValidation;
 import dev.tessera.examples.gpt.AdditionTask;
 import dev.tessera.examples.gpt.GptModel;
 import dev.tessera.graph.DType;
@@ -46,6 +47,9 @@ import java.util.Map;
  * bubble fraction (idle device time over devices x span of the chunk's iterations), set beside the
  * simulator's for the same schedule fed the measured per-stage F, B and W times and update time.
  *
+ * 1F1B-2BP, ZB-H1 and ZB-H2 also run with post-validated optimizer steps (updates that do not
+ * wait for the gradient norm).
+ *
  * <p>Arguments: warm-up chunks (2), repeats (5), steps per chunk (3), micro-batches (8), global
  * batch (64), layers (4), d_model (256), and {@code uneven} to put block 0 alone on stage 0 and
  * every later block on stage 1 instead of the cost model's cut.
@@ -66,8 +70,13 @@ public final class PipelineScheduleBenchmark {
         AdditionTask task = new AdditionTask(3, 0, 1000);
         GraphBuilder g = new GraphBuilder(DType.F32);
         ModelGraph model = new GptModel(task, layers, width, 8, 0.0).build(g, batch / microBatches);
-        TrainingGraph graph = Autodiff.build(g.build(), model.loss(), new TrainingOptions(microBatches,
-                new Optimizer.AdamW(0.9, 0.999, 1e-8, 0.01), 1.0));
+        TrainingOptions trainingOptions = new TrainingOptions(microBatches,
+                new Optimizer.AdamW(0.9, 0.999, 1e-8, 0.01), 1.0);
+        TrainingGraph graph = Autodiff.build(g.build(), model.loss(), trainingOptions);
+        GraphBuilder again = new GraphBuilder(DType.F32);
+        ModelGraph sameModel = new GptModel(task, layers, width, 8, 0.0).build(again, batch / microBatches);
+        TrainingGraph postValidated = Autodiff.build(again.build(), sameModel.loss(),
+                trainingOptions.withStepValidation(StepValidation.POST_VALIDATION));
         List<List<Map<String, HostTensor>>> steps = new ArrayList<>();
         List<List<Map<String, HostTensor>>> microSteps = GptBench.steps(task, batch / microBatches, chunk * microBatches);
         for (int s = 0; s < chunk; s++) {
@@ -79,21 +88,11 @@ public final class PipelineScheduleBenchmark {
         List<Placement> stages = List.of(Placement.of(List.of(new DeviceId(0, 0)), 1, 1),
                 Placement.of(List.of(new DeviceId(0, 1)), 1, 1));
         boolean uneven = args.length > 7 && args[7].equals("uneven");
-        Map<Op, Placement> opStages;
-        if (uneven) {
-            // stage 0: the embeddings and block 0; stage 1: every later block, the final norm and the head
-            Map<String, Placement> rules = new LinkedHashMap<>();
-            for (int layer = 1; layer < layers; layer++) {
-                rules.put("block" + layer + ".", stages.get(1));
-            }
-            rules.put("ln_final.", stages.get(1));
-            rules.put("head.", stages.get(1));
-            opStages = new StageRules(rules).resolve(graph.ops(), stages.get(0));
-        } else {
-            opStages = StageBalancer.balance(graph, stages, dev.tessera.sbp.infer.CostModel.standard()).placements();
-        }
+        Map<Op, Placement> opStages = stages(graph, stages, uneven, layers);
         DistributedTraining split = DistributedTraining.plan(graph, stages.get(0), opStages, Map.of(),
                 dev.tessera.sbp.infer.CostModel.standard());
+        DistributedTraining postValidatedSplit = DistributedTraining.plan(postValidated, stages.get(0),
+                stages(postValidated, stages, uneven, layers), Map.of(), dev.tessera.sbp.infer.CostModel.standard());
         System.out.println(String.format(Locale.ROOT, "GPT %d layers, d_model %d, batch %d in %d micro-batches: "
                 + "%d logical ops; stages %s: %s", layers, width, batch, microBatches, graph.ops().size(),
                 uneven ? "block 0 | the rest (uneven)" : "cut by the cost model",
@@ -139,6 +138,18 @@ public final class PipelineScheduleBenchmark {
                 }
                 byName.put(entry.getKey(), executor);
                 contenders.add(new Harness.Contender(entry.getKey(), () -> executor.run(steps, rates)));
+            }
+            // post-validation: the same schedules with updates that do not wait for the gradient norm
+            for (String name : List.of("1f1b-2bp", "zb-h1", "zb-h2")) {
+                ParallelExecutor executor = new ParallelExecutor(postValidatedSplit, 1,
+                        ActorExecutorOptions.defaults().withSchedule(schedules.get(name)));
+                executors.add(executor);
+                double loss = executor.run(steps.subList(0, 1), new double[] {rates[0]}).get(0).loss();
+                if (Math.abs(loss - expected.get(0).loss()) > 1e-5 * Math.abs(expected.get(0).loss())) {
+                    throw new IllegalStateException(name + " with post-validation: loss " + loss + " against "
+                            + expected.get(0).loss() + " on one device");
+                }
+                contenders.add(new Harness.Contender(name + ", post-validation", () -> executor.run(steps, rates)));
             }
             List<Harness.Result> results = new Harness(warmup, repeats, 1).measure(contenders);
             System.out.println(warmup + " warm-up chunks each, then " + repeats + " interleaved repeats of " + chunk
@@ -227,6 +238,21 @@ public final class PipelineScheduleBenchmark {
         }
         return CostModel.perStage(perStage.get(0), perStage.get(1), perStage.get(2), 0.0)
                 .withOptimizerStep(Math.max(update[0], update[1]) / steps);
+    }
+
+    /** Each op's stage: the cost model's cut, or block 0 alone on stage 0 when {@code uneven}. */
+    private static Map<Op, Placement> stages(TrainingGraph graph, List<Placement> stages, boolean uneven, int layers) {
+        if (!uneven) {
+            return StageBalancer.balance(graph, stages, dev.tessera.sbp.infer.CostModel.standard()).placements();
+        }
+        // stage 0: the embeddings and block 0; stage 1: every later block, the final norm and the head
+        Map<String, Placement> rules = new LinkedHashMap<>();
+        for (int layer = 1; layer < layers; layer++) {
+            rules.put("block" + layer + ".", stages.get(1));
+        }
+        rules.put("ln_final.", stages.get(1));
+        rules.put("head.", stages.get(1));
+        return new StageRules(rules).resolve(graph.ops(), stages.get(0));
     }
 
     private static int argument(String[] args, int index, int fallback) {

@@ -9,12 +9,6 @@ import dev.tessera.graph.Shape;
 import dev.tessera.graph.Tensor;
 import dev.tessera.graph.TensorKind;
 import dev.tessera.ops.Add;
-import dev.tessera.optim.AdamWUpdate;
-import dev.tessera.optim.ClipByNorm;
-import dev.tessera.optim.GlobalNorm;
-import dev.tessera.optim.Optimizer;
-import dev.tessera.optim.SgdUpdate;
-import dev.tessera.optim.SquaredNorm;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.BitSet;
@@ -113,60 +107,10 @@ public final class Autodiff {
         if (accumulators.isEmpty()) {
             throw new IllegalArgumentException("the loss '" + loss.name() + "' depends on no parameter; nothing to train");
         }
-        Tensor gradNorm = addClipping(store, accumulators, firstReaders, options.clipNorm());
-        List<Tensor> state = new ArrayList<>();
-        for (Map.Entry<Tensor, Tensor> e : accumulators.entrySet()) {
-            addUpdate(store, options.optimizer(), e.getKey(), e.getValue(), lr, step, state, firstReaders.get(e.getKey()));
-        }
+        UpdatePhase.Result update = UpdatePhase.build(store, accumulators, firstReaders, lr, step, options);
         List<Op> updateOps = new ArrayList<>(store.ops().subList(firstUpdateOp, store.ops().size()));
-        return new TrainingGraph(forward, loss, backwardOps, updateOps, gradients, accumulators, state, lr, step,
-                gradNorm, options);
-    }
-
-    /**
-     * Global-norm clipping as ops that work on any layout of the accumulators: a squared norm per
-     * accumulator (a partial sum where the accumulator is split), their global norm (the reported
-     * gradient norm) and, when {@code clipNorm > 0}, an in-place scaling of each accumulator.
-     */
-    private static Tensor addClipping(Graph store, Map<Tensor, Tensor> accumulators, Map<Tensor, Op> firstReaders,
-            double clipNorm) {
-        List<Tensor> squares = new ArrayList<>(accumulators.size());
-        for (Map.Entry<Tensor, Tensor> e : accumulators.entrySet()) {
-            squares.add(store.addOp(e.getKey().name() + ".grad_squared_norm", new SquaredNorm(), List.of(e.getValue()),
-                    Phase.UPDATE, firstReaders.get(e.getKey())).output(0));
-        }
-        Tensor norm = store.addOp("grad_norm", new GlobalNorm(squares.size()), squares, Phase.UPDATE)
-                .output(0);
-        if (clipNorm > 0) {
-            for (Map.Entry<Tensor, Tensor> e : accumulators.entrySet()) {
-                store.addOp(e.getKey().name() + ".clip_grad", new ClipByNorm(clipNorm), List.of(e.getValue(), norm),
-                        Phase.UPDATE, firstReaders.get(e.getKey()));
-            }
-        }
-        return norm;
-    }
-
-    private static void addUpdate(Graph store, Optimizer optimizer, Tensor p, Tensor grad, Tensor lr, Tensor step,
-            List<Tensor> state, Op owner) {
-        boolean decays = p.shape().rank() >= 2;
-        if (optimizer instanceof Optimizer.Sgd sgd) {
-            Tensor velocity = newState(store, p, "momentum");
-            state.add(velocity);
-            store.addOp(p.name() + ".update", new SgdUpdate(sgd.momentum(), decays ? sgd.weightDecay() : 0.0),
-                    List.of(p, grad, velocity, lr), Phase.UPDATE, owner);
-        } else if (optimizer instanceof Optimizer.AdamW adam) {
-            Tensor m = newState(store, p, "adam_m");
-            Tensor v = newState(store, p, "adam_v");
-            state.add(m);
-            state.add(v);
-            store.addOp(p.name() + ".update",
-                    new AdamWUpdate(adam.beta1(), adam.beta2(), adam.epsilon(), decays ? adam.weightDecay() : 0.0),
-                    List.of(p, grad, m, v, lr, step), Phase.UPDATE, owner);
-        }
-    }
-
-    private static Tensor newState(Graph store, Tensor p, String what) {
-        return store.newTensor(p.name() + "." + what, p.shape(), p.dtype(), TensorKind.STATE, Initializer.zeros());
+        return new TrainingGraph(forward, loss, backwardOps, updateOps, gradients, accumulators,
+                update.optimizerState(), update.rollbackCopies(), lr, step, update.gradNorm(), options);
     }
 
     /** The first forward op reading each parameter: the op a parameter's accumulation and update belong to. */

@@ -11,7 +11,8 @@ import java.util.Map;
 /**
  * A forward graph together with everything one training iteration runs: per micro-batch the F
  * ops, then the backward ops (each B or W) ending in gradient accumulation; once per iteration
- * the update ops (global-norm clipping and the optimizer). Produced by {@link Autodiff#build}.
+ * the update ops (the gradient norm, clipping and the optimizer, or with post-validation the
+ * optimizer and its validation). Produced by {@link Autodiff#build}.
  */
 public final class TrainingGraph {
     private final LogicalGraph forward;
@@ -21,6 +22,7 @@ public final class TrainingGraph {
     private final Map<Tensor, Tensor> gradients;
     private final Map<Tensor, Tensor> accumulators;
     private final List<Tensor> optimizerState;
+    private final List<Tensor> rollbackCopies;
     private final Tensor learningRate;
     private final Tensor optimizerStep;
     private final Tensor gradNorm;
@@ -28,7 +30,8 @@ public final class TrainingGraph {
 
     TrainingGraph(LogicalGraph forward, Tensor loss, List<Op> backwardOps, List<Op> updateOps,
             Map<Tensor, Tensor> gradients, Map<Tensor, Tensor> accumulators, List<Tensor> optimizerState,
-            Tensor learningRate, Tensor optimizerStep, Tensor gradNorm, TrainingOptions options) {
+            List<Tensor> rollbackCopies, Tensor learningRate, Tensor optimizerStep, Tensor gradNorm,
+            TrainingOptions options) {
         this.forward = forward;
         this.loss = loss;
         this.backwardOps = List.copyOf(backwardOps);
@@ -36,6 +39,7 @@ public final class TrainingGraph {
         this.gradients = Map.copyOf(gradients);
         this.accumulators = Map.copyOf(accumulators);
         this.optimizerState = List.copyOf(optimizerState);
+        this.rollbackCopies = List.copyOf(rollbackCopies);
         this.learningRate = learningRate;
         this.optimizerStep = optimizerStep;
         this.gradNorm = gradNorm;
@@ -49,9 +53,10 @@ public final class TrainingGraph {
      */
     public static TrainingGraph of(LogicalGraph forward, Tensor loss, List<Op> backwardOps, List<Op> updateOps,
             Map<Tensor, Tensor> gradients, Map<Tensor, Tensor> accumulators, List<Tensor> optimizerState,
-            Tensor learningRate, Tensor optimizerStep, Tensor gradNorm, TrainingOptions options) {
+            List<Tensor> rollbackCopies, Tensor learningRate, Tensor optimizerStep, Tensor gradNorm,
+            TrainingOptions options) {
         return new TrainingGraph(forward, loss, backwardOps, updateOps, gradients, accumulators, optimizerState,
-                learningRate, optimizerStep, gradNorm, options);
+                rollbackCopies, learningRate, optimizerStep, gradNorm, options);
     }
 
     public LogicalGraph forward() {
@@ -106,6 +111,14 @@ public final class TrainingGraph {
     /** Momentum or Adam moments, kept across iterations and saved in checkpoints. */
     public List<Tensor> optimizerState() {
         return optimizerState;
+    }
+
+    /**
+     * With post-validation, the copy of each parameter and state tensor an update overwrites,
+     * kept until the update is validated; not saved in checkpoints. Empty otherwise.
+     */
+    public List<Tensor> rollbackCopies() {
+        return rollbackCopies;
     }
 
     /** Scalar input fed once per iteration from the learning-rate schedule. */

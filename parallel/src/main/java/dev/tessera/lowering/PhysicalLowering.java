@@ -113,6 +113,10 @@ public final class PhysicalLowering {
         for (Tensor s : logical.optimizerState()) {
             state.addAll(perRank(s, TensorKind.STATE));
         }
+        List<Tensor> rollbackCopies = new ArrayList<>();
+        for (Tensor copy : logical.rollbackCopies()) {
+            rollbackCopies.addAll(perRank(copy, TensorKind.STATE));
+        }
         List<Op> forwardOps = lowerAll(logical.forwardOps());
         List<Op> backwardOps = lowerAll(logical.backwardOps());
         List<Op> updateOps = lowerAll(logical.updateOps());
@@ -144,7 +148,7 @@ public final class PhysicalLowering {
         }
         LogicalGraph forward = LogicalGraph.of(store, forwardOps, inputs, parameters);
         TrainingGraph lowered = TrainingGraph.of(forward, replicated(logical.loss(), "loss"), backwardOps, updateOps,
-                gradients, accumulators, state, learningRate, optimizerStep,
+                gradients, accumulators, state, rollbackCopies, learningRate, optimizerStep,
                 replicated(logical.gradNorm(), "gradient norm"), logical.options());
         return new DistributedTraining(logical, assignment, lowered, devices, deviceOfOp, shards);
     }

@@ -1,7 +1,6 @@
 package dev.tessera.optim;
 
 import dev.tessera.graph.Cost;
-import dev.tessera.graph.OpDef;
 import dev.tessera.graph.TensorType;
 import dev.tessera.ops.Checks;
 import dev.tessera.sbp.SbpSignature;
@@ -12,7 +11,12 @@ import java.util.List;
  * (all the same type), learning rate and step number t >= 1 (scalars). Updates parameter and
  * both moments in place.
  */
-public record AdamWUpdate(double beta1, double beta2, double epsilon, double weightDecay) implements OpDef {
+public record AdamWUpdate(double beta1, double beta2, double epsilon, double weightDecay) implements OptimizerUpdate {
+
+    @Override
+    public int inputCount() {
+        return 6;
+    }
 
     @Override
     public String type() {

@@ -1,7 +1,6 @@
 package dev.tessera.optim;
 
 import dev.tessera.graph.Cost;
-import dev.tessera.graph.OpDef;
 import dev.tessera.graph.TensorType;
 import dev.tessera.ops.Checks;
 import dev.tessera.sbp.SbpSignature;
@@ -11,7 +10,12 @@ import java.util.List;
  * One SGD-with-momentum step for one parameter. Inputs: parameter, gradient, velocity (all the
  * same type), learning rate (scalar). Updates parameter and velocity in place.
  */
-public record SgdUpdate(double momentum, double weightDecay) implements OpDef {
+public record SgdUpdate(double momentum, double weightDecay) implements OptimizerUpdate {
+
+    @Override
+    public int inputCount() {
+        return 4;
+    }
 
     @Override
     public String type() {

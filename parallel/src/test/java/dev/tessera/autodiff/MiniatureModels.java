@@ -24,13 +24,18 @@ public final class MiniatureModels {
 
     /** x [rows, 5] -> fc1 -> tanh -> fc2 -> relu -> head -> cross-entropy over 4 classes, F64; parameters fc1., fc2., head. */
     public static TrainingGraph mlp(int rows, int microBatches, Optimizer optimizer, double clipNorm) {
+        return mlp(rows, new TrainingOptions(microBatches, optimizer, clipNorm));
+    }
+
+    /** The same with any training options. */
+    public static TrainingGraph mlp(int rows, TrainingOptions options) {
         GraphBuilder g = new GraphBuilder(DType.F64);
         Tensor x = g.input("x", DType.F64, rows, FEATURES);
         Tensor labels = g.input("labels", DType.I32, rows);
         Tensor h = g.tanh(g.linear("fc1", x, HIDDEN));
         h = g.relu(g.linear("fc2", h, HIDDEN));
         Tensor loss = g.crossEntropy(g.linear("head", h, CLASSES), labels);
-        return Autodiff.build(g.build(), loss, new TrainingOptions(microBatches, optimizer, clipNorm));
+        return Autodiff.build(g.build(), loss, options);
     }
 
     /**
@@ -39,6 +44,11 @@ public final class MiniatureModels {
      * and a GELU MLP with dropout 0.1, final LayerNorm, head, cross-entropy with ignored targets.
      */
     public static TrainingGraph gpt(int batch, int microBatches, Optimizer optimizer, double clipNorm) {
+        return gpt(batch, new TrainingOptions(microBatches, optimizer, clipNorm));
+    }
+
+    /** The same with any training options. */
+    public static TrainingGraph gpt(int batch, TrainingOptions options) {
         GraphBuilder g = new GraphBuilder(DType.F32);
         Tensor tokens = g.input("tokens", DType.I32, batch, TIME);
         Tensor targets = g.input("targets", DType.I32, batch, TIME);
@@ -58,6 +68,6 @@ public final class MiniatureModels {
         }
         Tensor logits = g.linear("head", g.layerNorm("ln_final", x), VOCABULARY);
         Tensor loss = g.crossEntropy(logits, targets);
-        return Autodiff.build(g.build(), loss, new TrainingOptions(microBatches, optimizer, clipNorm));
+        return Autodiff.build(g.build(), loss, options);
     }
 }

@@ -18,9 +18,12 @@ public record TrainSettings(long steps, int batchSize, int microBatches, long se
     /** Another spelling of {@code cosine} (the schedule warms up either way), as the example configs write it. */
     private static final String WARMUP_COSINE = "warmup_cosine";
 
-    /** {@code optimizer.*}: type is {@code adamw} or {@code sgd}. */
+    /**
+     * {@code optimizer.*}: type is {@code adamw} or {@code sgd}; step validation is
+     * {@code before-step} or {@code post-validation}.
+     */
     public record Optimizer(String type, double lr, double beta1, double beta2, double epsilon,
-                            double weightDecay, double momentum, double clipNorm) {
+                            double weightDecay, double momentum, double clipNorm, String stepValidation) {
     }
 
     /** {@code optimizer.schedule.*}: type is {@code constant} or {@code cosine}. */
@@ -44,6 +47,8 @@ public record TrainSettings(long steps, int batchSize, int microBatches, long se
         double weightDecay = nonNegative(c, "optimizer.weight_decay", problems);
         double momentum = fraction(c, "optimizer.momentum", problems);
         double clipNorm = nonNegative(c, "optimizer.clip_norm", problems);
+        String stepValidation = oneOf(c, "optimizer.step_validation", Set.of("before-step", "post-validation"),
+                problems);
         String scheduleType = oneOf(c, "optimizer.schedule.type", Set.of("constant", "cosine", WARMUP_COSINE), problems);
         if (scheduleType.equals(WARMUP_COSINE)) {
             scheduleType = "cosine";
@@ -67,7 +72,7 @@ public record TrainSettings(long steps, int batchSize, int microBatches, long se
             throw new InputException(problems);
         }
         return new TrainSettings(steps, batchSize, microBatches, seed, logEvery, evalEvery,
-                new Optimizer(type, lr, beta1, beta2, epsilon, weightDecay, momentum, clipNorm),
+                new Optimizer(type, lr, beta1, beta2, epsilon, weightDecay, momentum, clipNorm, stepValidation),
                 new Schedule(scheduleType, warmup, minLr), every, keep, threads, sourcePrefetch);
     }
 

@@ -36,6 +36,8 @@ public record DeviceTotals(DeviceId device, long parameterBytes, long optimizerS
     public static List<DeviceTotals> of(ParallelPlan plan) {
         SbpAssignment assignment = plan.assignment();
         Set<Tensor> optimizerState = new HashSet<>(plan.graph().optimizerState());
+        // post-validation's copies of parameters and state are held as long as the state itself
+        optimizerState.addAll(plan.graph().rollbackCopies());
         // Each tensor and op counts on its own placement's devices, so the run's devices are indexed by id.
         List<DeviceId> all = assignment.devices();
         Map<DeviceId, Integer> index = new HashMap<>();

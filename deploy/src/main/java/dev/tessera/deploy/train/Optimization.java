@@ -5,6 +5,7 @@ import dev.tessera.deploy.InputException;
 import dev.tessera.deploy.config.TrainSettings;
 import dev.tessera.optim.LrSchedule;
 import dev.tessera.optim.Optimizer;
+import dev.tessera.optim.StepValidation;
 
 /** Turns the {@code optimizer} keys into the training API's optimizer, schedule and options. */
 public record Optimization(TrainingOptions options, LrSchedule schedule) {
@@ -24,7 +25,8 @@ public record Optimization(TrainingOptions options, LrSchedule schedule) {
                 default -> throw new InputException("optimizer.schedule.type: must be one of constant, cosine, got '"
                         + s.schedule().type() + "'");
             };
-            return new Optimization(new TrainingOptions(s.microBatches(), optimizer, o.clipNorm()), schedule);
+            return new Optimization(new TrainingOptions(s.microBatches(), optimizer, o.clipNorm(),
+                    StepValidation.fromConfigName(o.stepValidation())), schedule);
         } catch (IllegalArgumentException e) {
             throw new InputException(e.getMessage());
         }

@@ -208,6 +208,25 @@ class TrainerTest {
         assertEquals(expected, trainLines(two).stream().map(l -> l.get("loss")).toList());
     }
 
+    @ParameterizedTest(name = "parallel.schedule = {0}")
+    @ValueSource(strings = {"zb-h1", "zb-h2"})
+    void shouldTrainTwoStagesWithPostValidatedStepsOnTheLossTrajectoryOfSynchronisedStepsOnOneDevice(String schedule) {
+        Path one = dir.resolve("one");
+        Path two = dir.resolve("two");
+        String[] run = {"train.steps=6", "train.log_every=1", "train.eval_every=0", "train.micro_batches=4",
+                "optimizer.clip_norm=0.5"};
+        new Trainer(config(run), RunDirectory.createFresh(one), Progress.silent()).train();
+        List<String> scheduled = new java.util.ArrayList<>(List.of(run));
+        scheduled.add(TWO_STAGES);
+        scheduled.add("parallel.schedule=" + schedule);
+        scheduled.add("optimizer.step_validation=post-validation");
+        new Trainer(config(scheduled.toArray(String[]::new)), RunDirectory.createFresh(two), Progress.silent()).train();
+
+        List<List<Object>> expected = trainLines(one).stream().map(l -> List.of(l.get("loss"), l.get("grad_norm"))).toList();
+        assertEquals(6, expected.size());
+        assertEquals(expected, trainLines(two).stream().map(l -> List.of(l.get("loss"), l.get("grad_norm"))).toList());
+    }
+
     @Test
     void shouldTrainTwoDataParallelStagesFollowingASchedule() {
         Path dataflow = dir.resolve("dataflow");

@@ -8,6 +8,9 @@ import dev.tessera.graph.Tensor;
 import dev.tessera.graph.TensorKind;
 import dev.tessera.lowering.DistributedTraining;
 import dev.tessera.ops.Reshape;
+import dev.tessera.optim.BackedUpUpdate;
+import dev.tessera.optim.StepValidation;
+import dev.tessera.optim.ValidateUpdate;
 import dev.tessera.proto.plan.ActorKind;
 import dev.tessera.proto.plan.PlanProto;
 import dev.tessera.proto.plan.SinkRole;
@@ -138,7 +141,11 @@ public final class PlanCompiler {
         connect(lossSink, loss[0], loss[1]);
         if (norm != null) {
             order(lossSink, norm);
-            orderUpdatesAfterNormChecks(norm, opActors);
+            if (graph.options().stepValidation() == StepValidation.POST_VALIDATION) {
+                orderNormChecksAfterValidations(norm, opActors);
+            } else {
+                orderUpdatesAfterNormChecks(norm, opActors);
+            }
         }
         PersistentAccessOrder.apply(opActors, this::order, this::orderAcrossIterations);
         requireQuotasHeld();
@@ -165,6 +172,39 @@ public final class PlanCompiler {
                         + devices.get(device), "GradNormSink", device, null, ActorKind.SINK, null, graph.gradNorm(),
                         SinkRole.GRADIENT_NORM_CHECK));
                 order(check, actor);
+            }
+        }
+        for (ActorDraft check : checks.values()) {
+            connect(check, normOutput[0], normOutput[1]);
+        }
+    }
+
+    /**
+     * Post-validation: updates act as soon as their gradients are complete, and each device's
+     * validations restore what a clipped or non-finite iteration must not change. A norm sink on
+     * each such device acts after its validations, so a non-finite norm stops the job only once
+     * that device has rolled back, and the next iteration's updates there wait for it (an
+     * iteration edge), so no update follows a failed iteration. A device stopped before its
+     * validations ran is rolled back by the executor.
+     */
+    private void orderNormChecksAfterValidations(ActorDraft norm, List<ActorDraft> opActors) {
+        int[] normOutput = producer(graph.gradNorm());
+        Map<Integer, ActorDraft> checks = new LinkedHashMap<>();
+        checks.put(norm.device, add("sink:grad_norm", "GradNormSink", norm.device, null, ActorKind.SINK, null,
+                graph.gradNorm(), SinkRole.GRADIENT_NORM));
+        for (ActorDraft actor : opActors) {
+            boolean validation = actor.op.def() instanceof ValidateUpdate;
+            boolean update = actor.op.def() instanceof BackedUpUpdate;
+            if (!validation && !update) {
+                continue;
+            }
+            ActorDraft check = checks.computeIfAbsent(actor.device, device -> add("sink:grad_norm@"
+                    + devices.get(device), "GradNormSink", device, null, ActorKind.SINK, null, graph.gradNorm(),
+                    SinkRole.GRADIENT_NORM_CHECK));
+            if (validation) {
+                order(actor, check);
+            } else {
+                orderAcrossIterations(check, actor);
             }
         }
         for (ActorDraft check : checks.values()) {

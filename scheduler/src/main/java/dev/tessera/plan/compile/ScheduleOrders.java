@@ -11,6 +11,7 @@ import dev.tessera.proto.plan.DeviceActionOrder;
 import dev.tessera.proto.plan.InputEdge;
 import dev.tessera.proto.plan.Operand;
 import dev.tessera.proto.plan.PlanProto;
+import dev.tessera.proto.plan.SinkRole;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -27,8 +28,8 @@ import java.util.PriorityQueue;
  *   <li>{@code sFj} holds stage s's forward actors (phase F) for micro-batch j, {@code sBj} its
  *       input-gradient actors (phase B), {@code sWj} its weight-gradient actors (phase W, collective
  *       members among them), {@code sBWj} both, B before W;</li>
- *   <li>the update actors (phase U) act after the last slot, for micro-batch 0, then 1, ... (they
- *       work only at the last);</li>
+ *   <li>the update actors (phase U) and the gradient-norm sinks act after the last slot, for
+ *       micro-batch 0, then 1, ... (they work only at the last);</li>
  *   <li>an F, B or W actor that reads only parameters or optimizer state (a weight cut or copied
  *       for another stage, as a weight tied across stages is) joins the first slot of its
  *       micro-batch on its device: nothing of the iteration precedes it, and a peer stage waiting
@@ -311,6 +312,11 @@ public final class ScheduleOrders {
             }
             case UPDATE -> slot = end;
             default -> {
+                if (spec.getKind() == ActorKind.SINK && spec.getSink().getRole() != SinkRole.LOSS) {
+                    // a gradient-norm sink checks an iteration's norm: it acts with the update actors
+                    slots[actor] = end;
+                    return end;
+                }
                 slot = Integer.MAX_VALUE;
                 for (int successor : neighbours.successors.get(actor)) {
                     slot = Math.min(slot, slot(plan, successor, microBatch, end, slotOf, neighbours, slots, stages));

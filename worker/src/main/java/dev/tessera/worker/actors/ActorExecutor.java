@@ -275,6 +275,7 @@ final class ActorExecutor implements AutoCloseable {
         } catch (ActionFailedException failure) {
             if (failure.getCause() instanceof NonFiniteException nonFinite) {
                 iteration = nonFinite.iteration();
+                run.rollbacks.undo(iteration);
                 throw nonFinite;
             }
             if (failure.getCause() instanceof KernelException kernel) {

@@ -246,8 +246,11 @@ public final class ParallelExecutor implements TrainingExecutor {
                                            List<Map<String, HostTensor>> localBatches, double learningRate) {
         if (distributed.devices().size() > 1) {
             boolean loss = found.tensorName().equals(distributed.physical().loss().name());
+            Optional<NonFiniteOutput> replayed = physical.findNonFinite(localBatches);
+            // read after the replay: it recomputed the failed iteration's gradients, which later
+            // work of the run may have overwritten (post-validation lets the next iteration start)
             Optional<String> gradient = loss ? Optional.empty() : physical.firstNonFiniteGradient();
-            return physical.findNonFinite(localBatches).map(culprit -> {
+            return replayed.map(culprit -> {
                 String detail = "micro-batch " + culprit.microBatch() + ", tensor '" + culprit.tensorName() + "'";
                 return gradient.isPresent() ? NonFiniteException.gradient(found.iteration(), gradient.get(),
                         culprit.op().name(), detail) : found.withCulprit(culprit.op().name(), detail);

@@ -234,7 +234,7 @@ final class PlanBinding {
         return op;
     }
 
-    private OpAction compute(ActorProto actor, ComputeProto compute) {
+    private ActorAction compute(ActorProto actor, ComputeProto compute) {
         Op op = op(actor, compute);
         int[] slots = new int[op.inputs().size()];
         Tensor[] reads = new Tensor[slots.length];
@@ -255,7 +255,12 @@ final class PlanBinding {
                 persistent.computeIfAbsent(input, t -> HostTensors.allocate(t.type()));
             }
         }
-        return new OpAction(op, slots, reads, kernels.create(op), persistent, accumulators, run);
+        OpAction action = new OpAction(op, slots, reads, kernels.create(op), persistent, accumulators, run);
+        INDArray[] buffers = new INDArray[slots.length];
+        for (int k = 0; k < slots.length; k++) {
+            buffers[k] = slots[k] == OpAction.PERSISTENT ? persistent.get(reads[k]) : null;
+        }
+        return run.rollbacks.record(op, buffers, run, action);
     }
 
     private Tensor tensor(ActorProto actor, String name) {

@@ -25,6 +25,8 @@ final class RunState {
      * the op that produced the first.
      */
     java.util.Queue<NonFiniteOutput> nonFinite;
+    /** Post-validation steps not yet validated, undone when a run stops at a non-finite norm. */
+    final PendingRollbacks rollbacks = new PendingRollbacks();
 
     void start(long first, int microBatchCount, List<List<Map<String, HostTensor>>> iterations, double[] rates) {
         firstIteration = first;

@@ -18,6 +18,7 @@ public final class KernelRegistry {
         NeuralKernels.register(r);
         OptimizerKernels.register(r);
         RegionKernels.register(r);
+        PostValidationKernels.register(r);
         return r;
     }
 
@@ -33,14 +34,24 @@ public final class KernelRegistry {
      *
      * @throws IllegalArgumentException if no kernel exists for the op's type
      */
-    @SuppressWarnings("unchecked")
     public Kernel create(Op op) {
-        KernelFactory<OpDef> f = (KernelFactory<OpDef>) factories.get(op.def().getClass());
+        return create(op.def(), op);
+    }
+
+    /**
+     * The kernel of {@code def} run as part of {@code op}: an op that wraps another op type (a
+     * backed-up optimizer step) runs the wrapped type's kernel.
+     *
+     * @throws IllegalArgumentException if no kernel exists for {@code def}'s type
+     */
+    @SuppressWarnings("unchecked")
+    public Kernel create(OpDef def, Op op) {
+        KernelFactory<OpDef> f = (KernelFactory<OpDef>) factories.get(def.getClass());
         if (f == null) {
-            throw new IllegalArgumentException("no kernel for op type '" + op.def().type() + "' (op '" + op.name()
+            throw new IllegalArgumentException("no kernel for op type '" + def.type() + "' (op '" + op.name()
                     + "'); register one in KernelRegistry.standard()");
         }
-        return f.create(op.def(), op);
+        return f.create(def, op);
     }
 
     public boolean supports(Class<? extends OpDef> opType) {

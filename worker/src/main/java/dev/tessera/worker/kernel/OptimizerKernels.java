@@ -25,7 +25,7 @@ final class OptimizerKernels {
         r.register(AccumulateGrad.class, (def, op) -> (in, out, ctx) -> in[0].addi(in[1]));
         r.register(SquaredNorm.class, (def, op) -> (in, out, ctx) -> out[0].assign(sumOfSquares(in[0])));
         r.register(GlobalNorm.class, (def, op) -> (in, out, ctx) -> out[0].assign(globalNorm(in)));
-        r.register(ClipByNorm.class, (def, op) -> (in, out, ctx) -> clip(def, in[0], in[1].getDouble(0)));
+        r.register(ClipByNorm.class, (def, op) -> (in, out, ctx) -> clip(def.maxNorm(), in[0], in[1].getDouble(0)));
         r.register(SgdUpdate.class, (def, op) -> (in, out, ctx) -> sgd(def, in));
         r.register(AdamWUpdate.class, (def, op) -> (in, out, ctx) -> adamw(def, in));
     }
@@ -39,10 +39,15 @@ final class OptimizerKernels {
     }
 
     /** The 1e-6 keeps the clipped norm just under the maximum, as in PyTorch's clip_grad_norm_. */
-    private static void clip(ClipByNorm def, INDArray gradient, double norm) {
-        if (norm > def.maxNorm()) {
-            gradient.muli(def.maxNorm() / (norm + 1e-6));
+    static void clip(double maxNorm, INDArray gradient, double norm) {
+        if (norm > maxNorm) {
+            gradient.muli(clipScale(maxNorm, norm));
         }
+    }
+
+    /** The factor a gradient is scaled by when {@code norm > maxNorm}. */
+    static double clipScale(double maxNorm, double norm) {
+        return maxNorm / (norm + 1e-6);
     }
 
     private static void sgd(SgdUpdate def, INDArray[] in) {

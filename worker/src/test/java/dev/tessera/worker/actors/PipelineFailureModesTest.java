@@ -15,6 +15,7 @@ import dev.tessera.autodiff.TrainingOptions;
 import dev.tessera.graph.DType;
 import dev.tessera.graph.GraphBuilder;
 import dev.tessera.graph.Initializer;
+import dev.tessera.graph.Op;
 import dev.tessera.graph.Phase;
 import dev.tessera.graph.Shape;
 import dev.tessera.graph.Tensor;
@@ -31,13 +32,16 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BiFunction;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Cases other pipeline implementations have got wrong, each trained with split-backward schedules
  * on two stages and required to equal the reference executor exactly: a weight used twice inside
  * one stage (its W gradient is the sum of both uses, once), a weight tied across the first and the
- * last stage (the two stages' gradients summed), and a last micro-batch that holds fewer real examples than the others (padded with
+ * last stage (the two stages' gradients summed), an op with several outputs (a layer norm's output,
+ * mean and inverse deviation) read by both its B and its W op, on either side of the stage cut, and
+ * a W op with several outputs (scale and bias gradients), and a last micro-batch that holds fewer real examples than the others (padded with
  * ignored targets), so that micro-batches weigh what the reference weighs them.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
@@ -107,6 +111,33 @@ class PipelineFailureModesTest {
         assertEquals(2, stagesReading, "the first and the last stage both read the tied weight");
         trainLikeTheReference(graph, Map.of("last.", 1, "head.", 1), family,
                 batches(false, ITERATIONS, MICRO_BATCHES, 5));
+    }
+
+    @ParameterizedTest(name = "{0}, layer norm on stage {1}")
+    @CsvSource({"ONE_F_ONE_B_TWO_BP, 0", "ONE_F_ONE_B_TWO_BP, 1", "ONE_F_ONE_B_TWO_BP_WEIGHTS_AT_END, 1",
+            "ZB_H1, 0", "ZB_H1, 1", "ZB_H2, 0", "ZB_H2, 1"})
+    void shouldTrainAnOpWhoseSeveralOutputsFeedBothTheBAndTheWOps(Family family, int layerNormStage) {
+        // x [6, 5] -> fc1 -> tanh -> layer norm (outputs y, mean, rstd) -> head -> cross-entropy
+        GraphBuilder g = new GraphBuilder(DType.F64);
+        Tensor x = g.input("x", DType.F64, TrainingModels.ROWS, 5);
+        Tensor labels = g.input("labels", DType.I32, TrainingModels.ROWS);
+        Tensor h = g.layerNorm("ln", g.tanh(g.linear("fc1", x, 7)));
+        Tensor loss = g.crossEntropy(g.linear("head", h, 4), labels);
+        TrainingGraph graph = Autodiff.build(g.build(), loss, new TrainingOptions(MICRO_BATCHES, adamW(), 0.5));
+        Op layerNorm = graph.forwardOps().stream().filter(op -> op.outputs().size() == 3).findFirst().orElseThrow();
+        for (int output = 1; output < 3; output++) {
+            Tensor statistic = layerNorm.output(output);
+            List<Phase> readers = graph.backwardOps().stream().filter(op -> op.inputs().contains(statistic))
+                    .map(Op::phase).distinct().sorted().toList();
+            assertEquals(List.of(Phase.BACKWARD_INPUT, Phase.BACKWARD_WEIGHT), readers,
+                    "output " + output + " of the layer norm is read by its B and its W op");
+        }
+        Op weightGradient = graph.backwardOps().stream().filter(op -> op.phase() == Phase.BACKWARD_WEIGHT
+                && op.outputs().size() == 2).findFirst().orElseThrow();
+        assertEquals(layerNorm, weightGradient.forwardOp().orElseThrow(), "one W op computes both scale and bias");
+
+        Map<String, Integer> stageOf = layerNormStage == 1 ? Map.of("ln.", 1, "head.", 1) : Map.of("head.", 1);
+        trainLikeTheReference(graph, stageOf, family, batches(false, ITERATIONS, MICRO_BATCHES, 13));
     }
 
     @ParameterizedTest(name = "{0}")

@@ -265,7 +265,7 @@ class PipelineScheduleTrainingTest {
      * update ops with their forward op) on the schedule's device of s; {@code stageOfOp} receives
      * every logical op's stage.
      */
-    private static DistributedTraining chunks(TrainingGraph graph, PipelineSchedule schedule,
+    static DistributedTraining chunks(TrainingGraph graph, PipelineSchedule schedule,
                                               Map<String, Integer> byPrefix, Map<String, Integer> stageOfOp) {
         Map<String, Placement> markers = new LinkedHashMap<>();
         byPrefix.forEach((prefix, stage) -> markers.put(prefix, marker(stage)));

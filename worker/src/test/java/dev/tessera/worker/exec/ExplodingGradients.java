@@ -33,12 +33,17 @@ public final class ExplodingGradients {
     }
 
     public static TrainingGraph mlp(int microBatches, Optimizer optimizer, double clipNorm) {
+        return mlp(new TrainingOptions(microBatches, optimizer, clipNorm));
+    }
+
+    /** The same with any training options. */
+    public static TrainingGraph mlp(TrainingOptions options) {
         GraphBuilder g = new GraphBuilder(DType.F32);
         Tensor x = g.input("x", DType.F32, ROWS, FEATURES);
         Tensor labels = g.input("labels", DType.I32, ROWS);
         Tensor hidden = g.relu(g.linear("fc1", x, HIDDEN));
         Tensor loss = g.crossEntropy(g.linear("head", hidden, CLASSES), labels);
-        return Autodiff.build(g.build(), loss, new TrainingOptions(microBatches, optimizer, clipNorm));
+        return Autodiff.build(g.build(), loss, options);
     }
 
     /** Ordinary data: inputs in [-1, 1), random labels. */
