@@ -61,8 +61,9 @@ public final class ActorRuntime {
         long origin = System.nanoTime();
         Trace trace = options.trace() ? new Trace(plan, options.microBatches(), options.steps(), origin) : null;
         Job.Outcome outcome = new Job.Outcome();
+        RegisterMemory memory = new RegisterMemory(plan.devices().size());
         ActorSystem<JobMessage> system = ActorSystem.create(
-                Job.create(plan, created, transfer, options, trace, outcome),
+                Job.create(plan, created, transfer, options, trace, memory, outcome),
                 systemName(),
                 DeviceDispatchers.config(plan.devices(), options.throughput()));
         CompletableFuture<RunResult> result = new CompletableFuture<>();
@@ -78,7 +79,7 @@ public final class ActorRuntime {
             } else {
                 long actionCount = options.steps() * plan.actors().size();
                 result.complete(new RunResult(actionCount, wall, outcome.endNanos - outcome.startNanos,
-                        Optional.ofNullable(trace)));
+                        Optional.ofNullable(trace), memory.peaks()));
             }
         });
         return result;

@@ -47,16 +47,18 @@ final class Job extends AbstractBehavior<JobMessage> {
     private final DeadlockDetector deadlocks;
 
     static Behavior<JobMessage> create(Plan plan, List<ActorAction> actions, TensorTransfer transfer,
-                                       RunOptions options, Trace trace, Outcome outcome) {
+                                       RunOptions options, Trace trace, RegisterMemory memory,
+                                       Outcome outcome) {
         if (plan.orders().isEmpty()) {
-            return Behaviors.setup(context -> new Job(context, plan, actions, transfer, options, trace, outcome, null));
+            return Behaviors.setup(context -> new Job(context, plan, actions, transfer, options, trace, memory, outcome, null));
         }
         return Behaviors.withTimers(timers -> Behaviors.setup(
-                context -> new Job(context, plan, actions, transfer, options, trace, outcome, timers)));
+                context -> new Job(context, plan, actions, transfer, options, trace, memory, outcome, timers)));
     }
 
     private Job(ActorContext<JobMessage> context, Plan plan, List<ActorAction> actions, TensorTransfer transfer,
-                RunOptions options, Trace trace, Outcome outcome, TimerScheduler<JobMessage> timers) {
+                RunOptions options, Trace trace, RegisterMemory memory, Outcome outcome,
+                TimerScheduler<JobMessage> timers) {
         super(context);
         this.outcome = outcome;
         this.actorCount = plan.actors().size();
@@ -70,7 +72,7 @@ final class Job extends AbstractBehavior<JobMessage> {
         for (ActorSpec spec : plan.actors()) {
             boolean holdsInputs = spec.kind() == ActorKind.TRANSFER && transfer.aliasesSource();
             Behavior<ActorMessage> behavior = PlanActor.create(plan, spec, actions.get(spec.id()), holdsInputs,
-                    context.getSelf(), peers, trace == null ? null : trace.buffer(spec.device()), options,
+                    context.getSelf(), peers, trace == null ? null : trace.buffer(spec.device()), memory, options,
                     cursors[spec.device()]);
             refs.set(spec.id(), context.spawn(behavior, "actor-" + spec.id(),
                     DeviceDispatchers.selector(spec.device())));

@@ -65,6 +65,9 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
     private final int[] inputProducers;
     private final int[] inputProducerOutputs;
     private final OutputRegisters[] outputs;
+    /** Payload bytes of one register of each output, counted in {@link #memory} while in use. */
+    private final long[] outputBytes;
+    private final RegisterMemory memory;
     private final int[] controlPredecessors;
     /** Per control predecessor: true when it orders whole iterations rather than micro-batches. */
     private final boolean[] previousIterationOnly;
@@ -89,10 +92,12 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
 
     static Behavior<ActorMessage> create(Plan plan, ActorSpec spec, ActorAction action, boolean holdsInputs,
                                          ActorRef<JobMessage> job, List<ActorRef<ActorMessage>> peers,
-                                         DeviceTraceBuffer trace, RunOptions options, DeviceCursor cursor) {
+                                         DeviceTraceBuffer trace, RegisterMemory memory, RunOptions options,
+                                         DeviceCursor cursor) {
         return Behaviors.setup(context -> {
             try {
-                return new PlanActor(context, plan, spec, action, holdsInputs, job, peers, trace, options, cursor);
+                return new PlanActor(context, plan, spec, action, holdsInputs, job, peers, trace, memory, options,
+                        cursor);
             } catch (RuntimeException | Error error) {
                 // Pekko would stop the actor silently and the job would wait for it forever.
                 job.tell(new JobMessage.ActorFailed(spec.id(), error));
@@ -103,8 +108,9 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
 
     private PlanActor(ActorContext<ActorMessage> context, Plan plan, ActorSpec spec, ActorAction action,
                       boolean holdsInputs, ActorRef<JobMessage> job, List<ActorRef<ActorMessage>> peers,
-                      DeviceTraceBuffer trace, RunOptions options, DeviceCursor cursor) {
+                      DeviceTraceBuffer trace, RegisterMemory memory, RunOptions options, DeviceCursor cursor) {
         super(context);
+        this.memory = memory;
         this.spec = spec;
         this.plan = plan;
         this.cursor = cursor;
@@ -127,7 +133,9 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
         }
         int outputCount = spec.outputs().size();
         outputs = new OutputRegisters[outputCount];
+        outputBytes = new long[outputCount];
         for (int output = 0; output < outputCount; output++) {
+            outputBytes[output] = spec.outputs().get(output).bytes();
             outputs[output] = new OutputRegisters(spec.outputs().get(output).quota(),
                     plan.consumers(spec.id(), output));
         }
@@ -192,8 +200,11 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
                             + " received more registers than its producer's quota");
                 }
             } else if (message instanceof Ack ack) {
-                if (outputs[ack.output()].acknowledge(ack.register()) && heldInputRegisters != null) {
-                    acknowledgeInput(0, heldInputRegisters[ack.register()]);
+                if (outputs[ack.output()].acknowledge(ack.register())) {
+                    memory.freed(device.index(), outputBytes[ack.output()]);
+                    if (heldInputRegisters != null) {
+                        acknowledgeInput(0, heldInputRegisters[ack.register()]);
+                    }
                 }
             } else if (message instanceof ControlDone done) {
                 for (int i = 0; i < controlPredecessors.length; i++) {
@@ -261,6 +272,7 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
         }
         for (int output = 0; output < outputs.length; output++) {
             int register = outputs[output].acquire();
+            memory.taken(device.index(), outputBytes[output]);
             currentRegisters[output] = register;
             currentOutputs[output] = outputs[output].payload(register);
         }
@@ -317,8 +329,11 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
             if (heldInputRegisters != null) {
                 heldInputRegisters[register] = inputs[0].headRegister();
             }
-            if (registers.publish(register) && heldInputRegisters != null) {
-                acknowledgeInput(0, heldInputRegisters[register]);
+            if (registers.publish(register)) {
+                memory.freed(device.index(), outputBytes[output]);
+                if (heldInputRegisters != null) {
+                    acknowledgeInput(0, heldInputRegisters[register]);
+                }
             }
         }
         for (int input = 0; input < inputs.length; input++) {

@@ -11,6 +11,17 @@ import java.util.Optional;
  * @param runNanos  from telling the actors to start to the last one finishing: the run
  *                  without creating and terminating the actor system
  * @param trace     every action, when the run was traced
+ * @param peakRegisterBytes per device index of the plan, the most register bytes in use at
+ *                  once (by the outputs' payload sizes; 0 where the plan gives none)
  */
-public record RunResult(long actions, long wallNanos, long runNanos, Optional<Trace> trace) {
+public record RunResult(long actions, long wallNanos, long runNanos, Optional<Trace> trace,
+                        long[] peakRegisterBytes) {
+    public RunResult {
+        peakRegisterBytes = peakRegisterBytes.clone();
+    }
+
+    @Override
+    public long[] peakRegisterBytes() {
+        return peakRegisterBytes.clone();
+    }
 }

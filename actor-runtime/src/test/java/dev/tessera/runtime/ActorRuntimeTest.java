@@ -1,5 +1,6 @@
 package dev.tessera.runtime;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -37,6 +38,25 @@ class ActorRuntimeTest {
         assertEquals(3 * 4 * 3, result.actions());
         assertEquals(3 * 4 * 3, actions.get());
         new TraceChecks(result.trace().orElseThrow(), 12, 4).assertDependencyOrder();
+    }
+
+    @Test
+    void shouldMeasureThePeakBytesOfRegistersInUsePerDevice() throws InterruptedException {
+        // data (64 B) -> square (32 B) -> sink on cpu:0, and a 1000 B source feeding a sink on cpu:1;
+        // quota 1 everywhere: at most one register of each output is in use at a time
+        PlanBuilder builder = new PlanBuilder();
+        int cpu0 = builder.device("cpu:0");
+        int cpu1 = builder.device("cpu:1");
+        int data = builder.actor("data", "Source", cpu0).kind(ActorKind.SOURCE).output(1, 64).add();
+        int square = builder.actor("square", "Square", cpu0).phase(Phase.FORWARD).input(data, 0).output(1, 32).add();
+        builder.actor("sink", "Sink", cpu0).kind(ActorKind.SINK).input(square, 0).add();
+        int other = builder.actor("other", "Source", cpu1).kind(ActorKind.SOURCE).output(1, 1000).add();
+        builder.actor("other-sink", "Sink", cpu1).kind(ActorKind.SINK).input(other, 0).add();
+
+        RunResult result = runtime.run(builder.build(), spec -> context -> { }, RunOptions.of(2, 3));
+
+        assertArrayEquals(new long[] {96, 1000}, result.peakRegisterBytes(),
+                "square's register and the data it reads are in use together");
     }
 
     @Test

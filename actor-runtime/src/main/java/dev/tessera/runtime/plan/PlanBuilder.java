@@ -87,6 +87,12 @@ public final class PlanBuilder {
             return this;
         }
 
+        /** Adds an output with {@code quota} registers of {@code bytes} each. */
+        public ActorBuilder output(int quota, long bytes) {
+            outputs.add(new OutputSpec(quota, bytes));
+            return this;
+        }
+
         /** This actor acts for a micro-batch only after {@code predecessor} acted for it. */
         public ActorBuilder after(int predecessor) {
             controlPredecessors.add(predecessor);

@@ -2,7 +2,11 @@ package dev.tessera.deploy.plan;
 
 import dev.tessera.graph.Op;
 import dev.tessera.graph.Tensor;
+import dev.tessera.lowering.DistributedTraining;
 import dev.tessera.lowering.PhysicalLowering;
+import dev.tessera.plan.compile.PlanMemory;
+import dev.tessera.proto.plan.DeviceProto;
+import dev.tessera.proto.plan.PlanProto;
 import dev.tessera.sbp.NdSbp;
 import dev.tessera.sbp.Placement;
 import dev.tessera.sbp.Sharding;
@@ -13,6 +17,8 @@ import dev.tessera.sbp.boxing.SendRecvStep;
 import dev.tessera.sbp.infer.PlanEstimate;
 import dev.tessera.sbp.infer.SbpAssignment;
 import dev.tessera.sbp.infer.StageBalancer;
+import dev.tessera.worker.actors.ActorExecutorOptions;
+import dev.tessera.worker.actors.ParallelExecutor;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Collectors;
@@ -60,11 +66,23 @@ public final class PlanText {
             }
         }
         plan.settings().schedule().ifPresent(name -> {
-            PipelineSetup pipeline = PipelineSetup.of(plan, PhysicalLowering.lower(plan.graph(), plan.assignment()));
+            DistributedTraining distributed = PhysicalLowering.lower(plan.graph(), plan.assignment());
+            PipelineSetup pipeline = PipelineSetup.of(plan, distributed);
             s.append("schedule ").append(name.configName())
                     .append(pipeline.autoOrigin().map(origin -> " (chose " + origin + ")").orElse(""))
                     .append(", every device's actions per iteration (F, B, W of stage s and micro-batch j as sFj):\n");
             pipeline.schedule().orElseThrow().toText().lines().forEach(line -> s.append("  ").append(line).append("\n"));
+            PlanProto compiled = ParallelExecutor.trainingPlan(distributed, ActorExecutorOptions.defaults()
+                    .withSchedule(pipeline.schedule().orElseThrow(), pipeline.stageOfOp()));
+            long[] registers = PlanMemory.allocatedRegisterBytes(compiled);
+            s.append("registers the schedule's plan allocates (every output's quota x payload: an activation a "
+                    + "deferred W reads is kept until it runs; tessera train reports the peak in use):\n ");
+            for (int d = 0; d < registers.length; d++) {
+                DeviceProto device = compiled.getDevices(d);
+                s.append(' ').append(device.getNode()).append(':').append(device.getDevice()).append(' ')
+                        .append(bytes(registers[d]));
+            }
+            s.append("\n");
         });
         s.append("\n");
 

@@ -26,6 +26,7 @@ import dev.tessera.tensor.HostTensor;
 import dev.tessera.worker.actors.ActorExecutorOptions;
 import dev.tessera.worker.actors.ParallelExecutor;
 import dev.tessera.worker.exec.ComputeThreads;
+import dev.tessera.worker.exec.RegisterUse;
 import dev.tessera.worker.exec.StepResult;
 import dev.tessera.worker.exec.Traffic;
 import dev.tessera.worker.exec.TrainingExecutor;
@@ -49,6 +50,7 @@ import java.util.Map;
  * a checkpoint, so a resumed run computes exactly the numbers an uninterrupted one would.
  */
 public final class Trainer {
+    private static final double MIB = 1024.0 * 1024.0;
     private final RunConfig config;
     private final TrainSettings settings;
     private final RunDirectory directory;
@@ -165,6 +167,7 @@ public final class Trainer {
         long stepNanos = 0;
         Map<String, Double> finalMetrics = Map.of();
         List<Map<String, Object>> traffic = List.of();
+        List<Map<String, Object>> registers = List.of();
         ComputeThreads.set(settings.threads());
         List<Trace> traces = new ArrayList<>();
         try (TrainingExecutor executor = executor(graph);
@@ -237,6 +240,7 @@ public final class Trainer {
             }
             finalMetrics = evaluate(model, executor, settings.steps(), wallStart, metrics);
             traffic = executor.traffic().map(t -> traffic(t, settings.steps() - firstStep)).orElse(List.of());
+            registers = executor.registerUse().map(this::registers).orElse(List.of());
         } finally {
             progress.close();
         }
@@ -248,6 +252,9 @@ public final class Trainer {
                 tokensPerMicroBatch, (System.nanoTime() - wallStart) / 1e9, finalMetrics);
         if (!traffic.isEmpty()) {
             summary.put("bytes_sent_per_step", traffic);
+        }
+        if (!registers.isEmpty()) {
+            summary.put("register_bytes_per_device", registers);
         }
         directory.writeSummary(summary);
         return summary;
@@ -352,6 +359,23 @@ public final class Trainer {
      * same). The two agree (a test trains every layout family and checks it); a difference
      * would be a bug in the plan compiler or the runtime.
      */
+    /** Per device, the register bytes in use at most (measured) and allocated by the plan; noted once. */
+    private List<Map<String, Object>> registers(RegisterUse use) {
+        List<Map<String, Object>> devices = new ArrayList<>();
+        StringBuilder note = new StringBuilder("registers per device (in use at most / allocated by the plan):");
+        for (int d = 0; d < use.devices().size(); d++) {
+            Map<String, Object> device = new LinkedHashMap<>();
+            device.put("device", use.devices().get(d));
+            device.put("peak_in_use", use.peakInUse()[d]);
+            device.put("allocated", use.allocated()[d]);
+            devices.add(device);
+            note.append(String.format(java.util.Locale.ROOT, " %s %.2f / %.2f MiB", use.devices().get(d),
+                    use.peakInUse()[d] / MIB, use.allocated()[d] / MIB));
+        }
+        progress.note(note.toString());
+        return devices;
+    }
+
     private static List<Map<String, Object>> traffic(Traffic traffic, long steps) {
         if (steps <= 0) {
             return List.of();

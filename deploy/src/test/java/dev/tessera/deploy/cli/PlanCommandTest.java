@@ -270,6 +270,35 @@ class PlanCommandTest {
         assertTrue(out.contains("schedule 1f1b, every device's actions per iteration"), out);
         String expected = dev.tessera.plan.schedule.Schedules.oneFOneB(2, 4).toText();
         expected.lines().forEach(line -> assertTrue(out.contains("  " + line + "\n"), line + " in\n" + out));
+        assertTrue(out.matches("(?s).*registers the schedule's plan allocates [^\n]*\n  0:0 [0-9.]+ (B|KiB|MiB) 0:1 [0-9.]+ "
+                + "(B|KiB|MiB)\n.*"), out);
+    }
+
+    @Test
+    void shouldShowTheExtraRegistersOfDeferredWeightGradients() throws IOException {
+        long[] oneFOneB = registers(plan("", "--set", "parallel.devices=2", "--set", "parallel.pipeline=2", "--set",
+                "parallel.schedule=1f1b", "--set", "train.micro_batches=4"));
+        long[] weightsAtEnd = registers(plan("", "--set", "parallel.devices=2", "--set", "parallel.pipeline=2",
+                "--set", "parallel.schedule=1f1b-2bp-weights-at-end", "--set", "train.micro_batches=4"));
+        // stage 0 keeps its activations for the W ops it defers; stage 1 holds only the head's output and loss
+        assertTrue(weightsAtEnd[0] > oneFOneB[0], weightsAtEnd[0] + " vs " + oneFOneB[0]);
+        assertTrue(weightsAtEnd[1] >= oneFOneB[1], weightsAtEnd[1] + " vs " + oneFOneB[1]);
+    }
+
+    /** The registers line of a plan, in bytes rounded as printed (KiB or MiB). */
+    private static long[] registers(Result result) {
+        assertEquals(0, result.status(), result.err());
+        List<String> lines = result.out().lines().toList();
+        int at = lines.indexOf(lines.stream().filter(l -> l.startsWith("registers the schedule's plan allocates"))
+                .findFirst().orElseThrow());
+        String[] parts = lines.get(at + 1).trim().split(" ");
+        long[] bytes = new long[2];
+        for (int d = 0; d < 2; d++) {
+            double value = Double.parseDouble(parts[3 * d + 1]);
+            String unit = parts[3 * d + 2];
+            bytes[d] = (long) (value * (unit.equals("MiB") ? 1 << 20 : unit.equals("KiB") ? 1 << 10 : 1));
+        }
+        return bytes;
     }
 
     @Test

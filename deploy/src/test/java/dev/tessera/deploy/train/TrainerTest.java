@@ -220,7 +220,15 @@ class TrainerTest {
         scheduled.add(TWO_STAGES);
         scheduled.add("parallel.schedule=" + schedule);
         scheduled.add("optimizer.step_validation=post-validation");
-        new Trainer(config(scheduled.toArray(String[]::new)), RunDirectory.createFresh(two), Progress.silent()).train();
+        Map<String, Object> summary = new Trainer(config(scheduled.toArray(String[]::new)),
+                RunDirectory.createFresh(two), Progress.silent()).train();
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> registers = (List<Map<String, Object>>) summary.get("register_bytes_per_device");
+        assertEquals(2, registers.size(), summary.toString());
+        for (Map<String, Object> device : registers) {
+            long peak = ((Number) device.get("peak_in_use")).longValue();
+            assertTrue(peak > 0 && peak <= ((Number) device.get("allocated")).longValue(), device.toString());
+        }
 
         List<List<Object>> expected = trainLines(one).stream().map(l -> List.of(l.get("loss"), l.get("grad_norm"))).toList();
         assertEquals(6, expected.size());

@@ -75,6 +75,8 @@ final class ActorExecutor implements AutoCloseable {
     private PlanBinding.Bound gradientsOnly;
     private long iteration;
     private Trace lastTrace;
+    /** Per device of the plan, the most register bytes in use at once over every run so far. */
+    private long[] peakRegisterBytes;
 
     /** Compiles the executor's graph into a plan, with or without the update ops. */
     @FunctionalInterface
@@ -98,6 +100,7 @@ final class ActorExecutor implements AutoCloseable {
             }
         }
         this.training = compile(true);
+        this.peakRegisterBytes = new long[training.plan().devices().size()];
     }
 
     static PlanOptions planOptions(ActorExecutorOptions options, boolean withUpdate) {
@@ -165,6 +168,11 @@ final class ActorExecutor implements AutoCloseable {
     /** The compiled training plan, as the scheduler's plan compiler made it. */
     PlanProto compiledPlan() {
         return training.compiled();
+    }
+
+    /** Per device of the plan, the most register bytes in use at once over every run so far. */
+    long[] peakRegisterBytes() {
+        return peakRegisterBytes.clone();
     }
 
     /** The trace of the last run, when the options ask for tracing. */
@@ -272,6 +280,10 @@ final class ActorExecutor implements AutoCloseable {
             RunResult result = runtime.run(compiled.plan(), spec -> compiled.actions().get(spec.id()),
                     runOptions);
             lastTrace = result.trace().orElse(null);
+            long[] peaks = result.peakRegisterBytes();
+            for (int d = 0; d < peaks.length; d++) {
+                peakRegisterBytes[d] = Math.max(peakRegisterBytes[d], peaks[d]);
+            }
         } catch (ActionFailedException failure) {
             if (failure.getCause() instanceof NonFiniteException nonFinite) {
                 iteration = nonFinite.iteration();

@@ -8,6 +8,7 @@ import dev.tessera.graph.ParameterInit;
 import dev.tessera.graph.Tensor;
 import dev.tessera.lowering.DistributedTraining;
 import dev.tessera.plan.compile.PlanCompiler;
+import dev.tessera.plan.compile.PlanMemory;
 import dev.tessera.plan.compile.PlanTraffic;
 import dev.tessera.proto.plan.PlanProto;
 import dev.tessera.runtime.plan.Device;
@@ -25,6 +26,7 @@ import dev.tessera.worker.exec.HostTensors;
 import dev.tessera.worker.exec.KernelException;
 import dev.tessera.worker.exec.NonFiniteException;
 import dev.tessera.worker.exec.ReferenceExecutor;
+import dev.tessera.worker.exec.RegisterUse;
 import dev.tessera.worker.exec.StepResult;
 import dev.tessera.worker.exec.TrainingExecutor;
 import dev.tessera.worker.exec.Traffic;
@@ -103,6 +105,15 @@ public final class ParallelExecutor implements TrainingExecutor {
         restore(initial, zeroState, 0);
     }
 
+    /**
+     * The training plan an executor of {@code distributed} with {@code options} runs, compiled
+     * without allocating anything: what {@code tessera plan} reads register memory from.
+     */
+    public static PlanProto trainingPlan(DistributedTraining distributed, ActorExecutorOptions options) {
+        return PlanCompiler.compile(distributed, ActorExecutor.planOptions(options, true,
+                physicalStages(distributed, options.stageOfOp())));
+    }
+
     /** The stage of each physical op ({@code name@device}) whose logical op has one. */
     private static Map<String, Integer> physicalStages(DistributedTraining distributed, Map<String, Integer> logical) {
         Map<String, Integer> out = new LinkedHashMap<>();
@@ -143,6 +154,13 @@ public final class ParallelExecutor implements TrainingExecutor {
         List<String> devices = physical.plan().devices().stream().map(Device::name).toList();
         return Optional.of(new Traffic(devices, physical.bytesSent(),
                 PlanTraffic.bytesPerIteration(physical.compiledPlan())));
+    }
+
+    @Override
+    public Optional<RegisterUse> registerUse() {
+        List<String> devices = physical.plan().devices().stream().map(Device::name).toList();
+        return Optional.of(new RegisterUse(devices, physical.peakRegisterBytes(),
+                PlanMemory.allocatedRegisterBytes(physical.compiledPlan())));
     }
 
     @Override

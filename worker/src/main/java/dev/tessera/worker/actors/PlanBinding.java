@@ -123,7 +123,7 @@ final class PlanBinding {
                 spec.input(input.getProducer(), input.getOutput());
             }
             for (OutputProto output : actor.getOutputsList()) {
-                spec.output(output.getQuota());
+                spec.output(output.getQuota(), output.getBytes());
             }
             actor.getControlPredecessorsList().forEach(spec::after);
             actor.getIterationPredecessorsList().forEach(spec::afterPreviousIteration);

@@ -66,6 +66,11 @@ public interface TrainingExecutor extends AutoCloseable {
         return Optional.empty();
     }
 
+    /** Each device's register memory, measured peak and allocated; empty for an executor without registers. */
+    default Optional<RegisterUse> registerUse() {
+        return Optional.empty();
+    }
+
     /** The trace of the last run, when tracing was asked for; empty for executors that do not trace. */
     default Optional<Trace> lastTrace() {
         return Optional.empty();
