@@ -4,14 +4,13 @@ import dev.tessera.api.ModelGraph;
 import dev.tessera.autodiff.Autodiff;
 import dev.tessera.autodiff.TrainingGraph;
 import dev.tessera.autodiff.TrainingOptions;
-import dev.tessera.optim.StepValidation;
 import dev.tessera.examples.gpt.AdditionTask;
 import dev.tessera.examples.gpt.GptModel;
 import dev.tessera.graph.DType;
 import dev.tessera.graph.GraphBuilder;
-import dev.tessera.graph.Phase;
 import dev.tessera.lowering.DistributedTraining;
 import dev.tessera.optim.Optimizer;
+import dev.tessera.optim.StepValidation;
 import dev.tessera.plan.schedule.PipelineSchedule;
 import dev.tessera.plan.schedule.Schedules;
 import dev.tessera.plan.schedule.auto.AutoScheduler;
@@ -28,6 +27,7 @@ import dev.tessera.sbp.infer.StageRules;
 import dev.tessera.graph.Op;
 import dev.tessera.tensor.HostTensor;
 import dev.tessera.worker.actors.ActorExecutorOptions;
+import dev.tessera.worker.actors.MeasuredStageTimes;
 import dev.tessera.worker.actors.ParallelExecutor;
 import dev.tessera.worker.exec.ComputeThreads;
 import dev.tessera.worker.exec.StepResult;
@@ -181,28 +181,6 @@ public final class PipelineScheduleBenchmark {
         }
     }
 
-    /**
-     * The time a device spends on one schedule action: from the first to the last actor of that
-     * (device, micro-batch, phase) in the trace, so the dispatch between its actors counts as the
-     * action's, as it would on a device that runs one fused kernel per action. Update ops count as
-     * one action per (device, iteration); sources, transfers and sinks fall inside the actions.
-     */
-    private static Map<List<Object>, long[]> actionSpans(Trace trace) {
-        Map<List<Object>, long[]> spans = new LinkedHashMap<>();
-        for (TraceEvent e : trace.events()) {
-            Phase phase = e.actor().phase().orElse(null);
-            if (phase == null) {
-                continue;
-            }
-            List<Object> key = phase == Phase.UPDATE ? List.of(e.device().index(), phase, e.iteration())
-                    : List.of(e.device().index(), phase, e.step());
-            long[] span = spans.computeIfAbsent(key, k -> new long[] {Long.MAX_VALUE, Long.MIN_VALUE});
-            span[0] = Math.min(span[0], e.startNanos());
-            span[1] = Math.max(span[1], e.endNanos());
-        }
-        return spans;
-    }
-
     /** Idle device time over devices x the chunk's span, a device busy while it runs an action. */
     private static double[] measuredBubble(Trace trace) {
         long start = Long.MAX_VALUE;
@@ -213,31 +191,9 @@ public final class PipelineScheduleBenchmark {
             end = Math.max(end, e.endNanos());
             devices.add(e.device().index());
         }
-        long busy = actionSpans(trace).values().stream().mapToLong(span -> span[1] - span[0]).sum();
+        long busy = MeasuredStageTimes.spans(trace).values().stream().mapToLong(span -> span[1] - span[0]).sum();
         double total = (double) (end - start) * devices.size();
         return new double[] {(total - busy) / total};
-    }
-
-    /** Per stage (= device) mean F, B, W action time per micro-batch and the update time, from the trace. */
-    private static CostModel measuredCosts(Trace trace, int steps, int microBatches) {
-        double[][] seconds = new double[3][2];
-        double[] update = new double[2];
-        actionSpans(trace).forEach((key, span) -> {
-            int device = (Integer) key.get(0);
-            double s = (span[1] - span[0]) / 1e9;
-            switch ((Phase) key.get(1)) {
-                case FORWARD -> seconds[0][device] += s;
-                case BACKWARD_INPUT -> seconds[1][device] += s;
-                case BACKWARD_WEIGHT -> seconds[2][device] += s;
-                case UPDATE -> update[device] += s;
-            }
-        });
-        List<List<Double>> perStage = new ArrayList<>();
-        for (double[] phase : seconds) {
-            perStage.add(List.of(phase[0] / (steps * microBatches), phase[1] / (steps * microBatches)));
-        }
-        return CostModel.perStage(perStage.get(0), perStage.get(1), perStage.get(2), 0.0)
-                .withOptimizerStep(Math.max(update[0], update[1]) / steps);
     }
 
     /** Each op's stage: the cost model's cut, or block 0 alone on stage 0 when {@code uneven}. */
@@ -253,6 +209,11 @@ public final class PipelineScheduleBenchmark {
         rules.put("ln_final.", stages.get(1));
         rules.put("head.", stages.get(1));
         return new StageRules(rules).resolve(graph.ops(), stages.get(0));
+    }
+
+    /** Per stage (= device here) F, B, W and update times measured in the trace. */
+    private static CostModel measuredCosts(Trace trace, int steps, int microBatches) {
+        return MeasuredStageTimes.of(trace, e -> e.device().index(), 2, steps, microBatches);
     }
 
     private static int argument(String[] args, int index, int fallback) {

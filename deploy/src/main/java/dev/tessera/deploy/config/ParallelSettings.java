@@ -35,10 +35,12 @@ import java.util.TreeMap;
  * @param stagesPerDevice schedule stages per pipeline position: 1, {@code parallel.chunks} for
  *     interleaved 1F1B, 2 for ZB-V; {@code stages} then names stages 0..pipeline * stagesPerDevice - 1
  *     and {@link #positionOfStage} says whose devices run each
+ * @param measuredStageTimes whether {@code schedule = auto} searches with F, B and W times measured
+ *     in a short traced run ({@code parallel.auto_stage_times = measured}) or with the cost model's
  */
 public record ParallelSettings(int devices, int data, int tensor, int pipeline, Map<String, Integer> stages,
         Map<String, NdSbp> hints, boolean auto, long memoryBudgetBytes, Optional<ScheduleName> schedule,
-        int stagesPerDevice) {
+        int stagesPerDevice, boolean measuredStageTimes) {
     /** The value of {@code parallel.schedule} that follows no schedule. */
     public static final String NO_SCHEDULE = "none";
 
@@ -129,8 +131,15 @@ public record ParallelSettings(int devices, int data, int tensor, int pipeline, 
         if (!problems.isEmpty()) {
             throw new InputException(problems);
         }
+        String times = c.getString("parallel.auto_stage_times").trim();
+        if (!times.equals("measured") && !times.equals("modeled")) {
+            problems.add("parallel.auto_stage_times: must be measured or modeled, got '" + times + "'");
+        }
+        if (!problems.isEmpty()) {
+            throw new InputException(problems);
+        }
         return new ParallelSettings(devices, data, tensor, pipeline, stages, hints, auto, budget, schedule,
-                stagesPerDevice);
+                stagesPerDevice, times.equals("measured"));
     }
 
     /** The {@code parallel.schedule} family, checked against the layout; problems are added, not thrown. */
@@ -153,7 +162,7 @@ public record ParallelSettings(int devices, int data, int tensor, int pipeline, 
     /** The settings of a single-device run (the defaults). */
     public static ParallelSettings singleDevice() {
         return new ParallelSettings(1, 1, 1, 1, Map.of(), Map.of(), false, DEFAULT_MEMORY_BUDGET_BYTES,
-                Optional.empty(), 1);
+                Optional.empty(), 1, true);
     }
 
     /**

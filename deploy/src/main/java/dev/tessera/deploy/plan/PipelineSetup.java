@@ -15,7 +15,8 @@ import java.util.Optional;
  * The pipeline schedule of a layout, as {@code parallel.schedule} names it, and the stage of every
  * op that the schedule's lists are read by: what {@code tessera train} runs and {@code tessera
  * plan} shows. {@code auto} searches with the stages' modeled costs, holding at most as many
- * micro-batches per device as 1F1B (one per stage).
+ * micro-batches per device as 1F1B (one per stage); the trainer may search again with measured
+ * ones ({@link #withMeasuredStageTimes}).
  *
  * @param schedule empty for {@code parallel.schedule = none}
  * @param stageOfOp the schedule stage of every logical op by name; empty without a schedule
@@ -44,6 +45,16 @@ public record PipelineSetup(Optional<PipelineSchedule> schedule, Map<String, Int
         }
         return new PipelineSetup(Optional.of(name.build(stages, microBatches, parallel.stagesPerDevice())),
                 stageOfOp, Optional.empty());
+    }
+
+    /**
+     * For {@code auto}: the search again, fed stage times measured on this machine instead of the
+     * modeled ones, with the same limit of micro-batches per device.
+     */
+    public PipelineSetup withMeasuredStageTimes(ParallelPlan plan, dev.tessera.plan.simulate.CostModel measured) {
+        int microBatches = plan.graph().options().microBatches();
+        AutoScheduler.Choice choice = AutoScheduler.schedule(microBatches, measured, plan.settings().pipeline());
+        return new PipelineSetup(Optional.of(choice.schedule()), stageOfOp, Optional.of(choice.origin()));
     }
 
     /** The logical op a physical op ({@code name@device}) was lowered from. */

@@ -170,7 +170,7 @@ public final class Trainer {
         List<Map<String, Object>> registers = List.of();
         ComputeThreads.set(settings.threads());
         List<Trace> traces = new ArrayList<>();
-        try (TrainingExecutor executor = executor(graph);
+        try (TrainingExecutor executor = executor(graph, data);
                 MetricsLog metrics = new MetricsLog(directory.metricsFile())) {
             if (resumeFrom != null) {
                 executor.restore(resumeFrom.parameters(), resumeFrom.optimizerState(), resumeFrom.step());
@@ -302,16 +302,23 @@ public final class Trainer {
      * The graph laid out over the devices as {@code tessera plan} shows it (on one device, all of
      * it on 0:0), lowered and run on as many virtual devices: one path for one device and many.
      */
-    private TrainingExecutor executor(TrainingGraph graph) {
+    private TrainingExecutor executor(TrainingGraph graph, DataSource data) {
         ParallelSettings parallel = config.parallel();
         if (parallel.devices() > 1) {
             progress.note("training on " + parallel.devices() + " devices (" + layout(parallel)
                     + "); 'tessera plan' shows the layout");
         }
         DistributedTraining distributed = PhysicalLowering.lower(graph, prepared.plan().assignment());
-        PipelineSetup pipeline = PipelineSetup.of(prepared.plan(), distributed);
-        pipeline.autoOrigin().ifPresent(origin -> progress.note("auto schedule: " + origin
-                + " (the fastest by the modeled stage costs)"));
+        PipelineSetup modeled = PipelineSetup.of(prepared.plan(), distributed);
+        boolean measure = modeled.autoOrigin().isPresent() && parallel.measuredStageTimes();
+        PipelineSetup pipeline = measure
+                ? modeled.withMeasuredStageTimes(prepared.plan(), StageTimeProbe.measure(distributed,
+                        modeled.stageOfOp(), parallel.pipeline(), settings.microBatches(), data, settings.seed(),
+                        executorOptions()))
+                : modeled;
+        pipeline.autoOrigin().ifPresent(origin -> progress.note("auto schedule: " + origin + (measure
+                ? " (the fastest by the stage times two traced iterations of 1F1B measured)"
+                : " (the fastest by the modeled stage costs)")));
         pipeline.schedule().ifPresent(schedule -> progress.note("every device follows the "
                 + parallel.schedule().orElseThrow().configName() + " schedule over " + settings.microBatches()
                 + " micro-batches:\n" + schedule.toText()));

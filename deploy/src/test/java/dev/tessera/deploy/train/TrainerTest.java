@@ -191,6 +191,29 @@ class TrainerTest {
         assertEquals(expected, trainLines(two).stream().map(l -> l.get("loss")).toList());
     }
 
+    @ParameterizedTest(name = "parallel.auto_stage_times = {0}")
+    @ValueSource(strings = {"measured", "modeled"})
+    void shouldTrainWithTheAutoScheduleSearchedWithMeasuredOrModeledStageTimes(String times) {
+        Path one = dir.resolve("one");
+        Path two = dir.resolve("two");
+        String[] run = {"train.steps=4", "train.log_every=1", "train.eval_every=0", "train.micro_batches=4"};
+        new Trainer(config(run), RunDirectory.createFresh(one), Progress.silent()).train();
+        java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
+        List<String> scheduled = new java.util.ArrayList<>(List.of(run));
+        scheduled.add(TWO_STAGES);
+        scheduled.add("parallel.schedule=auto");
+        scheduled.add("parallel.auto_stage_times=" + times);
+        new Trainer(config(scheduled.toArray(String[]::new)), RunDirectory.createFresh(two),
+                Progress.forConsole(new java.io.PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8))).train();
+        List<String> notes = printed.toString(java.nio.charset.StandardCharsets.UTF_8).lines().toList();
+
+        assertEquals(trainLines(one).stream().map(l -> l.get("loss")).toList(),
+                trainLines(two).stream().map(l -> l.get("loss")).toList(), "the probe does not train the run");
+        String expected = times.equals("measured") ? "stage times two traced iterations of 1F1B measured"
+                : "modeled stage costs";
+        assertTrue(notes.stream().anyMatch(n -> n.startsWith("auto schedule: ") && n.contains(expected)), notes.toString());
+    }
+
     @ParameterizedTest(name = "parallel.schedule = {0}")
     @ValueSource(strings = {"1f1b", "zb-v"})
     void shouldTrainStagesCutByTheCostModelFollowingASchedule(String schedule) {
