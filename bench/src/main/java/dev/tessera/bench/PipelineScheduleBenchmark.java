@@ -48,7 +48,8 @@ import java.util.Map;
  * simulator's for the same schedule fed the measured per-stage F, B and W times and update time.
  *
  * 1F1B-2BP, ZB-H1 and ZB-H2 also run with post-validated optimizer steps (updates that do not
- * wait for the gradient norm).
+ * wait for the gradient norm); auto also searches with room for ZB-H2's 3 micro-batches per device;
+ * ZB-V runs the model cut into 4 stages (2 per device, in a V) on the balanced cut only.
  *
  * <p>Arguments: warm-up chunks (2), repeats (5), steps per chunk (3), micro-batches (8), global
  * batch (64), layers (4), d_model (256), and {@code uneven} to put block 0 alone on stage 0 and
@@ -116,7 +117,15 @@ public final class PipelineScheduleBenchmark {
             AutoScheduler.Choice measured = AutoScheduler.schedule(microBatches,
                     measuredCosts(probe.lastTrace().orElseThrow(), chunk, microBatches), 2);
             schedules.put("auto, measured (" + measured.origin() + ")", measured.schedule());
+            // and with room for ZB-H2's 2p - 1 micro-batches per device instead of 1F1B's p
+            AutoScheduler.Choice roomy = AutoScheduler.schedule(microBatches,
+                    measuredCosts(probe.lastTrace().orElseThrow(), chunk, microBatches), 3);
+            schedules.put("auto, measured, 3 per device (" + roomy.origin() + ")", roomy.schedule());
         }
+        // ZB-V: the cost model cuts 4 stages, stage s on device s (s < 2) or 3 - s, in a V
+        PipelineSchedule zbV = Schedules.zbV(2, microBatches);
+        Map<String, Integer> stageOfOp = new LinkedHashMap<>();
+        DistributedTraining vSplit = uneven ? null : vStages(graph, zbV, stageOfOp);
 
         List<ParallelExecutor> executors = new ArrayList<>();
         try {
@@ -151,6 +160,16 @@ public final class PipelineScheduleBenchmark {
                 }
                 contenders.add(new Harness.Contender(name + ", post-validation", () -> executor.run(steps, rates)));
             }
+            if (vSplit != null) {
+                ParallelExecutor executor = new ParallelExecutor(vSplit, 1,
+                        ActorExecutorOptions.defaults().withSchedule(zbV, stageOfOp));
+                executors.add(executor);
+                double loss = executor.run(steps.subList(0, 1), new double[] {rates[0]}).get(0).loss();
+                if (Math.abs(loss - expected.get(0).loss()) > 1e-5 * Math.abs(expected.get(0).loss())) {
+                    throw new IllegalStateException("zb-v: loss " + loss + " against " + expected.get(0).loss());
+                }
+                contenders.add(new Harness.Contender("zb-v (4 stages on 2 devices)", () -> executor.run(steps, rates)));
+            }
             List<Harness.Result> results = new Harness(warmup, repeats, 1).measure(contenders);
             System.out.println(warmup + " warm-up chunks each, then " + repeats + " interleaved repeats of " + chunk
                     + " steps; throughput relative to 1 device (median of back-to-back ratios):");
@@ -176,9 +195,43 @@ public final class PipelineScheduleBenchmark {
                             entry.getKey(), measured[0], predicted.bubbleRate()));
                 }
             }
+            if (vSplit != null) {
+                try (ParallelExecutor traced = new ParallelExecutor(vSplit, 1, ActorExecutorOptions.defaults()
+                        .withTrace(true).withSchedule(zbV, stageOfOp))) {
+                    traced.run(steps, rates);
+                    traced.run(steps, rates);
+                    Trace trace = traced.lastTrace().orElseThrow();
+                    CostModel costs = MeasuredStageTimes.of(trace, e -> {
+                        String name = e.actor().name();
+                        return stageOfOp.getOrDefault(name.substring(0, name.lastIndexOf('@')), -1);
+                    }, 4, chunk, microBatches);
+                    System.out.println(String.format(Locale.ROOT, "  %-60s measured %.3f   simulated %.3f",
+                            "zb-v (4 stages on 2 devices)", measuredBubble(trace)[0],
+                            Simulator.simulate(zbV.withOptimizerSteps(), costs).bubbleRate()));
+                }
+            }
         } finally {
             executors.forEach(ParallelExecutor::close);
         }
+    }
+
+    /** The cost model's cut of the graph into {@code schedule}'s stages, each on its schedule device. */
+    private static DistributedTraining vStages(TrainingGraph graph, PipelineSchedule schedule,
+                                               Map<String, Integer> stageOfOp) {
+        List<Placement> markers = new ArrayList<>();
+        for (int stage = 0; stage < schedule.stages(); stage++) {
+            markers.add(Placement.of(List.of(new DeviceId(99, stage)), 1, 1));
+        }
+        Map<Op, Placement> cut = StageBalancer.balance(graph, markers, dev.tessera.sbp.infer.CostModel.standard())
+                .placements();
+        Map<Op, Placement> devices = new LinkedHashMap<>();
+        for (Op op : graph.ops()) {
+            int stage = cut.containsKey(op) ? cut.get(op).device(0).device() : 0;
+            stageOfOp.put(op.name(), stage);
+            devices.put(op, Placement.of(List.of(new DeviceId(0, schedule.deviceOf(stage))), 1, 1));
+        }
+        Placement first = Placement.of(List.of(new DeviceId(0, 0)), 1, 1);
+        return DistributedTraining.plan(graph, first, devices, Map.of(), dev.tessera.sbp.infer.CostModel.standard());
     }
 
     /** Idle device time over devices x the chunk's span, a device busy while it runs an action. */

@@ -61,11 +61,15 @@ import org.junit.jupiter.params.provider.ValueSource;
  * <p>Tolerances. F64: {@code rtol 1e-9, atol 1e-12} ({@link Tolerance#of}); measured worst 2e-14
  * absolute. F32 losses and gradient norms: {@code rtol 1e-5, atol 1e-6}; measured worst 1.3e-6
  * relative (losses trained apart), 1e-6 (norms). F32 gradients, parameters and optimizer state:
- * {@code rtol 2e-3, atol 1e-6}, not 1e-5: one backward pass through two attention blocks turns a
+ * {@code rtol 2e-3, atol 1e-5}, not 1e-5 and 1e-6: one backward pass through two attention blocks turns a
  * reordered F32 sum's rounding in the activations into differences of up to 2.8e-5 on gradient
  * elements near 1e-2 (a token embedding row, data parallel over 4 devices), 8.4e-4 relative beyond
- * the 1e-6 floor; the other layouts stay below 2.2e-4. The state after an update inherits that
- * (worst 4.8e-4 relative beyond the floor, a momentum). A wrong layout, a missing reduction or a
+ * the 1e-6 floor; the other layouts stay below 2.2e-4. An element whose contributions cancel has
+ * an absolute error of the tensor's scale, not its own: the same token embedding, data 2 x
+ * pipeline 2 with AdamW, differs by 2.98e-6 on an element of 2.9e-4 at iteration 9 on one machine
+ * (CPUs differ in ND4J's summation order), hence the floor 1e-5, a thousandth of the gradients'
+ * typical 1e-2. The state after an update inherits that (worst 4.8e-4 relative beyond the floor,
+ * a momentum). A wrong layout, a missing reduction or a
  * wrong shard, is off by far more.
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
@@ -75,7 +79,7 @@ class ParallelTrainingTest {
     /** F32 losses and gradient norms, of one iteration and of 20 trained apart: measured worst 1.3e-6 relative. */
     private static final Tolerance LOSS = Tolerance.of(DType.F32);
     /** F32 gradients, parameters and optimizer state: see the class comment for why not 1e-5 and the measurement. */
-    private static final Tolerance F32 = new Tolerance(2e-3, 1e-6);
+    private static final Tolerance F32 = new Tolerance(2e-3, 1e-5);
 
     /** The optimizers the F32 GPT stack trains with. */
     enum TrainedWith {

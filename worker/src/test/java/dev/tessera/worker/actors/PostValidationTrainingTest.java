@@ -53,7 +53,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * stages of one device each the match is exact (Tolerance.EXACT): a step that stands computed the
  * same values, a redone step restored the same values and scaled the same gradient by the same
  * factor. Data and tensor parallel layouts use ParallelTrainingTest's tolerances for their dtype
- * (F64 rtol 1e-9, atol 1e-12; F32 rtol 2e-3, atol 1e-6), which the synchronised step needs too.
+ * (F64 rtol 1e-9, atol 1e-12; F32 rtol 2e-3, atol 1e-5), which the synchronised step needs too.
  * A non-finite gradient stops the job with the reference's error and leaves every parameter and
  * state tensor as before the failing iteration.
  */
@@ -61,7 +61,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class PostValidationTrainingTest {
     private static final int ITERATIONS = 6;
     private static final Tolerance F64 = Tolerance.of(DType.F64);
-    private static final Tolerance F32 = new Tolerance(2e-3, 1e-6);
+    private static final Tolerance F32 = new Tolerance(2e-3, 1e-5);
 
     private static TrainingGraph graph(boolean gpt, int microBatches, double clipNorm, StepValidation validation) {
         TrainingOptions options = new TrainingOptions(microBatches, adamW(), clipNorm, validation);
