@@ -36,6 +36,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.ToIntFunction;
 
 /**
  * Pipeline schedules training for real: a GPT on the addition task large enough that compute
@@ -188,7 +189,7 @@ public final class PipelineScheduleBenchmark {
                     traced.run(steps, rates);
                     traced.run(steps, rates);
                     Trace trace = traced.lastTrace().orElseThrow();
-                    double[] measured = measuredBubble(trace);
+                    double[] measured = measuredBubble(trace, e -> e.device().index());
                     SimulationReport predicted = Simulator.simulate(entry.getValue().withOptimizerSteps(), measuredCosts(trace, chunk,
                             microBatches));
                     System.out.println(String.format(Locale.ROOT, "  %-60s measured %.3f   simulated %.3f",
@@ -201,12 +202,13 @@ public final class PipelineScheduleBenchmark {
                     traced.run(steps, rates);
                     traced.run(steps, rates);
                     Trace trace = traced.lastTrace().orElseThrow();
-                    CostModel costs = MeasuredStageTimes.of(trace, e -> {
+                    ToIntFunction<TraceEvent> stageOf = e -> {
                         String name = e.actor().name();
                         return stageOfOp.getOrDefault(name.substring(0, name.lastIndexOf('@')), -1);
-                    }, 4, chunk, microBatches);
+                    };
+                    CostModel costs = MeasuredStageTimes.of(trace, stageOf, 4, chunk, microBatches);
                     System.out.println(String.format(Locale.ROOT, "  %-60s measured %.3f   simulated %.3f",
-                            "zb-v (4 stages on 2 devices)", measuredBubble(trace)[0],
+                            "zb-v (4 stages on 2 devices)", measuredBubble(trace, stageOf)[0],
                             Simulator.simulate(zbV.withOptimizerSteps(), costs).bubbleRate()));
                 }
             }
@@ -235,7 +237,7 @@ public final class PipelineScheduleBenchmark {
     }
 
     /** Idle device time over devices x the chunk's span, a device busy while it runs an action. */
-    private static double[] measuredBubble(Trace trace) {
+    private static double[] measuredBubble(Trace trace, ToIntFunction<TraceEvent> stageOfActor) {
         long start = Long.MAX_VALUE;
         long end = Long.MIN_VALUE;
         java.util.Set<Integer> devices = new java.util.HashSet<>();
@@ -244,7 +246,26 @@ public final class PipelineScheduleBenchmark {
             end = Math.max(end, e.endNanos());
             devices.add(e.device().index());
         }
-        long busy = MeasuredStageTimes.spans(trace).values().stream().mapToLong(span -> span[1] - span[0]).sum();
+        // a device is busy in the union of its actions' spans (the actions of two stages may interleave)
+        Map<Integer, List<long[]>> byDevice = new LinkedHashMap<>();
+        MeasuredStageTimes.spans(trace, stageOfActor).forEach((key, span) ->
+                byDevice.computeIfAbsent((Integer) key.get(1), d -> new ArrayList<>()).add(span));
+        long busy = 0;
+        for (List<long[]> spans : byDevice.values()) {
+            spans.sort(java.util.Comparator.comparingLong(span -> span[0]));
+            long from = 0;
+            long to = 0;
+            for (long[] span : spans) {
+                if (span[0] > to) {
+                    busy += to - from;
+                    from = span[0];
+                    to = span[1];
+                } else {
+                    to = Math.max(to, span[1]);
+                }
+            }
+            busy += to - from;
+        }
         double total = (double) (end - start) * devices.size();
         return new double[] {(total - busy) / total};
     }

@@ -15,8 +15,9 @@ import java.util.function.ToIntFunction;
  * a real run: what {@code schedule = auto} searches with when the stage times are measured. An
  * action is timed from the first to the last actor of its (device, micro-batch, phase), so the
  * dispatch between its actors counts as the action's, as it would on a device that runs one fused
- * kernel per action; update actors count once per (device, iteration). A stage on several devices
- * (data or tensor parallel) takes its slowest device. Sources, transfers and sinks have no phase
+ * kernel per action; update actors count once per (stage, device, iteration). A stage on several
+ * devices (data or tensor parallel) takes its slowest device; a device of several stages (ZB-V,
+ * interleaved 1F1B) times each stage's actions apart. Sources, transfers and sinks have no phase
  * and fall inside the actions.
  */
 public final class MeasuredStageTimes {
@@ -29,18 +30,16 @@ public final class MeasuredStageTimes {
      */
     public static CostModel of(Trace trace, ToIntFunction<TraceEvent> stageOfActor, int stages, int iterations,
                                int microBatches) {
-        Map<Integer, Integer> stageOfDevice = new LinkedHashMap<>();
-        // per (device, phase, step or iteration): first start and last end
-        Map<List<Object>, long[]> spans = spans(trace, stageOfActor, stageOfDevice);
-        Map<Integer, double[]> perDevice = new LinkedHashMap<>();
-        spans.forEach((key, span) -> {
-            double seconds = (span[1] - span[0]) / 1e9;
-            double[] sums = perDevice.computeIfAbsent((Integer) key.get(0), d -> new double[4]);
-            sums[((Phase) key.get(1)).ordinal()] += seconds;
+        // per (stage, device): the summed span of its F, B, W and update actions
+        Map<List<Integer>, double[]> perStageDevice = new LinkedHashMap<>();
+        spans(trace, stageOfActor).forEach((key, span) -> {
+            double[] sums = perStageDevice.computeIfAbsent(List.of((Integer) key.get(0), (Integer) key.get(1)),
+                    k -> new double[4]);
+            sums[((Phase) key.get(2)).ordinal()] += (span[1] - span[0]) / 1e9;
         });
         double[][] perStage = new double[4][stages];
-        perDevice.forEach((device, sums) -> {
-            int stage = stageOfDevice.get(device);
+        perStageDevice.forEach((stageAndDevice, sums) -> {
+            int stage = stageAndDevice.get(0);
             for (int phase = 0; phase < 4; phase++) {
                 perStage[phase][stage] = Math.max(perStage[phase][stage], sums[phase]);
             }
@@ -61,13 +60,11 @@ public final class MeasuredStageTimes {
         return CostModel.perStage(means.get(0), means.get(1), means.get(2), 0.0).withOptimizerStep(update);
     }
 
-    /** The span of every action: key (device, phase, step), or (device, UPDATE, iteration). */
-    public static Map<List<Object>, long[]> spans(Trace trace) {
-        return spans(trace, e -> 0, new LinkedHashMap<>());
-    }
-
-    private static Map<List<Object>, long[]> spans(Trace trace, ToIntFunction<TraceEvent> stageOfActor,
-                                                   Map<Integer, Integer> stageOfDevice) {
+    /**
+     * The span of every action: key (stage, device, phase, step), or (stage, device, UPDATE,
+     * iteration) for the update; actors of no stage are left out.
+     */
+    public static Map<List<Object>, long[]> spans(Trace trace, ToIntFunction<TraceEvent> stageOfActor) {
         Map<List<Object>, long[]> spans = new LinkedHashMap<>();
         for (TraceEvent e : trace.events()) {
             Phase phase = e.actor().phase().orElse(null);
@@ -76,9 +73,8 @@ public final class MeasuredStageTimes {
                 continue;
             }
             int device = e.device().index();
-            stageOfDevice.putIfAbsent(device, stage);
-            List<Object> key = phase == Phase.UPDATE ? List.of(device, phase, e.iteration())
-                    : List.of(device, phase, e.step());
+            List<Object> key = phase == Phase.UPDATE ? List.of(stage, device, phase, e.iteration())
+                    : List.of(stage, device, phase, e.step());
             long[] span = spans.computeIfAbsent(key, k -> new long[] {Long.MAX_VALUE, Long.MIN_VALUE});
             span[0] = Math.min(span[0], e.startNanos());
             span[1] = Math.max(span[1], e.endNanos());
