@@ -157,26 +157,16 @@ public final class PlanCompiler {
     /**
      * Every update op that writes acts only after a sink on its device found the gradient norm
      * finite: a NaN or infinity in any gradient element makes the norm non-finite, so this one
-     * scalar check keeps a bad gradient out of every parameter and optimizer state. A sink cannot
-     * send ordering tokens, so each such device gets its own sink, fed the norm by a transfer; the
-     * one on the norm's device records it.
+     * scalar check keeps a bad gradient out of every parameter and optimizer state.
      */
     private void orderUpdatesAfterNormChecks(ActorDraft norm, List<ActorDraft> opActors) {
-        int[] normOutput = producer(graph.gradNorm());
-        Map<Integer, ActorDraft> checks = new LinkedHashMap<>();
-        checks.put(norm.device, add("sink:grad_norm", "GradNormSink", norm.device, null, ActorKind.SINK, null,
-                graph.gradNorm(), SinkRole.GRADIENT_NORM));
+        NormChecks checks = new NormChecks(norm);
         for (ActorDraft actor : opActors) {
             if (actor.phase == Phase.UPDATE && !actor.op.def().mutatedInputs().isEmpty()) {
-                ActorDraft check = checks.computeIfAbsent(actor.device, device -> add("sink:grad_norm@"
-                        + devices.get(device), "GradNormSink", device, null, ActorKind.SINK, null, graph.gradNorm(),
-                        SinkRole.GRADIENT_NORM_CHECK));
-                order(check, actor);
+                order(checks.on(actor.device), actor);
             }
         }
-        for (ActorDraft check : checks.values()) {
-            connect(check, normOutput[0], normOutput[1]);
-        }
+        checks.connect();
     }
 
     /**
@@ -188,27 +178,40 @@ public final class PlanCompiler {
      * validations ran is rolled back by the executor.
      */
     private void orderNormChecksAfterValidations(ActorDraft norm, List<ActorDraft> opActors) {
-        int[] normOutput = producer(graph.gradNorm());
-        Map<Integer, ActorDraft> checks = new LinkedHashMap<>();
-        checks.put(norm.device, add("sink:grad_norm", "GradNormSink", norm.device, null, ActorKind.SINK, null,
-                graph.gradNorm(), SinkRole.GRADIENT_NORM));
+        NormChecks checks = new NormChecks(norm);
         for (ActorDraft actor : opActors) {
-            boolean validation = actor.op.def() instanceof ValidateUpdate;
-            boolean update = actor.op.def() instanceof BackedUpUpdate;
-            if (!validation && !update) {
-                continue;
-            }
-            ActorDraft check = checks.computeIfAbsent(actor.device, device -> add("sink:grad_norm@"
-                    + devices.get(device), "GradNormSink", device, null, ActorKind.SINK, null, graph.gradNorm(),
-                    SinkRole.GRADIENT_NORM_CHECK));
-            if (validation) {
-                order(actor, check);
-            } else {
-                orderAcrossIterations(check, actor);
+            if (actor.op.def() instanceof ValidateUpdate) {
+                order(actor, checks.on(actor.device));
+            } else if (actor.op.def() instanceof BackedUpUpdate) {
+                orderAcrossIterations(checks.on(actor.device), actor);
             }
         }
-        for (ActorDraft check : checks.values()) {
-            connect(check, normOutput[0], normOutput[1]);
+        checks.connect();
+    }
+
+    /**
+     * The gradient-norm sinks: the one on the norm's device records it, and every other device
+     * that needs the check gets its own, fed the norm by a transfer (a sink cannot send ordering
+     * tokens to another device).
+     */
+    private final class NormChecks {
+        private final Map<Integer, ActorDraft> byDevice = new LinkedHashMap<>();
+
+        NormChecks(ActorDraft norm) {
+            byDevice.put(norm.device, add("sink:grad_norm", "GradNormSink", norm.device, null, ActorKind.SINK, null,
+                    graph.gradNorm(), SinkRole.GRADIENT_NORM));
+        }
+
+        ActorDraft on(int device) {
+            return byDevice.computeIfAbsent(device, d -> add("sink:grad_norm@" + devices.get(d), "GradNormSink", d,
+                    null, ActorKind.SINK, null, graph.gradNorm(), SinkRole.GRADIENT_NORM_CHECK));
+        }
+
+        void connect() {
+            int[] normOutput = producer(graph.gradNorm());
+            for (ActorDraft check : byDevice.values()) {
+                PlanCompiler.this.connect(check, normOutput[0], normOutput[1]);
+            }
         }
     }
 
