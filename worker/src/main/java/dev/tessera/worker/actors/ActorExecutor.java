@@ -70,7 +70,10 @@ final class ActorExecutor implements AutoCloseable {
     /** Carries the collectives' messages between the devices of this JVM; made with the first plan. */
     private InProcessTransport transport;
     private SentBytes sentBytes;
+    /** Null for a process of a multi-process job, which binds the fragments it was sent. */
     private final PlanCompilation compilation;
+    /** Null when this JVM runs every device of the plan. */
+    private final ProcessFragments process;
     private final PlanBinding.Bound training;
     private PlanBinding.Bound gradientsOnly;
     private long iteration;
@@ -87,8 +90,22 @@ final class ActorExecutor implements AutoCloseable {
      * every parameter initialized from its initializer with {@code seed}.
      */
     ActorExecutor(TrainingGraph graph, long seed, ActorExecutorOptions options, PlanCompilation compilation) {
+        this(graph, seed, options, compilation, null);
+    }
+
+    /**
+     * Runs this process's fragments of a multi-process job over {@code process}'s transport; the
+     * parameters of every device are initialized, but only this process's devices' are used.
+     */
+    ActorExecutor(TrainingGraph graph, long seed, ActorExecutorOptions options, ProcessFragments process) {
+        this(graph, seed, options, null, process);
+    }
+
+    private ActorExecutor(TrainingGraph graph, long seed, ActorExecutorOptions options, PlanCompilation compilation,
+                          ProcessFragments process) {
         this.graph = graph;
         this.compilation = compilation;
+        this.process = process;
         this.options = options;
         for (Tensor p : graph.parameters()) {
             persistent.put(p, HostTensors.toNd4j(ParameterInit.materialize(p, seed)));
@@ -111,6 +128,9 @@ final class ActorExecutor implements AutoCloseable {
     }
 
     private PlanBinding.Bound compile(boolean withUpdate) {
+        if (process != null) {
+            return bindProcess(withUpdate);
+        }
         PlanProto compiled = compilation.compile(withUpdate);
         if (transport == null) {
             List<Device> devices = new ArrayList<>();
@@ -130,9 +150,27 @@ final class ActorExecutor implements AutoCloseable {
         }
         PlanFragment fragment = PlanFragments.cut(compiled, process).get(0);
         ProcessIdentity self = new ProcessIdentity(compiled.getJobId(), compiled.getPlanVersion(), 0, devices);
-        PlanBinding.Bound bound = new PlanBinding(graph, persistent, accumulators, run, options.kernels(), transport,
-                sentBytes).bind(fragment, self);
-        return new PlanBinding.Bound(compiled, bound.plan(), bound.actions());
+        return new PlanBinding(graph, persistent, accumulators, run, options.kernels(), transport, sentBytes)
+                .bind(fragment, self, null);
+    }
+
+    private PlanBinding.Bound bindProcess(boolean withUpdate) {
+        PlanFragment fragment = withUpdate ? process.training() : process.gradientsOnly();
+        if (fragment == null) {
+            throw new IllegalStateException("process " + process.self().process() + " was given no fragment of the "
+                    + "gradients-only plan; send one with the job to compute gradients");
+        }
+        if (sentBytes == null) {
+            sentBytes = new SentBytes(fragment.getPlanDevicesCount());
+            runtime = new ActorRuntime(new CountingTransfer(sentBytes));
+        }
+        return new PlanBinding(graph, persistent, accumulators, run, options.kernels(), process.transport(), sentBytes)
+                .bind(fragment, process.self(), new RemoteEdges(!withUpdate, process.deliveryTimeout()));
+    }
+
+    /** The fragment of the training plan this executor runs (the whole plan as one fragment in one process). */
+    PlanFragment fragment() {
+        return training.fragment();
     }
 
     /**
@@ -216,8 +254,11 @@ final class ActorExecutor implements AutoCloseable {
         Map<String, HostTensor> out = new LinkedHashMap<>();
         for (Tensor p : graph.parameters()) {
             Tensor accumulator = graph.accumulator(p);
-            out.put(p.name(), accumulator == null ? HostTensor.zeros(p.shape(), p.dtype())
-                    : HostTensors.toHost(persistent.get(accumulator)));
+            if (accumulator == null) {
+                out.put(p.name(), HostTensor.zeros(p.shape(), p.dtype()));
+            } else if (persistent.containsKey(accumulator)) {
+                out.put(p.name(), HostTensors.toHost(persistent.get(accumulator)));
+            }
         }
         return out;
     }
@@ -272,6 +313,9 @@ final class ActorExecutor implements AutoCloseable {
             RunResult result = runtime.run(compiled.plan(), spec -> compiled.actions().get(spec.id()),
                     runOptions);
             lastTrace = result.trace().orElse(null);
+            if (compiled.remote() != null) {
+                compiled.remote().awaitSends();
+            }
         } catch (ActionFailedException failure) {
             if (failure.getCause() instanceof NonFiniteException nonFinite) {
                 iteration = nonFinite.iteration();
@@ -296,11 +340,17 @@ final class ActorExecutor implements AutoCloseable {
         return out;
     }
 
-    /** Current optimizer state (momentum or Adam moments) by name (copies). */
+    /**
+     * Current optimizer state (momentum or Adam moments) by name (copies): in a process of a
+     * multi-process job, of the tensors its devices' actors hold (the others are never allocated);
+     * gradients likewise.
+     */
     Map<String, HostTensor> optimizerState() {
         Map<String, HostTensor> out = new LinkedHashMap<>();
         for (Tensor s : graph.optimizerState()) {
-            out.put(s.name(), HostTensors.toHost(persistent.get(s)));
+            if (persistent.containsKey(s)) {
+                out.put(s.name(), HostTensors.toHost(persistent.get(s)));
+            }
         }
         return out;
     }
@@ -314,7 +364,9 @@ final class ActorExecutor implements AutoCloseable {
             HostTensors.copyInto(parameters.get(p.name()), persistent.get(p));
         }
         for (Tensor s : graph.optimizerState()) {
-            HostTensors.copyInto(optimizerState.get(s.name()), persistent.get(s));
+            if (persistent.containsKey(s)) {
+                HostTensors.copyInto(optimizerState.get(s.name()), persistent.get(s));
+            }
         }
         this.iteration = iteration;
     }
@@ -329,11 +381,15 @@ final class ActorExecutor implements AutoCloseable {
                     collective.close();
                 } else if (action instanceof SourceAction source) {
                     source.close();
+                } else if (action instanceof RemoteReceiveAction receive) {
+                    receive.close();
                 }
             });
         }
         persistent.values().forEach(INDArray::close);
         persistent.clear();
-        transport.close();
+        if (transport != null) {
+            transport.close();
+        }
     }
 }

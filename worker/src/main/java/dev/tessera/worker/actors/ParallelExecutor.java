@@ -103,6 +103,16 @@ public final class ParallelExecutor implements TrainingExecutor {
         restore(initial, zeroState, 0);
     }
 
+    /**
+     * The plan this executor compiles for {@code distributed} with {@code options}, with or without
+     * the update ops: what a coordinator compiles once and cuts into the fragments of a
+     * multi-process job, so its processes run exactly what one executor would.
+     */
+    public static PlanProto compile(DistributedTraining distributed, ActorExecutorOptions options, boolean withUpdate) {
+        return PlanCompiler.compile(distributed, ActorExecutor.planOptions(options, withUpdate,
+                physicalStages(distributed, options.stageOfOp())));
+    }
+
     /** The stage of each physical op ({@code name@device}) whose logical op has one. */
     private static Map<String, Integer> physicalStages(DistributedTraining distributed, Map<String, Integer> logical) {
         Map<String, Integer> out = new LinkedHashMap<>();
