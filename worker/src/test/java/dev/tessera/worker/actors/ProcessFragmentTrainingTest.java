@@ -46,7 +46,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class ProcessFragmentTrainingTest {
     private static final int ITERATIONS = 3;
-    private static final int MICRO_BATCHES = 4;
+    static final int MICRO_BATCHES = 4;
 
     /** A layout of the virtual-device tests, with the pipeline schedule it follows (none: dataflow). */
     enum Layout {
@@ -82,11 +82,7 @@ class ProcessFragmentTrainingTest {
         DistributedTraining distributed = layout(layout, stageOfOp);
         int devices = distributed.devices().size();
         assertEquals(layout == Layout.MLP_THREE_STAGES ? 3 : 4, devices);
-        ActorExecutorOptions options = ActorExecutorOptions.defaults();
-        if (schedule.build != null) {
-            int stages = layout == Layout.GPT_TWO_DATA_PARALLEL_STAGES ? 2 : devices;
-            options = options.withSchedule(schedule.build.apply(stages, MICRO_BATCHES), stageOfOp);
-        }
+        ActorExecutorOptions options = options(layout, schedule, distributed, stageOfOp);
         int gptBatch = gpt ? distributed.logical().forward().store().tensor("tokens").shape().dim(0) : 0;
         List<List<Map<String, HostTensor>>> data = batches(gpt, ITERATIONS, MICRO_BATCHES, 42, gptBatch);
         double[] rates = learningRates(ITERATIONS);
@@ -108,7 +104,7 @@ class ProcessFragmentTrainingTest {
         }
     }
 
-    private static DistributedTraining layout(Layout layout, Map<String, Integer> stageOfOp) {
+    static DistributedTraining layout(Layout layout, Map<String, Integer> stageOfOp) {
         return switch (layout) {
             case MLP_DATA_PARALLEL -> hinted(TrainingModels.mlp(MICRO_BATCHES, adamW(), 0.5), Placement.onNode(0, 4),
                     Map.of("x", split(0), "labels", split(0)));
@@ -129,6 +125,17 @@ class ProcessFragmentTrainingTest {
                     Map.of("block0.", 1, "block1.", 2, "ln_final.", 3, "head.", 3));
             case GPT_TWO_DATA_PARALLEL_STAGES -> dataParallelStages(stageOfOp);
         };
+    }
+
+    /** Default options, following {@code schedule} over the layout's stages. */
+    static ActorExecutorOptions options(Layout layout, Schedule schedule, DistributedTraining distributed,
+                                        Map<String, Integer> stageOfOp) {
+        ActorExecutorOptions options = ActorExecutorOptions.defaults();
+        if (schedule.build == null) {
+            return options;
+        }
+        int stages = layout == Layout.GPT_TWO_DATA_PARALLEL_STAGES ? 2 : distributed.devices().size();
+        return options.withSchedule(schedule.build.apply(stages, MICRO_BATCHES), stageOfOp);
     }
 
     private static NdSbp split(int axis) {
