@@ -72,8 +72,8 @@ public final class PlanText {
                     .append(pipeline.autoOrigin().map(origin -> " (chose " + origin + ")").orElse(""))
                     .append(", every device's actions per iteration (F, B, W of stage s and micro-batch j as sFj):\n");
             pipeline.schedule().orElseThrow().toText().lines().forEach(line -> s.append("  ").append(line).append("\n"));
-            PlanProto compiled = ParallelExecutor.trainingPlan(distributed, ActorExecutorOptions.defaults()
-                    .withSchedule(pipeline.schedule().orElseThrow(), pipeline.stageOfOp()));
+            PlanProto compiled = ParallelExecutor.compile(distributed, ActorExecutorOptions.defaults()
+                    .withSchedule(pipeline.schedule().orElseThrow(), pipeline.stageOfOp()), true);
             long[] registers = PlanMemory.allocatedRegisterBytes(compiled);
             s.append("registers the schedule's plan allocates (every output's quota x payload: an activation a "
                     + "deferred W reads is kept until it runs; tessera train reports the peak in use):\n ");

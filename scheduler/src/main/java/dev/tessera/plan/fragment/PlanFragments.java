@@ -5,6 +5,7 @@ import dev.tessera.proto.plan.CollectiveGroup;
 import dev.tessera.proto.plan.DeviceActionOrder;
 import dev.tessera.proto.plan.DeviceProto;
 import dev.tessera.proto.plan.InputEdge;
+import dev.tessera.proto.plan.MemberDevice;
 import dev.tessera.proto.plan.PlanFragment;
 import dev.tessera.proto.plan.PlanProto;
 import dev.tessera.proto.plan.RemoteEdge;
@@ -20,6 +21,8 @@ import java.util.TreeMap;
  * edge from an actor of one process to an actor of another becomes a {@link RemoteEdge} that the
  * producer's fragment holds among its sends and the consumer's among its receives, with the same
  * id. Control and iteration edges order actors of one device, so they never leave a process.
+ * Each fragment also holds the plan's whole device table and the device of every collective
+ * member of another process, so a process can address the far end of each of its messages.
  */
 public final class PlanFragments {
     private PlanFragments() {
@@ -50,13 +53,19 @@ public final class PlanFragments {
                 InputEdge edge = actor.getInputs(input);
                 int producerProcess = processOf(plan, edge.getProducer(), processOfDevice);
                 if (producerProcess != process) {
+                    ActorProto producer = plan.getActors(edge.getProducer());
                     RemoteEdge remote = RemoteEdge.newBuilder().setId(edges++).setProducer(edge.getProducer())
                             .setOutput(edge.getOutput()).setConsumer(actor.getId()).setConsumerInput(input)
-                            .setProducerProcess(producerProcess).setConsumerProcess(process).build();
+                            .setProducerProcess(producerProcess).setConsumerProcess(process)
+                            .setProducerDevice(producer.getDevice()).setConsumerDevice(actor.getDevice())
+                            .setProducerOutput(producer.getOutputs(edge.getOutput())).build();
                     fragments.get(producerProcess).addSends(remote);
                     fragments.get(process).addReceives(remote);
                 }
             }
+        }
+        for (PlanFragment.Builder fragment : fragments) {
+            fragment.addAllPlanDevices(plan.getDevicesList());
         }
         for (CollectiveGroup group : plan.getCollectiveGroupsList()) {
             boolean[] added = new boolean[processes];
@@ -65,6 +74,17 @@ public final class PlanFragments {
                 if (!added[process]) {
                     added[process] = true;
                     fragments.get(process).addCollectiveGroups(group);
+                }
+            }
+            for (int process = 0; process < processes; process++) {
+                if (!added[process]) {
+                    continue;
+                }
+                for (int member : group.getMembersList()) {
+                    if (processOf(plan, member, processOfDevice) != process) {
+                        fragments.get(process).addMemberDevices(MemberDevice.newBuilder().setActor(member)
+                                .setDevice(plan.getActors(member).getDevice()));
+                    }
                 }
             }
         }

@@ -70,7 +70,10 @@ final class ActorExecutor implements AutoCloseable {
     /** Carries the collectives' messages between the devices of this JVM; made with the first plan. */
     private InProcessTransport transport;
     private SentBytes sentBytes;
+    /** Null for a process of a multi-process job, which binds the fragments it was sent. */
     private final PlanCompilation compilation;
+    /** Null when this JVM runs every device of the plan. */
+    private final ProcessFragments process;
     private final PlanBinding.Bound training;
     private PlanBinding.Bound gradientsOnly;
     private long iteration;
@@ -89,8 +92,22 @@ final class ActorExecutor implements AutoCloseable {
      * every parameter initialized from its initializer with {@code seed}.
      */
     ActorExecutor(TrainingGraph graph, long seed, ActorExecutorOptions options, PlanCompilation compilation) {
+        this(graph, seed, options, compilation, null);
+    }
+
+    /**
+     * Runs this process's fragments of a multi-process job over {@code process}'s transport; the
+     * parameters of every device are initialized, but only this process's devices' are used.
+     */
+    ActorExecutor(TrainingGraph graph, long seed, ActorExecutorOptions options, ProcessFragments process) {
+        this(graph, seed, options, null, process);
+    }
+
+    private ActorExecutor(TrainingGraph graph, long seed, ActorExecutorOptions options, PlanCompilation compilation,
+                          ProcessFragments process) {
         this.graph = graph;
         this.compilation = compilation;
+        this.process = process;
         this.options = options;
         for (Tensor p : graph.parameters()) {
             persistent.put(p, HostTensors.toNd4j(ParameterInit.materialize(p, seed)));
@@ -114,6 +131,9 @@ final class ActorExecutor implements AutoCloseable {
     }
 
     private PlanBinding.Bound compile(boolean withUpdate) {
+        if (process != null) {
+            return bindProcess(withUpdate);
+        }
         PlanProto compiled = compilation.compile(withUpdate);
         if (transport == null) {
             List<Device> devices = new ArrayList<>();
@@ -133,9 +153,27 @@ final class ActorExecutor implements AutoCloseable {
         }
         PlanFragment fragment = PlanFragments.cut(compiled, process).get(0);
         ProcessIdentity self = new ProcessIdentity(compiled.getJobId(), compiled.getPlanVersion(), 0, devices);
-        PlanBinding.Bound bound = new PlanBinding(graph, persistent, accumulators, run, options.kernels(), transport,
-                sentBytes).bind(fragment, self);
-        return new PlanBinding.Bound(compiled, bound.plan(), bound.actions());
+        return new PlanBinding(graph, persistent, accumulators, run, options.kernels(), transport, sentBytes)
+                .bind(fragment, self, null);
+    }
+
+    private PlanBinding.Bound bindProcess(boolean withUpdate) {
+        PlanFragment fragment = withUpdate ? process.training() : process.gradientsOnly();
+        if (fragment == null) {
+            throw new IllegalStateException("process " + process.self().process() + " was given no fragment of the "
+                    + "gradients-only plan; send one with the job to compute gradients");
+        }
+        if (sentBytes == null) {
+            sentBytes = new SentBytes(fragment.getPlanDevicesCount());
+            runtime = new ActorRuntime(new CountingTransfer(sentBytes));
+        }
+        return new PlanBinding(graph, persistent, accumulators, run, options.kernels(), process.transport(), sentBytes)
+                .bind(fragment, process.self(), new RemoteEdges(!withUpdate, process.deliveryTimeout()));
+    }
+
+    /** The fragment of the training plan this executor runs (the whole plan as one fragment in one process). */
+    PlanFragment fragment() {
+        return training.fragment();
     }
 
     /**
@@ -224,8 +262,11 @@ final class ActorExecutor implements AutoCloseable {
         Map<String, HostTensor> out = new LinkedHashMap<>();
         for (Tensor p : graph.parameters()) {
             Tensor accumulator = graph.accumulator(p);
-            out.put(p.name(), accumulator == null ? HostTensor.zeros(p.shape(), p.dtype())
-                    : HostTensors.toHost(persistent.get(accumulator)));
+            if (accumulator == null) {
+                out.put(p.name(), HostTensor.zeros(p.shape(), p.dtype()));
+            } else if (persistent.containsKey(accumulator)) {
+                out.put(p.name(), HostTensors.toHost(persistent.get(accumulator)));
+            }
         }
         return out;
     }
@@ -281,8 +322,11 @@ final class ActorExecutor implements AutoCloseable {
                     runOptions);
             lastTrace = result.trace().orElse(null);
             long[] peaks = result.peakRegisterBytes();
-            for (int d = 0; d < peaks.length; d++) {
+            for (int d = 0; d < Math.min(peaks.length, peakRegisterBytes.length); d++) {
                 peakRegisterBytes[d] = Math.max(peakRegisterBytes[d], peaks[d]);
+            }
+            if (compiled.remote() != null) {
+                compiled.remote().awaitSends();
             }
         } catch (ActionFailedException failure) {
             if (failure.getCause() instanceof NonFiniteException nonFinite) {
@@ -309,11 +353,17 @@ final class ActorExecutor implements AutoCloseable {
         return out;
     }
 
-    /** Current optimizer state (momentum or Adam moments) by name (copies). */
+    /**
+     * Current optimizer state (momentum or Adam moments) by name (copies): in a process of a
+     * multi-process job, of the tensors its devices' actors hold (the others are never allocated);
+     * gradients likewise.
+     */
     Map<String, HostTensor> optimizerState() {
         Map<String, HostTensor> out = new LinkedHashMap<>();
         for (Tensor s : graph.optimizerState()) {
-            out.put(s.name(), HostTensors.toHost(persistent.get(s)));
+            if (persistent.containsKey(s)) {
+                out.put(s.name(), HostTensors.toHost(persistent.get(s)));
+            }
         }
         return out;
     }
@@ -327,7 +377,9 @@ final class ActorExecutor implements AutoCloseable {
             HostTensors.copyInto(parameters.get(p.name()), persistent.get(p));
         }
         for (Tensor s : graph.optimizerState()) {
-            HostTensors.copyInto(optimizerState.get(s.name()), persistent.get(s));
+            if (persistent.containsKey(s)) {
+                HostTensors.copyInto(optimizerState.get(s.name()), persistent.get(s));
+            }
         }
         this.iteration = iteration;
     }
@@ -342,11 +394,15 @@ final class ActorExecutor implements AutoCloseable {
                     collective.close();
                 } else if (action instanceof SourceAction source) {
                     source.close();
+                } else if (action instanceof RemoteReceiveAction receive) {
+                    receive.close();
                 }
             });
         }
         persistent.values().forEach(INDArray::close);
         persistent.clear();
-        transport.close();
+        if (transport != null) {
+            transport.close();
+        }
     }
 }

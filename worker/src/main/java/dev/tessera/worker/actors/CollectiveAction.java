@@ -10,7 +10,6 @@ import dev.tessera.runtime.transport.ElementType;
 import dev.tessera.runtime.transport.TensorBuffer;
 import dev.tessera.worker.collective.CollectiveMember;
 import dev.tessera.worker.collective.CollectiveSchedule;
-import java.nio.ByteBuffer;
 import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -33,7 +32,7 @@ final class CollectiveAction implements AsyncActorAction {
     private final RunState run;
     private final boolean update;
     private final RegisterBuffers buffers = new RegisterBuffers();
-    private final Map<INDArray, TensorBuffer> wrapped = new IdentityHashMap<>();
+    private final WrappedArrays wrapped;
     private final Map<INDArray, Map<INDArray, CollectiveMember.Binding>> bindings = new IdentityHashMap<>();
     private final CollectiveMember member;
 
@@ -51,6 +50,7 @@ final class CollectiveAction implements AsyncActorAction {
         this.run = run;
         this.update = op.phase() == Phase.UPDATE;
         this.member = new CollectiveMember(schedule, communicator, type);
+        this.wrapped = new WrappedArrays("collective '" + op.name() + "'", type);
     }
 
     @Override
@@ -67,41 +67,10 @@ final class CollectiveAction implements AsyncActorAction {
         INDArray input = slot < 0 ? persistentInput : (INDArray) context.input(slot);
         INDArray output = (INDArray) context.output(0);
         CollectiveMember.Binding binding = bindings.computeIfAbsent(input, in -> new IdentityHashMap<>())
-                .computeIfAbsent(output, out -> member.bind(wrap(input, op.input(0).shape().toArray()),
-                        wrap(out, op.output(0).shape().toArray())));
+                .computeIfAbsent(output, out -> member.bind(wrapped.wrap(input, op.input(0).shape().toArray()),
+                        wrapped.wrap(out, op.output(0).shape().toArray())));
         // the executor is this run's actor's: the member outlives the runs of the actor system
         return member.run(binding, context.executor());
-    }
-
-    /** The memory of a contiguous C-order array as a tensor buffer, without a copy. */
-    private TensorBuffer wrap(INDArray array, int[] shape) {
-        return wrapped.computeIfAbsent(array, a -> {
-            if (!rowMajorContiguous(a)) {
-                throw new IllegalStateException("collective '" + op.name() + "' reads a buffer of shape "
-                        + java.util.Arrays.toString(a.shape()) + " with strides " + java.util.Arrays.toString(a.stride())
-                        + ", which is not contiguous in C order; registers and parameters always are");
-            }
-            int bytes = type.bytes();
-            ByteBuffer whole = a.data().asNio();
-            int start = Math.toIntExact(a.offset() * bytes);
-            ByteBuffer region = whole.duplicate().position(start).limit(start + Math.toIntExact(a.length() * bytes))
-                    .slice();
-            return TensorBuffer.wrap(type, region, shape);
-        });
-    }
-
-    /** Whether element i in C order is element {@code offset + i} of the data (axes of size 1 have any stride). */
-    private static boolean rowMajorContiguous(INDArray a) {
-        long[] shape = a.shape();
-        long[] stride = a.stride();
-        long expected = 1;
-        for (int axis = shape.length - 1; axis >= 0; axis--) {
-            if (shape[axis] != 1 && stride[axis] != expected) {
-                return false;
-            }
-            expected *= shape[axis];
-        }
-        return true;
     }
 
     static ElementType elementType(DType dtype) {

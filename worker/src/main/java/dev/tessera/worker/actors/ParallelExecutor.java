@@ -106,11 +106,13 @@ public final class ParallelExecutor implements TrainingExecutor {
     }
 
     /**
-     * The training plan an executor of {@code distributed} with {@code options} runs, compiled
-     * without allocating anything: what {@code tessera plan} reads register memory from.
+     * The plan this executor compiles for {@code distributed} with {@code options}, with or without
+     * the update ops: what a coordinator compiles once and cuts into the fragments of a
+     * multi-process job, so its processes run exactly what one executor would, and what
+     * {@code tessera plan} reads register memory from.
      */
-    public static PlanProto trainingPlan(DistributedTraining distributed, ActorExecutorOptions options) {
-        return PlanCompiler.compile(distributed, ActorExecutor.planOptions(options, true,
+    public static PlanProto compile(DistributedTraining distributed, ActorExecutorOptions options, boolean withUpdate) {
+        return PlanCompiler.compile(distributed, ActorExecutor.planOptions(options, withUpdate,
                 physicalStages(distributed, options.stageOfOp())));
     }
 

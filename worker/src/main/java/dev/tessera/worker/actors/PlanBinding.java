@@ -44,6 +44,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.IntFunction;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -64,8 +65,14 @@ final class PlanBinding {
     private final SentBytes sentBytes;
     private final Map<String, Op> opsByName = new HashMap<>();
 
-    /** A runtime plan and its actions, by actor id (null for transfers). */
-    record Bound(PlanProto compiled, Plan plan, List<ActorAction> actions) {
+    /**
+     * A runtime plan and its actions, by actor id (null for transfers).
+     *
+     * @param compiled the whole compiled plan; null for a process of a multi-process job, which
+     *     holds only its fragment
+     * @param remote the remote edges' messages; null when the fragment has none
+     */
+    record Bound(PlanProto compiled, PlanFragment fragment, Plan plan, List<ActorAction> actions, RemoteEdges remote) {
     }
 
     /**
@@ -85,27 +92,59 @@ final class PlanBinding {
     }
 
     /**
+     * Binds the fragment of the plan this process runs, checked first ({@link FragmentValidator}):
+     * of this process's job and plan version, naming only its devices, every edge that leaves the
+     * process matched. Nothing is bound, and no actor starts, when a check fails. In one process
+     * the fragment holds every device; a fragment of several processes runs its remote edges over
+     * this binding's transport ({@link FragmentPlan}), {@code remote} naming their messages.
+     *
+     * @throws dev.tessera.plan.fragment.InvalidFragmentException listing every problem of the fragment
      * @throws IllegalArgumentException when the plan names an op or tensor the training graph
      *     does not have (it was compiled from another graph), or is not a valid runtime plan
      *     (an {@code InvalidPlanException} listing every problem, those of the action orders too)
      */
-    /**
-     * Binds the fragment of the plan this process runs, checked first ({@link FragmentValidator}):
-     * of this process's job and plan version, naming only its devices, every edge that leaves the
-     * process matched. Nothing is bound, and no actor starts, when a check fails. In one process
-     * the fragment holds every device; a fragment with edges to other processes needs the
-     * transport between processes, which this worker does not have yet, and is refused.
-     *
-     * @throws dev.tessera.plan.fragment.InvalidFragmentException listing every problem of the fragment
-     */
-    Bound bind(PlanFragment fragment, ProcessIdentity self) {
+    Bound bind(PlanFragment fragment, ProcessIdentity self, RemoteEdges remote) {
         FragmentValidator.requireValid(fragment, self);
-        if (fragment.getProcesses() != 1) {
-            throw new IllegalArgumentException("the fragment for process " + fragment.getProcess() + " of "
-                    + fragment.getProcesses() + " exchanges tensors with other processes; this worker runs every "
-                    + "device of a plan in one process: cut the plan into one fragment");
+        if (fragment.getProcesses() == 1) {
+            PlanProto compiled = PlanFragments.join(List.of(fragment));
+            Bound whole = bind(compiled);
+            return new Bound(compiled, fragment, whole.plan(), whole.actions(), null);
         }
-        return bind(PlanFragments.join(List.of(fragment)));
+        for (CollectiveGroup group : fragment.getCollectiveGroupsList()) {
+            if (group.getGroupId() == RemoteEdges.GROUP) {
+                throw new IllegalArgumentException("collective group '" + group.getName() + "' has group id "
+                        + RemoteEdges.GROUP + ", which the remote edges' messages use; compile the plan again");
+            }
+        }
+        FragmentPlan local = FragmentPlan.of(fragment);
+        Plan plan = local.plan();
+        Map<Integer, CollectiveGroup> groups = new HashMap<>();
+        for (CollectiveGroup group : fragment.getCollectiveGroupsList()) {
+            group.getMembersList().forEach(member -> groups.put(member, group));
+        }
+        List<ActorAction> actions = new ArrayList<>();
+        for (FragmentPlan.LocalActor entry : local.actors()) {
+            ActorProto actor = entry.actor();
+            switch (entry.role()) {
+                case PLAN -> actions.add(action(actor, groups,
+                        member -> plan.devices().get(local.deviceOf(member))));
+                case RECEIVE -> actions.add(new RemoteReceiveAction(actor.getName(),
+                        payloadType(actor, entry.edge().getProducerOutput()), transport,
+                        plan.devices().get(entry.edge().getProducerDevice()),
+                        plan.devices().get(entry.edge().getConsumerDevice()), entry.edge().getId(), remote, run));
+                case SEND -> actions.add(new RemoteSendAction("send:" + actor.getName(),
+                        payloadType(actor, entry.edge().getProducerOutput()), transport,
+                        plan.devices().get(entry.edge().getProducerDevice()),
+                        plan.devices().get(entry.edge().getConsumerDevice()), entry.edge().getId(), remote, run,
+                        sentBytes));
+            }
+        }
+        return new Bound(null, fragment, plan, actions, remote);
+    }
+
+    /** The type of what a remote edge carries: the producer output's tensor, or null for an ordering token. */
+    private dev.tessera.graph.TensorType payloadType(ActorProto actor, OutputProto output) {
+        return output.getTensor().isEmpty() ? null : tensor(actor, output.getTensor()).type();
     }
 
     private Bound bind(PlanProto compiled) {
@@ -143,15 +182,17 @@ final class PlanBinding {
         }
         List<ActorAction> actions = new ArrayList<>();
         for (ActorProto actor : compiled.getActorsList()) {
-            actions.add(action(actor, plan, groups));
+            actions.add(action(actor, groups, member -> plan.deviceOf(plan.actor(member))));
         }
-        return new Bound(compiled, plan, actions);
+        return new Bound(compiled, null, plan, actions, null);
     }
 
-    private ActorAction action(ActorProto actor, Plan plan, Map<Integer, CollectiveGroup> groups) {
+    /** @param deviceOfMember the device of a collective member, by plan actor id */
+    private ActorAction action(ActorProto actor, Map<Integer, CollectiveGroup> groups,
+                               IntFunction<Device> deviceOfMember) {
         return switch (actor.getKind()) {
             case COMPUTE -> compute(actor, actor.getCompute());
-            case COLLECTIVE -> collective(actor, plan, groups.get(actor.getId()));
+            case COLLECTIVE -> collective(actor, deviceOfMember, groups.get(actor.getId()));
             case SOURCE -> new SourceAction(tensor(actor, actor.getSource().getTensor()), run);
             case SINK -> actor.getSink().getRole() == SinkRole.LOSS
                     ? SinkAction.loss(graph.loss().name(), graph.loss().producer().name(), run)
@@ -167,7 +208,7 @@ final class PlanBinding {
      * A collective member: its schedule built from the plan's group (so every worker builds the
      * same one), checked against the graph's op it stands for, over a communicator of its group.
      */
-    private CollectiveAction collective(ActorProto actor, Plan plan, CollectiveGroup group) {
+    private CollectiveAction collective(ActorProto actor, IntFunction<Device> deviceOfMember, CollectiveGroup group) {
         if (group == null) {
             throw new IllegalArgumentException("actor '" + actor.getName() + "' is a COLLECTIVE member of no "
                     + "collective group; compile the plan again");
@@ -191,7 +232,7 @@ final class PlanBinding {
         CollectiveSchedule schedule = Collectives.conversion(parts, def.algorithm(), rank, chunkElements);
         List<Device> devices = new ArrayList<>(group.getMembersCount());
         for (int member : group.getMembersList()) {
-            devices.add(plan.deviceOf(plan.actor(member)));
+            devices.add(deviceOfMember.apply(member));
         }
         Communicator communicator = new TransportCommunicator(transport, group.getGroupId(), devices, rank,
                 sentBytes);

@@ -187,15 +187,11 @@ class PlanBindingTest {
                 null, null);
 
         InvalidFragmentException otherJob = assertThrows(InvalidFragmentException.class, () -> binding.bind(whole,
-                new ProcessIdentity("another-job", compiled.getPlanVersion(), 0, List.of(FIRST, SECOND))));
+                new ProcessIdentity("another-job", compiled.getPlanVersion(), 0, List.of(FIRST, SECOND)), null));
         assertTrue(otherJob.getMessage().contains("another-job"), otherJob.getMessage());
         InvalidFragmentException foreign = assertThrows(InvalidFragmentException.class, () -> binding.bind(whole,
-                new ProcessIdentity(compiled.getJobId(), compiled.getPlanVersion(), 0, List.of(FIRST))));
+                new ProcessIdentity(compiled.getJobId(), compiled.getPlanVersion(), 0, List.of(FIRST)), null));
         assertTrue(foreign.getMessage().contains(SECOND.toString()), foreign.getMessage());
-        PlanFragment half = PlanFragments.cut(compiled, Map.of(0, 0, 1, 1)).get(0);
-        IllegalArgumentException remote = assertThrows(IllegalArgumentException.class, () -> binding.bind(half,
-                new ProcessIdentity(compiled.getJobId(), compiled.getPlanVersion(), 0, List.of(FIRST))));
-        assertTrue(remote.getMessage().contains("other processes"), remote.getMessage());
         assertTrue(persistent.isEmpty(), "nothing was bound: " + persistent.keySet());
     }
 
