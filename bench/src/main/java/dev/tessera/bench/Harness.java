@@ -10,8 +10,28 @@ import java.util.List;
  * slow phase of the machine (another process, a GC) hits both rather than one.
  */
 final class Harness {
-    /** Something to time: one call of {@code step} is one training step. */
-    record Contender(String name, Runnable step) {
+    /**
+     * Something to time: {@code timer} runs the given number of training steps and returns the
+     * nanoseconds they took (a contender in another process times itself, so the pipe is not
+     * counted).
+     */
+    record Contender(String name, StepTimer timer) {
+        /** A contender whose one call of {@code step} is one training step, timed here. */
+        Contender(String name, Runnable step) {
+            this(name, steps -> {
+                long start = System.nanoTime();
+                for (int i = 0; i < steps; i++) {
+                    step.run();
+                }
+                return System.nanoTime() - start;
+            });
+        }
+    }
+
+    /** Runs {@code steps} training steps and returns how many nanoseconds they took. */
+    @FunctionalInterface
+    interface StepTimer {
+        long nanos(int steps);
     }
 
     /** Milliseconds per step of each repeat, in the contenders' order. */
@@ -50,19 +70,14 @@ final class Harness {
 
     List<Result> measure(List<Contender> contenders) {
         for (Contender c : contenders) {
-            for (int i = 0; i < warmupSteps; i++) {
-                c.step().run();
+            if (warmupSteps > 0) {
+                c.timer().nanos(warmupSteps);
             }
         }
         double[][] times = new double[contenders.size()][repeats];
         for (int r = 0; r < repeats; r++) {
             for (int c = 0; c < contenders.size(); c++) {
-                Runnable step = contenders.get(c).step();
-                long start = System.nanoTime();
-                for (int i = 0; i < stepsPerRepeat; i++) {
-                    step.run();
-                }
-                times[c][r] = (System.nanoTime() - start) / 1e6 / stepsPerRepeat;
+                times[c][r] = contenders.get(c).timer().nanos(stepsPerRepeat) / 1e6 / stepsPerRepeat;
             }
         }
         List<Result> results = new ArrayList<>();

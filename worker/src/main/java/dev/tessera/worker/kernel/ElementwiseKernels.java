@@ -23,11 +23,21 @@ final class ElementwiseKernels {
     static void register(KernelRegistry r) {
         r.register(Mul.class, (def, op) -> (in, out, ctx) -> in[0].mul(in[1], out[0]));
         r.register(Scale.class, (def, op) -> (in, out, ctx) -> in[0].mul(def.factor(), out[0]));
-        r.register(Relu.class, (def, op) -> (in, out, ctx) ->
-                Nd4j.getExecutioner().exec(new RectifiedLinear(in[0], out[0], 0.0)));
+        r.register(Relu.class, (def, op) -> (in, out, ctx) -> {
+            if (FloatLoops.applies(in[0], out[0])) {
+                FloatLoops.relu(in[0], out[0]);
+            } else {
+                Nd4j.getExecutioner().exec(new RectifiedLinear(in[0], out[0], 0.0));
+            }
+        });
         // relu_grad inputs are (dy, x); ND4J's derivative op takes (x, dy) and yields dy where x > 0.
-        r.register(ReluGrad.class, (def, op) -> (in, out, ctx) ->
-                Nd4j.getExecutioner().exec(new RectifiedLinearDerivative(in[1], in[0], out[0])));
+        r.register(ReluGrad.class, (def, op) -> (in, out, ctx) -> {
+            if (FloatLoops.applies(in[0], in[1], out[0])) {
+                FloatLoops.reluGrad(in[0], in[1], out[0]);
+            } else {
+                Nd4j.getExecutioner().exec(new RectifiedLinearDerivative(in[1], in[0], out[0]));
+            }
+        });
         r.register(Tanh.class, (def, op) -> (in, out, ctx) ->
                 Nd4j.getExecutioner().exec(new org.nd4j.linalg.api.ops.impl.transforms.strict.Tanh(in[0], out[0])));
         r.register(TanhGrad.class, (def, op) -> (in, out, ctx) -> tanhGrad(in[0], in[1], out[0]));

@@ -18,8 +18,18 @@ final class LinearAlgebraKernels {
 
     static void register(KernelRegistry r) {
         r.register(MatMul.class, (def, op) -> matmul(def, op.input(0).shape().rank()));
-        r.register(Add.class, (def, op) -> (in, out, ctx) -> in[0].add(in[1], out[0]));
+        r.register(Add.class, (def, op) -> (in, out, ctx) -> {
+            if (FloatLoops.applies(in[0], in[1], out[0]) && in[0].length() == in[1].length()) {
+                FloatLoops.add(in[0], in[1], out[0]);
+            } else {
+                in[0].add(in[1], out[0]);
+            }
+        });
         r.register(BiasAdd.class, (def, op) -> (in, out, ctx) -> {
+            if (FloatLoops.applies(in[0], in[1], out[0])) {
+                FloatLoops.biasAdd(in[0], in[1], out[0]);
+                return;
+            }
             INDArray x2 = Views.rows(in[0]);
             Views.rows(out[0]).assign(x2).addiRowVector(in[1]);
         });

@@ -22,7 +22,13 @@ final class OptimizerKernels {
 
     static void register(KernelRegistry r) {
         r.register(GradientSeed.class, (def, op) -> (in, out, ctx) -> out[0].assign(def.value()));
-        r.register(AccumulateGrad.class, (def, op) -> (in, out, ctx) -> in[0].addi(in[1]));
+        r.register(AccumulateGrad.class, (def, op) -> (in, out, ctx) -> {
+            if (FloatLoops.applies(in[0], in[1])) {
+                FloatLoops.add(in[0], in[1], in[0]);
+            } else {
+                in[0].addi(in[1]);
+            }
+        });
         r.register(SquaredNorm.class, (def, op) -> (in, out, ctx) -> out[0].assign(sumOfSquares(in[0])));
         r.register(GlobalNorm.class, (def, op) -> (in, out, ctx) -> out[0].assign(globalNorm(in)));
         r.register(ClipByNorm.class, (def, op) -> (in, out, ctx) -> clip(def.maxNorm(), in[0], in[1].getDouble(0)));
@@ -41,7 +47,12 @@ final class OptimizerKernels {
     /** The 1e-6 keeps the clipped norm just under the maximum, as in PyTorch's clip_grad_norm_. */
     static void clip(double maxNorm, INDArray gradient, double norm) {
         if (norm > maxNorm) {
-            gradient.muli(clipScale(maxNorm, norm));
+            double factor = clipScale(maxNorm, norm);
+            if (FloatLoops.applies(gradient)) {
+                FloatLoops.scale(gradient, factor);
+            } else {
+                gradient.muli(factor);
+            }
         }
     }
 

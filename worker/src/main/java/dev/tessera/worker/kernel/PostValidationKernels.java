@@ -49,7 +49,8 @@ final class PostValidationKernels {
         INDArray[] redo = Arrays.copyOf(in, update.inputCount());
         int g = OptimizerUpdate.GRADIENT;
         // the gradient may be a buffer other ops still read: scale a copy
-        redo[g] = in[g].mul(OptimizerKernels.clipScale(def.clipNorm(), norm));
+        redo[g] = in[g].dup();
+        OptimizerKernels.clip(def.clipNorm(), redo[g], norm);
         try {
             step.run(redo, out, ctx);
         } finally {
