@@ -54,6 +54,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 public final class ParallelExecutor implements TrainingExecutor {
     private static final DeviceId ONE_DEVICE = new DeviceId(0, 0);
     private final DistributedTraining distributed;
+    private final LogicalShards shards;
     private final TrainingGraph graph;
     private final ActorExecutor physical;
     private final ActorExecutorOptions options;
@@ -87,6 +88,7 @@ public final class ParallelExecutor implements TrainingExecutor {
     ParallelExecutor(DistributedTraining distributed, long seed, ActorExecutorOptions options,
                      UnaryOperator<PlanProto> adjust) {
         this.distributed = distributed;
+        this.shards = new LogicalShards(distributed);
         this.graph = distributed.logical();
         this.options = options;
         this.seed = seed;
@@ -306,14 +308,7 @@ public final class ParallelExecutor implements TrainingExecutor {
 
     /** The parts of a logical value, keyed by the name of each device's tensor. */
     private Map<String, HostTensor> shard(Tensor logical, HostTensor value) {
-        Map<DeviceId, HostTensor> parts = HostSharding.shard(value, distributed.placement(logical),
-                distributed.layout(logical), 0);
-        List<Tensor> local = distributed.shards(logical);
-        Map<String, HostTensor> out = new LinkedHashMap<>();
-        for (int r = 0; r < local.size(); r++) {
-            out.put(local.get(r).name(), parts.get(distributed.placement(logical).device(r)));
-        }
-        return out;
+        return shards.shard(logical, value);
     }
 
     private Map<String, HostTensor> assembleAll(List<Tensor> tensors, Map<String, HostTensor> local) {
