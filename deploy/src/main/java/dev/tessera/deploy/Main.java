@@ -3,6 +3,7 @@ package dev.tessera.deploy;
 import dev.tessera.deploy.checkpoint.CorruptCheckpointException;
 import dev.tessera.deploy.cli.CalibrateCommand;
 import dev.tessera.deploy.cli.ExportCommand;
+import dev.tessera.deploy.cli.LaunchCommand;
 import dev.tessera.deploy.cli.PlanCommand;
 import dev.tessera.deploy.cli.SimulateCommand;
 import dev.tessera.deploy.cli.TrainCommand;
@@ -22,7 +23,7 @@ import picocli.CommandLine.ScopeType;
  * training; a stack trace is printed only with {@code --debug}.
  */
 @Command(name = "tessera", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
-        subcommands = {TrainCommand.class, PlanCommand.class, SimulateCommand.class, CalibrateCommand.class, ExportCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {TrainCommand.class, LaunchCommand.class, PlanCommand.class, SimulateCommand.class, CalibrateCommand.class, ExportCommand.class, CommandLine.HelpCommand.class},
         description = "Distributed deep-learning training on the JVM.")
 public final class Main implements Runnable {
     public static final int EXIT_FAILURE = 1;

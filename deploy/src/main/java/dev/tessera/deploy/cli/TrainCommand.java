@@ -35,12 +35,14 @@ import picocli.CommandLine.Model.CommandSpec;
                 "  tessera train my.conf --run-dir runs/a --set checkpoint.every=100",
                 "  tessera train my.conf --resume runs/a",
                 "  tessera train my.conf --set parallel.devices=2 --set parallel.pipeline=2 \\",
-                "      --set 'parallel.stages={\"block1.\"=1}' --trace"})
-public final class TrainCommand implements Callable<Integer> {
+                "      --set 'parallel.stages={\"block1.\"=1}' --trace",
+                "  tessera train my.conf --set parallel.devices=2 --set parallel.data=2 --set parallel.processes=2"})
+public class TrainCommand implements Callable<Integer> {
     static final Path RUNS = Path.of("runs");
     /** Summary keys the trainer writes itself; every other key is an evaluation metric of the model. */
     private static final java.util.Set<String> FRAMEWORK_SUMMARY_KEYS = java.util.Set.of("model", "steps", "initial_loss",
-            "final_loss", "samples_per_s", "tokens_per_s", "wall_s", "parameters", "resumed_from_step", "devices", "layout");
+            "final_loss", "samples_per_s", "tokens_per_s", "wall_s", "parameters", "resumed_from_step", "devices", "layout",
+            "processes");
 
     @Parameters(index = "0", paramLabel = "<config>", description = "The run config (HOCON).")
     Path config;
@@ -70,6 +72,11 @@ public final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         RunConfig run = new ConfigLoader(ModelRegistry.fromClassPath()).load(config, overrides);
+        if (trace && run.processes().processes() > 1) {
+            throw new InputException("--trace records the actors of one JVM; with parallel.processes = "
+                    + run.processes().processes() + " the workers do not trace: trace a run with parallel.processes = 1 "
+                    + "(the same plan on virtual devices, the same schedule)");
+        }
         // build and lay out the graph before a run directory exists: a layout that cannot work
         // (conflicting hints) is a config error and leaves nothing behind
         Trainer.Prepared prepared = Trainer.prepare(run);

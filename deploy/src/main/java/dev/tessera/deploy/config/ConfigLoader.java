@@ -80,7 +80,9 @@ public final class ConfigLoader {
         if (!problems.isEmpty()) {
             throw new InputException(problems);
         }
-        return new RunConfig(resolved, provider, TrainSettings.from(resolved), ParallelSettings.from(resolved));
+        ParallelSettings parallel = ParallelSettings.from(resolved);
+        return new RunConfig(resolved, provider, TrainSettings.from(resolved), parallel,
+                ProcessSettings.from(resolved, parallel.devices()));
     }
 
     /**

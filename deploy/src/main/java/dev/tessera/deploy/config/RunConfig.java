@@ -11,12 +11,13 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 
 /** A validated, fully resolved run config and the provider of its model. */
-public record RunConfig(Config config, ModelProvider provider, TrainSettings settings, ParallelSettings parallel) {
+public record RunConfig(Config config, ModelProvider provider, TrainSettings settings, ParallelSettings parallel,
+                        ProcessSettings processes) {
     /**
      * Keys that change what is logged or saved, or how a step is spread over devices, not the
      * numbers it computes (up to rounding); a resume may change them.
      */
-    private static final String[] NOT_TRAJECTORY = {"checkpoint", "train.log_every", "train.eval_every", "runtime", "parallel"};
+    private static final String[] NOT_TRAJECTORY = {"checkpoint", "train.log_every", "train.eval_every", "runtime", "parallel", "transport"};
 
     public String modelType() {
         return provider.name();

@@ -9,6 +9,7 @@ import dev.tessera.deploy.checkpoint.CheckpointStore;
 import dev.tessera.deploy.config.ParallelSettings;
 import dev.tessera.deploy.config.RunConfig;
 import dev.tessera.deploy.config.TrainSettings;
+import dev.tessera.deploy.launch.ProcessJob;
 import dev.tessera.deploy.plan.ParallelPlan;
 import dev.tessera.deploy.plan.PipelineSetup;
 import dev.tessera.deploy.run.LossChart;
@@ -29,7 +30,6 @@ import dev.tessera.worker.exec.ComputeThreads;
 import dev.tessera.worker.exec.RegisterUse;
 import dev.tessera.worker.exec.StepResult;
 import dev.tessera.worker.exec.Traffic;
-import dev.tessera.worker.exec.TrainingExecutor;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -170,7 +170,7 @@ public final class Trainer {
         List<Map<String, Object>> registers = List.of();
         ComputeThreads.set(settings.threads());
         List<Trace> traces = new ArrayList<>();
-        try (TrainingExecutor executor = executor(graph, data);
+        try (TrainingBackend executor = executor(graph, data);
                 MetricsLog metrics = new MetricsLog(directory.metricsFile())) {
             if (resumeFrom != null) {
                 executor.restore(resumeFrom.parameters(), resumeFrom.optimizerState(), resumeFrom.step());
@@ -184,18 +184,23 @@ public final class Trainer {
                 // One actor-system run per chunk of steps: up to the next log, eval or checkpoint point.
                 long end = chunkEnd(step);
                 int count = (int) (end - step);
-                List<List<Map<String, HostTensor>>> batches = new ArrayList<>(count);
+                long firstBatch = nextBatch;
+                List<List<Map<String, HostTensor>>> batches = executor.drawsOwnBatches() ? null : new ArrayList<>(count);
                 double[] rates = new double[count];
                 for (int i = 0; i < count; i++) {
-                    List<Map<String, HostTensor>> microBatches = new ArrayList<>(settings.microBatches());
-                    for (int j = 0; j < settings.microBatches(); j++) {
-                        microBatches.add(data.batch(nextBatch++));
+                    if (batches == null) {
+                        nextBatch += settings.microBatches();
+                    } else {
+                        List<Map<String, HostTensor>> microBatches = new ArrayList<>(settings.microBatches());
+                        for (int j = 0; j < settings.microBatches(); j++) {
+                            microBatches.add(data.batch(nextBatch++));
+                        }
+                        batches.add(microBatches);
                     }
-                    batches.add(microBatches);
                     rates[i] = optimization.schedule().at(step + i);
                 }
                 long t0 = System.nanoTime();
-                List<StepResult> results = executor.run(batches, rates);
+                List<StepResult> results = executor.run(firstBatch, batches, rates);
                 long spent = System.nanoTime() - t0;
                 executor.lastTrace().ifPresent(traces::add);
                 stepNanos += spent;
@@ -301,12 +306,15 @@ public final class Trainer {
     /**
      * The graph laid out over the devices as {@code tessera plan} shows it (on one device, all of
      * it on 0:0), lowered and run on as many virtual devices: one path for one device and many.
+     * With {@code parallel.processes} > 1 the same compiled plan runs in as many worker processes.
      */
-    private TrainingExecutor executor(TrainingGraph graph, DataSource data) {
+    private TrainingBackend executor(TrainingGraph graph, DataSource data) {
         ParallelSettings parallel = config.parallel();
+        int processes = config.processes().processes();
         if (parallel.devices() > 1) {
-            progress.note("training on " + parallel.devices() + " devices (" + layout(parallel)
-                    + "); 'tessera plan' shows the layout");
+            progress.note("training on " + parallel.devices() + " devices (" + layout(parallel) + ")"
+                    + (processes > 1 ? " in " + processes + " worker processes" : "")
+                    + "; 'tessera plan' shows the layout");
         }
         DistributedTraining distributed = PhysicalLowering.lower(graph, prepared.plan().assignment());
         PipelineSetup modeled = PipelineSetup.of(prepared.plan(), distributed);
@@ -322,8 +330,12 @@ public final class Trainer {
         pipeline.schedule().ifPresent(schedule -> progress.note("every device follows the "
                 + parallel.schedule().orElseThrow().configName() + " schedule over " + settings.microBatches()
                 + " micro-batches:\n" + schedule.toText()));
-        return new ParallelExecutor(distributed, settings.seed(), executorOptions()
-                .withSchedule(pipeline.schedule().orElse(null), pipeline.stageOfOp()));
+        ActorExecutorOptions options = executorOptions()
+                .withSchedule(pipeline.schedule().orElse(null), pipeline.stageOfOp());
+        if (processes > 1) {
+            return ProcessJob.start(config, distributed, options, directory.path(), progress::note);
+        }
+        return TrainingBackend.inThisProcess(new ParallelExecutor(distributed, settings.seed(), options));
     }
 
     /** E.g. {@code data 2 x tensor 1}, or with stages {@code pipeline 2 x data 1 x tensor 1}. */
@@ -346,7 +358,7 @@ public final class Trainer {
         }
     }
 
-    private Map<String, Double> evaluate(Model model, TrainingExecutor executor, long step, long wallStart,
+    private Map<String, Double> evaluate(Model model, TrainingBackend executor, long step, long wallStart,
                                          MetricsLog metrics) {
         Map<String, Double> results = model.evaluate(executor.inference(model));
         Map<String, Object> line = new LinkedHashMap<>();
@@ -407,6 +419,9 @@ public final class Trainer {
         summary.put("steps", settings.steps());
         summary.put("devices", config.parallel().devices());
         summary.put("layout", config.parallel().devices() > 1 ? layout(config.parallel()) : "single device");
+        if (config.processes().processes() > 1) {
+            summary.put("processes", config.processes().processes());
+        }
         summary.put("initial_loss", curve.isEmpty() ? Double.NaN : curve.get(0).loss());
         summary.put("final_loss", curve.isEmpty() ? Double.NaN : curve.get(curve.size() - 1).loss());
         summary.put("samples_per_s", round(stepsRun * settings.examplesPerStep() / stepSeconds));

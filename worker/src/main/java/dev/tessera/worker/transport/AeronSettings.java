@@ -58,6 +58,17 @@ public record AeronSettings(long jobId, int planVersion, Path externalDriverDire
                 publicationUnblockTimeout);
     }
 
+    public AeronSettings withSocketBuffer(int bytes) {
+        return new AeronSettings(jobId, planVersion, externalDriverDirectory, driverRoot, termLength, mtu, bytes,
+                idleStrategy, deliveryTimeout, connectTimeout, peerTimeout, clientLivenessTimeout, publicationUnblockTimeout);
+    }
+
+    /** The same settings for another job and plan version (a coordinator sets them per job). */
+    public AeronSettings forJob(long job, int version) {
+        return new AeronSettings(job, version, externalDriverDirectory, driverRoot, termLength, mtu, socketBufferBytes,
+                idleStrategy, deliveryTimeout, connectTimeout, peerTimeout, clientLivenessTimeout, publicationUnblockTimeout);
+    }
+
     public AeronSettings withExternalDriver(Path directory) {
         return new AeronSettings(jobId, planVersion, directory, driverRoot, termLength, mtu, socketBufferBytes,
                 idleStrategy, deliveryTimeout, connectTimeout, peerTimeout, clientLivenessTimeout, publicationUnblockTimeout);

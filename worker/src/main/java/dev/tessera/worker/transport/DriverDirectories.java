@@ -22,7 +22,7 @@ public final class DriverDirectories {
     }
 
     /** A fresh directory name for this process (not created: the driver creates it). */
-    static Path fresh(Path root) {
+    public static Path fresh(Path root) {
         return root.resolve(PREFIX + ProcessHandle.current().pid() + "-" + System.nanoTime());
     }
 
@@ -93,7 +93,7 @@ public final class DriverDirectories {
      * Bytes the term buffers of one process need: each log is three terms, one per publication
      * and, over UDP, one per image; plus about 2 MiB for the driver's command and counter files.
      */
-    static long bytesNeeded(int termLength, int publications, int images) {
+    public static long bytesNeeded(int termLength, int publications, int images) {
         return 3L * termLength * (publications + images) + 2L * 1024 * 1024;
     }
 
@@ -101,7 +101,7 @@ public final class DriverDirectories {
      * @throws IllegalStateException when the file system of {@code dir} has less usable space than
      *     {@code needed}, naming the space, the need and the settings to change
      */
-    static void checkSpace(Path dir, long needed, int termLength, int publications, int images) {
+    public static void checkSpace(Path dir, long needed, int termLength, int publications, int images) {
         Path existing = dir;
         while (existing != null && !Files.exists(existing)) {
             existing = existing.getParent();
