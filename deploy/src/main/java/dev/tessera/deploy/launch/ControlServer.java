@@ -72,7 +72,7 @@ final class ControlServer implements AutoCloseable {
                                 }
                             }, why -> {
                                 if (process[0] >= 0) {
-                                    events.add(new Event(process[0], null, "its control connection closed (" + why + ")"));
+                                    events.add(new Event(process[0], null, "its control connection was " + why));
                                 }
                             });
                         }

@@ -375,7 +375,7 @@ public final class ProcessJob implements TrainingBackend {
             throw fail(late.get());
         }
         if (event.lost() != null) {
-            throw fail(worker(event.process()) + " died: " + event.lost());
+            throw fail(worker(event.process()) + " died: " + event.lost() + exitOf(event.process(), event.lost()));
         }
         if (event.message().hasFailed()) {
             throw fail(event.message().getFailed().getMessage());
@@ -395,6 +395,19 @@ public final class ProcessJob implements TrainingBackend {
             stopWorkers("the job failed: " + why, FAILURE_GRACE);
         }
         return failure;
+    }
+
+    /** How the worker's process ended, when it did within a second of losing its connection. */
+    private String exitOf(int process, String lost) {
+        Process worker = workers.get(process);
+        try {
+            if (!lost.startsWith("it exited") && worker.waitFor(1, TimeUnit.SECONDS)) {
+                return ", and it exited with " + exitStatus(worker.exitValue());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return "";
     }
 
     private String worker(int process) {

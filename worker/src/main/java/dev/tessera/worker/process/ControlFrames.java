@@ -28,7 +28,8 @@ public final class ControlFrames {
 
     /**
      * @param onMessage called on the channel's event loop for every message, in arrival order
-     * @param onClose called once when the connection closes, with what closed it
+     * @param onClose called once when the connection closes, with what closed it ("closed by the other
+     *     side", or "broken" and the error)
      */
     public static <M extends MessageLite> void install(ChannelPipeline pipeline, Parser<M> parser,
                                                       Consumer<M> onMessage, Consumer<String> onClose) {
@@ -41,7 +42,7 @@ public final class ControlFrames {
             }
         });
         pipeline.addLast("messages", new SimpleChannelInboundHandler<ByteBuf>() {
-            private String cause = "the connection closed";
+            private String cause = "closed by the other side";
 
             @Override
             protected void channelRead0(ChannelHandlerContext context, ByteBuf frame) throws IOException {
@@ -50,7 +51,7 @@ public final class ControlFrames {
 
             @Override
             public void exceptionCaught(ChannelHandlerContext context, Throwable failure) {
-                cause = "the connection failed (" + failure + ")";
+                cause = "broken (" + failure + ")";
                 context.close();
             }
 
