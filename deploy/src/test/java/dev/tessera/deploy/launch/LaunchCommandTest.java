@@ -42,7 +42,7 @@ class LaunchCommandTest {
     }
 
     @Test
-    void shouldTrainWithTwoWorkerProcessesLikeTrainOnVirtualDevices() throws Exception {
+    void shouldTrainAndResumeWithTwoWorkerProcessesLikeTrainOnVirtualDevices() throws Exception {
         Path config = Files.writeString(dir.resolve("run.conf"), MultiProcessTrainingTest.BASE
                 + "parallel { devices = 2, data = 2 }\n");
         Path launched = dir.resolve("launched");
@@ -61,6 +61,13 @@ class LaunchCommandTest {
         JsonNode summary = new ObjectMapper().readTree(launched.resolve(RunDirectory.SUMMARY_FILE).toFile());
         assertEquals(2, summary.get("processes").asInt());
         assertTrue(Files.exists(launched.resolve("checkpoints/ckpt-4/model.safetensors")));
+
+        // resumed from step 2 as processes: every worker takes its parts of the checkpoint, and
+        // steps 3 and 4 come out as before
+        Result resumed = run("launch", "--nproc", "2", config.toString(), "--resume",
+                launched.resolve("checkpoints/ckpt-2").toString());
+        assertEquals(0, resumed.status(), resumed.err());
+        assertEquals(MultiProcessTrainingTest.numbers(trained), MultiProcessTrainingTest.numbers(launched));
         assertTrue(Files.readString(launched.resolve("workers/worker-1.log")).isEmpty()
                 || !Files.readString(launched.resolve("workers/worker-1.log")).contains("Exception"));
     }
