@@ -18,15 +18,16 @@ import java.util.List;
  * process starts, with the key named.
  *
  * @param processes worker processes; the plan's devices are cut into this many contiguous blocks
+ * @param workerJvmOptions {@code parallel.worker_jvm_options}: more JVM options of every worker
  * @param aeron the transport settings (job id and plan version are the plan's, set per job);
  *     {@code externalDriverDirectory} null means the coordinator starts one shared media driver
  * @param heartbeatTimeout a worker or coordinator silent this long on the control channel is dead
  * @param startTimeout how long the workers may take to start, register and bind their fragments
  */
-public record ProcessSettings(int processes, AeronSettings aeron, Duration heartbeatTimeout, Duration startTimeout) {
-
-    public static ProcessSettings singleProcess() {
-        return new ProcessSettings(1, AeronSettings.defaults(0), Duration.ofSeconds(10), Duration.ofMinutes(2));
+public record ProcessSettings(int processes, List<String> workerJvmOptions, AeronSettings aeron,
+                              Duration heartbeatTimeout, Duration startTimeout) {
+    public ProcessSettings {
+        workerJvmOptions = List.copyOf(workerJvmOptions);
     }
 
     /** @throws InputException with one line per bad key, each named */
@@ -43,6 +44,13 @@ public record ProcessSettings(int processes, AeronSettings aeron, Duration heart
                     + devices + " (or raise parallel.devices)");
         } else {
             processes = (int) count;
+        }
+        List<String> jvmOptions = List.of();
+        try {
+            jvmOptions = c.getStringList("parallel.worker_jvm_options");
+        } catch (ConfigException e) {
+            problems.add("parallel.worker_jvm_options: expected a list of strings such as [\"-Xmx8g\"], got "
+                    + c.getValue("parallel.worker_jvm_options").render());
         }
         String prefix = "transport.aeron.";
         String driver = c.getString(prefix + "driver-directory").trim();
@@ -83,7 +91,7 @@ public record ProcessSettings(int processes, AeronSettings aeron, Duration heart
         if (!problems.isEmpty()) {
             throw new InputException(problems);
         }
-        return new ProcessSettings(processes, aeron, heartbeat, start);
+        return new ProcessSettings(processes, jvmOptions, aeron, heartbeat, start);
     }
 
     private static int bytes(Config c, String path, List<String> problems) {

@@ -170,7 +170,7 @@ public final class ProcessJob implements TrainingBackend {
         String graphText = config.render();
         for (int p = 0; p < processes; p++) {
             workers.add(WorkerLauncher.start(WorkerLauncher.command(control.address(), jobId, p,
-                    settings.startTimeout(), settings.heartbeatTimeout()), logDirectory.resolve("worker-" + p + ".log")));
+                    settings.workerJvmOptions(), settings.startTimeout(), settings.heartbeatTimeout()), logDirectory.resolve("worker-" + p + ".log")));
             int process = p;
             workers.get(p).onExit().thenAccept(exited -> events.add(new ControlServer.Event(process, null,
                     "it exited with " + exitStatus(exited.exitValue()))));

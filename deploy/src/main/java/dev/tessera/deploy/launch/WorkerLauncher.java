@@ -12,7 +12,8 @@ import java.util.List;
 
 /**
  * Starts worker OS processes on this machine: {@code java} of this JVM with its class path, its
- * module and native-memory flags and its heap limit, running {@link WorkerMain}; each writes its
+ * module and native-memory flags and its heap limit, then {@code parallel.worker_jvm_options},
+ * running {@link WorkerMain}; each writes its
  * output to {@code worker-<p>.log} in the log directory.
  */
 final class WorkerLauncher {
@@ -27,13 +28,14 @@ final class WorkerLauncher {
     }
 
     /** The command line of worker {@code process}. */
-    static List<String> command(InetSocketAddress coordinator, String jobId, int process, Duration connectTimeout,
-                                Duration heartbeatTimeout) {
+    static List<String> command(InetSocketAddress coordinator, String jobId, int process, List<String> jvmOptions,
+                                Duration connectTimeout, Duration heartbeatTimeout) {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         // a label for ps and tests, before the class path: Linux shows only a command line's first 4 KiB
         command.add("-D" + LABEL + "=" + jobId + "/" + process);
         command.addAll(inheritedArguments());
+        command.addAll(jvmOptions);
         command.add("-Djava.awt.headless=true");
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));

@@ -58,7 +58,8 @@ class ProcessSettingsTest {
         "transport.control.heartbeat-timeout=100ms|transport.control.heartbeat-timeout is PT0.1S",
         "transport.aeron.window=1|unknown key transport.aeron.window",
         "parallel.processes=5|parallel.processes: 5 processes for 4 devices",
-        "parallel.processes=0|parallel.processes: must be a whole number of at least 1"})
+        "parallel.processes=0|parallel.processes: must be a whole number of at least 1",
+        "parallel.worker_jvm_options=[[1]]|parallel.worker_jvm_options: expected a list of strings"})
     void shouldNameTheKeyOfABadValue(String override, String expected) {
         InputException e = assertThrows(InputException.class, () -> load(override));
         assertTrue(e.problems().stream().anyMatch(p -> p.startsWith(expected)), e.problems().toString());

@@ -41,6 +41,8 @@ class MultiProcessTrainingTest {
     static final String BASE = "model.type = tiny-linear\n"
             + "train { batch_size = 8, micro_batches = 2, seed = 3, steps = 4, log_every = 1, eval_every = 2 }\n"
             + "checkpoint { every = 2, keep = 2 }\n"
+            // workers of a few steps start faster with the client compiler only and one GC thread
+            + "parallel.worker_jvm_options = [\"-XX:TieredStopAtLevel=1\", \"-XX:+UseSerialGC\"]\n"
             + "optimizer { lr = 0.05, clip_norm = 1.0, schedule { type = cosine, warmup_steps = 2, min_lr = 0.001 } }\n";
 
     @TempDir

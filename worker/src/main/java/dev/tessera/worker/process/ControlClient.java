@@ -29,15 +29,14 @@ import java.util.function.Consumer;
  */
 public final class ControlClient implements AutoCloseable {
     public static final Duration HEARTBEAT_INTERVAL = Duration.ofMillis(500);
-    private final EventLoopGroup group;
-    private final Channel channel;
+    private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     private final BlockingQueue<CoordinatorMessage> inbox = new LinkedBlockingQueue<>();
+    private volatile Channel channel;
     private volatile long lastHeardNanos = System.nanoTime();
     private volatile boolean closing;
+    private boolean lossReported;
 
-    private ControlClient(EventLoopGroup group, Channel channel) {
-        this.group = group;
-        this.channel = channel;
+    private ControlClient() {
     }
 
     /**
@@ -45,59 +44,50 @@ public final class ControlClient implements AutoCloseable {
      */
     public static ControlClient connect(InetSocketAddress coordinator, Duration connectTimeout,
                                         Duration heartbeatTimeout, Consumer<String> onLoss) {
-        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-        ControlClient[] self = new ControlClient[1];
-        BlockingQueue<CoordinatorMessage> early = new LinkedBlockingQueue<>();
-        Consumer<String> lost = new Consumer<>() {
-            private boolean told;
-
-            @Override
-            public synchronized void accept(String why) {
-                if (!told && (self[0] == null || !self[0].closing)) {
-                    told = true;
-                    onLoss.accept(why);
-                }
-            }
-        };
+        ControlClient client = new ControlClient();
         try {
-            ChannelFuture connected = new Bootstrap().group(group).channel(NioSocketChannel.class)
+            ChannelFuture connected = new Bootstrap().group(client.group).channel(NioSocketChannel.class)
                     .option(ChannelOption.TCP_NODELAY, true)
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) connectTimeout.toMillis())
                     .handler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel channel) {
                             ControlFrames.install(channel.pipeline(), CoordinatorMessage.parser(), message -> {
-                                ControlClient client = self[0];
-                                if (client != null) {
-                                    client.lastHeardNanos = System.nanoTime();
-                                }
+                                client.lastHeardNanos = System.nanoTime();
                                 if (!message.hasHeartbeat()) {
-                                    (client != null ? client.inbox : early).add(message);
+                                    client.inbox.add(message);
                                 }
-                            }, why -> lost.accept("the coordinator at " + coordinator + " is gone: " + why));
+                            }, why -> client.lost("the coordinator at " + coordinator + " is gone: its connection was "
+                                    + why, onLoss));
                         }
                     }).connect(coordinator);
             if (!connected.awaitUninterruptibly(connectTimeout.toMillis() + 1000) || !connected.isSuccess()) {
                 throw new IllegalStateException("cannot reach the coordinator at " + coordinator + " ("
                         + (connected.cause() == null ? "no answer in " + connectTimeout : connected.cause()) + ")");
             }
-            ControlClient client = new ControlClient(group, connected.channel());
-            early.drainTo(client.inbox);
-            self[0] = client;
+            client.channel = connected.channel();
             long interval = HEARTBEAT_INTERVAL.toMillis();
-            group.scheduleAtFixedRate(() -> {
+            client.group.scheduleAtFixedRate(() -> {
                 client.channel.writeAndFlush(WorkerMessage.newBuilder().setHeartbeat(Heartbeat.getDefaultInstance())
                         .build());
                 long silent = System.nanoTime() - client.lastHeardNanos;
                 if (silent > heartbeatTimeout.toNanos()) {
-                    lost.accept("the coordinator at " + coordinator + " sent nothing for " + silent / 1_000_000
-                            + " ms (heartbeat time-out " + heartbeatTimeout.toMillis() + " ms)");
+                    client.lost("the coordinator at " + coordinator + " sent nothing for " + silent / 1_000_000
+                            + " ms (heartbeat time-out " + heartbeatTimeout.toMillis() + " ms)", onLoss);
                 }
             }, interval, interval, TimeUnit.MILLISECONDS);
             return client;
         } catch (RuntimeException e) {
-            group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            client.group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             throw e;
+        }
+    }
+
+    /** Tells {@code onLoss} once, unless this end is closing the connection itself. */
+    private synchronized void lost(String why, Consumer<String> onLoss) {
+        if (!lossReported && !closing) {
+            lossReported = true;
+            onLoss.accept(why);
         }
     }
 
