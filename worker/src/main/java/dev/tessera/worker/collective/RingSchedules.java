@@ -11,11 +11,19 @@ import java.util.function.IntFunction;
 /**
  * Ring algorithms: member i sends only to member i+1 and receives only from member i-1 (mod p).
  * Each step moves one part per member, cut into chunks of the builder's size, one chunk per
- * round, so a chunk is forwarded while the next arrives. Parts follow {@link GroupParts}; a
+ * round; a member keeps several rounds in flight, so a chunk is forwarded while the next ones
+ * arrive and an earlier one is added. Parts follow {@link GroupParts}; a
  * reduction part k starts at member k+1 and ends, fully summed, at member k, which is the order
  * {@link GroupParts#summand} defines.
  */
 final class RingSchedules {
+    /**
+     * Chunk-sized staging buffers a reduction step receives into in turn, so that a member may
+     * receive the next chunks while it adds an earlier one (one buffer would make every receive
+     * wait for the previous sum).
+     */
+    static final int STAGING_SLOTS = 4;
+
     private RingSchedules() {
     }
 
@@ -23,12 +31,13 @@ final class RingSchedules {
     static CollectiveSchedule reduceScatter(GroupParts parts, int member, int chunkElements) {
         ScheduleBuilder b = new ScheduleBuilder(chunkElements);
         Region whole = Region.whole(parts.shape());
+        ElementRuns own = ElementRuns.range(0, parts.after(member).elements());
+        if (parts.peers() == 1) {
+            b.then(Local.copy(INPUT, ElementRuns.of(parts.after(member), whole), OUTPUT, own));
+            return b.build(describe("ring reduce-scatter", parts, member));
+        }
         int work = b.scratch(Math.toIntExact(parts.elements()));
-        b.then(Local.copy(INPUT, all(parts), work, all(parts)));
-        b.endRound();
-        reduceSteps(b, parts, member, 0, work, k -> ElementRuns.of(parts.after(k), whole));
-        b.then(Local.copy(work, ElementRuns.of(parts.after(member), whole), OUTPUT,
-                ElementRuns.range(0, parts.after(member).elements())));
+        reduceSteps(b, parts, member, 0, work, k -> ElementRuns.of(parts.after(k), whole), OUTPUT, own);
         return b.build(describe("ring reduce-scatter", parts, member));
     }
 
@@ -46,37 +55,50 @@ final class RingSchedules {
     /** All-reduce: a ring reduce-scatter of the row-major parts into the output, then a ring all-gather of them. */
     static CollectiveSchedule allReduce(GroupParts parts, int member, int chunkElements) {
         ScheduleBuilder b = new ScheduleBuilder(chunkElements);
-        b.then(Local.copy(INPUT, all(parts), OUTPUT, all(parts)));
-        b.endRound();
+        if (parts.peers() == 1) {
+            b.then(Local.copy(INPUT, all(parts), OUTPUT, all(parts)));
+            return b.build(describe("ring all-reduce", parts, member));
+        }
         IntFunction<ElementRuns> flat = k -> ElementRuns.range(parts.flatPartStart(k), parts.flatPartLength(k));
-        reduceSteps(b, parts, member, 0, OUTPUT, flat);
+        reduceSteps(b, parts, member, 0, OUTPUT, flat, OUTPUT, flat.apply(member));
         gatherSteps(b, parts, member, parts.peers() - 1, flat);
         return b.build(describe("ring all-reduce", parts, member));
     }
 
     /**
-     * p-1 steps; at step s member i sends its running sum of part i-s-1 and adds what it
-     * receives of part i-s-2 to its own value of that part, in {@code work}.
+     * p-1 steps; at step s member i sends its running sum of part i-s-1 (at step 0 its own value,
+     * read from the input) and writes its own value of part i-s-2 plus what it receives of that
+     * part into {@code work}, or, at the last step (part i, complete), into {@code ownTarget}'s
+     * piece {@code ownRuns}. Each part is summed once per member, so nothing is copied first.
      */
     private static void reduceSteps(ScheduleBuilder b, GroupParts parts, int i, int firstStep, int work,
-            IntFunction<ElementRuns> part) {
+            IntFunction<ElementRuns> part, int ownTarget, ElementRuns ownRuns) {
         int p = parts.peers();
         int largest = 0;
         for (int k = 0; k < p; k++) {
             largest = Math.max(largest, part.apply(k).elements());
         }
-        int staging = b.scratch(Math.min(largest, b.chunkElements()));
+        int chunksPerStep = (largest + b.chunkElements() - 1) / b.chunkElements();
+        int[] staging = new int[Math.max(1, Math.min(STAGING_SLOTS, chunksPerStep * (p - 1)))];
+        for (int k = 0; k < staging.length; k++) {
+            staging[k] = b.scratch(Math.min(largest, b.chunkElements()));
+        }
+        ElementRuns[] own = ownRuns.chunks(b.chunkElements());
+        int received = 0;
         for (int s = 0; s < p - 1; s++) {
             ElementRuns[] out = part.apply(Math.floorMod(i - s - 1, p)).chunks(b.chunkElements());
             ElementRuns[] in = part.apply(Math.floorMod(i - s - 2, p)).chunks(b.chunkElements());
+            boolean last = s == p - 2;
             for (int c = 0; c < Math.max(out.length, in.length); c++) {
                 if (c < out.length) {
-                    b.sendChunk((i + 1) % p, firstStep + s, c, work, out[c]);
+                    b.sendChunk((i + 1) % p, firstStep + s, c, s == 0 ? INPUT : work, out[c]);
                 }
                 if (c < in.length) {
-                    ElementRuns received = ElementRuns.range(0, in[c].elements());
-                    b.receiveChunk(Math.floorMod(i - 1, p), firstStep + s, c, staging, received);
-                    b.then(Local.add(staging, received, work, in[c]));
+                    ElementRuns packed = ElementRuns.range(0, in[c].elements());
+                    int slot = staging[received++ % staging.length];
+                    b.receiveChunk(Math.floorMod(i - 1, p), firstStep + s, c, slot, packed);
+                    b.then(last ? Local.sum(INPUT, in[c], slot, packed, ownTarget, own[c])
+                            : Local.sum(INPUT, in[c], slot, packed, work, in[c]));
                 }
                 b.endRound();
             }
