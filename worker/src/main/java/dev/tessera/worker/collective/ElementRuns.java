@@ -81,18 +81,6 @@ public final class ElementRuns {
         return lengths[run];
     }
 
-    /** The buffer index of packed element {@code k} (a walk over the runs: for set-up and rare paths). */
-    int element(int k) {
-        int packed = 0;
-        for (int r = 0; r < starts.length; r++) {
-            if (k < packed + lengths[r]) {
-                return starts[r] + k - packed;
-            }
-            packed += lengths[r];
-        }
-        throw new IndexOutOfBoundsException("element " + k + " of a piece of " + elements);
-    }
-
     /** Whether the piece is one run (so a buffer view can be sent without packing). */
     public boolean contiguous() {
         return starts.length <= 1;
