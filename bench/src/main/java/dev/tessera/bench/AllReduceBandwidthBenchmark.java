@@ -70,6 +70,8 @@ public final class AllReduceBandwidthBenchmark {
     private final CollectiveMember.Binding barrierBinding;
     private final TensorBuffer tiny = TensorBuffer.allocate(ElementType.F32, 1);
     private long nextP2pId = P2P_IDS;
+    /** CPU nanoseconds this process spent in the last timed measurement. */
+    private long lastCpu;
     /** Group id of the next member made; every rank makes its members in the same order. */
     private int nextGroup = BARRIER_GROUP + 1;
 
@@ -138,8 +140,9 @@ public final class AllReduceBandwidthBenchmark {
                 children.add(new ProcessBuilder(command).inheritIO().start());
             }
             AllReduceBandwidthBenchmark bench = new AllReduceBandwidthBenchmark(p, 0, base.withExternalDriver(shared));
-            System.out.printf(Locale.ROOT, "%n%d processes%n%10s %7s %7s %14s %14s %14s %8s%n", p, "size", "window",
-                    "runs", "all-reduce ms", "bus MB/s", "p2p MB/s", "bus/p2p");
+            System.out.printf(Locale.ROOT, "%n%d processes (cpu: CPU ms of rank 0's process per all-reduce and per "
+                    + "point-to-point tensor sent)%n%10s %7s %7s %14s %14s %14s %8s %9s %9s%n", p, "size", "window", "runs",
+                    "all-reduce ms", "bus MB/s", "p2p MB/s", "bus/p2p", "cpu AR", "cpu p2p");
             for (int size : SIZES) {
                 bench.measure(size, repeats, warmups, bytesPerMeasurement, chunkBytes, windows(windows), true);
             }
@@ -206,12 +209,15 @@ public final class AllReduceBandwidthBenchmark {
             p2pBuffers[i] = TensorBuffer.allocate(ElementType.F32, elements);
         }
         double[][] allReduce = new double[windows.length][repeats];
+        double[][] allReduceCpu = new double[windows.length][repeats];
         double[] p2p = new double[repeats];
+        double[] p2pCpu = new double[repeats];
         for (int r = -warmups; r < repeats; r++) {
             for (int w = 0; w < windows.length; w++) {
                 double t = timedAllReduce(members[w], bindings[w], runs);
                 if (r >= 0) {
                     allReduce[w][r] = t / runs;
+                    allReduceCpu[w][r] = (double) lastCpu / runs;
                 }
                 check(output, elements);
                 for (int i = 0; i < elements; i++) {
@@ -221,6 +227,7 @@ public final class AllReduceBandwidthBenchmark {
             double t = timedPointToPoint(p2pBuffers, runs, window);
             if (r >= 0) {
                 p2p[r] = (double) size * runs * 1e3 / t;
+                p2pCpu[r] = (double) lastCpu / runs;
             }
         }
         if (print) {
@@ -228,9 +235,10 @@ public final class AllReduceBandwidthBenchmark {
             for (int w = 0; w < windows.length; w++) {
                 double perRun = median(allReduce[w]);
                 double bus = 2.0 * (processes - 1) / processes * size * 1e3 / perRun;
-                System.out.printf(Locale.ROOT, "%10s %7d %7d %14.2f %14.0f %14.0f %7.0f%%   (all-reduce ms min..max "
-                        + "%.2f..%.2f)%n", (size >> 20) + " MiB", windows[w], runs, perRun / 1e6, bus, link,
-                        100 * bus / link, min(allReduce[w]) / 1e6, max(allReduce[w]) / 1e6);
+                System.out.printf(Locale.ROOT, "%10s %7d %7d %14.2f %14.0f %14.0f %7.0f%% %9.2f %9.2f   (all-reduce ms "
+                        + "min..max %.2f..%.2f)%n", (size >> 20) + " MiB", windows[w], runs, perRun / 1e6, bus, link,
+                        100 * bus / link, median(allReduceCpu[w]) / 1e6, median(p2pCpu) / 1e6, min(allReduce[w]) / 1e6,
+                        max(allReduce[w]) / 1e6);
             }
         }
     }
@@ -238,11 +246,20 @@ public final class AllReduceBandwidthBenchmark {
     /** Nanoseconds of {@code runs} back-to-back all-reduces after a barrier (rank 0's clock). */
     private double timedAllReduce(CollectiveMember member, CollectiveMember.Binding binding, int runs) throws Exception {
         barrier();
+        long cpu = processCpuNanos();
         long start = System.nanoTime();
         for (int i = 0; i < runs; i++) {
             member.run(binding, thread).get(120, TimeUnit.SECONDS);
         }
-        return System.nanoTime() - start;
+        long wall = System.nanoTime() - start;
+        lastCpu = processCpuNanos() - cpu;
+        return wall;
+    }
+
+    /** CPU time of this whole process (every thread, the media driver's too on rank 0). */
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
     }
 
     /** Nanoseconds rank 0 needs to stream {@code runs} tensors to rank 1 and hear it received them all. */
@@ -256,6 +273,7 @@ public final class AllReduceBandwidthBenchmark {
         Device self = devices.get(rank);
         Device other = devices.get(1 - rank);
         CompletableFuture<?>[] inFlight = new CompletableFuture<?>[window];
+        long cpu = processCpuNanos();
         long start = System.nanoTime();
         for (int i = 0; i < runs; i++) {
             int slot = i % window;
@@ -273,7 +291,9 @@ public final class AllReduceBandwidthBenchmark {
         long ack = first + runs;
         (rank == 0 ? transport.receive(self, other, ack, tiny) : transport.send(self, other, ack, tiny))
                 .get(120, TimeUnit.SECONDS);
-        return System.nanoTime() - start;
+        long wall = System.nanoTime() - start;
+        lastCpu = processCpuNanos() - cpu;
+        return wall;
     }
 
     private void barrier() throws Exception {
