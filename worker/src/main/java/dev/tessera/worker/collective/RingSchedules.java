@@ -37,7 +37,7 @@ final class RingSchedules {
             return b.build(describe("ring reduce-scatter", parts, member));
         }
         int work = b.scratch(Math.toIntExact(parts.elements()));
-        reduceSteps(b, parts, member, 0, work, k -> ElementRuns.of(parts.after(k), whole), OUTPUT, own);
+        reduceSteps(b, parts.peers(), member, 0, work, k -> ElementRuns.of(parts.after(k), whole), OUTPUT, own);
         return b.build(describe("ring reduce-scatter", parts, member));
     }
 
@@ -48,21 +48,33 @@ final class RingSchedules {
         b.then(Local.copy(INPUT, ElementRuns.range(0, parts.before(member).elements()), OUTPUT,
                 ElementRuns.of(parts.before(member), whole)));
         b.endRound();
-        gatherSteps(b, parts, member, 0, k -> ElementRuns.of(parts.before(k), whole));
+        gatherSteps(b, parts.peers(), member, 0, k -> ElementRuns.of(parts.before(k), whole));
         return b.build(describe("ring all-gather", parts, member));
     }
 
     /** All-reduce: a ring reduce-scatter of the row-major parts into the output, then a ring all-gather of them. */
     static CollectiveSchedule allReduce(GroupParts parts, int member, int chunkElements) {
+        return allReduce(parts.peers(), parts.elements(),
+                k -> ElementRuns.range(parts.flatPartStart(k), parts.flatPartLength(k)), member, chunkElements,
+                describe("ring all-reduce", parts, member));
+    }
+
+    /**
+     * All-reduce of {@code elements} whose reduction part k is the range {@code part(k)} (the
+     * parts in order, covering every element once): a ring reduce-scatter of them, then a ring
+     * all-gather. Part k is summed in the order {@link GroupParts#summand} gives part k.
+     */
+    static CollectiveSchedule allReduce(int peers, long elements, IntFunction<ElementRuns> part, int member,
+            int chunkElements, String description) {
         ScheduleBuilder b = new ScheduleBuilder(chunkElements);
-        if (parts.peers() == 1) {
-            b.then(Local.copy(INPUT, all(parts), OUTPUT, all(parts)));
-            return b.build(describe("ring all-reduce", parts, member));
+        ElementRuns all = ElementRuns.range(0, elements);
+        if (peers == 1) {
+            b.then(Local.copy(INPUT, all, OUTPUT, all));
+            return b.build(description);
         }
-        IntFunction<ElementRuns> flat = k -> ElementRuns.range(parts.flatPartStart(k), parts.flatPartLength(k));
-        reduceSteps(b, parts, member, 0, OUTPUT, flat, OUTPUT, flat.apply(member));
-        gatherSteps(b, parts, member, parts.peers() - 1, flat);
-        return b.build(describe("ring all-reduce", parts, member));
+        reduceSteps(b, peers, member, 0, OUTPUT, part, OUTPUT, part.apply(member));
+        gatherSteps(b, peers, member, peers - 1, part);
+        return b.build(description);
     }
 
     /**
@@ -71,9 +83,8 @@ final class RingSchedules {
      * part into {@code work}, or, at the last step (part i, complete), into {@code ownTarget}'s
      * piece {@code ownRuns}. Each part is summed once per member, so nothing is copied first.
      */
-    private static void reduceSteps(ScheduleBuilder b, GroupParts parts, int i, int firstStep, int work,
+    private static void reduceSteps(ScheduleBuilder b, int p, int i, int firstStep, int work,
             IntFunction<ElementRuns> part, int ownTarget, ElementRuns ownRuns) {
-        int p = parts.peers();
         int largest = 0;
         for (int k = 0; k < p; k++) {
             largest = Math.max(largest, part.apply(k).elements());
@@ -106,9 +117,8 @@ final class RingSchedules {
     }
 
     /** p-1 steps; at step s member i sends part i-s of the output and receives part i-s-1 into it. */
-    private static void gatherSteps(ScheduleBuilder b, GroupParts parts, int i, int firstStep,
+    private static void gatherSteps(ScheduleBuilder b, int p, int i, int firstStep,
             IntFunction<ElementRuns> part) {
-        int p = parts.peers();
         for (int s = 0; s < p - 1; s++) {
             ElementRuns[] out = part.apply(Math.floorMod(i - s, p)).chunks(b.chunkElements());
             ElementRuns[] in = part.apply(Math.floorMod(i - s - 1, p)).chunks(b.chunkElements());
@@ -181,10 +191,6 @@ final class RingSchedules {
         }
         return b.build("chain reduce of " + elements + " elements onto member " + root + ", member " + member + " of "
                 + peers);
-    }
-
-    private static ElementRuns all(GroupParts parts) {
-        return ElementRuns.range(0, parts.elements());
     }
 
     static String describe(String what, GroupParts parts, int member) {
