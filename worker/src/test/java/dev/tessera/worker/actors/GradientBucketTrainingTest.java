@@ -71,12 +71,49 @@ class GradientBucketTrainingTest {
                 "fc2.weight", NdSbp.of(Sbp.broadcast(), Sbp.split(0)))), false, 1, true);
     }
 
+    /**
+     * Cut into plan fragments per process (collectives across processes over the transport, as
+     * ProcessFragmentTrainingTest runs them): bucketed processes train bit for bit like unbucketed
+     * virtual devices. Over Aeron between OS processes: ProcessFragmentsOverAeronTest.
+     */
+    @ParameterizedTest(name = "{0} processes")
+    @ValueSource(ints = {2, 4})
+    void shouldTrainAsProcessesWithBucketsBitForBitLikeVirtualDevicesWithout(int processes) {
+        DistributedTraining distributed = ProcessFragmentTrainingTest.layout(
+                ProcessFragmentTrainingTest.Layout.MLP_DATA_PARALLEL, new LinkedHashMap<>());
+        List<List<Map<String, HostTensor>>> data = batches(false, ITERATIONS,
+                ProcessFragmentTrainingTest.MICRO_BATCHES, 42);
+        double[] rates = learningRates(ITERATIONS);
+        ActorExecutorOptions bucketed = ActorExecutorOptions.defaults().withGradientBucketBytes(BUCKET_BYTES);
+        assertTrue(buckets(distributed, bucketed) > 0, "the plan fuses some gradients");
+        try (ParallelExecutor virtual = new ParallelExecutor(distributed, 7, ActorExecutorOptions.defaults());
+                ProcessGroup group = new ProcessGroup(distributed, 7, bucketed, processes)) {
+            List<StepResult> expected = virtual.run(data, rates);
+            List<StepResult> actual = group.run(data, rates);
+            for (int t = 0; t < ITERATIONS; t++) {
+                assertEquals(expected.get(t).loss(), actual.get(t).loss(), "loss of iteration " + t);
+                assertEquals(expected.get(t).gradNorm(), actual.get(t).gradNorm(), "gradient norm of iteration " + t);
+            }
+            Tolerance.EXACT.requireClose("parameters after training", virtual.parameters(), group.parameters());
+            Tolerance.EXACT.requireClose("optimizer state after training", virtual.optimizerState(),
+                    group.optimizerState());
+        }
+        try (ParallelExecutor virtual = new ParallelExecutor(distributed, 7, bucketed);
+                ProcessGroup group = new ProcessGroup(distributed, 7, bucketed, processes)) {
+            virtual.run(data, rates);
+            group.run(data, rates);
+            // tiny gradients the boxing table would exchange directly are charged the ring's bytes in a bucket
+            assertArrayEquals(virtual.traffic().orElseThrow().sentSinceStart(), group.bytesSent(), "bytes per device");
+        }
+    }
+
     @Test
-    void shouldNotBucketWithOneCollectivePerGradientOrUnderAPipelineSchedule() {
+    void shouldNotBucketWithOneCollectivePerGradient() {
         TrainingGraph graph = TrainingModels.gpt(1, adamW(), 0.5);
         DistributedTraining plan = plan(graph, Placement.onNode(0, 2), Map.of("tokens", split(0), "targets", split(0)));
         assertEquals(0, buckets(plan, ActorExecutorOptions.defaults()));
         assertTrue(buckets(plan, ActorExecutorOptions.defaults().withGradientBucketBytes(BUCKET_BYTES)) > 0);
+
     }
 
     private static void requireSameWithAndWithoutBuckets(DistributedTraining plan, boolean gpt, int microBatches,
