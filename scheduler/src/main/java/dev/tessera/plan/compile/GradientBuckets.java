@@ -15,8 +15,9 @@ import java.util.Map;
  * which the gradient's accumulation reads), or of the update (the P to B of a gradient
  * accumulator, reduced once per iteration after several micro-batches); candidates of one phase
  * with the same members (devices in rank order) and dtype form one reduction group. In the order
- * the plan lists them, which for the W phase is the order of the backward (the last layer's
- * gradients first) and for the update the update's order, each
+ * they are given (the compiler gives them in the order their gradients are produced: by the
+ * place of the producing W op in the backward, the last layer's first; an update-phase
+ * accumulator by its member's place), each
  * group is cut into buckets of at most {@code bucketBytes}: a gradient that does not fit closes
  * the bucket and opens the next, and one larger than the limit is a bucket alone. A bucket of one
  * gradient stays that gradient's own collective (bucket 0). So a bucket's collective can start as
@@ -52,6 +53,8 @@ final class GradientBuckets {
 
     /**
      * The bucket of each group, by index: 0 for its own collective, else 1, 2, ...
+     *
+     * @param groups the candidates in the order their gradients become ready
      *
      * @param dependsOn for each group, by index, the indices of the groups whose results it waits
      *     for (through any chain of data or ordering edges): a group never joins a bucket holding

@@ -144,6 +144,7 @@ final class PlanWriter {
         List<CollectiveGroup.Builder> out = new ArrayList<>();
         List<GroupParts> partsOf = new ArrayList<>();
         List<GradientBuckets.Candidate> candidates = new ArrayList<>();
+        Map<Integer, Integer> producedAt = new java.util.HashMap<>();
         groups.forEach((id, members) -> {
             for (int rank = 0; rank < members.length; rank++) {
                 if (members[rank] == null) {
@@ -173,10 +174,13 @@ final class PlanWriter {
             }
             candidates.add(new GradientBuckets.Candidate(out.size(), first.phase, def.conversion(), def.algorithm(),
                     dtype, devices, group.getBytes()));
+            // the order gradients become ready: their producer's place in the plan (a W op, in backward order)
+            producedAt.put(out.size(), first.inputs.isEmpty() ? first.id : first.inputs.get(0)[0]);
             out.add(group);
             partsOf.add(parts);
         });
         if (options.gradientBucketBytes() > 0 && options.schedule().isEmpty()) {
+            candidates.sort(java.util.Comparator.comparingInt(c -> producedAt.get(c.index())));
             int[] buckets = GradientBuckets.assign(candidates, options.gradientBucketBytes(),
                     dependencies(actors, out));
             for (int g = 0; g < out.size(); g++) {
