@@ -37,10 +37,12 @@ import java.util.TreeMap;
  *     and {@link #positionOfStage} says whose devices run each
  * @param measuredStageTimes whether {@code schedule = auto} searches with F, B and W times measured
  *     in a short traced run ({@code parallel.auto_stage_times = measured}) or with the cost model's
+ * @param gradientBucketBytes {@code parallel.gradient_bucket_bytes}: most bytes of one fused
+ *     data-parallel gradient reduction (0: one collective per gradient)
  */
 public record ParallelSettings(int devices, int data, int tensor, int pipeline, Map<String, Integer> stages,
         Map<String, NdSbp> hints, boolean auto, long memoryBudgetBytes, Optional<ScheduleName> schedule,
-        int stagesPerDevice, boolean measuredStageTimes) {
+        int stagesPerDevice, boolean measuredStageTimes, long gradientBucketBytes) {
     /** The value of {@code parallel.schedule} that follows no schedule. */
     public static final String NO_SCHEDULE = "none";
 
@@ -135,11 +137,29 @@ public record ParallelSettings(int devices, int data, int tensor, int pipeline, 
         if (!times.equals("measured") && !times.equals("modeled")) {
             problems.add("parallel.auto_stage_times: must be measured or modeled, got '" + times + "'");
         }
+        long bucketBytes = gradientBucketBytes(c, problems);
         if (!problems.isEmpty()) {
             throw new InputException(problems);
         }
         return new ParallelSettings(devices, data, tensor, pipeline, stages, hints, auto, budget, schedule,
-                stagesPerDevice, times.equals("measured"));
+                stagesPerDevice, times.equals("measured"), bucketBytes);
+    }
+
+    /** {@code parallel.gradient_bucket_bytes}: a size, 0 or more; problems are added, not thrown. */
+    private static long gradientBucketBytes(Config c, List<String> problems) {
+        String key = "parallel.gradient_bucket_bytes";
+        try {
+            long bytes = c.getMemorySize(key).toBytes();
+            if (bytes < 0) {
+                problems.add(key + ": must be 0 (one collective per gradient) or a size such as \"25 MiB\", got "
+                        + c.getValue(key).render());
+            }
+            return bytes;
+        } catch (ConfigException e) {
+            problems.add(key + ": must be 0 (one collective per gradient) or a size such as \"25 MiB\", got "
+                    + (c.hasPath(key) ? c.getValue(key).render() : "nothing"));
+            return 0;
+        }
     }
 
     /** The {@code parallel.schedule} family, checked against the layout; problems are added, not thrown. */
@@ -162,7 +182,7 @@ public record ParallelSettings(int devices, int data, int tensor, int pipeline, 
     /** The settings of a single-device run (the defaults). */
     public static ParallelSettings singleDevice() {
         return new ParallelSettings(1, 1, 1, 1, Map.of(), Map.of(), false, DEFAULT_MEMORY_BUDGET_BYTES,
-                Optional.empty(), 1, true);
+                Optional.empty(), 1, true, dev.tessera.plan.compile.PlanOptions.DEFAULT_GRADIENT_BUCKET_BYTES);
     }
 
     /**

@@ -20,6 +20,7 @@ import dev.tessera.sbp.infer.StageBalancer;
 import dev.tessera.worker.actors.ActorExecutorOptions;
 import dev.tessera.worker.actors.ParallelExecutor;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.stream.Collectors;
 
@@ -112,6 +113,8 @@ public final class PlanText {
                     p.from(), p.to(), kinds(plan, p), consumer(b), bytes(plan.bytesPerIteration(b))));
         }
 
+        gradientBuckets(plan, s);
+
         List<DeviceTotals> devices = DeviceTotals.of(plan);
         s.append("\nper device and iteration (memory without buffer reuse, an upper bound):\n");
         s.append(String.format(Locale.ROOT, "  %-7s %12s %12s %12s %12s %12s %12s %12s%n", "device", "parameters",
@@ -125,6 +128,62 @@ public final class PlanText {
             s.append(row(devices.stream().max((a, b) -> Double.compare(a.memoryBytes(), b.memoryBytes())).orElseThrow()));
         }
         return s.toString();
+    }
+
+    /**
+     * The gradient buckets the plan compiler forms under {@code parallel.gradient_bucket_bytes}:
+     * each one all-reduce over its gradients, listed in the order the backward produces them.
+     */
+    private static void gradientBuckets(ParallelPlan plan, StringBuilder s) {
+        long limit = plan.settings().gradientBucketBytes();
+        s.append("\ngradient buckets (parallel.gradient_bucket_bytes = ").append(limit == 0 ? "0" : bytes(limit))
+                .append("): ");
+        if (plan.settings().devices() == 1) {
+            s.append("none, one device\n");
+            return;
+        }
+        if (limit == 0 || plan.settings().schedule().isPresent()) {
+            s.append(limit == 0 ? "none, one all-reduce per gradient\n"
+                    : "none under a pipeline schedule (parallel.schedule), one all-reduce per gradient\n");
+            return;
+        }
+        DistributedTraining distributed = PhysicalLowering.lower(plan.graph(), plan.assignment());
+        PlanProto compiled = ParallelExecutor.compile(distributed, ActorExecutorOptions.defaults()
+                .withGradientBucketBytes(limit), true);
+        Map<Integer, List<dev.tessera.proto.plan.CollectiveGroup>> buckets = new java.util.TreeMap<>();
+        for (dev.tessera.proto.plan.CollectiveGroup group : compiled.getCollectiveGroupsList()) {
+            if (group.getBucket() != 0) {
+                buckets.computeIfAbsent(group.getBucket(), b -> new java.util.ArrayList<>()).add(group);
+            }
+        }
+        if (buckets.isEmpty()) {
+            s.append("none, no two gradient all-reduces share peers, dtype and phase\n");
+            return;
+        }
+        s.append(buckets.size()).append(", each one ring all-reduce that starts when its last gradient is produced\n");
+        buckets.forEach((bucket, groups) -> {
+            long total = groups.stream().mapToLong(dev.tessera.proto.plan.CollectiveGroup::getBytes).sum();
+            dev.tessera.proto.plan.CollectiveGroup first = groups.get(0);
+            StringBuilder devices = new StringBuilder();
+            for (int member : first.getMembersList()) {
+                DeviceProto device = compiled.getDevices(compiled.getActors(member).getDevice());
+                devices.append(devices.length() == 0 ? "" : " ").append(device.getNode()).append(':')
+                        .append(device.getDevice());
+            }
+            s.append(String.format(Locale.ROOT, "  bucket %d  %s  %d gradients, %s, on [%s]:%n", bucket,
+                    compiled.getActors(first.getMembers(0)).getPhase() == dev.tessera.proto.graph.Phase.UPDATE
+                            ? "update" : "W     ", groups.size(), bytes(total), devices));
+            StringBuilder names = new StringBuilder("   ");
+            for (dev.tessera.proto.plan.CollectiveGroup group : groups) {
+                String name = group.getName().replace("/all_reduce", "");
+                if (names.length() + name.length() > 100) {
+                    s.append(names).append('\n');
+                    names = new StringBuilder("   ");
+                }
+                names.append(' ').append(name);
+            }
+            s.append(names).append('\n');
+        });
     }
 
     private static String row(DeviceTotals d) {

@@ -345,7 +345,8 @@ public final class Trainer {
     }
 
     private ActorExecutorOptions executorOptions() {
-        return ActorExecutorOptions.defaults().withSourceQuota(settings.sourcePrefetch()).withTrace(trace);
+        return ActorExecutorOptions.defaults().withSourceQuota(settings.sourcePrefetch()).withTrace(trace)
+                .withGradientBucketBytes(config.parallel().gradientBucketBytes());
     }
 
     private void writeTrace(List<Trace> traces) {

@@ -289,4 +289,17 @@ class ConfigLoaderTest {
         assertEquals(List.of("train.steps: must be at least 1, got 0",
                 "optimizer.type: must be one of adamw, sgd, got 'adam'"), e.problems());
     }
+
+    @Test
+    void shouldReadTheGradientBucketSizeAsASizeOrZeroAndRejectOthersNamingTheKey() {
+        assertEquals(25L << 20, load("model.type = mlp").parallel().gradientBucketBytes(), "the default");
+        assertEquals(0, load("model.type = mlp", "parallel.gradient_bucket_bytes=0").parallel().gradientBucketBytes());
+        assertEquals(4L << 20, load("model.type = mlp", "parallel.gradient_bucket_bytes=4 MiB").parallel()
+                .gradientBucketBytes());
+        for (String bad : List.of("-1", "lots", "\"-3 KiB\"")) {
+            String message = problem("model.type = mlp", "parallel.gradient_bucket_bytes=" + bad);
+            assertTrue(message.contains("parallel.gradient_bucket_bytes: must be 0 (one collective per gradient) or a "
+                    + "size such as \"25 MiB\""), message);
+        }
+    }
 }

@@ -32,12 +32,21 @@ import java.util.Optional;
  *                           stages on one device (interleaved 1F1B, ZB-V) and stages of several
  *                           devices (each follows its ops' schedule device); empty when plan
  *                           device s runs stage s alone
+ * @param gradientBucketBytes most bytes of one gradient bucket: the backward's ring all-reduces of
+ *                           one peer group and dtype are fused, in the order the backward produces
+ *                           them, into buckets of at most this many bytes (a larger gradient is a
+ *                           bucket alone), each one collective ({@link GradientBuckets}); 0 (what
+ *                           {@link #of} gives): one collective per tensor. No buckets are formed
+ *                           under a pipeline schedule (a device's order runs one member at a time)
  */
 public record PlanOptions(String jobId, long planVersion, int registerQuota, int sourceQuota, boolean withUpdate,
                           long collectiveChunkBytes, Map<String, Integer> outputQuotas,
-                          Optional<PipelineSchedule> schedule, Map<String, Integer> stageOfOp) {
+                          Optional<PipelineSchedule> schedule, Map<String, Integer> stageOfOp,
+                          long gradientBucketBytes) {
     /** Bytes per ring step unless told otherwise. */
     public static final long DEFAULT_CHUNK_BYTES = 1 << 20;
+    /** The gradient bucket size of {@code parallel.gradient_bucket_bytes} unless a config sets another. */
+    public static final long DEFAULT_GRADIENT_BUCKET_BYTES = 25L << 20;
 
     public PlanOptions {
         if (jobId == null || jobId.isBlank()) {
@@ -59,6 +68,10 @@ public record PlanOptions(String jobId, long planVersion, int registerQuota, int
         });
         schedule = schedule == null ? Optional.empty() : schedule;
         stageOfOp = stageOfOp == null ? Map.of() : Map.copyOf(stageOfOp);
+        if (gradientBucketBytes < 0) {
+            throw new IllegalArgumentException("parallel.gradient_bucket_bytes must be at least 0 (0: one collective "
+                    + "per gradient), got " + gradientBucketBytes);
+        }
         if (collectiveChunkBytes < 0) {
             throw new IllegalArgumentException("the collective chunk size must be at least 0, got "
                     + collectiveChunkBytes);
@@ -68,17 +81,17 @@ public record PlanOptions(String jobId, long planVersion, int registerQuota, int
     /** Job "local", version 0, the given quotas, with the update, default collective settings. */
     public static PlanOptions of(int registerQuota, int sourceQuota) {
         return new PlanOptions("local", 0, registerQuota, sourceQuota, true, DEFAULT_CHUNK_BYTES,
-                Map.of(), Optional.empty(), Map.of());
+                Map.of(), Optional.empty(), Map.of(), 0);
     }
 
     public PlanOptions withUpdate(boolean value) {
         return new PlanOptions(jobId, planVersion, registerQuota, sourceQuota, value, collectiveChunkBytes,
-                outputQuotas, schedule, stageOfOp);
+                outputQuotas, schedule, stageOfOp, gradientBucketBytes);
     }
 
     public PlanOptions withJob(String id, long version) {
         return new PlanOptions(id, version, registerQuota, sourceQuota, withUpdate, collectiveChunkBytes,
-                outputQuotas, schedule, stageOfOp);
+                outputQuotas, schedule, stageOfOp, gradientBucketBytes);
     }
 
     /** These options with {@code quota} registers for the outputs holding tensor {@code tensor}. */
@@ -86,7 +99,7 @@ public record PlanOptions(String jobId, long planVersion, int registerQuota, int
         Map<String, Integer> quotas = new LinkedHashMap<>(outputQuotas);
         quotas.put(tensor, quota);
         return new PlanOptions(jobId, planVersion, registerQuota, sourceQuota, withUpdate, collectiveChunkBytes,
-                quotas, schedule, stageOfOp);
+                quotas, schedule, stageOfOp, gradientBucketBytes);
     }
 
     /** These options with every device following {@code value}'s order; null for none. */
@@ -97,7 +110,13 @@ public record PlanOptions(String jobId, long planVersion, int registerQuota, int
     /** The same with the schedule stage of each op (by op name), for several stages per device. */
     public PlanOptions withSchedule(PipelineSchedule value, Map<String, Integer> stages) {
         return new PlanOptions(jobId, planVersion, registerQuota, sourceQuota, withUpdate, collectiveChunkBytes,
-                outputQuotas, Optional.ofNullable(value), stages);
+                outputQuotas, Optional.ofNullable(value), stages, gradientBucketBytes);
+    }
+
+    /** These options with gradient buckets of at most {@code bytes} (0: one collective per gradient). */
+    public PlanOptions withGradientBucketBytes(long bytes) {
+        return new PlanOptions(jobId, planVersion, registerQuota, sourceQuota, withUpdate, collectiveChunkBytes,
+                outputQuotas, schedule, stageOfOp, bytes);
     }
 
     /** Registers of an output holding {@code tensor}: its own quota if set, else {@code otherwise}. */

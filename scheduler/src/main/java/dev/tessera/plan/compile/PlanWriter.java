@@ -80,6 +80,49 @@ final class PlanWriter {
         return proto.build();
     }
 
+    /** For each group, the groups whose member actors its members wait for, through data and control edges. */
+    private static List<java.util.Set<Integer>> dependencies(List<ActorDraft> actors,
+            List<CollectiveGroup.Builder> groups) {
+        Map<Integer, ActorDraft> byId = new java.util.HashMap<>();
+        actors.forEach(a -> byId.put(a.id, a));
+        Map<Integer, Integer> groupOfActor = new java.util.HashMap<>();
+        for (int g = 0; g < groups.size(); g++) {
+            for (int member : groups.get(g).getMembersList()) {
+                groupOfActor.put(member, g);
+            }
+        }
+        List<java.util.Set<Integer>> out = new ArrayList<>();
+        for (int g = 0; g < groups.size(); g++) {
+            java.util.Set<Integer> found = new java.util.HashSet<>();
+            java.util.Set<Integer> seen = new java.util.HashSet<>();
+            java.util.ArrayDeque<Integer> todo = new java.util.ArrayDeque<>(groups.get(g).getMembersList());
+            while (!todo.isEmpty()) {
+                ActorDraft actor = byId.get(todo.pop());
+                if (actor == null) {
+                    continue;
+                }
+                for (int[] input : actor.inputs) {
+                    if (seen.add(input[0])) {
+                        todo.push(input[0]);
+                    }
+                }
+                for (int before : actor.after) {
+                    if (seen.add(before)) {
+                        todo.push(before);
+                    }
+                }
+            }
+            for (int id : seen) {
+                Integer other = groupOfActor.get(id);
+                if (other != null && other != g) {
+                    found.add(other);
+                }
+            }
+            out.add(found);
+        }
+        return out;
+    }
+
     /**
      * One group per collective: the member actors of the {@link GroupCollective} ops that share a
      * collective id, in rank order, with everything a worker needs to build the member's schedule
@@ -98,7 +141,10 @@ final class PlanWriter {
                 members[def.member()] = actor;
             }
         }
-        List<CollectiveGroup> out = new ArrayList<>();
+        List<CollectiveGroup.Builder> out = new ArrayList<>();
+        List<GroupParts> partsOf = new ArrayList<>();
+        List<GradientBuckets.Candidate> candidates = new ArrayList<>();
+        Map<Integer, Integer> producedAt = new java.util.HashMap<>();
         groups.forEach((id, members) -> {
             for (int rank = 0; rank < members.length; rank++) {
                 if (members[rank] == null) {
@@ -120,12 +166,37 @@ final class PlanWriter {
             for (long d : def.groupShape().toLongArray()) {
                 group.addShape(d);
             }
+            List<Integer> devices = new ArrayList<>();
             for (int rank = 0; rank < members.length; rank++) {
                 group.addMembers(members[rank].id);
                 group.addBytesSent(CollectiveBytes.sentBy(parts, def.algorithm(), rank, dtype.bytes()));
+                devices.add(members[rank].device);
             }
-            out.add(group.build());
+            candidates.add(new GradientBuckets.Candidate(out.size(), first.phase, def.conversion(), def.algorithm(),
+                    dtype, devices, group.getBytes()));
+            // the order gradients become ready: their producer's place in the plan (a W op, in backward order)
+            producedAt.put(out.size(), first.inputs.isEmpty() ? first.id : first.inputs.get(0)[0]);
+            out.add(group);
+            partsOf.add(parts);
         });
-        return out;
+        if (options.gradientBucketBytes() > 0 && options.schedule().isEmpty()) {
+            candidates.sort(java.util.Comparator.comparingInt(c -> producedAt.get(c.index())));
+            int[] buckets = GradientBuckets.assign(candidates, options.gradientBucketBytes(),
+                    dependencies(actors, out));
+            for (int g = 0; g < out.size(); g++) {
+                CollectiveGroup.Builder group = out.get(g);
+                group.setBucket(buckets[g]);
+                if (buckets[g] != 0) {
+                    // the bucket runs as a ring: each member sends the ring's pieces of this gradient
+                    int elementBytes = (int) (group.getBytes() / Math.max(1, partsOf.get(g).elements()));
+                    group.clearBytesSent();
+                    for (int rank = 0; rank < group.getMembersCount(); rank++) {
+                        group.addBytesSent(CollectiveBytes.sentBy(partsOf.get(g),
+                                dev.tessera.sbp.boxing.CollectiveAlgorithm.RING, rank, elementBytes));
+                    }
+                }
+            }
+        }
+        return out.stream().map(CollectiveGroup.Builder::build).toList();
     }
 }

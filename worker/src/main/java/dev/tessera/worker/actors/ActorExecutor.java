@@ -127,7 +127,8 @@ final class ActorExecutor implements AutoCloseable {
     /** @param stageOfOp the schedule stage of each physical op, by name */
     static PlanOptions planOptions(ActorExecutorOptions options, boolean withUpdate, Map<String, Integer> stageOfOp) {
         return PlanOptions.of(options.registerQuota(), options.sourceQuota()).withUpdate(withUpdate)
-                .withSchedule(options.schedule().orElse(null), stageOfOp);
+                .withSchedule(options.schedule().orElse(null), stageOfOp)
+                .withGradientBucketBytes(options.gradientBucketBytes());
     }
 
     private PlanBinding.Bound compile(boolean withUpdate) {

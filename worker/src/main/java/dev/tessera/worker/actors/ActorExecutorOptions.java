@@ -26,9 +26,14 @@ import java.util.Optional;
  *                      included), for a schedule with several stages per device (interleaved
  *                      1F1B, ZB-V) or a layout with several devices per stage (data or tensor
  *                      parallel stages); empty when stage s is the layout's device s
+ * @param gradientBucketBytes most bytes of one data-parallel gradient bucket
+ *                      ({@code parallel.gradient_bucket_bytes}, see
+ *                      {@link dev.tessera.plan.compile.PlanOptions#gradientBucketBytes}); 0 (the
+ *                      default here): one collective per gradient
  */
 public record ActorExecutorOptions(int registerQuota, int sourceQuota, boolean trace, KernelRegistry kernels,
-                                   Optional<PipelineSchedule> schedule, Map<String, Integer> stageOfOp) {
+                                   Optional<PipelineSchedule> schedule, Map<String, Integer> stageOfOp,
+                                   long gradientBucketBytes) {
     /** Micro-batches a source loads ahead unless told otherwise ({@code runtime.source_prefetch}). */
     public static final int DEFAULT_SOURCE_QUOTA = 2;
 
@@ -40,6 +45,10 @@ public record ActorExecutorOptions(int registerQuota, int sourceQuota, boolean t
             throw new IllegalArgumentException("runtime.source_prefetch (the source register quota) must be at least 1, got "
                     + sourceQuota);
         }
+        if (gradientBucketBytes < 0) {
+            throw new IllegalArgumentException("parallel.gradient_bucket_bytes must be at least 0, got "
+                    + gradientBucketBytes);
+        }
         schedule = schedule == null ? Optional.empty() : schedule;
         stageOfOp = stageOfOp == null ? Map.of() : Map.copyOf(stageOfOp);
     }
@@ -47,19 +56,19 @@ public record ActorExecutorOptions(int registerQuota, int sourceQuota, boolean t
     /** Register quota 1, sources 2 micro-batches ahead, untraced, the standard kernels. */
     public static ActorExecutorOptions defaults() {
         return new ActorExecutorOptions(1, DEFAULT_SOURCE_QUOTA, false, KernelRegistry.standard(),
-                Optional.empty(), Map.of());
+                Optional.empty(), Map.of(), 0);
     }
 
     public ActorExecutorOptions withRegisterQuota(int value) {
-        return new ActorExecutorOptions(value, sourceQuota, trace, kernels, schedule, stageOfOp);
+        return new ActorExecutorOptions(value, sourceQuota, trace, kernels, schedule, stageOfOp, gradientBucketBytes);
     }
 
     public ActorExecutorOptions withSourceQuota(int value) {
-        return new ActorExecutorOptions(registerQuota, value, trace, kernels, schedule, stageOfOp);
+        return new ActorExecutorOptions(registerQuota, value, trace, kernels, schedule, stageOfOp, gradientBucketBytes);
     }
 
     public ActorExecutorOptions withTrace(boolean value) {
-        return new ActorExecutorOptions(registerQuota, sourceQuota, value, kernels, schedule, stageOfOp);
+        return new ActorExecutorOptions(registerQuota, sourceQuota, value, kernels, schedule, stageOfOp, gradientBucketBytes);
     }
 
     /** These options with every device following {@code value}'s order; null for none (dataflow). */
@@ -70,6 +79,11 @@ public record ActorExecutorOptions(int registerQuota, int sourceQuota, boolean t
     /** The same with the stage of each logical op, for a schedule with several stages per device. */
     public ActorExecutorOptions withSchedule(PipelineSchedule value, Map<String, Integer> stages) {
         return new ActorExecutorOptions(registerQuota, sourceQuota, trace, kernels, Optional.ofNullable(value),
-                stages);
+                stages, gradientBucketBytes);
+    }
+
+    /** These options with gradient buckets of at most {@code bytes}; 0 for one collective per gradient. */
+    public ActorExecutorOptions withGradientBucketBytes(long bytes) {
+        return new ActorExecutorOptions(registerQuota, sourceQuota, trace, kernels, schedule, stageOfOp, bytes);
     }
 }

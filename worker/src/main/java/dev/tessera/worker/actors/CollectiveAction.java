@@ -10,6 +10,7 @@ import dev.tessera.runtime.transport.ElementType;
 import dev.tessera.runtime.transport.TensorBuffer;
 import dev.tessera.worker.collective.CollectiveMember;
 import dev.tessera.worker.collective.CollectiveSchedule;
+import dev.tessera.worker.collective.GradientBucket;
 import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -35,6 +36,8 @@ final class CollectiveAction implements AsyncActorAction {
     private final WrappedArrays wrapped;
     private final Map<INDArray, Map<INDArray, CollectiveMember.Binding>> bindings = new IdentityHashMap<>();
     private final CollectiveMember member;
+    private final GradientBucket bucket;
+    private final int bucketPosition;
 
     /**
      * @param slot the actor input its part arrives on, or {@link OpAction#PERSISTENT} when it is a
@@ -43,13 +46,24 @@ final class CollectiveAction implements AsyncActorAction {
      */
     CollectiveAction(Op op, int slot, INDArray persistentInput, CollectiveSchedule schedule,
             Communicator communicator, RunState run) {
+        this(op, slot, persistentInput, schedule, communicator, run, null, -1);
+    }
+
+    /**
+     * A member whose all-reduce runs fused into {@code bucket} (at {@code position}) instead of
+     * on its own: it arrives there with its buffers, and completes when the bucket has run.
+     */
+    CollectiveAction(Op op, int slot, INDArray persistentInput, CollectiveSchedule schedule,
+            Communicator communicator, RunState run, GradientBucket bucket, int position) {
         this.op = op;
         this.slot = slot;
         this.persistentInput = persistentInput;
         this.type = elementType(op.input(0).dtype());
         this.run = run;
         this.update = op.phase() == Phase.UPDATE;
-        this.member = new CollectiveMember(schedule, communicator, type);
+        this.bucket = bucket;
+        this.bucketPosition = position;
+        this.member = bucket == null ? new CollectiveMember(schedule, communicator, type) : null;
         this.wrapped = new WrappedArrays("collective '" + op.name() + "'", type);
     }
 
@@ -66,6 +80,10 @@ final class CollectiveAction implements AsyncActorAction {
         }
         INDArray input = slot < 0 ? persistentInput : (INDArray) context.input(slot);
         INDArray output = (INDArray) context.output(0);
+        if (bucket != null) {
+            return bucket.arrive(bucketPosition, wrapped.wrap(input, op.input(0).shape().toArray()),
+                    wrapped.wrap(output, op.output(0).shape().toArray()), context.executor());
+        }
         CollectiveMember.Binding binding = bindings.computeIfAbsent(input, in -> new IdentityHashMap<>())
                 .computeIfAbsent(output, out -> member.bind(wrapped.wrap(input, op.input(0).shape().toArray()),
                         wrapped.wrap(out, op.output(0).shape().toArray())));

@@ -31,12 +31,15 @@ import dev.tessera.runtime.plan.PlanBuilder;
 import dev.tessera.runtime.transport.Communicator;
 import dev.tessera.runtime.transport.SentBytes;
 import dev.tessera.runtime.transport.Transport;
+import dev.tessera.runtime.transport.ElementType;
 import dev.tessera.runtime.transport.TransportCommunicator;
 import dev.tessera.sbp.SbpText;
 import dev.tessera.sbp.boxing.Conversion;
 import dev.tessera.sbp.boxing.GroupParts;
 import dev.tessera.worker.collective.CollectiveSchedule;
+import dev.tessera.worker.collective.CollectiveMember;
 import dev.tessera.worker.collective.Collectives;
+import dev.tessera.worker.collective.GradientBucket;
 import dev.tessera.worker.exec.HostTensors;
 import dev.tessera.worker.kernel.KernelRegistry;
 import java.util.ArrayList;
@@ -64,6 +67,10 @@ final class PlanBinding {
     private final Transport transport;
     private final SentBytes sentBytes;
     private final Map<String, Op> opsByName = new HashMap<>();
+    /** Of the plan being bound: the collective groups of each gradient bucket, in bucket order. */
+    private Map<Integer, List<CollectiveGroup>> bucketGroups = Map.of();
+    /** Of the plan being bound: each bucket's member on each device, by "bucket@device". */
+    private final Map<String, GradientBucket> bucketMembers = new HashMap<>();
 
     /**
      * A runtime plan and its actions, by actor id (null for transfers).
@@ -122,6 +129,7 @@ final class PlanBinding {
         for (CollectiveGroup group : fragment.getCollectiveGroupsList()) {
             group.getMembersList().forEach(member -> groups.put(member, group));
         }
+        startBuckets(fragment.getCollectiveGroupsList());
         List<ActorAction> actions = new ArrayList<>();
         for (FragmentPlan.LocalActor entry : local.actors()) {
             ActorProto actor = entry.actor();
@@ -180,11 +188,49 @@ final class PlanBinding {
         for (CollectiveGroup group : compiled.getCollectiveGroupsList()) {
             group.getMembersList().forEach(member -> groups.put(member, group));
         }
+        startBuckets(compiled.getCollectiveGroupsList());
         List<ActorAction> actions = new ArrayList<>();
         for (ActorProto actor : compiled.getActorsList()) {
             actions.add(action(actor, groups, member -> plan.deviceOf(plan.actor(member))));
         }
         return new Bound(compiled, null, plan, actions, null);
+    }
+
+    /** Collects the groups of each gradient bucket of the plan being bound; no bucket member exists yet. */
+    private void startBuckets(List<CollectiveGroup> groups) {
+        Map<Integer, List<CollectiveGroup>> buckets = new HashMap<>();
+        groups.stream().filter(g -> g.getBucket() != 0).sorted(java.util.Comparator.comparingInt(CollectiveGroup::getIndex))
+                .forEach(g -> buckets.computeIfAbsent(g.getBucket(), b -> new ArrayList<>()).add(g));
+        bucketGroups = buckets;
+        bucketMembers.clear();
+    }
+
+    /**
+     * This device's member of the bucket {@code group} belongs to, made when its first gradient is
+     * bound: over a communicator of the bucket's first group id and devices.
+     */
+    private GradientBucket bucketMember(CollectiveGroup group, int rank, List<Device> devices, ElementType type,
+            int chunkElements) {
+        List<CollectiveGroup> bucket = bucketGroups.get(group.getBucket());
+        CollectiveGroup first = bucket.get(0);
+        for (CollectiveGroup g : bucket) {
+            if (!g.getConversion().equals("ALL_REDUCE") || g.getMembersCount() != first.getMembersCount()
+                    || g.getDtype() != first.getDtype() || g.getChunkBytes() != first.getChunkBytes()) {
+                throw new IllegalArgumentException("gradient bucket " + group.getBucket() + " mixes collective '"
+                        + g.getName() + "' with '" + first.getName() + "': a bucket holds ring all-reduces of one "
+                        + "dtype over the same members; compile the plan again");
+            }
+        }
+        return bucketMembers.computeIfAbsent(group.getBucket() + "@" + devices.get(rank).name(), key -> {
+            long[] elements = new long[bucket.size()];
+            for (int j = 0; j < elements.length; j++) {
+                elements[j] = bucket.get(j).getShapeList().stream().mapToLong(Long::longValue).reduce(1, (a, b) -> a * b);
+            }
+            Communicator communicator = new TransportCommunicator(transport, first.getGroupId(), devices, rank,
+                    sentBytes);
+            return new GradientBucket("bucket " + group.getBucket() + " (" + first.getName() + ", ...)", elements, type,
+                    communicator, chunkElements, CollectiveMember.DEFAULT_WINDOW);
+        });
     }
 
     /** @param deviceOfMember the device of a collective member, by plan actor id */
@@ -247,6 +293,12 @@ final class PlanBinding {
         } else {
             throw new IllegalArgumentException("collective '" + actor.getName() + "' reads its part from "
                     + operand.getSourceCase() + "; a member reads a register or a persistent buffer");
+        }
+        if (group.getBucket() != 0) {
+            GradientBucket bucket = bucketMember(group, rank, devices, CollectiveAction.elementType(op.input(0).dtype()),
+                    chunkElements);
+            return new CollectiveAction(op, slot, held, schedule, communicator, run, bucket,
+                    bucketGroups.get(group.getBucket()).indexOf(group));
         }
         return new CollectiveAction(op, slot, held, schedule, communicator, run);
     }

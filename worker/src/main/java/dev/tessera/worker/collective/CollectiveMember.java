@@ -23,11 +23,23 @@ import java.util.concurrent.Executor;
  * The run counter, which tells the messages of successive runs apart, belongs to the member, so
  * every member of a group counts the same runs whatever buffers they used.
  *
+ * <p>Rounds overlap: a member posts the messages of up to {@code window} rounds ahead, each as
+ * soon as the rounds whose buffers it touches have finished ({@link RoundHazards}), and finishes
+ * rounds in order, so sending, receiving and reducing proceed together and the result is bit for
+ * bit that of rounds run one by one.
+ *
  * <p>Each round's continuation runs on the run's {@code executor} (the member's own thread, e.g.
  * its actor's device thread, which may differ from run to run), never on the thread that completed
  * a message, so one member's work never runs inside another's. Not thread-safe: one run at a time.
  */
 public final class CollectiveMember {
+    /**
+     * Rounds in flight unless told otherwise: enough that a ring keeps the transport busy while
+     * it reduces (the ring's staging slots, {@link RingSchedules#STAGING_SLOTS}, let its
+     * reduction rounds use half of it), few enough that the posted receives stay small.
+     */
+    public static final int DEFAULT_WINDOW = 8;
+
     private final CollectiveSchedule schedule;
     private final Communicator communicator;
     private final TensorBuffer[] scratch;
@@ -35,14 +47,30 @@ public final class CollectiveMember {
     private final TensorBuffer[][] sendPacking;
     private final TensorBuffer[][] receivePacking;
     private final CompletableFuture<?>[][] pending;
+    /** Round r's messages may be posted once rounds 0 .. postAfter[r] have finished (-1: at once). */
+    private final int[] postAfter;
+    private final int window;
+    private final BufferMath math;
     private int runs;
+
+    /** A member that keeps up to {@link #DEFAULT_WINDOW} rounds in flight. */
+    public CollectiveMember(CollectiveSchedule schedule, Communicator communicator, ElementType type) {
+        this(schedule, communicator, type, DEFAULT_WINDOW);
+    }
 
     /**
      * @param type the element type of the member's input, output and scratch
+     * @param window the most rounds posted and not yet finished at a time; 1 runs the rounds one
+     *     after the other (post, wait, reduce, post the next)
+     * @throws IllegalArgumentException when the window is below 1
      */
-    public CollectiveMember(CollectiveSchedule schedule, Communicator communicator, ElementType type) {
+    public CollectiveMember(CollectiveSchedule schedule, Communicator communicator, ElementType type, int window) {
+        if (window < 1) {
+            throw new IllegalArgumentException("a collective member needs a window of at least 1 round, got " + window);
+        }
         this.schedule = schedule;
         this.communicator = communicator;
+        this.window = window;
         List<Integer> sizes = schedule.scratchElements();
         scratch = new TensorBuffer[sizes.size()];
         for (int s = 0; s < scratch.length; s++) {
@@ -57,6 +85,17 @@ public final class CollectiveMember {
             receivePacking[r] = packing(rounds.get(r).receives(), type);
             pending[r] = new CompletableFuture<?>[sendPacking[r].length + receivePacking[r].length];
         }
+        postAfter = RoundHazards.postAfter(rounds, window);
+        int largestSum = 0;
+        for (Round round : rounds) {
+            for (Local local : round.then()) {
+                if (local.operation() == CollectiveSchedule.Operation.ADD
+                        || local.operation() == CollectiveSchedule.Operation.SUM) {
+                    largestSum = Math.max(largestSum, local.targetRuns().elements());
+                }
+            }
+        }
+        math = new BufferMath(type, largestSum);
     }
 
     private static TensorBuffer[] packing(List<Message> messages, ElementType type) {
@@ -83,6 +122,7 @@ public final class CollectiveMember {
     /** The buffers of one binding and the views of its messages' pieces. */
     public final class Binding {
         private final TensorBuffer[] buffers;
+        private final BufferMath.Views[] views;
         private final TensorBuffer[][] sendWire;
         private final TensorBuffer[][] receiveWire;
 
@@ -91,6 +131,10 @@ public final class CollectiveMember {
             buffers[CollectiveSchedule.INPUT] = input;
             buffers[CollectiveSchedule.OUTPUT] = output;
             System.arraycopy(scratch, 0, buffers, CollectiveSchedule.SCRATCH, scratch.length);
+            views = new BufferMath.Views[buffers.length];
+            for (int i = 0; i < buffers.length; i++) {
+                views[i] = BufferMath.Views.of(buffers[i]);
+            }
             List<Round> rounds = schedule.rounds();
             sendWire = new TensorBuffer[rounds.size()][];
             receiveWire = new TensorBuffer[rounds.size()][];
@@ -102,6 +146,9 @@ public final class CollectiveMember {
                 for (Local local : round.then()) {
                     if (local.operation() != CollectiveSchedule.Operation.ZERO) {
                         buffer(local.source());
+                    }
+                    if (local.operation() == CollectiveSchedule.Operation.SUM) {
+                        buffer(local.base());
                     }
                     buffer(local.target());
                 }
@@ -139,39 +186,77 @@ public final class CollectiveMember {
     public CompletableFuture<Void> run(Binding binding, Executor executor) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         long runBits = (long) (runs++ & 0xFF) << 40;
-        executor.execute(() -> advance(binding, executor, 0, runBits, done));
+        Run run = new Run(binding, executor, runBits, done);
+        executor.execute(run::pump);
         return done;
     }
 
-    private void advance(Binding binding, Executor executor, int first, long runBits, CompletableFuture<Void> done) {
-        List<Round> rounds = schedule.rounds();
-        try {
-            for (int r = first; r < rounds.size(); r++) {
-                Round round = rounds.get(r);
-                if (round.sends().isEmpty() && round.receives().isEmpty()) {
-                    finish(binding, r, round);
-                    continue;
+    /**
+     * The state of one run, touched only on the run's executor. Rounds are posted in order, up to
+     * {@link #window} ahead of the first unfinished one and never before the round they depend on
+     * ({@link #postAfter}) has finished; they finish (their local steps run) in order, as soon as
+     * their messages completed. So a chunk is sent, the next ones received and an earlier one
+     * reduced at the same time, and the results are those of running the rounds one by one.
+     */
+    private final class Run {
+        private final Binding binding;
+        private final Executor executor;
+        private final long runBits;
+        private final CompletableFuture<Void> done;
+        private final boolean[] completed = new boolean[schedule.rounds().size()];
+        private int posted;
+        private int finished;
+
+        Run(Binding binding, Executor executor, long runBits, CompletableFuture<Void> done) {
+            this.binding = binding;
+            this.executor = executor;
+            this.runBits = runBits;
+            this.done = done;
+        }
+
+        void pump() {
+            List<Round> rounds = schedule.rounds();
+            int round = finished;
+            try {
+                while (true) {
+                    while (finished < posted && completed[finished]) {
+                        round = finished;
+                        finish(binding, finished, rounds.get(finished));
+                        finished++;
+                    }
+                    if (finished == rounds.size()) {
+                        done.complete(null);
+                        return;
+                    }
+                    boolean local = false;
+                    while (posted < rounds.size() && posted - finished < window && postAfter[posted] < finished) {
+                        int r = posted++;
+                        round = r;
+                        Round next = rounds.get(r);
+                        if (next.sends().isEmpty() && next.receives().isEmpty()) {
+                            completed[r] = true;
+                            local = true;
+                            continue;
+                        }
+                        post(binding, r, next, runBits).whenCompleteAsync((ignored, failure) -> {
+                            if (done.isDone()) {
+                                return;
+                            }
+                            if (failure != null) {
+                                done.completeExceptionally(failed(r, failure));
+                                return;
+                            }
+                            completed[r] = true;
+                            pump();
+                        }, executor);
+                    }
+                    if (!local) {
+                        return;
+                    }
                 }
-                CompletableFuture<Void> posted = post(binding, r, round, runBits);
-                int next = r;
-                posted.whenCompleteAsync((ignored, failure) -> {
-                    if (failure != null) {
-                        done.completeExceptionally(failed(next, failure));
-                        return;
-                    }
-                    try {
-                        finish(binding, next, round);
-                    } catch (RuntimeException e) {
-                        done.completeExceptionally(failed(next, e));
-                        return;
-                    }
-                    advance(binding, executor, next + 1, runBits, done);
-                }, executor);
-                return;
+            } catch (RuntimeException e) {
+                done.completeExceptionally(failed(round, e));
             }
-            done.complete(null);
-        } catch (RuntimeException e) {
-            done.completeExceptionally(failed(first, e));
         }
     }
 
@@ -181,7 +266,7 @@ public final class CollectiveMember {
         for (int m = 0; m < sends.size(); m++) {
             Message message = sends.get(m);
             if (!message.runs().contiguous()) {
-                BufferMath.apply(BufferMath.Kind.COPY, binding.buffers[message.buffer()], message.runs(),
+                BufferMath.copy(binding.buffers[message.buffer()], message.runs(),
                         binding.sendWire[r][m], ElementRuns.range(0, message.runs().elements()));
             }
             futures[m] = communicator.send(message.peer(), runBits | message.tag(), binding.sendWire[r][m]);
@@ -197,21 +282,24 @@ public final class CollectiveMember {
 
     private void finish(Binding binding, int r, Round round) {
         TensorBuffer[] buffers = binding.buffers;
+        BufferMath.Views[] views = binding.views;
         List<Message> receives = round.receives();
         for (int m = 0; m < receives.size(); m++) {
             Message message = receives.get(m);
             if (!message.runs().contiguous()) {
-                BufferMath.apply(BufferMath.Kind.COPY, binding.receiveWire[r][m],
+                BufferMath.copy(binding.receiveWire[r][m],
                         ElementRuns.range(0, message.runs().elements()), buffers[message.buffer()], message.runs());
             }
         }
         for (Local local : round.then()) {
             switch (local.operation()) {
-                case COPY -> BufferMath.apply(BufferMath.Kind.COPY, buffers[local.source()], local.sourceRuns(),
+                case COPY -> BufferMath.copy(buffers[local.source()], local.sourceRuns(),
                         buffers[local.target()], local.targetRuns());
-                case ADD -> BufferMath.apply(BufferMath.Kind.ADD, buffers[local.source()], local.sourceRuns(),
-                        buffers[local.target()], local.targetRuns());
+                case ADD -> math.add(views[local.source()], local.sourceRuns(), views[local.target()],
+                        local.targetRuns());
                 case ZERO -> BufferMath.zero(buffers[local.target()], local.targetRuns());
+                case SUM -> math.sum(views[local.base()], local.baseRuns(), views[local.source()],
+                        local.sourceRuns(), views[local.target()], local.targetRuns());
             }
         }
     }

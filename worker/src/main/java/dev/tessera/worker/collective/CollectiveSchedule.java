@@ -40,23 +40,37 @@ public record CollectiveSchedule(String description, List<Round> rounds, List<In
     public record Message(int peer, long tag, int buffer, ElementRuns runs) {
     }
 
-    /** A local step: copy or add piece {@code sourceRuns} of buffer {@code source} into {@code target}'s piece, or zero it. */
-    public record Local(Operation operation, int source, ElementRuns sourceRuns, int target, ElementRuns targetRuns) {
+    /**
+     * A local step: copy or add piece {@code sourceRuns} of buffer {@code source} into
+     * {@code target}'s piece, zero it, or write into it the sum of piece {@code baseRuns} of
+     * {@code base} and the source piece.
+     */
+    public record Local(Operation operation, int source, ElementRuns sourceRuns, int target, ElementRuns targetRuns,
+            int base, ElementRuns baseRuns) {
         public static Local copy(int source, ElementRuns sourceRuns, int target, ElementRuns targetRuns) {
-            return new Local(Operation.COPY, source, sourceRuns, target, targetRuns);
+            return new Local(Operation.COPY, source, sourceRuns, target, targetRuns, -1, null);
         }
 
         public static Local add(int source, ElementRuns sourceRuns, int target, ElementRuns targetRuns) {
-            return new Local(Operation.ADD, source, sourceRuns, target, targetRuns);
+            return new Local(Operation.ADD, source, sourceRuns, target, targetRuns, -1, null);
         }
 
         public static Local zero(int target, ElementRuns targetRuns) {
-            return new Local(Operation.ZERO, -1, null, target, targetRuns);
+            return new Local(Operation.ZERO, -1, null, target, targetRuns, -1, null);
+        }
+
+        /**
+         * {@code target = base + source}, element by element: the bits of copying base into target
+         * and then adding source, without the copy.
+         */
+        public static Local sum(int base, ElementRuns baseRuns, int source, ElementRuns sourceRuns, int target,
+                ElementRuns targetRuns) {
+            return new Local(Operation.SUM, source, sourceRuns, target, targetRuns, base, baseRuns);
         }
     }
 
     public enum Operation {
-        COPY, ADD, ZERO
+        COPY, ADD, ZERO, SUM
     }
 
     /** Tag of chunk {@code chunk} of step {@code step}: both sides of a message compute the same one. */

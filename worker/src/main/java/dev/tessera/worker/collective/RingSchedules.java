@@ -11,11 +11,19 @@ import java.util.function.IntFunction;
 /**
  * Ring algorithms: member i sends only to member i+1 and receives only from member i-1 (mod p).
  * Each step moves one part per member, cut into chunks of the builder's size, one chunk per
- * round, so a chunk is forwarded while the next arrives. Parts follow {@link GroupParts}; a
+ * round; a member keeps several rounds in flight, so a chunk is forwarded while the next ones
+ * arrive and an earlier one is added. Parts follow {@link GroupParts}; a
  * reduction part k starts at member k+1 and ends, fully summed, at member k, which is the order
  * {@link GroupParts#summand} defines.
  */
 final class RingSchedules {
+    /**
+     * Chunk-sized staging buffers a reduction step receives into in turn, so that a member may
+     * receive the next chunks while it adds an earlier one (one buffer would make every receive
+     * wait for the previous sum).
+     */
+    static final int STAGING_SLOTS = 4;
+
     private RingSchedules() {
     }
 
@@ -23,12 +31,13 @@ final class RingSchedules {
     static CollectiveSchedule reduceScatter(GroupParts parts, int member, int chunkElements) {
         ScheduleBuilder b = new ScheduleBuilder(chunkElements);
         Region whole = Region.whole(parts.shape());
+        ElementRuns own = ElementRuns.range(0, parts.after(member).elements());
+        if (parts.peers() == 1) {
+            b.then(Local.copy(INPUT, ElementRuns.of(parts.after(member), whole), OUTPUT, own));
+            return b.build(describe("ring reduce-scatter", parts, member));
+        }
         int work = b.scratch(Math.toIntExact(parts.elements()));
-        b.then(Local.copy(INPUT, all(parts), work, all(parts)));
-        b.endRound();
-        reduceSteps(b, parts, member, 0, work, k -> ElementRuns.of(parts.after(k), whole));
-        b.then(Local.copy(work, ElementRuns.of(parts.after(member), whole), OUTPUT,
-                ElementRuns.range(0, parts.after(member).elements())));
+        reduceSteps(b, parts.peers(), member, 0, work, k -> ElementRuns.of(parts.after(k), whole), OUTPUT, own);
         return b.build(describe("ring reduce-scatter", parts, member));
     }
 
@@ -39,44 +48,68 @@ final class RingSchedules {
         b.then(Local.copy(INPUT, ElementRuns.range(0, parts.before(member).elements()), OUTPUT,
                 ElementRuns.of(parts.before(member), whole)));
         b.endRound();
-        gatherSteps(b, parts, member, 0, k -> ElementRuns.of(parts.before(k), whole));
+        gatherSteps(b, parts.peers(), member, 0, k -> ElementRuns.of(parts.before(k), whole));
         return b.build(describe("ring all-gather", parts, member));
     }
 
     /** All-reduce: a ring reduce-scatter of the row-major parts into the output, then a ring all-gather of them. */
     static CollectiveSchedule allReduce(GroupParts parts, int member, int chunkElements) {
-        ScheduleBuilder b = new ScheduleBuilder(chunkElements);
-        b.then(Local.copy(INPUT, all(parts), OUTPUT, all(parts)));
-        b.endRound();
-        IntFunction<ElementRuns> flat = k -> ElementRuns.range(parts.flatPartStart(k), parts.flatPartLength(k));
-        reduceSteps(b, parts, member, 0, OUTPUT, flat);
-        gatherSteps(b, parts, member, parts.peers() - 1, flat);
-        return b.build(describe("ring all-reduce", parts, member));
+        return allReduce(parts.peers(), parts.elements(),
+                k -> ElementRuns.range(parts.flatPartStart(k), parts.flatPartLength(k)), member, chunkElements,
+                describe("ring all-reduce", parts, member));
     }
 
     /**
-     * p-1 steps; at step s member i sends its running sum of part i-s-1 and adds what it
-     * receives of part i-s-2 to its own value of that part, in {@code work}.
+     * All-reduce of {@code elements} whose reduction part k is the range {@code part(k)} (the
+     * parts in order, covering every element once): a ring reduce-scatter of them, then a ring
+     * all-gather. Part k is summed in the order {@link GroupParts#summand} gives part k.
      */
-    private static void reduceSteps(ScheduleBuilder b, GroupParts parts, int i, int firstStep, int work,
-            IntFunction<ElementRuns> part) {
-        int p = parts.peers();
+    static CollectiveSchedule allReduce(int peers, long elements, IntFunction<ElementRuns> part, int member,
+            int chunkElements, String description) {
+        ScheduleBuilder b = new ScheduleBuilder(chunkElements);
+        ElementRuns all = ElementRuns.range(0, elements);
+        if (peers == 1) {
+            b.then(Local.copy(INPUT, all, OUTPUT, all));
+            return b.build(description);
+        }
+        reduceSteps(b, peers, member, 0, OUTPUT, part, OUTPUT, part.apply(member));
+        gatherSteps(b, peers, member, peers - 1, part);
+        return b.build(description);
+    }
+
+    /**
+     * p-1 steps; at step s member i sends its running sum of part i-s-1 (at step 0 its own value,
+     * read from the input) and writes its own value of part i-s-2 plus what it receives of that
+     * part into {@code work}, or, at the last step (part i, complete), into {@code ownTarget}'s
+     * piece {@code ownRuns}. Each part is summed once per member, so nothing is copied first.
+     */
+    private static void reduceSteps(ScheduleBuilder b, int p, int i, int firstStep, int work,
+            IntFunction<ElementRuns> part, int ownTarget, ElementRuns ownRuns) {
         int largest = 0;
         for (int k = 0; k < p; k++) {
             largest = Math.max(largest, part.apply(k).elements());
         }
-        int staging = b.scratch(Math.min(largest, b.chunkElements()));
+        int chunksPerStep = (largest + b.chunkElements() - 1) / b.chunkElements();
+        int[] staging = new int[Math.max(1, Math.min(STAGING_SLOTS, chunksPerStep * (p - 1)))];
+        for (int k = 0; k < staging.length; k++) {
+            staging[k] = b.scratch(Math.min(largest, b.chunkElements()));
+        }
+        ElementRuns[] own = ownRuns.chunks(b.chunkElements());
+        int received = 0;
         for (int s = 0; s < p - 1; s++) {
             ElementRuns[] out = part.apply(Math.floorMod(i - s - 1, p)).chunks(b.chunkElements());
             ElementRuns[] in = part.apply(Math.floorMod(i - s - 2, p)).chunks(b.chunkElements());
+            boolean last = s == p - 2;
             for (int c = 0; c < Math.max(out.length, in.length); c++) {
                 if (c < out.length) {
-                    b.sendChunk((i + 1) % p, firstStep + s, c, work, out[c]);
+                    b.sendChunk((i + 1) % p, firstStep + s, c, s == 0 ? INPUT : work, out[c]);
                 }
                 if (c < in.length) {
-                    ElementRuns received = ElementRuns.range(0, in[c].elements());
-                    b.receiveChunk(Math.floorMod(i - 1, p), firstStep + s, c, staging, received);
-                    b.then(Local.add(staging, received, work, in[c]));
+                    ElementRuns packed = ElementRuns.range(0, in[c].elements());
+                    int slot = staging[received++ % staging.length];
+                    b.receiveChunk(Math.floorMod(i - 1, p), firstStep + s, c, slot, packed);
+                    b.then(last ? Local.sum(INPUT, in[c], slot, packed, ownTarget, own[c])
+                            : Local.sum(INPUT, in[c], slot, packed, work, in[c]));
                 }
                 b.endRound();
             }
@@ -84,9 +117,8 @@ final class RingSchedules {
     }
 
     /** p-1 steps; at step s member i sends part i-s of the output and receives part i-s-1 into it. */
-    private static void gatherSteps(ScheduleBuilder b, GroupParts parts, int i, int firstStep,
+    private static void gatherSteps(ScheduleBuilder b, int p, int i, int firstStep,
             IntFunction<ElementRuns> part) {
-        int p = parts.peers();
         for (int s = 0; s < p - 1; s++) {
             ElementRuns[] out = part.apply(Math.floorMod(i - s, p)).chunks(b.chunkElements());
             ElementRuns[] in = part.apply(Math.floorMod(i - s - 1, p)).chunks(b.chunkElements());
@@ -159,10 +191,6 @@ final class RingSchedules {
         }
         return b.build("chain reduce of " + elements + " elements onto member " + root + ", member " + member + " of "
                 + peers);
-    }
-
-    private static ElementRuns all(GroupParts parts) {
-        return ElementRuns.range(0, parts.elements());
     }
 
     static String describe(String what, GroupParts parts, int member) {

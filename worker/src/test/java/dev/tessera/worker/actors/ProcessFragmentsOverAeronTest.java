@@ -72,13 +72,15 @@ class ProcessFragmentsOverAeronTest {
         assertEquals(List.of(), left, "driver directories left in " + root);
     }
 
-    @ParameterizedTest(name = "{0}, {1}, {2} processes")
-    @CsvSource({"MLP_TWO_BY_TWO, NONE, 4", "GPT_FOUR_STAGES, ZB_H1, 2", "GPT_TWO_DATA_PARALLEL_STAGES, ONE_F_ONE_B, 4"})
+    @ParameterizedTest(name = "{0}, {1}, {2} processes, gradient buckets of {3} bytes")
+    @CsvSource({"MLP_TWO_BY_TWO, NONE, 4, 0", "GPT_FOUR_STAGES, ZB_H1, 2, 0",
+        "GPT_TWO_DATA_PARALLEL_STAGES, ONE_F_ONE_B, 4, 0", "MLP_DATA_PARALLEL, NONE, 4, 65536"})
     void shouldTrainAsOsProcessesBitForBitLikeOnVirtualDevices(ProcessFragmentTrainingTest.Layout layout,
-            ProcessFragmentTrainingTest.Schedule schedule, int processes) throws Exception {
+            ProcessFragmentTrainingTest.Schedule schedule, int processes, long bucketBytes) throws Exception {
         Map<String, Integer> stageOfOp = new LinkedHashMap<>();
         DistributedTraining distributed = ProcessFragmentTrainingTest.layout(layout, stageOfOp);
-        ActorExecutorOptions options = ProcessFragmentTrainingTest.options(layout, schedule, distributed, stageOfOp);
+        ActorExecutorOptions options = ProcessFragmentTrainingTest.options(layout, schedule, distributed, stageOfOp)
+                .withGradientBucketBytes(bucketBytes);
         Path shared = root.resolve("shared-driver");
         List<ProcessAssignment> assignments = assignments(distributed, options, processes, layout + " " + schedule,
                 shared, ITERATIONS);

@@ -43,12 +43,15 @@ import org.junit.jupiter.api.Timeout;
 /**
  * The runtime's collectives against the reference: a random boxing plan (random shape with odd
  * sizes, 1-3 axis hierarchy of 1-4 devices per axis, random SBP pair) run group by group as
- * member schedules over the in-process Communicator — ring or direct, with a random chunk size —
+ * member schedules over the in-process Communicator — ring or direct, with a random chunk size and
+ * a random number of rounds in flight —
  * leaves every device bit for bit the shard {@link HostBoxing} computes.
  */
 @Timeout(value = 240, unit = TimeUnit.SECONDS)
 class CollectivesMatchHostBoxingTest {
     private static final int CASES = 300;
+    /** Rounds in flight per member: one by one, a few, the default, more than any schedule's staging slots. */
+    private static final int[] WINDOWS = {1, 2, 3, CollectiveMember.DEFAULT_WINDOW, 16};
 
     /** A random conversion on a random placement and the shards of a random tensor laid out as its source. */
     private record RandomCase(Placement placement, BoxingPlan plan, Map<DeviceId, HostTensor> shards) {
@@ -84,13 +87,14 @@ class CollectivesMatchHostBoxingTest {
                 Map<DeviceId, HostTensor> shards = drawn.shards();
                 int chunk = random.nextInt(1, 9);
                 boolean flip = random.nextBoolean();
+                int window = WINDOWS[i % WINDOWS.length];
 
-                Map<DeviceId, HostTensor> actual = run(devices, plan, shards, chunk, flip, groupSizes);
+                Map<DeviceId, HostTensor> actual = run(devices, plan, shards, chunk, flip, window, groupSizes);
 
                 Map<DeviceId, HostTensor> expected = HostBoxing.apply(plan, shards);
                 for (DeviceId device : placement.devices()) {
                     assertEquals(expected.get(device), actual.get(device), plan + "\nchunk " + chunk + ", other algorithm "
-                            + flip + ", on " + device);
+                            + flip + ", window " + window + ", on " + device);
                 }
                 checked++;
             }
@@ -187,7 +191,7 @@ class CollectivesMatchHostBoxingTest {
 
     /** Runs each step's groups with their members' schedules; {@code flip} uses the other algorithm where one exists. */
     private static Map<DeviceId, HostTensor> run(MemberGroup devices, BoxingPlan plan, Map<DeviceId, HostTensor> shards,
-            int chunk, boolean flip, int[] groupSizes) throws Exception {
+            int chunk, boolean flip, int window, int[] groupSizes) throws Exception {
         Map<DeviceId, HostTensor> current = new LinkedHashMap<>(shards);
         for (BoxingStep step : plan.steps()) {
             CollectiveStep collective = (CollectiveStep) step;
@@ -208,7 +212,7 @@ class CollectivesMatchHostBoxingTest {
                     outputs.add(TensorBuffer.allocate(MemberGroup.elementType(group.type().dtype()),
                             parts.after(m).shape().toArray()));
                 }
-                devices.run(members, schedules, inputs, outputs);
+                devices.run(members, schedules, inputs, outputs, window);
                 for (int m = 0; m < p; m++) {
                     current.put(group.devices().get(m), MemberGroup.toHost(outputs.get(m), group.type().dtype()));
                 }

@@ -59,6 +59,12 @@ final class MemberGroup implements AutoCloseable {
     /** One schedule per member of the group {@code members} (device indices in rank order); runs them all once. */
     void run(int[] members, List<CollectiveSchedule> schedules, List<TensorBuffer> inputs, List<TensorBuffer> outputs)
             throws Exception {
+        run(members, schedules, inputs, outputs, CollectiveMember.DEFAULT_WINDOW);
+    }
+
+    /** The same with members that keep up to {@code window} rounds in flight. */
+    void run(int[] members, List<CollectiveSchedule> schedules, List<TensorBuffer> inputs, List<TensorBuffer> outputs,
+            int window) throws Exception {
         List<Device> group = new ArrayList<>();
         for (int m : members) {
             group.add(devices.get(m));
@@ -68,7 +74,7 @@ final class MemberGroup implements AutoCloseable {
         for (int i = 0; i < members.length; i++) {
             Communicator communicator = new TransportCommunicator(transport, groupId, group, i, sent);
             CollectiveMember member = new CollectiveMember(schedules.get(i), communicator,
-                    typeOf(inputs.get(i), outputs.get(i)));
+                    typeOf(inputs.get(i), outputs.get(i)), window);
             runs.add(member.run(member.bind(inputs.get(i), outputs.get(i)), threads.get(members[i])));
         }
         CompletableFuture.allOf(runs.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
