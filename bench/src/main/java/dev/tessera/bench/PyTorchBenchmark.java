@@ -1,6 +1,7 @@
 package dev.tessera.bench;
 
 import dev.tessera.tensor.HostTensor;
+import dev.tessera.worker.actors.ActorExecutorOptions;
 import dev.tessera.worker.actors.ParallelExecutor;
 import dev.tessera.worker.exec.ComputeThreads;
 import dev.tessera.worker.exec.StepResult;
@@ -13,6 +14,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.stream.Stream;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -40,8 +42,10 @@ public final class PyTorchBenchmark {
     }
 
     public static void main(String[] args) throws IOException {
+        boolean profile = Arrays.asList(args).contains("--profile");
+        args = Arrays.stream(args).filter(a -> !a.equals("--profile")).toArray(String[]::new);
         if (args.length < 1) {
-            System.err.println("usage: PyTorchBenchmark PYTHON [threads] [repeats] [models] [text file]");
+            System.err.println("usage: PyTorchBenchmark PYTHON [threads] [repeats] [models] [text file] [--profile]");
             System.exit(2);
         }
         String python = args[0];
@@ -65,6 +69,9 @@ public final class PyTorchBenchmark {
                             + "'; choose from mlp, gpt-addition, gpt-text");
                 };
                 summary.add(compare(workload, torch, exports.resolve(model), repeats));
+                if (profile) {
+                    profile(workload, 2 * stepsPerRepeat(model));
+                }
             }
         } finally {
             try (Stream<Path> files = Files.walk(exports)) {
@@ -102,6 +109,26 @@ public final class PyTorchBenchmark {
                     tesseraRate / torchRate);
             System.out.println(line);
             return line;
+        }
+    }
+
+    /**
+     * After the timed repeats, so the timers cannot disturb them: {@code steps} more steps on a
+     * fresh actor executor whose kernels sum their wall time per op type (matrix products per
+     * shape), beside the whole step's time.
+     */
+    private static void profile(PyTorchWorkload workload, int steps) {
+        KernelProfile profile = new KernelProfile();
+        ActorExecutorOptions options = new ActorExecutorOptions(1, ActorExecutorOptions.DEFAULT_SOURCE_QUOTA, false,
+                profile.registry(workload.graph()), Optional.empty(), Map.of());
+        try (ParallelExecutor tessera = ParallelExecutor.onOneDevice(workload.graph(), 1, options)) {
+            TesseraTimer timer = new TesseraTimer(tessera, workload);
+            timer.nanos(steps);
+            profile.reset();
+            long nanos = timer.nanos(steps);
+            System.out.print("Where a Tessera " + workload.name() + " step spends its time on the actor executor ("
+                    + steps + " steps, kernel wall time by op type):\n" + profile.report(steps));
+            System.out.printf("  %-44s %8.2f ms/step%n", "whole step", nanos / 1e6 / steps);
         }
     }
 

@@ -27,12 +27,12 @@ final class GeluKernels {
     }
 
     static double value(double x) {
-        return x / (1 + Math.exp(-K * (x + A * x * x * x)));
+        return x / (1 + Exponential.exp(-K * (x + A * x * x * x)));
     }
 
     /** {@code d/dx [x s(u)] = s + x u' s (1 - s)} with {@code s = sigmoid(u)}, {@code u' = K (1 + 3 A x^2)}. */
     static double derivative(double x) {
-        double s = 1 / (1 + Math.exp(-K * (x + A * x * x * x)));
+        double s = 1 / (1 + Exponential.exp(-K * (x + A * x * x * x)));
         return s + x * K * (1 + 3 * A * x * x) * s * (1 - s);
     }
 
