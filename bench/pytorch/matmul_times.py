@@ -4,7 +4,8 @@
 Reads one product a line from stdin, "A_DIMS ; B_DIMS ; TRANSPOSE_A TRANSPOSE_B ; CALLS" (Tessera's
 stored shapes; a transposed operand is used as the .mT view, as PyTorch's own backward does), and
 answers each with the median microseconds per call of torch.matmul(a, b, out=c) over 7 repeats of
-CALLS calls, after a warm-up. Float32, torch.set_num_threads(THREADS) from argv[1].
+CALLS calls, after a warm-up (with one thread the thread's CPU time, else wall time). Float32,
+torch.set_num_threads(THREADS) from argv[1].
 """
 
 import statistics
@@ -15,7 +16,9 @@ import torch
 
 
 def main():
-    torch.set_num_threads(int(sys.argv[1]))
+    threads = int(sys.argv[1])
+    torch.set_num_threads(threads)
+    clock = time.thread_time_ns if threads == 1 else time.perf_counter_ns
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -31,10 +34,10 @@ def main():
             torch.matmul(left, right, out=out)
         times = []
         for _ in range(7):
-            start = time.perf_counter_ns()
+            start = clock()
             for _ in range(calls):
                 torch.matmul(left, right, out=out)
-            times.append((time.perf_counter_ns() - start) / 1e3 / calls)
+            times.append((clock() - start) / 1e3 / calls)
         print(f"{statistics.median(times):.2f}", flush=True)
 
 

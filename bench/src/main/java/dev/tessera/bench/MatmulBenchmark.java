@@ -13,6 +13,8 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -31,7 +33,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * (C-ordered inputs, preallocated C-ordered output), one raw OpenBLAS {@code cblas_sgemm} per
  * matrix on the same buffers (the floor the kernel can reach with the BLAS it ships), and
  * PyTorch's {@code torch.matmul(..., out=)} on the same shapes (bench/pytorch/matmul_times.py,
- * a child process). Prints microseconds per call (median of 7 repeats) and the calls per step,
+ * a child process). Prints microseconds per call (median of 7 repeats; with one thread each
+ * side's thread CPU time, which other processes disturb less, else wall time) and the calls per step,
  * so the table says which products cost a step the most and where Tessera loses.
  *
  * <p>Arguments: the Python with torch (bench/pytorch/run.sh makes one), then optionally threads
@@ -39,6 +42,8 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class MatmulBenchmark {
     private static final int REPEATS = 7;
+    private static final ThreadMXBean THREAD = ManagementFactory.getThreadMXBean();
+    private static boolean cpuTime;
 
     private MatmulBenchmark() {
     }
@@ -75,6 +80,7 @@ public final class MatmulBenchmark {
         List<String> models = Arrays.asList((args.length > 2 ? args[2] : "mlp,gpt-addition,gpt-text").split(","));
         Path textFile = Path.of(args.length > 3 ? args[3] : "/usr/share/common-licenses/GPL-3");
         ComputeThreads.set(threads);
+        cpuTime = threads == 1;
         System.out.println("Matrix products of the PyTorch comparison, " + threads + " thread(s), microseconds per "
                 + "call (median of " + REPEATS + " repeats); BLAS " + Nd4j.factory().blas().getBlasVendor());
         Process python = new ProcessBuilder(args[0], "bench/pytorch/matmul_times.py", Integer.toString(threads))
@@ -171,14 +177,19 @@ public final class MatmulBenchmark {
         }
         double[] micros = new double[REPEATS];
         for (int r = 0; r < REPEATS; r++) {
-            long start = System.nanoTime();
+            long start = now();
             for (int i = 0; i < calls; i++) {
                 call.run();
             }
-            micros[r] = (System.nanoTime() - start) / 1e3 / calls;
+            micros[r] = (now() - start) / 1e3 / calls;
         }
         Arrays.sort(micros);
         return micros[REPEATS / 2];
+    }
+
+    /** With one thread this thread's CPU time (a busy machine disturbs it less), else wall time. */
+    private static long now() {
+        return cpuTime ? THREAD.getCurrentThreadCpuTime() : System.nanoTime();
     }
 
     private static String dims(Shape shape) {
