@@ -7,6 +7,8 @@ import dev.tessera.worker.exec.ComputeThreads;
 import dev.tessera.worker.exec.StepResult;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryUsage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
+import org.bytedeco.javacpp.Pointer;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -108,6 +111,9 @@ public final class PyTorchBenchmark {
                     + "%.2f (ratio of medians %.2f)", workload.name(), tesseraRate, torchRate, ratio,
                     tesseraRate / torchRate);
             System.out.println(line);
+            System.out.println(String.format("  peak memory so far: Tessera's JVM %s resident (heap in use %s, ND4J off-heap "
+                    + "%s), PyTorch's process %s resident", mib(peakResidentBytes()), mib(heapInUse()),
+                    mib(Pointer.totalBytes()), mib(torch.peakResidentBytes())));
             return line;
         }
     }
@@ -139,6 +145,29 @@ public final class PyTorchBenchmark {
             case "gpt-addition" -> 50;
             default -> 5;
         };
+    }
+
+    /** This JVM's peak resident set size (VmHWM of /proc/self/status), in bytes; -1 where there is none. */
+    private static long peakResidentBytes() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+        return -1;
+    }
+
+    private static long heapInUse() {
+        MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
+        return heap.getUsed();
+    }
+
+    private static String mib(long bytes) {
+        return bytes < 0 ? "unknown" : String.format("%.0f MiB", bytes / 1048576.0);
     }
 
     private static double samplesPerSecond(PyTorchWorkload workload, double millisPerStep) {
