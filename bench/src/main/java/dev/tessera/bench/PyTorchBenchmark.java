@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
-import org.bytedeco.javacpp.Pointer;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -111,9 +110,10 @@ public final class PyTorchBenchmark {
                     + "%.2f (ratio of medians %.2f)", workload.name(), tesseraRate, torchRate, ratio,
                     tesseraRate / torchRate);
             System.out.println(line);
-            System.out.println(String.format("  peak memory so far: Tessera's JVM %s resident (heap in use %s, ND4J off-heap "
-                    + "%s), PyTorch's process %s resident", mib(peakResidentBytes()), mib(heapInUse()),
-                    mib(Pointer.totalBytes()), mib(torch.peakResidentBytes())));
+            // Resident memory covers the heap and ND4J's off-heap buffers alike.
+            System.out.println(String.format("  peak memory so far: Tessera's JVM %s resident (heap in use now %s), "
+                    + "PyTorch's process %s resident", mib(peakResidentBytes()), mib(heapInUse()),
+                    mib(torch.peakResidentBytes())));
             return line;
         }
     }
