@@ -103,57 +103,6 @@ final class FloatLoops {
         }
     }
 
-    /**
-     * {@code out = x.permute(permutation)} written in C order: output axis d is input axis
-     * {@code permutation[d]}. The innermost output axis is one strided run of the input (a
-     * contiguous one when the last axis stays last, as in attention's head split). ND4J's
-     * assign of the permuted view took about 1 ns per element on gpt-text's [16, 128, 8, 32].
-     */
-    static void permute(INDArray x, INDArray out, int[] permutation) {
-        FloatBuffer in = view(x);
-        FloatBuffer y = view(out);
-        int rank = permutation.length;
-        long[] inShape = x.shape();
-        int[] inStrides = new int[rank];
-        int stride = 1;
-        for (int d = rank - 1; d >= 0; d--) {
-            inStrides[d] = stride;
-            stride *= (int) inShape[d];
-        }
-        int[] dims = new int[rank];
-        int[] strides = new int[rank];
-        for (int d = 0; d < rank; d++) {
-            dims[d] = (int) inShape[permutation[d]];
-            strides[d] = inStrides[permutation[d]];
-        }
-        int n = length(out);
-        if (rank == 0) {
-            y.put(0, in.get(0));
-            return;
-        }
-        if (n == 0) {
-            return;
-        }
-        int inner = dims[rank - 1];
-        int innerStride = strides[rank - 1];
-        int[] index = new int[rank];
-        int source = 0;
-        for (int target = 0; target < n; target += inner) {
-            for (int j = 0, from = source; j < inner; j++, from += innerStride) {
-                y.put(target + j, in.get(from));
-            }
-            // Advance the outer index (axes 0 .. rank - 2) like an odometer.
-            for (int d = rank - 2; d >= 0; d--) {
-                source += strides[d];
-                if (++index[d] < dims[d]) {
-                    break;
-                }
-                source -= strides[d] * dims[d];
-                index[d] = 0;
-            }
-        }
-    }
-
     private static int length(INDArray a) {
         return Math.toIntExact(a.length());
     }

@@ -37,10 +37,10 @@ final class LinearAlgebraKernels {
     }
 
     /**
-     * Column sums. F32: one Java pass over the rows into double sums, rounded once (a gemm with a
-     * row of ones, as F64 does, took 1.3 ms for [2048, 256] in a gpt-text step, a Java pass about
-     * 0.3). F64: one gemm with a row of ones, since ND4J's reduction along axis 0 is many times
-     * slower.
+     * Column sums. F32: one Java pass over the rows into double sums, rounded once (gpt-text's 22
+     * column sums per step took 28 ms with the gemm below, 13 ms with the pass, KernelProfile on
+     * the actor executor). F64: one gemm with a row of ones, since ND4J's reduction along axis 0
+     * is many times slower.
      */
     private static Kernel sumRows(Op op) {
         Shape shape = op.input(0).shape();

@@ -126,20 +126,4 @@ class FloatLoopsTest {
             assertEquals(x.sum(0).getDouble(j), out.getFloat(j), 1e-5 * (1 + Math.abs(sum)), "column " + j + " against ND4J");
         }
     }
-
-    @Test
-    void shouldPermuteAsNd4jDoesForEveryPermutationOfFourAxes() {
-        INDArray x = random(10, 3, 4, 5, 6);
-        int[][] permutations = {{0, 1, 2, 3}, {0, 2, 1, 3}, {0, 1, 3, 2}, {3, 2, 1, 0}, {1, 3, 0, 2}, {2, 0, 3, 1}};
-        for (int[] permutation : permutations) {
-            INDArray expected = x.permute(permutation).dup('c');
-            INDArray out = Nd4j.create(DataType.FLOAT, expected.shape());
-            FloatLoops.permute(x, out, permutation);
-            assertBitwiseEqual(expected, out);
-        }
-        INDArray matrix = offsetView(11);
-        INDArray transposed = Nd4j.create(DataType.FLOAT, COLUMNS, ROWS);
-        FloatLoops.permute(matrix, transposed, new int[] {1, 0});
-        assertBitwiseEqual(matrix.transpose().dup('c'), transposed);
-    }
 }
