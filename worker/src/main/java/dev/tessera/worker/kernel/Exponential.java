@@ -3,9 +3,10 @@ package dev.tessera.worker.kernel;
 import java.math.BigDecimal;
 
 /**
- * {@code e^x} in double for the exp-bound F32 kernels (softmax, GELU, cross-entropy), faster than
- * {@code Math.exp} on the build machine (see docs/performance.md) and within 1e-15 relative of
- * it ({@code ExponentialTest}). The reduction is {@code x = (64 m + j) ln 2 / 64 + r} with
+ * {@code e^x} in double for the exp-bound F32 kernels (softmax, GELU, cross-entropy), within
+ * 1e-15 relative of {@code Math.exp} ({@code ExponentialTest}). On the build machine (one thread,
+ * CPU time) a GELU loop over 2M floats took 5.6-7 ns per element with it against 10-11 with
+ * {@code Math.exp}; a loop of nothing but exponentials gained less (12.8-14 against 14.2-14.3 ns). The reduction is {@code x = (64 m + j) ln 2 / 64 + r} with
  * |r| <= ln 2 / 128, so {@code e^x = 2^m 2^(j/64) e^r}: 2^(j/64) from a table of 64 doubles, e^r
  * from a degree-5 polynomial (truncation below 4e-17), 2^m added into the exponent bits. The
  * chain of dependent operations is short, so a loop overlaps several elements. An F32 kernel that
@@ -17,7 +18,7 @@ final class Exponential {
     private static final int TABLE_SIZE = 1 << TABLE_BITS;
     private static final double[] TWO_TO_J_OVER_64 = new double[TABLE_SIZE];
     private static final double SIXTY_FOUR_OVER_LN2 = TABLE_SIZE / Math.log(2);
-    /** ln 2 / 64 split so that {@code k * LN2_HIGH} is exact for the k of the fast range (|k| < 2^17). */
+    /** ln 2 / 64 split so that {@code k * LN2_OVER_64_HIGH} is exact for the k of the fast range (|k| < 2^17). */
     private static final double LN2_OVER_64_HIGH;
     private static final double LN2_OVER_64_LOW;
     /** 1.5 * 2^52: adding it rounds a double of magnitude below 2^51 to an integer held in the low bits. */
@@ -30,7 +31,7 @@ final class Exponential {
             TWO_TO_J_OVER_64[j] = StrictMath.pow(2, j / (double) TABLE_SIZE);
         }
         double ln2Over64 = Math.log(2) / TABLE_SIZE;
-        // The high part keeps 32 significant bits, so k * LN2_OVER_64_HIGH is exact.
+        // The high part keeps 24 significant bits, so k * LN2_OVER_64_HIGH is exact for |k| < 2^29.
         LN2_OVER_64_HIGH = Double.longBitsToDouble(Double.doubleToRawLongBits(ln2Over64) & 0xFFFFFFFFE0000000L);
         LN2_OVER_64_LOW = new BigDecimal("0.010830424696249145459644251897784008876").subtract(
                 new BigDecimal(LN2_OVER_64_HIGH)).doubleValue();
