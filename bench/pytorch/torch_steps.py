@@ -10,6 +10,7 @@ line, so the repeats of Tessera and PyTorch can alternate in one run:
   losses N     N training steps; answers the N losses (to check both sides compute the same thing)
   steps N      N training steps; answers the nanoseconds they took (time.perf_counter_ns around
                the loop, so the pipe is not timed) and the last loss
+  peak         answers this process's peak resident set size in bytes (getrusage's ru_maxrss)
 
 The model is PyTorch's eager default: nn.Linear, nn.LayerNorm, nn.Embedding,
 F.scaled_dot_product_attention (causal), nn.GELU(approximate="tanh"), F.cross_entropy,
@@ -18,6 +19,7 @@ clip_grad_norm_; the same architecture as examples/oracle/pytorch_oracle.py, in 
 Batches are cycled from memory, so PyTorch pays nothing for data.
 """
 
+import resource
 import sys
 import time
 from pathlib import Path
@@ -200,6 +202,8 @@ def main():
             for _ in range(int(args[0])):
                 loss = training.step()
             answer = f"{time.perf_counter_ns() - start} {loss.item():.7g}"
+        elif command == "peak":
+            answer = str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
         elif command == "quit":
             break
         else:

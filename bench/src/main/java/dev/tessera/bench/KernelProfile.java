@@ -3,6 +3,7 @@ package dev.tessera.bench;
 import dev.tessera.autodiff.TrainingGraph;
 import dev.tessera.graph.Op;
 import dev.tessera.graph.OpDef;
+import dev.tessera.ops.MatMul;
 import dev.tessera.worker.kernel.Kernel;
 import dev.tessera.worker.kernel.KernelRegistry;
 import java.util.HashMap;
@@ -27,10 +28,19 @@ final class KernelProfile {
         for (Op op : graph.ops()) {
             Class<? extends OpDef> type = op.def().getClass();
             if (seen.add(type)) {
-                timed.register((Class) type, (def, o) -> timed(((Op) o).def().type(), standard.create((Op) o)));
+                timed.register((Class) type, (def, o) -> timed(key((Op) o), standard.create((Op) o)));
             }
         }
         return timed;
+    }
+
+    /** The op type, and for a matrix product its stored shapes and transpose flags. */
+    private static String key(Op op) {
+        if (op.def() instanceof MatMul mm) {
+            return "matmul " + op.input(0).shape() + (mm.transposeA() ? "T" : "") + " " + op.input(1).shape()
+                    + (mm.transposeB() ? "T" : "");
+        }
+        return op.def().type();
     }
 
     private Kernel timed(String type, Kernel kernel) {
@@ -56,9 +66,9 @@ final class KernelProfile {
         long total = nanosAndCalls.values().stream().mapToLong(slot -> slot[0]).sum();
         nanosAndCalls.entrySet().stream()
                 .sorted((a, b) -> Long.compare(b.getValue()[0], a.getValue()[0]))
-                .forEach(e -> sb.append(String.format("  %-28s %8.2f ms/step  %5.1f%%  %5d calls/step%n", e.getKey(),
+                .forEach(e -> sb.append(String.format("  %-44s %8.2f ms/step  %5.1f%%  %5d calls/step%n", e.getKey(),
                         e.getValue()[0] / 1e6 / steps, 100.0 * e.getValue()[0] / total, e.getValue()[1] / steps)));
-        sb.append(String.format("  %-28s %8.2f ms/step%n", "all kernels", total / 1e6 / steps));
+        sb.append(String.format("  %-44s %8.2f ms/step%n", "all kernels", total / 1e6 / steps));
         return sb.toString();
     }
 }

@@ -1,11 +1,14 @@
 package dev.tessera.bench;
 
 import dev.tessera.tensor.HostTensor;
+import dev.tessera.worker.actors.ActorExecutorOptions;
 import dev.tessera.worker.actors.ParallelExecutor;
 import dev.tessera.worker.exec.ComputeThreads;
 import dev.tessera.worker.exec.StepResult;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryUsage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -13,6 +16,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.stream.Stream;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -40,8 +44,10 @@ public final class PyTorchBenchmark {
     }
 
     public static void main(String[] args) throws IOException {
+        boolean profile = Arrays.asList(args).contains("--profile");
+        args = Arrays.stream(args).filter(a -> !a.equals("--profile")).toArray(String[]::new);
         if (args.length < 1) {
-            System.err.println("usage: PyTorchBenchmark PYTHON [threads] [repeats] [models] [text file]");
+            System.err.println("usage: PyTorchBenchmark PYTHON [threads] [repeats] [models] [text file] [--profile]");
             System.exit(2);
         }
         String python = args[0];
@@ -65,6 +71,9 @@ public final class PyTorchBenchmark {
                             + "'; choose from mlp, gpt-addition, gpt-text");
                 };
                 summary.add(compare(workload, torch, exports.resolve(model), repeats));
+                if (profile) {
+                    profile(workload, 2 * stepsPerRepeat(model));
+                }
             }
         } finally {
             try (Stream<Path> files = Files.walk(exports)) {
@@ -101,7 +110,31 @@ public final class PyTorchBenchmark {
                     + "%.2f (ratio of medians %.2f)", workload.name(), tesseraRate, torchRate, ratio,
                     tesseraRate / torchRate);
             System.out.println(line);
+            // Resident memory covers the heap and ND4J's off-heap buffers alike.
+            System.out.println(String.format("  peak memory so far: Tessera's JVM %s resident (heap in use now %s), "
+                    + "PyTorch's process %s resident", mib(peakResidentBytes()), mib(heapInUse()),
+                    mib(torch.peakResidentBytes())));
             return line;
+        }
+    }
+
+    /**
+     * After the timed repeats, so the timers cannot disturb them: {@code steps} more steps on a
+     * fresh actor executor whose kernels sum their wall time per op type (matrix products per
+     * shape), beside the whole step's time.
+     */
+    private static void profile(PyTorchWorkload workload, int steps) {
+        KernelProfile profile = new KernelProfile();
+        ActorExecutorOptions options = new ActorExecutorOptions(1, ActorExecutorOptions.DEFAULT_SOURCE_QUOTA, false,
+                profile.registry(workload.graph()), Optional.empty(), Map.of());
+        try (ParallelExecutor tessera = ParallelExecutor.onOneDevice(workload.graph(), 1, options)) {
+            TesseraTimer timer = new TesseraTimer(tessera, workload);
+            timer.nanos(steps);
+            profile.reset();
+            long nanos = timer.nanos(steps);
+            System.out.print("Where a Tessera " + workload.name() + " step spends its time on the actor executor ("
+                    + steps + " steps, kernel wall time by op type):\n" + profile.report(steps));
+            System.out.printf("  %-44s %8.2f ms/step%n", "whole step", nanos / 1e6 / steps);
         }
     }
 
@@ -112,6 +145,29 @@ public final class PyTorchBenchmark {
             case "gpt-addition" -> 50;
             default -> 5;
         };
+    }
+
+    /** This JVM's peak resident set size (VmHWM of /proc/self/status), in bytes; -1 where there is none. */
+    private static long peakResidentBytes() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+        return -1;
+    }
+
+    private static long heapInUse() {
+        MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
+        return heap.getUsed();
+    }
+
+    private static String mib(long bytes) {
+        return bytes < 0 ? "unknown" : String.format("%.0f MiB", bytes / 1048576.0);
     }
 
     private static double samplesPerSecond(PyTorchWorkload workload, double millisPerStep) {

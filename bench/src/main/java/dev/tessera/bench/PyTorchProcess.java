@@ -62,6 +62,11 @@ final class PyTorchProcess implements AutoCloseable {
         return Long.parseLong(ask("steps " + steps).split(" ")[0]);
     }
 
+    /** The PyTorch process's peak resident set size so far, in bytes. */
+    long peakResidentBytes() {
+        return Long.parseLong(ask("peak"));
+    }
+
     private String ask(String command) {
         commands.println(command);
         try {

@@ -59,7 +59,7 @@ final class CrossEntropyKernels {
                 }
                 double sum = 0;
                 for (int j = 0; j < vocabulary; j++) {
-                    double e = Math.exp(logits.get(base + j) - max);
+                    double e = Exponential.exp(logits.get(base + j) - max);
                     probabilities.set(base + j, e);
                     sum += e;
                 }

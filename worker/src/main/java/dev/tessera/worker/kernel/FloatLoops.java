@@ -1,6 +1,7 @@
 package dev.tessera.worker.kernel;
 
 import java.nio.FloatBuffer;
+import java.util.Arrays;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -9,7 +10,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * (1 ND4J thread) ND4J's native pairwise and scalar ops took 8 to 12 ns per element at the sizes
  * of the example models (an in-place add of 784 x 256 floats: 2.5 ms), a Java loop about 0.3 ns.
  * Each loop computes exactly what the ND4J op computes in F32 (one rounding per float operation),
- * so results do not change. Callers use them when {@link #applies} holds and keep the ND4J op for
+ * so results do not change (except {@link #columnSums}, which sums in double and so is more exact
+ * than the F32 gemm it replaces). Callers use them when {@link #applies} holds and keep the ND4J op for
  * F64 and strided views.
  */
 final class FloatLoops {
@@ -81,6 +83,23 @@ final class FloatLoops {
         FloatBuffer y = view(out);
         for (int i = 0, n = length(out); i < n; i++) {
             y.put(i, in.get(i) > 0f ? g.get(i) : 0f);
+        }
+    }
+
+    /** {@code out[j] = sum over rows of x[r, j]}, summed in double in {@code sums} (one per column) and rounded once. */
+    static void columnSums(INDArray x, INDArray out, double[] sums) {
+        FloatBuffer in = view(x);
+        FloatBuffer y = view(out);
+        int columns = sums.length;
+        Arrays.fill(sums, 0);
+        int n = length(x);
+        for (int row = 0; row < n; row += columns) {
+            for (int j = 0; j < columns; j++) {
+                sums[j] += in.get(row + j);
+            }
+        }
+        for (int j = 0; j < columns; j++) {
+            y.put(j, (float) sums[j]);
         }
     }
 

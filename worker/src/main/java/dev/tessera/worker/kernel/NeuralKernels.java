@@ -6,6 +6,8 @@ import dev.tessera.ops.EmbeddingGrad;
 import dev.tessera.ops.EmbeddingShard;
 import dev.tessera.ops.Softmax;
 import dev.tessera.ops.SoftmaxGrad;
+import java.nio.FloatBuffer;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -36,7 +38,16 @@ final class NeuralKernels {
         int cols = op.input(0).shape().dim(-1);
         boolean causal = def.causal();
         double scale = def.scale();
+        double[] row = new double[cols];
         return (in, out, ctx) -> {
+            if (in[0].dataType() == DataType.FLOAT && out[0].dataType() == DataType.FLOAT) {
+                INDArray x = RawBuffers.readable(in[0]);
+                INDArray y = RawBuffers.writable(out[0]);
+                softmaxFloats(FloatLoops.view(x), FloatLoops.view(y), Math.toIntExact(x.length() / cols), row, causal,
+                        scale);
+                RawBuffers.commit(y, out[0]);
+                return;
+            }
             Elements x = Elements.read(in[0]);
             INDArray target = RawBuffers.writable(out[0]);
             Elements y = Elements.of(target);
@@ -50,7 +61,7 @@ final class NeuralKernels {
                 }
                 double sum = 0;
                 for (int j = 0; j < visible; j++) {
-                    double e = Math.exp(scale * (x.get(base + j) - max));
+                    double e = Exponential.exp(scale * (x.get(base + j) - max));
                     y.set(base + j, e);
                     sum += e;
                 }
@@ -66,9 +77,45 @@ final class NeuralKernels {
         };
     }
 
+    /**
+     * The F32 softmax on the float buffers (a strided input or output goes through a contiguous
+     * copy), in double; the exponentials are kept as doubles in {@code row} for the scaling pass,
+     * so each output is rounded once.
+     */
+    private static void softmaxFloats(FloatBuffer x, FloatBuffer y, int rows, double[] row, boolean causal,
+                                      double scale) {
+        int cols = row.length;
+        for (int r = 0; r < rows; r++) {
+            int base = r * cols;
+            int visible = causal ? r % cols + 1 : cols;
+            double max = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j < visible; j++) {
+                max = Math.max(max, x.get(base + j));
+            }
+            double sum = 0;
+            for (int j = 0; j < visible; j++) {
+                double e = Exponential.exp(scale * (x.get(base + j) - max));
+                row[j] = e;
+                sum += e;
+            }
+            double inverse = 1.0 / sum;
+            for (int j = 0; j < visible; j++) {
+                y.put(base + j, (float) (row[j] * inverse));
+            }
+            for (int j = visible; j < cols; j++) {
+                y.put(base + j, 0f);
+            }
+        }
+    }
+
     /** dx = scale * y * (dy - sum(dy * y)) per row: two passes over each row in Java. */
     private static Kernel softmaxGrad(double scale) {
         return (in, out, ctx) -> {
+            if (FloatLoops.applies(in[0], in[1], out[0])) {
+                softmaxGradFloats(FloatLoops.view(in[0]), FloatLoops.view(in[1]), FloatLoops.view(out[0]),
+                        Math.toIntExact(in[0].size(in[0].rank() - 1)), Math.toIntExact(in[0].length()), scale);
+                return;
+            }
             Elements dy = Elements.read(in[0]);
             Elements y = Elements.read(in[1]);
             INDArray target = RawBuffers.writable(out[0]);
@@ -86,6 +133,19 @@ final class NeuralKernels {
             }
             RawBuffers.commit(target, out[0]);
         };
+    }
+
+    private static void softmaxGradFloats(FloatBuffer dy, FloatBuffer y, FloatBuffer dx, int cols, int length,
+                                          double scale) {
+        for (int row = 0; row < length; row += cols) {
+            double dot = 0;
+            for (int i = row; i < row + cols; i++) {
+                dot += dy.get(i) * (double) y.get(i);
+            }
+            for (int i = row; i < row + cols; i++) {
+                dx.put(i, (float) (scale * y.get(i) * (dy.get(i) - dot)));
+            }
+        }
     }
 
     /** Copies row ids[p] of the table to row p of the output, in Java (a row copy per position). */

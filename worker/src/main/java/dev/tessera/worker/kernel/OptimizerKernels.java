@@ -94,8 +94,10 @@ final class OptimizerKernels {
         double b2 = def.beta2();
         double eps = def.epsilon();
         double wd = def.weightDecay();
-        double c1 = 1 - Math.pow(b1, t);
-        double c2 = 1 - Math.pow(b2, t);
+        // Multiplying by the inverse bias corrections saves two of the three divisions per element;
+        // the result stays within one F32 ulp of dividing (AdamWKernelTest).
+        double inverseC1 = 1 / (1 - Math.pow(b1, t));
+        double inverseC2 = 1 / (1 - Math.pow(b2, t));
         int n = (int) in[0].length();
         if (in[0].dataType() == DataType.FLOAT) {
             FloatBuffer p = floats(in[0]);
@@ -109,7 +111,7 @@ final class OptimizerKernels {
                 m.put(i, (float) mi);
                 v.put(i, (float) vi);
                 double pi = p.get(i);
-                p.put(i, (float) (pi - lr * ((mi / c1) / (Math.sqrt(vi / c2) + eps) + wd * pi)));
+                p.put(i, (float) (pi - lr * (mi * inverseC1 / (Math.sqrt(vi * inverseC2) + eps) + wd * pi)));
             }
         } else {
             DoubleBuffer p = doubles(in[0]);
@@ -123,7 +125,7 @@ final class OptimizerKernels {
                 m.put(i, mi);
                 v.put(i, vi);
                 double pi = p.get(i);
-                p.put(i, pi - lr * ((mi / c1) / (Math.sqrt(vi / c2) + eps) + wd * pi));
+                p.put(i, pi - lr * (mi * inverseC1 / (Math.sqrt(vi * inverseC2) + eps) + wd * pi));
             }
         }
     }

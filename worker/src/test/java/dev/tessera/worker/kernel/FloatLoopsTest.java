@@ -110,4 +110,20 @@ class FloatLoopsTest {
         assertFalse(FloatLoops.applies(Nd4j.create(DataType.FLOAT, 4, 5).transpose()));
         assertTrue(FloatLoops.applies(Nd4j.create(DataType.FLOAT, 4, 5)));
     }
+
+    /** Not bit for bit: the loop sums in double and rounds once, so it is the exact sum rounded (checked against a sum in double). */
+    @Test
+    void shouldSumColumnsAsTheRoundedDoubleSum() {
+        INDArray x = offsetView(9);
+        INDArray out = Nd4j.create(DataType.FLOAT, COLUMNS);
+        FloatLoops.columnSums(x, out, new double[COLUMNS]);
+        for (int j = 0; j < COLUMNS; j++) {
+            double sum = 0;
+            for (int r = 0; r < ROWS; r++) {
+                sum += x.getFloat(r, j);
+            }
+            assertEquals((float) sum, out.getFloat(j), 0.0f, "column " + j);
+            assertEquals(x.sum(0).getDouble(j), out.getFloat(j), 1e-5 * (1 + Math.abs(sum)), "column " + j + " against ND4J");
+        }
+    }
 }
