@@ -16,7 +16,6 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.stream.Stream;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -125,8 +124,7 @@ public final class PyTorchBenchmark {
      */
     private static void profile(PyTorchWorkload workload, int steps) {
         KernelProfile profile = new KernelProfile();
-        ActorExecutorOptions options = new ActorExecutorOptions(1, ActorExecutorOptions.DEFAULT_SOURCE_QUOTA, false,
-                profile.registry(workload.graph()), Optional.empty(), Map.of());
+        ActorExecutorOptions options = ActorExecutorOptions.defaults().withKernels(profile.registry(workload.graph()));
         try (ParallelExecutor tessera = ParallelExecutor.onOneDevice(workload.graph(), 1, options)) {
             TesseraTimer timer = new TesseraTimer(tessera, workload);
             timer.nanos(steps);

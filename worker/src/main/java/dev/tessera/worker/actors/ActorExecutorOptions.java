@@ -71,6 +71,11 @@ public record ActorExecutorOptions(int registerQuota, int sourceQuota, boolean t
         return new ActorExecutorOptions(registerQuota, sourceQuota, value, kernels, schedule, stageOfOp, gradientBucketBytes);
     }
 
+    /** These options with {@code value}'s kernels (e.g. a profiling registry) instead of the standard ones. */
+    public ActorExecutorOptions withKernels(KernelRegistry value) {
+        return new ActorExecutorOptions(registerQuota, sourceQuota, trace, value, schedule, stageOfOp, gradientBucketBytes);
+    }
+
     /** These options with every device following {@code value}'s order; null for none (dataflow). */
     public ActorExecutorOptions withSchedule(PipelineSchedule value) {
         return withSchedule(value, Map.of());
