@@ -1,6 +1,7 @@
 package dev.tessera.worker.kernel;
 
 import static dev.tessera.worker.kernel.NeuralKernelsTest.floats;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tessera.graph.DType;
@@ -12,6 +13,7 @@ import dev.tessera.ops.LayerNormGradWeight;
 import dev.tessera.tensor.HostTensor;
 import dev.tessera.tensor.Tolerance;
 import java.util.List;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -99,6 +101,75 @@ class LayerNormKernelsTest {
         tolerance.requireClose("dx", tensor(expectedDx, ROWS, N), host(h.value(dx)));
         tolerance.requireClose("dscale", tensor(expectedDscale, N), host(h.value(weights.get(0))));
         tolerance.requireClose("dbias", tensor(expectedDbias, N), host(h.value(weights.get(1))));
+    }
+
+    /**
+     * The F32 kernels copy rows into Java arrays; they must still give exactly the floats of the
+     * double arithmetic written out here over the same float inputs, in the same order.
+     */
+    @Test
+    void shouldGiveTheFloatsOfTheDoubleFormulaOnF32Rows() {
+        GraphHarness h = new GraphHarness(DType.F32);
+        Tensor x = h.input("x", floats(DType.F32, X, ROWS, N));
+        Tensor scale = h.input("scale", floats(DType.F32, SCALE, N));
+        Tensor bias = h.input("bias", floats(DType.F32, BIAS, N));
+        Tensor dy = h.input("dy", floats(DType.F32, DY, ROWS, N));
+        List<Tensor> forward = h.apply(new LayerNorm(EPSILON), x, scale, bias);
+        Tensor dx = h.apply(new LayerNormGradInput(), dy, x, scale, forward.get(1), forward.get(2)).get(0);
+        h.runAll();
+
+        float[] xs = rounded(X);
+        float[] scales = rounded(SCALE);
+        float[] biases = rounded(BIAS);
+        float[] dys = rounded(DY);
+        float[] y = new float[ROWS * N];
+        float[] means = new float[ROWS];
+        float[] rstds = new float[ROWS];
+        float[] gradient = new float[ROWS * N];
+        for (int r = 0; r < ROWS; r++) {
+            double sum = 0;
+            for (int j = 0; j < N; j++) {
+                sum += xs[r * N + j];
+            }
+            double mean = sum / N;
+            double squares = 0;
+            for (int j = 0; j < N; j++) {
+                double d = xs[r * N + j] - mean;
+                squares += d * d;
+            }
+            double rstd = 1.0 / Math.sqrt(squares / N + EPSILON);
+            for (int j = 0; j < N; j++) {
+                y[r * N + j] = (float) ((xs[r * N + j] - mean) * rstd * scales[j] + biases[j]);
+            }
+            means[r] = (float) mean;
+            rstds[r] = (float) rstd;
+            double savedMean = means[r];
+            double savedRstd = rstds[r];
+            double sumG = 0;
+            double sumGXhat = 0;
+            for (int j = 0; j < N; j++) {
+                double g = dys[r * N + j] * (double) scales[j];
+                sumG += g;
+                sumGXhat += g * (xs[r * N + j] - savedMean) * savedRstd;
+            }
+            for (int j = 0; j < N; j++) {
+                double g = dys[r * N + j] * (double) scales[j];
+                double xhat = (xs[r * N + j] - savedMean) * savedRstd;
+                gradient[r * N + j] = (float) (savedRstd * (g - sumG / N - xhat * (sumGXhat / N)));
+            }
+        }
+        assertArrayEquals(y, h.value(forward.get(0)).data().asFloat());
+        assertArrayEquals(means, h.value(forward.get(1)).data().asFloat());
+        assertArrayEquals(rstds, h.value(forward.get(2)).data().asFloat());
+        assertArrayEquals(gradient, h.value(dx).data().asFloat());
+    }
+
+    private static float[] rounded(double[] values) {
+        float[] floats = new float[values.length];
+        for (int i = 0; i < values.length; i++) {
+            floats[i] = (float) values[i];
+        }
+        return floats;
     }
 
     private static double mean(int row) {
