@@ -169,6 +169,7 @@ final class LayerNormKernels {
         float[] dyRow = rows.bias;
         float[] xRow = rows.in;
         float[] result = rows.out;
+        double[] gs = rows.products;
         FloatLoops.view(in[2]).get(0, scale, 0, n);
         int count = Math.toIntExact(in[0].length() / n);
         for (int r = 0; r < count; r++) {
@@ -181,15 +182,15 @@ final class LayerNormKernels {
             double sumGXhat = 0;
             for (int j = 0; j < n; j++) {
                 double g = dyRow[j] * (double) scale[j];
+                gs[j] = g;
                 sumG += g;
                 sumGXhat += g * (xRow[j] - mean) * rstd;
             }
             double meanG = sumG / n;
             double meanGXhat = sumGXhat / n;
             for (int j = 0; j < n; j++) {
-                double g = dyRow[j] * (double) scale[j];
                 double xhat = (xRow[j] - mean) * rstd;
-                result[j] = (float) (rstd * (g - meanG - xhat * meanGXhat));
+                result[j] = (float) (rstd * (gs[j] - meanG - xhat * meanGXhat));
             }
             dx.put(base, result, 0, n);
         }
@@ -206,6 +207,8 @@ final class LayerNormKernels {
         float[] bias;
         float[] in;
         float[] out;
+        /** The input gradient's dy * scale of a row, computed once for both of its passes. */
+        double[] products;
 
         Rows(int n) {
             fit(n);
@@ -218,6 +221,7 @@ final class LayerNormKernels {
                 bias = new float[length];
                 in = new float[length];
                 out = new float[length];
+                products = new double[length];
             }
             return this;
         }
