@@ -166,7 +166,7 @@ final class LayerNormKernels {
         FloatBuffer dx = FloatLoops.view(out[0]);
         int n = rows.n;
         float[] scale = rows.scale;
-        float[] dyRow = rows.bias;
+        float[] dyRow = rows.gradient;
         float[] xRow = rows.in;
         float[] result = rows.out;
         double[] gs = rows.products;
@@ -207,6 +207,8 @@ final class LayerNormKernels {
         float[] bias;
         float[] in;
         float[] out;
+        /** The input gradient's incoming gradient row. */
+        float[] gradient;
         /** The input gradient's dy * scale of a row, computed once for both of its passes. */
         double[] products;
 
@@ -221,6 +223,7 @@ final class LayerNormKernels {
                 bias = new float[length];
                 in = new float[length];
                 out = new float[length];
+                gradient = new float[length];
                 products = new double[length];
             }
             return this;
