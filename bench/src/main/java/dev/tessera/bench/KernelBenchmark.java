@@ -42,13 +42,7 @@ public final class KernelBenchmark {
         Path textFile = Path.of(args.length > 2 ? args[2] : "/usr/share/common-licenses/GPL-3");
         ComputeThreads.set(threads);
         for (String model : models) {
-            PyTorchWorkload workload = switch (model) {
-                case "mlp" -> PyTorchWorkload.mlp(128);
-                case "gpt-addition" -> PyTorchWorkload.gptAddition(64);
-                case "gpt-text" -> PyTorchWorkload.gptText(textFile, 16);
-                default -> throw new IllegalArgumentException("unknown model '" + model
-                        + "'; choose from mlp, gpt-addition, gpt-text");
-            };
+            PyTorchWorkload workload = PyTorchWorkload.named(model, textFile);
             report(workload.name(), workload.graph());
         }
     }

@@ -89,13 +89,7 @@ public final class MatmulBenchmark {
              BufferedReader fromTorch = new BufferedReader(
                      new InputStreamReader(python.getInputStream(), StandardCharsets.UTF_8))) {
             for (String model : models) {
-                PyTorchWorkload workload = switch (model) {
-                    case "mlp" -> PyTorchWorkload.mlp(128);
-                    case "gpt-addition" -> PyTorchWorkload.gptAddition(64);
-                    case "gpt-text" -> PyTorchWorkload.gptText(textFile, 16);
-                    default -> throw new IllegalArgumentException("unknown model '" + model
-                            + "'; choose from mlp, gpt-addition, gpt-text");
-                };
+                PyTorchWorkload workload = PyTorchWorkload.named(model, textFile);
                 report(workload.name(), workload.graph(), toTorch, fromTorch);
             }
         } finally {

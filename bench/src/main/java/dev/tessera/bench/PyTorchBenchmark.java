@@ -62,13 +62,7 @@ public final class PyTorchBenchmark {
         List<String> summary = new ArrayList<>();
         try (PyTorchProcess torch = new PyTorchProcess(python, threads)) {
             for (String model : models) {
-                PyTorchWorkload workload = switch (model) {
-                    case "mlp" -> PyTorchWorkload.mlp(128);
-                    case "gpt-addition" -> PyTorchWorkload.gptAddition(64);
-                    case "gpt-text" -> PyTorchWorkload.gptText(textFile, 16);
-                    default -> throw new IllegalArgumentException("unknown model '" + model
-                            + "'; choose from mlp, gpt-addition, gpt-text");
-                };
+                PyTorchWorkload workload = PyTorchWorkload.named(model, textFile);
                 summary.add(compare(workload, torch, exports.resolve(model), repeats));
                 if (profile) {
                     profile(workload, 2 * stepsPerRepeat(model));

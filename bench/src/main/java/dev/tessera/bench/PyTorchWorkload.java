@@ -45,6 +45,20 @@ record PyTorchWorkload(String name, String description, TrainingGraph graph, Dat
     private static final int SYNTHETIC_IMAGES = 10_000;
 
     /** examples/configs/mlp-fashion.conf: 784-256-128-10 ReLU, Adam lr 1e-3, no weight decay or clipping. */
+    /**
+     * The comparison's model called {@code model} at its benchmark batch size: mlp (128), gpt-addition (64) or
+     * gpt-text (16, trained on {@code textFile}).
+     */
+    static PyTorchWorkload named(String model, Path textFile) {
+        return switch (model) {
+            case "mlp" -> mlp(128);
+            case "gpt-addition" -> gptAddition(64);
+            case "gpt-text" -> gptText(textFile, 16);
+            default -> throw new IllegalArgumentException("unknown model '" + model
+                    + "'; choose from mlp, gpt-addition, gpt-text");
+        };
+    }
+
     static PyTorchWorkload mlp(int batchSize) {
         MlpModel model = new MlpModel(List.of(256, 128), MlpModel.Activation.RELU, Path.of("unused"), 0, 0);
         SplittableRandom random = new SplittableRandom(3);

@@ -32,7 +32,6 @@ import dev.tessera.worker.actors.ActorExecutorOptions;
 import dev.tessera.worker.actors.LogicalShards;
 import dev.tessera.worker.actors.ParallelExecutor;
 import dev.tessera.worker.exec.ForwardInference;
-import dev.tessera.worker.exec.HostTensors;
 import dev.tessera.worker.exec.RegisterUse;
 import dev.tessera.worker.exec.StepResult;
 import dev.tessera.worker.exec.Traffic;
@@ -300,13 +299,8 @@ public final class ProcessJob implements TrainingBackend {
     /** Forward-only evaluation here, with the parameters the workers hold. */
     @Override
     public Inference inference(Model model) {
-        Map<String, HostTensor> now = parameters();
-        for (Tensor p : graph.parameters()) {
-            INDArray buffer = inferenceWeights.computeIfAbsent(p, t -> HostTensors.allocate(t.type()));
-            HostTensors.copyInto(now.get(p.name()), buffer);
-        }
-        return new ForwardInference(model, graph.forward().store(), inferenceWeights, graph.loss().dtype(),
-                options.kernels(), () -> iteration);
+        return ForwardInference.withParameters(model, graph, parameters(), inferenceWeights, options.kernels(),
+                () -> iteration);
     }
 
     /** What each device sent as the workers counted it, and the plan's figure. */

@@ -22,7 +22,6 @@ import dev.tessera.sbp.infer.CostModel;
 import dev.tessera.tensor.HostTensor;
 import dev.tessera.worker.exec.BatchCheck;
 import dev.tessera.worker.exec.ForwardInference;
-import dev.tessera.worker.exec.HostTensors;
 import dev.tessera.worker.exec.KernelException;
 import dev.tessera.worker.exec.NonFiniteException;
 import dev.tessera.worker.exec.ReferenceExecutor;
@@ -247,13 +246,8 @@ public final class ParallelExecutor implements TrainingExecutor {
     /** Forward-only evaluation with the current weights, assembled on the host. */
     @Override
     public Inference inference(Model model) {
-        Map<String, HostTensor> now = parameters();
-        for (Tensor p : graph.parameters()) {
-            INDArray buffer = inferenceWeights.computeIfAbsent(p, t -> HostTensors.allocate(t.type()));
-            HostTensors.copyInto(now.get(p.name()), buffer);
-        }
-        return new ForwardInference(model, graph.forward().store(), inferenceWeights, graph.loss().dtype(),
-                options.kernels(), this::iteration);
+        return ForwardInference.withParameters(model, graph, parameters(), inferenceWeights, options.kernels(),
+                this::iteration);
     }
 
     /**

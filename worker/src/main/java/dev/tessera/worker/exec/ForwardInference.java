@@ -3,6 +3,7 @@ package dev.tessera.worker.exec;
 import dev.tessera.api.Inference;
 import dev.tessera.api.Model;
 import dev.tessera.api.ModelGraph;
+import dev.tessera.autodiff.TrainingGraph;
 import dev.tessera.graph.DType;
 import dev.tessera.graph.Graph;
 import dev.tessera.graph.GraphBuilder;
@@ -49,6 +50,19 @@ public final class ForwardInference implements Inference {
                 parametersByName.put(e.getKey().name(), e.getValue());
             }
         }
+    }
+
+    /**
+     * Evaluation of {@code graph}'s forward with host copies of the logical {@code parameters} (by name), written
+     * into {@code weights}, which keeps one buffer per parameter across calls and is the caller's to close.
+     */
+    public static ForwardInference withParameters(Model model, TrainingGraph graph, Map<String, HostTensor> parameters,
+            Map<Tensor, INDArray> weights, KernelRegistry kernels, LongSupplier iteration) {
+        for (Tensor p : graph.parameters()) {
+            INDArray buffer = weights.computeIfAbsent(p, t -> HostTensors.allocate(t.type()));
+            HostTensors.copyInto(parameters.get(p.name()), buffer);
+        }
+        return new ForwardInference(model, graph.forward().store(), weights, graph.loss().dtype(), kernels, iteration);
     }
 
     @Override
