@@ -88,15 +88,7 @@ class GradientBucketTrainingTest {
         assertTrue(buckets(distributed, bucketed) > 0, "the plan fuses some gradients");
         try (ParallelExecutor virtual = new ParallelExecutor(distributed, 7, ActorExecutorOptions.defaults());
                 ProcessGroup group = new ProcessGroup(distributed, 7, bucketed, processes)) {
-            List<StepResult> expected = virtual.run(data, rates);
-            List<StepResult> actual = group.run(data, rates);
-            for (int t = 0; t < ITERATIONS; t++) {
-                assertEquals(expected.get(t).loss(), actual.get(t).loss(), "loss of iteration " + t);
-                assertEquals(expected.get(t).gradNorm(), actual.get(t).gradNorm(), "gradient norm of iteration " + t);
-            }
-            Tolerance.EXACT.requireClose("parameters after training", virtual.parameters(), group.parameters());
-            Tolerance.EXACT.requireClose("optimizer state after training", virtual.optimizerState(),
-                    group.optimizerState());
+            group.requireTrainsLike(virtual, data, rates);
         }
         try (ParallelExecutor virtual = new ParallelExecutor(distributed, 7, bucketed);
                 ProcessGroup group = new ProcessGroup(distributed, 7, bucketed, processes)) {

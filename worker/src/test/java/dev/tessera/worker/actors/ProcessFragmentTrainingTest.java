@@ -21,7 +21,6 @@ import dev.tessera.sbp.infer.CostModel;
 import dev.tessera.sbp.infer.StageRules;
 import dev.tessera.tensor.HostTensor;
 import dev.tessera.tensor.Tolerance;
-import dev.tessera.worker.exec.StepResult;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -90,15 +89,7 @@ class ProcessFragmentTrainingTest {
                 ProcessGroup group = new ProcessGroup(distributed, 7, options, processes)) {
             Tolerance.EXACT.requireClose("gradients before training", virtual.gradients(data.get(0)),
                     group.gradients(data.get(0)));
-            List<StepResult> expected = virtual.run(data, rates);
-            List<StepResult> actual = group.run(data, rates);
-            for (int t = 0; t < ITERATIONS; t++) {
-                assertEquals(expected.get(t).loss(), actual.get(t).loss(), "loss of iteration " + t);
-                assertEquals(expected.get(t).gradNorm(), actual.get(t).gradNorm(), "gradient norm of iteration " + t);
-            }
-            Tolerance.EXACT.requireClose("parameters after training", virtual.parameters(), group.parameters());
-            Tolerance.EXACT.requireClose("optimizer state after training", virtual.optimizerState(),
-                    group.optimizerState());
+            group.requireTrainsLike(virtual, data, rates);
             assertArrayEquals(virtual.traffic().orElseThrow().sentSinceStart(), group.bytesSent(),
                     "bytes each device sent, gradients run included");
         }

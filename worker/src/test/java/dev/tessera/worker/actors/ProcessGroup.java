@@ -1,5 +1,7 @@
 package dev.tessera.worker.actors;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import dev.tessera.lowering.DistributedTraining;
 import dev.tessera.plan.fragment.PlanFragments;
 import dev.tessera.plan.fragment.ProcessIdentity;
@@ -10,6 +12,7 @@ import dev.tessera.runtime.plan.Device;
 import dev.tessera.runtime.transport.InProcessTransport;
 import dev.tessera.sbp.DeviceId;
 import dev.tessera.tensor.HostTensor;
+import dev.tessera.tensor.Tolerance;
 import dev.tessera.worker.exec.StepResult;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -132,5 +135,21 @@ final class ProcessGroup implements AutoCloseable {
         processes.forEach(ProcessExecutor::close);
         transport.close();
         threads.shutdownNow();
+    }
+
+    /**
+     * Trains {@code data} on {@code virtual} and on these processes and requires the same loss and gradient norm
+     * of every iteration and the same parameters and optimizer state after them, exactly (rtol 0, atol 0).
+     */
+    void requireTrainsLike(ParallelExecutor virtual, List<List<Map<String, HostTensor>>> data, double[] rates) {
+        List<StepResult> expected = virtual.run(data, rates);
+        List<StepResult> actual = run(data, rates);
+        assertEquals(expected.size(), actual.size(), "iterations run");
+        for (int t = 0; t < expected.size(); t++) {
+            assertEquals(expected.get(t).loss(), actual.get(t).loss(), "loss of iteration " + t);
+            assertEquals(expected.get(t).gradNorm(), actual.get(t).gradNorm(), "gradient norm of iteration " + t);
+        }
+        Tolerance.EXACT.requireClose("parameters after training", virtual.parameters(), parameters());
+        Tolerance.EXACT.requireClose("optimizer state after training", virtual.optimizerState(), optimizerState());
     }
 }
