@@ -50,6 +50,8 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
     private final ActorSpec spec;
     private final Device device;
     private final ActorAction action;
+    /** Whether the action lends its output payloads ({@link ActorAction#lendsPayloads}). */
+    private final boolean lends;
     private final ActorRef<JobMessage> job;
     /** Filled by the job before it sends Start, so read only after a message arrived. */
     private final List<ActorRef<ActorMessage>> peers;
@@ -155,8 +157,9 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
         currentRegisters = new int[outputCount];
         ActorRef<ActorMessage> self = context.getSelf();
         executor = task -> self.tell(new RunTask(task));
+        lends = action.lendsPayloads();
         try {
-            for (int output = 0; output < outputCount; output++) {
+            for (int output = 0; output < outputCount && !lends; output++) {
                 for (int register = 0; register < outputs[output].quota(); register++) {
                     outputs[output].setPayload(register, action.createPayload(output, register));
                 }
@@ -201,7 +204,7 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
                 }
             } else if (message instanceof Ack ack) {
                 if (outputs[ack.output()].acknowledge(ack.register())) {
-                    memory.freed(device.index(), outputBytes[ack.output()]);
+                    freed(ack.output(), ack.register());
                     if (heldInputRegisters != null) {
                         acknowledgeInput(0, heldInputRegisters[ack.register()]);
                     }
@@ -273,6 +276,9 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
         for (int output = 0; output < outputs.length; output++) {
             int register = outputs[output].acquire();
             memory.taken(device.index(), outputBytes[output]);
+            if (lends && outputs[output].payload(register) == null) {
+                outputs[output].setPayload(register, action.createPayload(output, register));
+            }
             currentRegisters[output] = register;
             currentOutputs[output] = outputs[output].payload(register);
         }
@@ -330,7 +336,7 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
                 heldInputRegisters[register] = inputs[0].headRegister();
             }
             if (registers.publish(register)) {
-                memory.freed(device.index(), outputBytes[output]);
+                freed(output, register);
                 if (heldInputRegisters != null) {
                     acknowledgeInput(0, heldInputRegisters[register]);
                 }
@@ -351,6 +357,18 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
             int next = cursor.advance();
             if (next >= 0 && next != spec.id()) {
                 send(next, Turn.INSTANCE);
+            }
+        }
+    }
+
+    /** A register of {@code output} is free: count it, and give a lent payload back to the action. */
+    private void freed(int output, int register) {
+        memory.freed(device.index(), outputBytes[output]);
+        if (lends) {
+            Object payload = outputs[output].payload(register);
+            outputs[output].setPayload(register, null);
+            if (payload != null) {
+                action.returnPayload(output, payload);
             }
         }
     }

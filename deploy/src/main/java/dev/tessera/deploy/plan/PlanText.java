@@ -116,18 +116,54 @@ public final class PlanText {
         gradientBuckets(plan, s);
 
         List<DeviceTotals> devices = DeviceTotals.of(plan);
-        s.append("\nper device and iteration (memory without buffer reuse, an upper bound):\n");
-        s.append(String.format(Locale.ROOT, "  %-7s %12s %12s %12s %12s %12s %12s %12s%n", "device", "parameters",
-                "optimizer", "gradients", "activations", "memory", "GFLOP", "sent"));
+        Map<String, long[]> registers = registers(plan);
+        s.append("\nper device and iteration (memory without buffer reuse, an upper bound; registers: the "
+                + "execution plan's activations and their gradients, one buffer each, and reused: with compute "
+                + "outputs sharing buffers by liveness as the runtime does, one iteration simulated):\n");
+        s.append(String.format(Locale.ROOT, "  %-7s %12s %12s %12s %12s %12s %12s %12s %12s %12s%n", "device",
+                "parameters", "optimizer", "gradients", "activations", "memory", "registers", "reused", "GFLOP",
+                "sent"));
         List<DeviceTotals> shown = devices.size() <= DEVICE_ROWS ? devices : devices.subList(0, DEVICE_ROWS);
         for (DeviceTotals d : shown) {
-            s.append(row(d));
+            s.append(row(d, registers));
         }
         if (shown.size() < devices.size()) {
             s.append("  ... ").append(devices.size() - shown.size()).append(" more (--json lists every device); busiest:\n");
-            s.append(row(devices.stream().max((a, b) -> Double.compare(a.memoryBytes(), b.memoryBytes())).orElseThrow()));
+            s.append(row(devices.stream().max((a, b) -> Double.compare(a.memoryBytes(), b.memoryBytes())).orElseThrow(),
+                    registers));
         }
         return s.toString();
+    }
+
+    /**
+     * Per device ({@code node:device}), the register memory of the execution plan the runtime runs:
+     * one buffer per register, and with the compute outputs' registers sharing buffers by liveness
+     * as the worker's register pools do (simulated over one iteration, {@link PlanMemory#withReuse};
+     * -1 when the simulation could not finish).
+     */
+    private static Map<String, long[]> registers(ParallelPlan plan) {
+        PlanProto compiled = executionPlan(plan);
+        long[] without = PlanMemory.allocatedRegisterBytes(compiled);
+        java.util.Optional<long[]> with = PlanMemory.withReuse(compiled);
+        Map<String, long[]> out = new java.util.HashMap<>();
+        for (int d = 0; d < without.length; d++) {
+            DeviceProto device = compiled.getDevices(d);
+            out.put(device.getNode() + ":" + device.getDevice(),
+                    new long[] {without[d], with.isPresent() ? with.get()[d] : -1});
+        }
+        return out;
+    }
+
+    /** The plan the runtime compiles for this layout, with its schedule when there is one. */
+    private static PlanProto executionPlan(ParallelPlan plan) {
+        DistributedTraining distributed = PhysicalLowering.lower(plan.graph(), plan.assignment());
+        ActorExecutorOptions options = ActorExecutorOptions.defaults()
+                .withGradientBucketBytes(plan.settings().gradientBucketBytes());
+        if (plan.settings().schedule().isPresent()) {
+            PipelineSetup pipeline = PipelineSetup.of(plan, distributed);
+            options = options.withSchedule(pipeline.schedule().orElseThrow(), pipeline.stageOfOp());
+        }
+        return ParallelExecutor.compile(distributed, options, true);
     }
 
     /**
@@ -186,10 +222,12 @@ public final class PlanText {
         });
     }
 
-    private static String row(DeviceTotals d) {
-        return String.format(Locale.ROOT, "  %-7s %12s %12s %12s %12s %12s %12.3f %12s%n", d.device(), bytes(d.parameterBytes()),
-                bytes(d.optimizerStateBytes()), bytes(d.gradientBytes()), bytes(d.activationBytes()), bytes(d.memoryBytes()),
-                d.flops() / 1e9, bytes(d.sentBytes()));
+    private static String row(DeviceTotals d, Map<String, long[]> registers) {
+        long[] r = registers.getOrDefault(d.device().toString(), new long[] {-1, -1});
+        return String.format(Locale.ROOT, "  %-7s %12s %12s %12s %12s %12s %12s %12s %12.3f %12s%n", d.device(),
+                bytes(d.parameterBytes()), bytes(d.optimizerStateBytes()), bytes(d.gradientBytes()),
+                bytes(d.activationBytes()), bytes(d.memoryBytes()), r[0] < 0 ? "n/a" : bytes(r[0]),
+                r[1] < 0 ? "n/a" : bytes(r[1]), d.flops() / 1e9, bytes(d.sentBytes()));
     }
 
     /** The steps' kinds, e.g. {@code all-reduce on data} or {@code send/recv p0 -> p1}. */

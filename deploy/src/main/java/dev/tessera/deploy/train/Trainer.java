@@ -379,18 +379,22 @@ public final class Trainer {
      * same). The two agree (a test trains every layout family and checks it); a difference
      * would be a bug in the plan compiler or the runtime.
      */
-    /** Per device, the register bytes in use at most (measured) and allocated by the plan; noted once. */
+    /**
+     * Per device, the register bytes in use at most (measured), the register buffers it held (reused
+     * by liveness) and the plan's figure without reuse; noted once.
+     */
     private List<Map<String, Object>> registers(RegisterUse use) {
         List<Map<String, Object>> devices = new ArrayList<>();
-        StringBuilder note = new StringBuilder("registers per device (in use at most / allocated by the plan):");
+        StringBuilder note = new StringBuilder("registers per device (in use at most / held / the plan without reuse):");
         for (int d = 0; d < use.devices().size(); d++) {
             Map<String, Object> device = new LinkedHashMap<>();
             device.put("device", use.devices().get(d));
             device.put("peak_in_use", use.peakInUse()[d]);
+            device.put("held", use.held()[d]);
             device.put("allocated", use.allocated()[d]);
             devices.add(device);
-            note.append(String.format(java.util.Locale.ROOT, " %s %.2f / %.2f MiB", use.devices().get(d),
-                    use.peakInUse()[d] / MIB, use.allocated()[d] / MIB));
+            note.append(String.format(java.util.Locale.ROOT, " %s %.2f / %.2f / %.2f MiB", use.devices().get(d),
+                    use.peakInUse()[d] / MIB, use.held()[d] / MIB, use.allocated()[d] / MIB));
         }
         progress.note(note.toString());
         return devices;

@@ -250,7 +250,9 @@ class TrainerTest {
         assertEquals(2, registers.size(), summary.toString());
         for (Map<String, Object> device : registers) {
             long peak = ((Number) device.get("peak_in_use")).longValue();
-            assertTrue(peak > 0 && peak <= ((Number) device.get("allocated")).longValue(), device.toString());
+            long held = ((Number) device.get("held")).longValue();
+            assertTrue(peak > 0 && peak <= held && held <= ((Number) device.get("allocated")).longValue(),
+                    device.toString());
         }
 
         List<List<Object>> expected = trainLines(one).stream().map(l -> List.of(l.get("loss"), l.get("grad_norm"))).toList();

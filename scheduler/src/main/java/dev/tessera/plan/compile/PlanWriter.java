@@ -53,7 +53,8 @@ final class PlanWriter {
             Tensor holds = actor.outputTensors.get(o);
             proto.addOutputs(OutputProto.newBuilder().setQuota(actor.quotas.get(o))
                     .setTensor(holds == null ? "" : holds.name())
-                    .setBytes(holds == null ? 0 : holds.shape().size() * holds.dtype().bytes()));
+                    .setBytes(holds == null ? 0 : holds.shape().size() * holds.dtype().bytes())
+                    .setPayloadType(holds == null ? "" : holds.type().toString()));
         }
         actor.after.forEach(proto::addControlPredecessors);
         actor.afterPreviousIteration.forEach(proto::addIterationPredecessors);

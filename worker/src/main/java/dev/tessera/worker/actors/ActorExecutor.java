@@ -1,5 +1,7 @@
 package dev.tessera.worker.actors;
 
+import dev.tessera.runtime.plan.OutputSpec;
+import dev.tessera.runtime.plan.ActorSpec;
 import dev.tessera.autodiff.TrainingGraph;
 import dev.tessera.graph.ParameterInit;
 import dev.tessera.graph.Tensor;
@@ -56,6 +58,8 @@ final class ActorExecutor implements AutoCloseable {
     private final TrainingGraph graph;
     private final ActorExecutorOptions options;
     private final Map<Tensor, INDArray> persistent = new LinkedHashMap<>();
+    /** The activation buffers of each device, lent to the registers alive at a time. */
+    private final RegisterPools pools = new RegisterPools();
     private final Set<Tensor> accumulators = new HashSet<>();
     /**
      * How long one side of a collective's message waits for the other before the run fails: long
@@ -154,7 +158,7 @@ final class ActorExecutor implements AutoCloseable {
         }
         PlanFragment fragment = PlanFragments.cut(compiled, process).get(0);
         ProcessIdentity self = new ProcessIdentity(compiled.getJobId(), compiled.getPlanVersion(), 0, devices);
-        return new PlanBinding(graph, persistent, accumulators, run, options.kernels(), transport, sentBytes)
+        return new PlanBinding(graph, persistent, accumulators, run, options.kernels(), transport, sentBytes, pools)
                 .bind(fragment, self, null);
     }
 
@@ -168,7 +172,7 @@ final class ActorExecutor implements AutoCloseable {
             sentBytes = new SentBytes(fragment.getPlanDevicesCount());
             runtime = new ActorRuntime(new CountingTransfer(sentBytes));
         }
-        return new PlanBinding(graph, persistent, accumulators, run, options.kernels(), process.transport(), sentBytes)
+        return new PlanBinding(graph, persistent, accumulators, run, options.kernels(), process.transport(), sentBytes, pools)
                 .bind(fragment, process.self(), new RemoteEdges(!withUpdate, process.deliveryTimeout()));
     }
 
@@ -212,6 +216,26 @@ final class ActorExecutor implements AutoCloseable {
     /** Per device of the plan, the most register bytes in use at once over every run so far. */
     long[] peakRegisterBytes() {
         return peakRegisterBytes.clone();
+    }
+
+    /**
+     * Per device of the plan, the register bytes it holds: the buffers of its {@link RegisterPool}
+     * (lent to the compute actors' registers that are alive at a time, so reused by liveness) and
+     * the registers of its other actors (sources, receives, collectives, transfers), one buffer
+     * per register as the plan allocates them. Covers every run so far.
+     */
+    long[] heldRegisterBytes() {
+        long[] held = new long[training.plan().devices().size()];
+        for (ActorSpec actor : training.plan().actors()) {
+            ActorAction action = training.actions().get(actor.id());
+            if (action == null || !action.lendsPayloads()) {
+                for (OutputSpec output : actor.outputs()) {
+                    held[actor.device()] += output.quota() * output.bytes();
+                }
+            }
+        }
+        pools.createdBytes().forEach((device, bytes) -> held[device] += bytes);
+        return held;
     }
 
     /** The trace of the last run, when the options ask for tracing. */
@@ -400,6 +424,7 @@ final class ActorExecutor implements AutoCloseable {
                 }
             });
         }
+        pools.close();
         persistent.values().forEach(INDArray::close);
         persistent.clear();
         if (transport != null) {

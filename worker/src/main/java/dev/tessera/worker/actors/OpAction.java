@@ -47,7 +47,7 @@ final class OpAction implements ActorAction {
     private final INDArray learningRate;
     private final INDArray optimizerStep;
     private final INDArray[] zeroAtIterationStart;
-    private final RegisterBuffers buffers = new RegisterBuffers();
+    private final RegisterPool pool;
 
     /**
      * @param slots per input of {@code op}: the index of the actor input (register) it reads, or
@@ -57,11 +57,12 @@ final class OpAction implements ActorAction {
      *     for the output of a reshape folded away, the reshape's root input, viewed in the input's shape
      */
     OpAction(Op op, int[] slots, Tensor[] reads, Kernel kernel, Map<Tensor, INDArray> persistent,
-             Set<Tensor> accumulators, RunState run) {
+             Set<Tensor> accumulators, RunState run, RegisterPool pool) {
         this.op = op;
         this.slots = slots;
         this.kernel = kernel;
         this.run = run;
+        this.pool = pool;
         this.update = op.phase() == Phase.UPDATE;
         inputs = new INDArray[slots.length];
         outputs = new INDArray[op.outputs().size()];
@@ -94,10 +95,21 @@ final class OpAction implements ActorAction {
         zeroAtIterationStart = zeroed.toArray(INDArray[]::new);
     }
 
+    /** Output buffers come from the device's {@link RegisterPool}, lent to a register while it is alive. */
+    @Override
+    public boolean lendsPayloads() {
+        return true;
+    }
+
     @Override
     public Object createPayload(int output, int register) {
         // Outputs past the op's own are ordering tokens without payload.
-        return output < outputs.length ? buffers.get(output, register, op.output(output).type()) : null;
+        return output < outputs.length ? pool.take(op.output(output).type()) : null;
+    }
+
+    @Override
+    public void returnPayload(int output, Object payload) {
+        pool.giveBack(op.output(output).type(), (INDArray) payload);
     }
 
     @Override
@@ -183,6 +195,6 @@ final class OpAction implements ActorAction {
     }
 
     void close() {
-        buffers.close();
+        // the output buffers belong to the device's pool, which the executor closes
     }
 }

@@ -162,7 +162,7 @@ public final class ParallelExecutor implements TrainingExecutor {
     @Override
     public Optional<RegisterUse> registerUse() {
         List<String> devices = physical.plan().devices().stream().map(Device::name).toList();
-        return Optional.of(new RegisterUse(devices, physical.peakRegisterBytes(),
+        return Optional.of(new RegisterUse(devices, physical.peakRegisterBytes(), physical.heldRegisterBytes(),
                 PlanMemory.allocatedRegisterBytes(physical.compiledPlan())));
     }
 

@@ -66,6 +66,7 @@ final class PlanBinding {
     private final KernelRegistry kernels;
     private final Transport transport;
     private final SentBytes sentBytes;
+    private final RegisterPools pools;
     private final Map<String, Op> opsByName = new HashMap<>();
     /** Of the plan being bound: the collective groups of each gradient bucket, in bucket order. */
     private Map<Integer, List<CollectiveGroup>> bucketGroups = Map.of();
@@ -87,7 +88,7 @@ final class PlanBinding {
      *     read and that are missing (e.g. gradient accumulators) are allocated here
      */
     PlanBinding(TrainingGraph graph, Map<Tensor, INDArray> persistent, Set<Tensor> accumulators, RunState run,
-                KernelRegistry kernels, Transport transport, SentBytes sentBytes) {
+                KernelRegistry kernels, Transport transport, SentBytes sentBytes, RegisterPools pools) {
         this.graph = graph;
         this.persistent = persistent;
         this.accumulators = accumulators;
@@ -95,6 +96,7 @@ final class PlanBinding {
         this.kernels = kernels;
         this.transport = transport;
         this.sentBytes = sentBytes;
+        this.pools = pools;
         graph.ops().forEach(op -> opsByName.put(op.name(), op));
     }
 
@@ -348,7 +350,8 @@ final class PlanBinding {
                 persistent.computeIfAbsent(input, t -> HostTensors.allocate(t.type()));
             }
         }
-        OpAction action = new OpAction(op, slots, reads, kernels.create(op), persistent, accumulators, run);
+        OpAction action = new OpAction(op, slots, reads, kernels.create(op), persistent, accumulators, run,
+                pools.on(actor.getDevice()));
         INDArray[] buffers = new INDArray[slots.length];
         for (int k = 0; k < slots.length; k++) {
             buffers[k] = slots[k] == OpAction.PERSISTENT ? persistent.get(reads[k]) : null;

@@ -184,7 +184,7 @@ class PlanBindingTest {
         PlanFragment whole = PlanFragments.cut(compiled, Map.of(0, 0, 1, 0)).get(0);
         Map<Tensor, INDArray> persistent = new HashMap<>();
         PlanBinding binding = new PlanBinding(graph, persistent, Set.of(), new RunState(), KernelRegistry.standard(),
-                null, null);
+                null, null, new RegisterPools());
 
         InvalidFragmentException otherJob = assertThrows(InvalidFragmentException.class, () -> binding.bind(whole,
                 new ProcessIdentity("another-job", compiled.getPlanVersion(), 0, List.of(FIRST, SECOND)), null));
