@@ -78,7 +78,7 @@ class ProcessFragmentsOverAeronTest {
     void shouldTrainAsOsProcessesBitForBitLikeOnVirtualDevices(ProcessFragmentTrainingTest.Layout layout,
             ProcessFragmentTrainingTest.Schedule schedule, int processes, long bucketBytes) throws Exception {
         Map<String, Integer> stageOfOp = new LinkedHashMap<>();
-        DistributedTraining distributed = ProcessFragmentTrainingTest.layout(layout, stageOfOp);
+        DistributedTraining distributed = ProcessFragmentTrainingTest.layout(layout, schedule, stageOfOp);
         ActorExecutorOptions options = ProcessFragmentTrainingTest.options(layout, schedule, distributed, stageOfOp)
                 .withGradientBucketBytes(bucketBytes);
         Path shared = root.resolve("shared-driver");
@@ -136,7 +136,8 @@ class ProcessFragmentsOverAeronTest {
     void shouldFailThePeerOfAKilledProcessWithinSecondsNamingIt() throws Exception {
         ProcessFragmentTrainingTest.Layout layout = ProcessFragmentTrainingTest.Layout.MLP_DATA_PARALLEL;
         Map<String, Integer> stageOfOp = new LinkedHashMap<>();
-        DistributedTraining distributed = ProcessFragmentTrainingTest.layout(layout, stageOfOp);
+        DistributedTraining distributed = ProcessFragmentTrainingTest.layout(layout,
+                ProcessFragmentTrainingTest.Schedule.NONE, stageOfOp);
         ActorExecutorOptions options = ActorExecutorOptions.defaults();
         Path shared = root.resolve("shared-driver");
         List<ProcessAssignment> assignments = assignments(distributed, options, 2, layout + " NONE", shared, 100_000);
