@@ -74,7 +74,8 @@ class ProcessFragmentsOverAeronTest {
 
     @ParameterizedTest(name = "{0}, {1}, {2} processes, gradient buckets of {3} bytes")
     @CsvSource({"MLP_TWO_BY_TWO, NONE, 4, 0", "GPT_FOUR_STAGES, ZB_H1, 2, 0",
-        "GPT_TWO_DATA_PARALLEL_STAGES, ONE_F_ONE_B, 4, 0", "MLP_DATA_PARALLEL, NONE, 4, 65536"})
+        "GPT_TWO_DATA_PARALLEL_STAGES, ONE_F_ONE_B, 4, 0", "MLP_DATA_PARALLEL, NONE, 4, 65536",
+        "GPT_TWO_STAGES_PER_DEVICE, ZB_V, 2, 0"})
     void shouldTrainAsOsProcessesBitForBitLikeOnVirtualDevices(ProcessFragmentTrainingTest.Layout layout,
             ProcessFragmentTrainingTest.Schedule schedule, int processes, long bucketBytes) throws Exception {
         Map<String, Integer> stageOfOp = new LinkedHashMap<>();
