@@ -41,7 +41,7 @@ public final class FragmentWorkerProcess {
             ProcessFragmentTrainingTest.Layout layout = ProcessFragmentTrainingTest.Layout.valueOf(graph[0]);
             ProcessFragmentTrainingTest.Schedule schedule = ProcessFragmentTrainingTest.Schedule.valueOf(graph[1]);
             Map<String, Integer> stageOfOp = new LinkedHashMap<>();
-            DistributedTraining distributed = ProcessFragmentTrainingTest.layout(layout, stageOfOp);
+            DistributedTraining distributed = ProcessFragmentTrainingTest.layout(layout, schedule, stageOfOp);
             boolean gpt = layout.name().startsWith("GPT");
             int gptBatch = gpt ? distributed.logical().forward().store().tensor("tokens").shape().dim(0) : 0;
             // the batches of at most 3 iterations, trained over and over for longer runs

@@ -80,7 +80,8 @@ class GradientBucketTrainingTest {
     @ValueSource(ints = {2, 4})
     void shouldTrainAsProcessesWithBucketsBitForBitLikeVirtualDevicesWithout(int processes) {
         DistributedTraining distributed = ProcessFragmentTrainingTest.layout(
-                ProcessFragmentTrainingTest.Layout.MLP_DATA_PARALLEL, new LinkedHashMap<>());
+                ProcessFragmentTrainingTest.Layout.MLP_DATA_PARALLEL, ProcessFragmentTrainingTest.Schedule.NONE,
+                new LinkedHashMap<>());
         List<List<Map<String, HostTensor>>> data = batches(false, ITERATIONS,
                 ProcessFragmentTrainingTest.MICRO_BATCHES, 42);
         double[] rates = learningRates(ITERATIONS);

@@ -50,11 +50,18 @@ class ProcessFragmentTrainingTest {
     /** A layout of the virtual-device tests, with the pipeline schedule it follows (none: dataflow). */
     enum Layout {
         MLP_DATA_PARALLEL, MLP_TENSOR_PARALLEL, MLP_TWO_BY_TWO, MLP_SHARDED_STATE, GPT_VOCABULARY_PARALLEL,
-        MLP_THREE_STAGES, GPT_FOUR_STAGES, GPT_TWO_DATA_PARALLEL_STAGES
+        MLP_THREE_STAGES, GPT_FOUR_STAGES, GPT_TWO_DATA_PARALLEL_STAGES,
+        /** The GPT stack's four stages, two per device, where the schedule's chunked placement puts them. */
+        GPT_TWO_STAGES_PER_DEVICE
     }
 
+    /** A schedule family, built from the number of pipeline devices and of micro-batches. */
     enum Schedule {
-        NONE(null), ONE_F_ONE_B(Schedules::oneFOneB), ZB_H1(Schedules::zbH1), GPIPE(Schedules::gpipe);
+        NONE(null), ONE_F_ONE_B(Schedules::oneFOneB), ZB_H1(Schedules::zbH1), GPIPE(Schedules::gpipe),
+        ONE_F_ONE_B_TWO_BP(Schedules::oneFOneBTwoBp),
+        ONE_F_ONE_B_TWO_BP_WEIGHTS_AT_END(Schedules::oneFOneBTwoBpWeightsAtEnd), ZB_H2(Schedules::zbH2),
+        INTERLEAVED_ONE_F_ONE_B((devices, microBatches) -> Schedules.interleavedOneFOneB(devices, microBatches, 2)),
+        ZB_V(Schedules::zbV);
 
         final BiFunction<Integer, Integer, PipelineSchedule> build;
 
@@ -73,14 +80,23 @@ class ProcessFragmentTrainingTest {
         "MLP_THREE_STAGES, ONE_F_ONE_B, 2", "MLP_THREE_STAGES, ZB_H1, 3",
         "GPT_FOUR_STAGES, ONE_F_ONE_B, 2", "GPT_FOUR_STAGES, ONE_F_ONE_B, 4",
         "GPT_FOUR_STAGES, ZB_H1, 2", "GPT_FOUR_STAGES, ZB_H1, 4", "GPT_FOUR_STAGES, GPIPE, 4",
-        "GPT_TWO_DATA_PARALLEL_STAGES, ONE_F_ONE_B, 2", "GPT_TWO_DATA_PARALLEL_STAGES, ZB_H1, 4"})
+        "GPT_TWO_DATA_PARALLEL_STAGES, ONE_F_ONE_B, 2", "GPT_TWO_DATA_PARALLEL_STAGES, ZB_H1, 4",
+        "GPT_FOUR_STAGES, ONE_F_ONE_B_TWO_BP, 2", "GPT_FOUR_STAGES, ONE_F_ONE_B_TWO_BP, 4",
+        "GPT_FOUR_STAGES, ONE_F_ONE_B_TWO_BP_WEIGHTS_AT_END, 2", "GPT_FOUR_STAGES, ONE_F_ONE_B_TWO_BP_WEIGHTS_AT_END, 4",
+        "GPT_FOUR_STAGES, ZB_H2, 2", "GPT_FOUR_STAGES, ZB_H2, 4", "MLP_THREE_STAGES, ZB_H2, 3",
+        "GPT_TWO_STAGES_PER_DEVICE, INTERLEAVED_ONE_F_ONE_B, 2", "GPT_TWO_STAGES_PER_DEVICE, ZB_V, 2",
+        "GPT_TWO_DATA_PARALLEL_STAGES, ZB_H2, 2", "GPT_TWO_DATA_PARALLEL_STAGES, ZB_H2, 4"})
     void shouldTrainEveryLayoutAsSeveralProcessesBitForBitLikeOnVirtualDevices(Layout layout, Schedule schedule,
             int processes) {
         boolean gpt = layout.name().startsWith("GPT");
         Map<String, Integer> stageOfOp = new LinkedHashMap<>();
-        DistributedTraining distributed = layout(layout, stageOfOp);
+        DistributedTraining distributed = layout(layout, schedule, stageOfOp);
         int devices = distributed.devices().size();
-        assertEquals(layout == Layout.MLP_THREE_STAGES ? 3 : 4, devices);
+        assertEquals(switch (layout) {
+            case MLP_THREE_STAGES -> 3;
+            case GPT_TWO_STAGES_PER_DEVICE -> 2;
+            default -> 4;
+        }, devices);
         ActorExecutorOptions options = options(layout, schedule, distributed, stageOfOp);
         int gptBatch = gpt ? distributed.logical().forward().store().tensor("tokens").shape().dim(0) : 0;
         List<List<Map<String, HostTensor>>> data = batches(gpt, ITERATIONS, MICRO_BATCHES, 42, gptBatch);
@@ -95,7 +111,8 @@ class ProcessFragmentTrainingTest {
         }
     }
 
-    static DistributedTraining layout(Layout layout, Map<String, Integer> stageOfOp) {
+    /** {@code layout}'s devices and placements; {@code stageOfOp} receives each op's stage where the layout names them. */
+    static DistributedTraining layout(Layout layout, Schedule schedule, Map<String, Integer> stageOfOp) {
         return switch (layout) {
             case MLP_DATA_PARALLEL -> hinted(TrainingModels.mlp(MICRO_BATCHES, adamW(), 0.5), Placement.onNode(0, 4),
                     Map.of("x", split(0), "labels", split(0)));
@@ -115,6 +132,9 @@ class ProcessFragmentTrainingTest {
             case GPT_FOUR_STAGES -> stages(TrainingModels.gpt(MICRO_BATCHES, adamW(), 1.0),
                     Map.of("block0.", 1, "block1.", 2, "ln_final.", 3, "head.", 3));
             case GPT_TWO_DATA_PARALLEL_STAGES -> dataParallelStages(stageOfOp);
+            case GPT_TWO_STAGES_PER_DEVICE -> PipelineScheduleTrainingTest.chunks(
+                    TrainingModels.gpt(MICRO_BATCHES, adamW(), 1.0), pipeline(layout, schedule),
+                    Map.of("block0.", 1, "block1.", 2, "ln_final.", 3, "head.", 3), stageOfOp);
         };
     }
 
@@ -125,8 +145,16 @@ class ProcessFragmentTrainingTest {
         if (schedule.build == null) {
             return options;
         }
-        int stages = layout == Layout.GPT_TWO_DATA_PARALLEL_STAGES ? 2 : distributed.devices().size();
-        return options.withSchedule(schedule.build.apply(stages, MICRO_BATCHES), stageOfOp);
+        int pipelineDevices = layout == Layout.GPT_TWO_DATA_PARALLEL_STAGES ? 2 : distributed.devices().size();
+        return options.withSchedule(schedule.build.apply(pipelineDevices, MICRO_BATCHES), stageOfOp);
+    }
+
+    /** The schedule a layout of chunked stages is placed by (it decides which device holds which stage). */
+    private static PipelineSchedule pipeline(Layout layout, Schedule schedule) {
+        if (schedule.build == null) {
+            throw new IllegalArgumentException(layout + " places its stages by a chunked schedule, not " + schedule);
+        }
+        return schedule.build.apply(2, MICRO_BATCHES);
     }
 
     private static NdSbp split(int axis) {

@@ -74,11 +74,12 @@ class ProcessFragmentsOverAeronTest {
 
     @ParameterizedTest(name = "{0}, {1}, {2} processes, gradient buckets of {3} bytes")
     @CsvSource({"MLP_TWO_BY_TWO, NONE, 4, 0", "GPT_FOUR_STAGES, ZB_H1, 2, 0",
-        "GPT_TWO_DATA_PARALLEL_STAGES, ONE_F_ONE_B, 4, 0", "MLP_DATA_PARALLEL, NONE, 4, 65536"})
+        "GPT_TWO_DATA_PARALLEL_STAGES, ONE_F_ONE_B, 4, 0", "MLP_DATA_PARALLEL, NONE, 4, 65536",
+        "GPT_TWO_STAGES_PER_DEVICE, ZB_V, 2, 0"})
     void shouldTrainAsOsProcessesBitForBitLikeOnVirtualDevices(ProcessFragmentTrainingTest.Layout layout,
             ProcessFragmentTrainingTest.Schedule schedule, int processes, long bucketBytes) throws Exception {
         Map<String, Integer> stageOfOp = new LinkedHashMap<>();
-        DistributedTraining distributed = ProcessFragmentTrainingTest.layout(layout, stageOfOp);
+        DistributedTraining distributed = ProcessFragmentTrainingTest.layout(layout, schedule, stageOfOp);
         ActorExecutorOptions options = ProcessFragmentTrainingTest.options(layout, schedule, distributed, stageOfOp)
                 .withGradientBucketBytes(bucketBytes);
         Path shared = root.resolve("shared-driver");
@@ -136,7 +137,8 @@ class ProcessFragmentsOverAeronTest {
     void shouldFailThePeerOfAKilledProcessWithinSecondsNamingIt() throws Exception {
         ProcessFragmentTrainingTest.Layout layout = ProcessFragmentTrainingTest.Layout.MLP_DATA_PARALLEL;
         Map<String, Integer> stageOfOp = new LinkedHashMap<>();
-        DistributedTraining distributed = ProcessFragmentTrainingTest.layout(layout, stageOfOp);
+        DistributedTraining distributed = ProcessFragmentTrainingTest.layout(layout,
+                ProcessFragmentTrainingTest.Schedule.NONE, stageOfOp);
         ActorExecutorOptions options = ActorExecutorOptions.defaults();
         Path shared = root.resolve("shared-driver");
         List<ProcessAssignment> assignments = assignments(distributed, options, 2, layout + " NONE", shared, 100_000);
