@@ -12,7 +12,9 @@ import java.util.List;
 
 /**
  * {@code accumulator += gradient}: sums a parameter's gradient over the micro-batches of an
- * iteration. Runs in the W phase; the executor zeroes accumulators when an iteration starts.
+ * iteration. Runs in the W phase. At an iteration's first micro-batch it writes {@code 0 +
+ * gradient} without reading the accumulator, so nothing has to zero the accumulator before (with
+ * one micro-batch the accumulation is a single pass that copies the gradient).
  */
 public record AccumulateGrad() implements OpDef {
 

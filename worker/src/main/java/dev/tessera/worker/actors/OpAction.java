@@ -1,5 +1,6 @@
 package dev.tessera.worker.actors;
 
+import dev.tessera.autodiff.AccumulateGrad;
 import dev.tessera.graph.Op;
 import dev.tessera.graph.Phase;
 import dev.tessera.graph.Tensor;
@@ -24,8 +25,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * {@code KernelContext(iteration, microBatch)}. The runtime makes every actor act once per
  * micro-batch; an update op (phase U) works only at the last micro-batch of an iteration, with
  * {@code KernelContext(iteration, 0)} like the reference, and fills its learning-rate and
- * optimizer-step inputs from the run's schedule first. An op that accumulates into a gradient
- * accumulator zeroes it at micro-batch 0, where the reference zeroes every accumulator.
+ * optimizer-step inputs from the run's schedule first. An op other than {@link AccumulateGrad}
+ * that writes a gradient accumulator zeroes it at micro-batch 0, as the reference does; an
+ * AccumulateGrad overwrites it at micro-batch 0 itself.
  */
 final class OpAction implements ActorAction {
     /** Slots of op inputs that are not registers, see the constructor. */
@@ -80,7 +82,8 @@ final class OpAction implements ActorAction {
                 case PERSISTENT -> {
                     bound[k] = viewed ? view(persistent.get(reads[k]), viewShapes[k])
                             : persistent.get(input);
-                    if (!update && accumulators.contains(input) && op.def().mutatedInputs().contains(k)) {
+                    if (!update && accumulators.contains(input) && op.def().mutatedInputs().contains(k)
+                            && !(op.def() instanceof AccumulateGrad)) {
                         zeroed.add(bound[k]);
                     }
                 }

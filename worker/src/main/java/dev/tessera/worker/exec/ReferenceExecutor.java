@@ -2,6 +2,7 @@ package dev.tessera.worker.exec;
 
 import dev.tessera.api.Inference;
 import dev.tessera.api.Model;
+import dev.tessera.autodiff.AccumulateGrad;
 import dev.tessera.autodiff.TrainingGraph;
 import dev.tessera.graph.Op;
 import dev.tessera.graph.ParameterInit;
@@ -10,11 +11,13 @@ import dev.tessera.graph.TensorKind;
 import dev.tessera.tensor.HostTensor;
 import dev.tessera.worker.kernel.KernelContext;
 import dev.tessera.worker.kernel.KernelRegistry;
-import java.util.HashMap;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -37,6 +40,7 @@ public final class ReferenceExecutor implements TrainingExecutor {
     private final Program norm;
     /** The update ops after the norm (clipping, the optimizer steps): they run only with a finite norm. */
     private final Program apply;
+    private final Set<Tensor> overwrittenAtFirstMicroBatch;
     private long iteration;
 
     public ReferenceExecutor(TrainingGraph graph, long seed) {
@@ -55,6 +59,7 @@ public final class ReferenceExecutor implements TrainingExecutor {
         int normEnd = normEnd(graph);
         this.norm = Program.compile(updateOps.subList(0, normEnd), buffers, kernels);
         this.apply = Program.compile(updateOps.subList(normEnd, updateOps.size()), buffers, kernels);
+        this.overwrittenAtFirstMicroBatch = accumulatedByTheirOp(graph);
     }
 
     /**
@@ -223,13 +228,28 @@ public final class ReferenceExecutor implements TrainingExecutor {
         return total / microBatches.size();
     }
 
+    /**
+     * Zeroes the accumulators no {@link AccumulateGrad} writes; one that does overwrites its
+     * accumulator at micro-batch 0 itself (one pass instead of zeroing and adding).
+     */
     private void zeroAccumulators() {
         for (Tensor p : graph.parameters()) {
             Tensor acc = graph.accumulator(p);
-            if (acc != null) {
+            if (acc != null && !overwrittenAtFirstMicroBatch.contains(acc)) {
                 buffers.get(acc).assign(0);
             }
         }
+    }
+
+    /** The accumulators an {@link AccumulateGrad} of the backward ops writes. */
+    private static Set<Tensor> accumulatedByTheirOp(TrainingGraph graph) {
+        Set<Tensor> written = new HashSet<>();
+        for (Op op : graph.backwardOps()) {
+            if (op.def() instanceof AccumulateGrad) {
+                written.add(op.input(0));
+            }
+        }
+        return written;
     }
 
     private void feed(Map<String, HostTensor> batch) {

@@ -43,6 +43,15 @@ final class FloatLoops {
         }
     }
 
+    /** {@code out = 0 + a}: a copy, except that a negative zero becomes a positive one, as adding into zeros gives. */
+    static void addToZero(INDArray a, INDArray out) {
+        FloatBuffer x = view(a);
+        FloatBuffer z = view(out);
+        for (int i = 0, n = length(out); i < n; i++) {
+            z.put(i, 0f + x.get(i));
+        }
+    }
+
     /** {@code a *= factor}, the factor rounded to F32 first as ND4J's scalar op on an F32 array does. */
     static void scale(INDArray a, double factor) {
         FloatBuffer x = view(a);

@@ -22,18 +22,33 @@ final class OptimizerKernels {
 
     static void register(KernelRegistry r) {
         r.register(GradientSeed.class, (def, op) -> (in, out, ctx) -> out[0].assign(def.value()));
-        r.register(AccumulateGrad.class, (def, op) -> (in, out, ctx) -> {
-            if (FloatLoops.applies(in[0], in[1])) {
-                FloatLoops.add(in[0], in[1], in[0]);
-            } else {
-                in[0].addi(in[1]);
-            }
-        });
+        r.register(AccumulateGrad.class, (def, op) -> (in, out, ctx) -> accumulate(in[0], in[1], ctx.microBatch() == 0));
         r.register(SquaredNorm.class, (def, op) -> (in, out, ctx) -> out[0].assign(sumOfSquares(in[0])));
         r.register(GlobalNorm.class, (def, op) -> (in, out, ctx) -> out[0].assign(globalNorm(in)));
         r.register(ClipByNorm.class, (def, op) -> (in, out, ctx) -> clip(def.maxNorm(), in[0], in[1].getDouble(0)));
         r.register(SgdUpdate.class, (def, op) -> (in, out, ctx) -> sgd(def, in));
         r.register(AdamWUpdate.class, (def, op) -> (in, out, ctx) -> adamw(def, in));
+    }
+
+    /**
+     * {@code accumulator += gradient}; at an iteration's first micro-batch {@code accumulator = 0 +
+     * gradient}, without reading the accumulator: the floats an add into a zeroed accumulator gives
+     * (a negative zero becomes a positive one), in one pass instead of a zeroing pass and an add.
+     * So the executors leave an accumulator written by this kernel as the last iteration left it.
+     */
+    static void accumulate(INDArray accumulator, INDArray gradient, boolean firstMicroBatch) {
+        if (FloatLoops.applies(accumulator, gradient)) {
+            if (firstMicroBatch) {
+                FloatLoops.addToZero(gradient, accumulator);
+            } else {
+                FloatLoops.add(accumulator, gradient, accumulator);
+            }
+        } else {
+            if (firstMicroBatch) {
+                accumulator.assign(0);
+            }
+            accumulator.addi(gradient);
+        }
     }
 
     private static double globalNorm(INDArray[] squaredNorms) {
