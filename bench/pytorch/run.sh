@@ -25,6 +25,9 @@ if ! "$VENV/bin/python" -c 'import torch, numpy' 2>/dev/null; then
 fi
 
 ./mvnw -B -q -pl bench -am package -DskipTests
-exec java -Xmx4g \
+# The JVM flags of every Tessera JVM (the Vector API module, ND4J's and Aeron's opens), defined once in the parent pom.
+jvm_flags="$(sed -n 's:.*<tessera.jvm.flags>\(.*\)</tessera.jvm.flags>.*:\1:p' pom.xml | head -n 1)"
+# shellcheck disable=SC2086 # the flags are a space-separated list by design
+exec java $jvm_flags -Xmx4g \
   -cp "bench/target/tessera-bench-0.1.0-SNAPSHOT.jar:$(cat bench/target/bench.classpath)" \
   dev.tessera.bench.PyTorchBenchmark "$VENV/bin/python" "$@"

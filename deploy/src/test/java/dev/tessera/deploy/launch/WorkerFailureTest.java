@@ -76,7 +76,7 @@ class WorkerFailureTest {
         List<String> command = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
                 .toString(), "-cp", System.getProperty("java.class.path")));
         command.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
-                .filter(a -> a.startsWith("--add-opens") || a.startsWith("-Dorg.bytedeco")).toList());
+                .filter(a -> a.startsWith("--add-opens") || a.startsWith("--add-modules") || a.startsWith("-Dorg.bytedeco")).toList());
         command.addAll(List.of(Main.class.getName(), "train", config.toString(), "--run-dir", run.toString()));
         command.addAll(LONG_RUN);
         Process coordinator = new ProcessBuilder(command).redirectErrorStream(true)

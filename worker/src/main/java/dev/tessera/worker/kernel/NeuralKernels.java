@@ -7,6 +7,9 @@ import dev.tessera.ops.EmbeddingShard;
 import dev.tessera.ops.Softmax;
 import dev.tessera.ops.SoftmaxGrad;
 import java.nio.FloatBuffer;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -15,12 +18,16 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * {@link LayerNormKernels}, the fused cross-entropy in {@link CrossEntropyKernels}.
  */
 final class NeuralKernels {
+    /** Lane i holds i: compared with a row's remaining length it masks the lanes past the row's end. */
+    private static final FloatVector LANE_INDEX = FloatVector.fromArray(FloatVectors.SPECIES,
+            new float[] {0, 1, 2, 3, 4, 5, 6, 7}, 0);
+
     private NeuralKernels() {
     }
 
     static void register(KernelRegistry r) {
         r.register(Softmax.class, NeuralKernels::softmax);
-        r.register(SoftmaxGrad.class, (def, op) -> softmaxGrad(def.scale()));
+        r.register(SoftmaxGrad.class, NeuralKernels::softmaxGrad);
         r.register(Embedding.class, NeuralKernels::embedding);
         r.register(EmbeddingGrad.class, NeuralKernels::embeddingGrad);
         r.register(EmbeddingShard.class, NeuralKernels::embeddingShard);
@@ -38,13 +45,13 @@ final class NeuralKernels {
         int cols = op.input(0).shape().dim(-1);
         boolean causal = def.causal();
         double scale = def.scale();
-        double[] row = new double[cols];
+        RowBlocks blocks = new RowBlocks(cols);
         return (in, out, ctx) -> {
             if (in[0].dataType() == DataType.FLOAT && out[0].dataType() == DataType.FLOAT) {
                 INDArray x = RawBuffers.readable(in[0]);
                 INDArray y = RawBuffers.writable(out[0]);
-                softmaxFloats(FloatLoops.view(x), FloatLoops.view(y), Math.toIntExact(x.length() / cols), row, causal,
-                        scale);
+                softmaxFloats(FloatLoops.view(x), FloatLoops.view(y), Math.toIntExact(x.length() / cols), causal,
+                        (float) scale, blocks);
                 RawBuffers.commit(y, out[0]);
                 return;
             }
@@ -79,41 +86,88 @@ final class NeuralKernels {
 
     /**
      * The F32 softmax on the float buffers (a strided input or output goes through a contiguous
-     * copy), in double; the exponentials are kept as doubles in {@code row} for the scaling pass,
-     * so each output is rounded once.
+     * copy), in float on the Vector API: whole rows are copied into the heap arrays a block at a
+     * time, and each row's maximum, exponentials and sum run over vectors, the lanes past the
+     * row's visible end masked out. The sum is taken in double, lane by lane
+     * ({@link FloatVectors#sum}), so it does not depend on the machine.
      */
-    private static void softmaxFloats(FloatBuffer x, FloatBuffer y, int rows, double[] row, boolean causal,
-                                      double scale) {
-        int cols = row.length;
-        for (int r = 0; r < rows; r++) {
-            int base = r * cols;
-            int visible = causal ? r % cols + 1 : cols;
-            double max = Double.NEGATIVE_INFINITY;
-            for (int j = 0; j < visible; j++) {
-                max = Math.max(max, x.get(base + j));
+    private static void softmaxFloats(FloatBuffer x, FloatBuffer y, int rows, boolean causal, float scale,
+                                      RowBlocks blocks) {
+        int cols = blocks.cols;
+        for (int first = 0; first < rows; first += blocks.rows) {
+            int count = Math.min(blocks.rows, rows - first);
+            x.get(first * cols, blocks.in, 0, count * cols);
+            for (int r = 0; r < count; r++) {
+                int visible = causal ? (first + r) % cols + 1 : cols;
+                softmaxRow(blocks, r * cols, visible, scale);
             }
-            double sum = 0;
-            for (int j = 0; j < visible; j++) {
-                double e = Exponential.exp(scale * (x.get(base + j) - max));
-                row[j] = e;
-                sum += e;
+            y.put(first * cols, blocks.out, 0, count * cols);
+        }
+    }
+
+    private static void softmaxRow(RowBlocks blocks, int base, int visible, float scale) {
+        float[] in = blocks.in;
+        float[] out = blocks.out;
+        FloatVector max = FloatVector.broadcast(FloatVectors.SPECIES, Float.NEGATIVE_INFINITY);
+        for (int j = 0; j < visible; j += FloatVectors.LANES) {
+            FloatVector v = FloatVector.fromArray(FloatVectors.SPECIES, in, base + j);
+            max = max.max(j + FloatVectors.LANES > visible ? v.blend(Float.NEGATIVE_INFINITY, past(j, visible)) : v);
+        }
+        float rowMax = max.reduceLanes(VectorOperators.MAX);
+        FloatVector sums = FloatVector.zero(FloatVectors.SPECIES);
+        for (int j = 0; j < visible; j += FloatVectors.LANES) {
+            FloatVector e = FloatVectors.exp(FloatVector.fromArray(FloatVectors.SPECIES, in, base + j).sub(rowMax).mul(scale));
+            if (j + FloatVectors.LANES > visible) {
+                e = e.blend(0f, past(j, visible));
             }
-            double inverse = 1.0 / sum;
-            for (int j = 0; j < visible; j++) {
-                y.put(base + j, (float) (row[j] * inverse));
-            }
-            for (int j = visible; j < cols; j++) {
-                y.put(base + j, 0f);
-            }
+            e.intoArray(out, base + j);
+            sums = sums.add(e);
+        }
+        float inverse = (float) (1.0 / FloatVectors.sum(sums, blocks.lanes));
+        // A row's last vector may run into the next row's outputs, which are written after it.
+        for (int j = 0; j < visible; j += FloatVectors.LANES) {
+            FloatVector.fromArray(FloatVectors.SPECIES, out, base + j).mul(inverse).intoArray(out, base + j);
+        }
+        for (int j = visible; j < blocks.cols; j++) {
+            out[base + j] = 0f;
+        }
+    }
+
+    /** The lanes of the vector at row index j that lie at or past {@code end}. */
+    private static VectorMask<Float> past(int j, int end) {
+        return LANE_INDEX.compare(VectorOperators.GE, (float) (end - j));
+    }
+
+    /**
+     * A row kernel's heap arrays: as many whole rows as fit in a block (at least one), plus a
+     * vector of slack so that a row's last vector never reads or writes past the arrays.
+     */
+    private static final class RowBlocks {
+        final int cols;
+        final int rows;
+        final float[] in;
+        final float[] other;
+        final float[] out;
+        final float[] lanes = new float[FloatVectors.LANES];
+
+        RowBlocks(int cols) {
+            this.cols = cols;
+            this.rows = Math.max(1, FloatVectors.BLOCK / cols);
+            int size = rows * cols + FloatVectors.LANES;
+            in = new float[size];
+            other = new float[size];
+            out = new float[size];
         }
     }
 
     /** dx = scale * y * (dy - sum(dy * y)) per row: two passes over each row in Java. */
-    private static Kernel softmaxGrad(double scale) {
+    private static Kernel softmaxGrad(SoftmaxGrad def, Op op) {
+        double scale = def.scale();
+        RowBlocks blocks = new RowBlocks(op.input(0).shape().dim(-1));
         return (in, out, ctx) -> {
-            if (FloatLoops.applies(in[0], in[1], out[0])) {
+            if (FloatLoops.applies(in[0], in[1], out[0]) && in[0].size(in[0].rank() - 1) == blocks.cols) {
                 softmaxGradFloats(FloatLoops.view(in[0]), FloatLoops.view(in[1]), FloatLoops.view(out[0]),
-                        Math.toIntExact(in[0].size(in[0].rank() - 1)), Math.toIntExact(in[0].length()), scale);
+                        Math.toIntExact(in[0].length() / blocks.cols), (float) scale, blocks);
                 return;
             }
             Elements dy = Elements.read(in[0]);
@@ -135,16 +189,32 @@ final class NeuralKernels {
         };
     }
 
-    private static void softmaxGradFloats(FloatBuffer dy, FloatBuffer y, FloatBuffer dx, int cols, int length,
-                                          double scale) {
-        for (int row = 0; row < length; row += cols) {
-            double dot = 0;
-            for (int i = row; i < row + cols; i++) {
-                dot += dy.get(i) * (double) y.get(i);
+    /** The F32 backward in float, rows in blocks as in {@link #softmaxFloats}; the row's dot product summed in double. */
+    private static void softmaxGradFloats(FloatBuffer dy, FloatBuffer y, FloatBuffer dx, int rows, float scale,
+                                          RowBlocks blocks) {
+        int cols = blocks.cols;
+        float[] g = blocks.in;
+        float[] p = blocks.other;
+        float[] out = blocks.out;
+        for (int first = 0; first < rows; first += blocks.rows) {
+            int count = Math.min(blocks.rows, rows - first);
+            dy.get(first * cols, g, 0, count * cols);
+            y.get(first * cols, p, 0, count * cols);
+            for (int base = 0; base < count * cols; base += cols) {
+                FloatVector products = FloatVector.zero(FloatVectors.SPECIES);
+                for (int j = 0; j < cols; j += FloatVectors.LANES) {
+                    FloatVector product = FloatVector.fromArray(FloatVectors.SPECIES, g, base + j)
+                            .mul(FloatVector.fromArray(FloatVectors.SPECIES, p, base + j));
+                    products = products.add(j + FloatVectors.LANES > cols ? product.blend(0f, past(j, cols)) : product);
+                }
+                float dot = (float) FloatVectors.sum(products, blocks.lanes);
+                for (int j = 0; j < cols; j += FloatVectors.LANES) {
+                    FloatVector.fromArray(FloatVectors.SPECIES, p, base + j).mul(scale)
+                            .mul(FloatVector.fromArray(FloatVectors.SPECIES, g, base + j).sub(dot))
+                            .intoArray(out, base + j);
+                }
             }
-            for (int i = row; i < row + cols; i++) {
-                dx.put(i, (float) (scale * y.get(i) * (dy.get(i) - dot)));
-            }
+            dx.put(first * cols, out, 0, count * cols);
         }
     }
 

@@ -27,7 +27,10 @@ final class OptimizerKernels {
         r.register(GlobalNorm.class, (def, op) -> (in, out, ctx) -> out[0].assign(globalNorm(in)));
         r.register(ClipByNorm.class, (def, op) -> (in, out, ctx) -> clip(def.maxNorm(), in[0], in[1].getDouble(0)));
         r.register(SgdUpdate.class, (def, op) -> (in, out, ctx) -> sgd(def, in));
-        r.register(AdamWUpdate.class, (def, op) -> (in, out, ctx) -> adamw(def, in));
+        r.register(AdamWUpdate.class, (def, op) -> {
+            AdamWFloats floats = new AdamWFloats();
+            return (in, out, ctx) -> adamw(def, in, floats);
+        });
     }
 
     /**
@@ -102,32 +105,21 @@ final class OptimizerKernels {
         }
     }
 
-    private static void adamw(AdamWUpdate def, INDArray[] in) {
+    private static void adamw(AdamWUpdate def, INDArray[] in, AdamWFloats floats) {
         double lr = in[4].getDouble(0);
         double t = in[5].getDouble(0);
         double b1 = def.beta1();
         double b2 = def.beta2();
         double eps = def.epsilon();
         double wd = def.weightDecay();
-        // Multiplying by the inverse bias corrections saves two of the three divisions per element;
-        // the result stays within one F32 ulp of dividing (AdamWKernelTest).
+        // Multiplying by the inverse bias corrections saves two of the three divisions per element
+        // (AdamWKernelTest bounds the F32 result against dividing).
         double inverseC1 = 1 / (1 - Math.pow(b1, t));
         double inverseC2 = 1 / (1 - Math.pow(b2, t));
         int n = (int) in[0].length();
         if (in[0].dataType() == DataType.FLOAT) {
-            FloatBuffer p = floats(in[0]);
-            FloatBuffer g = floats(in[1]);
-            FloatBuffer m = floats(in[2]);
-            FloatBuffer v = floats(in[3]);
-            for (int i = 0; i < n; i++) {
-                double gi = g.get(i);
-                double mi = b1 * m.get(i) + (1 - b1) * gi;
-                double vi = b2 * v.get(i) + (1 - b2) * gi * gi;
-                m.put(i, (float) mi);
-                v.put(i, (float) vi);
-                double pi = p.get(i);
-                p.put(i, (float) (pi - lr * (mi * inverseC1 / (Math.sqrt(vi * inverseC2) + eps) + wd * pi)));
-            }
+            floats.step(floats(in[0]), floats(in[1]), floats(in[2]), floats(in[3]), n, lr, b1, b2, eps, wd, inverseC1,
+                    inverseC2);
         } else {
             DoubleBuffer p = doubles(in[0]);
             DoubleBuffer g = doubles(in[1]);

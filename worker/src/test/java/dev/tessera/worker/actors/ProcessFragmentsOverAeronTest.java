@@ -207,6 +207,7 @@ class ProcessFragmentsOverAeronTest {
             Path log = root.resolve("log-" + assignment.getProcess() + ".txt");
             reports.add(report);
             children.add(new ProcessBuilder(java, "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                    "--add-modules", "jdk.incubator.vector",
                     "--add-opens", "java.base/jdk.internal.misc=ALL-UNNAMED", "--add-opens",
                     "java.base/sun.nio.ch=ALL-UNNAMED", "--add-opens", "java.base/java.nio=ALL-UNNAMED",
                     "-Dorg.bytedeco.javacpp.maxbytes=0", "-cp", System.getProperty("java.class.path"),

@@ -25,6 +25,7 @@ final class ChildProcesses implements AutoCloseable {
             Path log = Files.createTempFile("tessera-aeron-child-", ".log");
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             ProcessBuilder builder = new ProcessBuilder(java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                    "--add-modules", "jdk.incubator.vector",
                     "--add-opens", "java.base/jdk.internal.misc=ALL-UNNAMED", "--add-opens", "java.base/sun.nio.ch=ALL-UNNAMED",
                     "--add-opens", "java.base/java.nio=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
                     AeronPeerProcess.class.getName(), mode, AeronTestSupport.encode(peers), Integer.toString(self), driver)
