@@ -31,6 +31,12 @@ public interface Communicator {
     /** Receives message {@code tag} from the member at {@code peer} into {@code into}; see {@link Transport#receive}. */
     CompletableFuture<Void> receive(int peer, long tag, TensorBuffer into);
 
+    /**
+     * Receives message {@code tag} from the member at {@code peer} and writes {@code base} plus it
+     * into {@code into}; see {@link Transport#receiveSum}.
+     */
+    CompletableFuture<Void> receiveSum(int peer, long tag, TensorBuffer base, TensorBuffer into);
+
     /** Bytes this member has sent through this communicator. */
     long bytesSent();
 }

@@ -16,6 +16,8 @@ import java.util.concurrent.TimeUnit;
  * by (source, destination, message id); whichever comes second copies the payload into the
  * receive buffer and completes both futures. A copy (not a hand-over of the reference) keeps the
  * ownership rule of a network transport: after completion the sender may overwrite its payload.
+ * A {@link #receiveSum} is met the same way, and the hand-over writes base + payload into the
+ * receive buffer instead of the copy, with the sums a collective member uses ({@link ElementSums}).
  *
  * <p>A message whose other side does not come within the delivery time-out fails with a
  * {@link TransportException} naming both devices, so a collective whose peer stopped fails
@@ -25,10 +27,17 @@ public final class InProcessTransport implements Transport {
     private record MessageKey(int source, int destination, long messageId) {
     }
 
-    /** One side of a message waiting for the other. */
-    private record Waiting(boolean isSend, TensorBuffer buffer, CompletableFuture<Void> done, Device source,
-            Device destination, long messageId, ScheduledFuture<?>[] timeout) {
+    /** One side of a message waiting for the other; {@code base} is non-null for a receive that sums. */
+    private record Waiting(boolean isSend, TensorBuffer buffer, TensorBuffer base, CompletableFuture<Void> done,
+            Device source, Device destination, long messageId, ScheduledFuture<?>[] timeout) {
     }
+
+    /**
+     * The hand-over runs on whichever thread posts the second side, so each such thread sums with
+     * blocks of its own (made on its first sum of each type).
+     */
+    private static final ThreadLocal<ElementSums[]> SUMS =
+            ThreadLocal.withInitial(() -> new ElementSums[ElementType.values().length]);
 
     private final Device[] devices;
     private final long timeoutNanos;
@@ -57,25 +66,34 @@ public final class InProcessTransport implements Transport {
 
     @Override
     public CompletableFuture<Void> send(Device source, Device destination, long messageId, TensorBuffer payload) {
-        return post(true, source, destination, messageId, payload);
+        return post(true, source, destination, messageId, payload, null);
     }
 
     @Override
     public CompletableFuture<Void> receive(Device destination, Device source, long messageId, TensorBuffer into) {
-        return post(false, source, destination, messageId, into);
+        return post(false, source, destination, messageId, into, null);
+    }
+
+    @Override
+    public CompletableFuture<Void> receiveSum(Device destination, Device source, long messageId, TensorBuffer base,
+            TensorBuffer into) {
+        return post(false, source, destination, messageId, into, base);
     }
 
     private CompletableFuture<Void> post(boolean isSend, Device source, Device destination, long messageId,
-            TensorBuffer buffer) {
+            TensorBuffer buffer, TensorBuffer base) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         String problem = closed ? "the transport is closed" : unknown(source) ? "device " + source.name() + " is not on this transport"
-                : unknown(destination) ? "device " + destination.name() + " is not on this transport" : null;
+                : unknown(destination) ? "device " + destination.name() + " is not on this transport"
+                : base != null && (base.type() != buffer.type() || base.elements() != buffer.elements())
+                        ? "the base " + base.describe() + " of the sum is not the size of its target " + buffer.describe()
+                : null;
         if (problem != null) {
             done.completeExceptionally(new TransportException(describe(isSend, source, destination, messageId)
                     + " failed: " + problem));
             return done;
         }
-        Waiting mine = new Waiting(isSend, buffer, done, source, destination, messageId, new ScheduledFuture<?>[1]);
+        Waiting mine = new Waiting(isSend, buffer, base, done, source, destination, messageId, new ScheduledFuture<?>[1]);
         MessageKey key = new MessageKey(source.index(), destination.index(), messageId);
         Waiting[] matched = new Waiting[1];
         waiting.compute(key, (k, other) -> {
@@ -118,9 +136,24 @@ public final class InProcessTransport implements Transport {
             receive.done.completeExceptionally(e);
             return;
         }
-        into.copyFrom(payload);
+        if (receive.base == null) {
+            into.copyFrom(payload);
+        } else {
+            sum(receive.base, payload, into);
+        }
         send.done.complete(null);
         receive.done.complete(null);
+    }
+
+    private static void sum(TensorBuffer base, TensorBuffer payload, TensorBuffer into) {
+        ElementSums[] sums = SUMS.get();
+        int type = into.type().ordinal();
+        if (sums[type] == null) {
+            sums[type] = new ElementSums(into.type(), ElementSums.BLOCK_ELEMENTS);
+        }
+        ElementSums.Views intoViews = ElementSums.Views.of(into);
+        ElementSums.Views baseViews = base == into ? intoViews : ElementSums.Views.of(base);
+        sums[type].sum(baseViews, 0, ElementSums.Views.of(payload), 0, intoViews, 0, into.elements());
     }
 
     private static void cancel(Waiting w) {

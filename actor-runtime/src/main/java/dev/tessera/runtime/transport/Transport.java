@@ -31,6 +31,23 @@ public interface Transport extends AutoCloseable {
      */
     CompletableFuture<Void> receive(Device destination, Device source, long messageId, TensorBuffer into);
 
+    /**
+     * Receives message {@code messageId} from {@code source} and writes into {@code into}, element
+     * by element, {@code base} plus the message (base on the left, one rounding per element in the
+     * element type, as {@link ElementSums} adds): the bits of receiving into a buffer of its own and
+     * summing afterwards, without that buffer and the pass over it. The sender's side is a plain
+     * {@link #send}. {@code base} is {@code into} itself ({@code into += message}) or does not
+     * overlap it; both are the transport's until the future completes (base is read, into written,
+     * as parts of the message arrive). Each element is summed exactly once: a network transport
+     * sums a chunk only once it accepted it, so a frame it rejects (another job, a wrong length, a
+     * duplicate or out-of-range chunk) never reaches {@code into}.
+     *
+     * @return completes when {@code into} holds the sums; fails as {@link #receive} does, and at
+     *     once when {@code base} and {@code into} differ in type or element count
+     */
+    CompletableFuture<Void> receiveSum(Device destination, Device source, long messageId, TensorBuffer base,
+            TensorBuffer into);
+
     /** Fails every message still waiting for its other side, then refuses new ones. */
     @Override
     void close();

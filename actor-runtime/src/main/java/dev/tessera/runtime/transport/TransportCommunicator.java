@@ -70,6 +70,11 @@ public final class TransportCommunicator implements Communicator {
     }
 
     @Override
+    public CompletableFuture<Void> receiveSum(int peer, long tag, TensorBuffer base, TensorBuffer into) {
+        return transport.receiveSum(group[rank], group[peer], messageId(tag), base, into);
+    }
+
+    @Override
     public synchronized long bytesSent() {
         return sent;
     }

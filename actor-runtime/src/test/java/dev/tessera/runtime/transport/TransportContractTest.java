@@ -64,6 +64,37 @@ public abstract class TransportContractTest {
     }
 
     @Test
+    void shouldSumAReceivedMessageIntoItsTargetAsBasePlusMessage() throws Exception {
+        try (Transports t = open(Duration.ofSeconds(10))) {
+            TensorBuffer base = floats(0.1f, -2, 1e-8f);
+            TensorBuffer into = TensorBuffer.allocate(ElementType.F32, 3);
+            CompletableFuture<Void> receive = t.of(CPU1).receiveSum(CPU1, CPU0, 11, base, into);
+            t.of(CPU0).send(CPU0, CPU1, 11, floats(0.2f, 5, 1)).get(5, TimeUnit.SECONDS);
+            receive.get(5, TimeUnit.SECONDS);
+            assertEquals(0.1f + 0.2f, into.getFloat(0));
+            assertEquals(3f, into.getFloat(1));
+            assertEquals(1e-8f + 1, into.getFloat(2));
+            assertEquals(0.1f, base.getFloat(0), "the base is only read");
+
+            CompletableFuture<Void> sendFirst = t.of(CPU0).send(CPU0, CPU1, 12, floats(1, 1, 1));
+            t.of(CPU1).receiveSum(CPU1, CPU0, 12, into, into).get(5, TimeUnit.SECONDS);
+            sendFirst.get(5, TimeUnit.SECONDS);
+            assertEquals(4f, into.getFloat(1), "into += message when the base is the target");
+        }
+    }
+
+    @Test
+    void shouldFailASumWhoseBaseIsNotTheSizeOfItsTarget() throws Exception {
+        try (Transports t = open(Duration.ofSeconds(10))) {
+            CompletableFuture<Void> receive = t.of(CPU1).receiveSum(CPU1, CPU0, 13, floats(1, 2),
+                    TensorBuffer.allocate(ElementType.F32, 3));
+            ExecutionException e = assertThrows(ExecutionException.class, () -> receive.get(5, TimeUnit.SECONDS));
+            assertTrue(e.getCause().getMessage().contains("the base F32[2] of the sum is not the size of its target F32[3]"),
+                    e.getCause().getMessage());
+        }
+    }
+
+    @Test
     void shouldKeepMessagesOfDifferentIdsAndDirectionsApart() throws Exception {
         try (Transports t = open(Duration.ofSeconds(10))) {
             TensorBuffer a = TensorBuffer.allocate(ElementType.F32, 1);

@@ -1,6 +1,7 @@
 package dev.tessera.worker.collective;
 
 import dev.tessera.runtime.transport.Communicator;
+import dev.tessera.runtime.transport.ElementSums;
 import dev.tessera.runtime.transport.ElementType;
 import dev.tessera.runtime.transport.TensorBuffer;
 import dev.tessera.worker.collective.CollectiveSchedule.Local;
@@ -122,25 +123,29 @@ public final class CollectiveMember {
     /** The buffers of one binding and the views of its messages' pieces. */
     public final class Binding {
         private final TensorBuffer[] buffers;
-        private final BufferMath.Views[] views;
+        private final ElementSums.Views[] views;
         private final TensorBuffer[][] sendWire;
         private final TensorBuffer[][] receiveWire;
+        /** Per round, per receive: the base piece of a receive that sums, null for a plain one. */
+        private final TensorBuffer[][] receiveBase;
 
         private Binding(TensorBuffer input, TensorBuffer output) {
             buffers = new TensorBuffer[CollectiveSchedule.SCRATCH + scratch.length];
             buffers[CollectiveSchedule.INPUT] = input;
             buffers[CollectiveSchedule.OUTPUT] = output;
             System.arraycopy(scratch, 0, buffers, CollectiveSchedule.SCRATCH, scratch.length);
-            views = new BufferMath.Views[buffers.length];
+            views = new ElementSums.Views[buffers.length];
             for (int i = 0; i < buffers.length; i++) {
-                views[i] = BufferMath.Views.of(buffers[i]);
+                views[i] = ElementSums.Views.of(buffers[i]);
             }
             List<Round> rounds = schedule.rounds();
             sendWire = new TensorBuffer[rounds.size()][];
             receiveWire = new TensorBuffer[rounds.size()][];
+            receiveBase = new TensorBuffer[rounds.size()][];
             for (int r = 0; r < rounds.size(); r++) {
                 sendWire[r] = wires(rounds.get(r).sends(), sendPacking[r]);
                 receiveWire[r] = wires(rounds.get(r).receives(), receivePacking[r]);
+                receiveBase[r] = bases(rounds.get(r).receives());
             }
             for (Round round : rounds) {
                 for (Local local : round.then()) {
@@ -163,6 +168,17 @@ public final class CollectiveMember {
                 wires[m] = packing[m] != null ? packing[m] : buffer(message.buffer()).slice(runs.first(), runs.elements());
             }
             return wires;
+        }
+
+        private TensorBuffer[] bases(List<Message> receives) {
+            TensorBuffer[] bases = new TensorBuffer[receives.size()];
+            for (int m = 0; m < bases.length; m++) {
+                Message message = receives.get(m);
+                if (message.sums()) {
+                    bases[m] = buffer(message.base()).slice(message.baseRuns().first(), message.baseRuns().elements());
+                }
+            }
+            return bases;
         }
 
         private TensorBuffer buffer(int index) {
@@ -274,15 +290,17 @@ public final class CollectiveMember {
         List<Message> receives = round.receives();
         for (int m = 0; m < receives.size(); m++) {
             Message message = receives.get(m);
-            futures[sends.size() + m] = communicator.receive(message.peer(), runBits | message.tag(),
-                    binding.receiveWire[r][m]);
+            long tag = runBits | message.tag();
+            futures[sends.size() + m] = message.sums()
+                    ? communicator.receiveSum(message.peer(), tag, binding.receiveBase[r][m], binding.receiveWire[r][m])
+                    : communicator.receive(message.peer(), tag, binding.receiveWire[r][m]);
         }
         return CompletableFuture.allOf(futures);
     }
 
     private void finish(Binding binding, int r, Round round) {
         TensorBuffer[] buffers = binding.buffers;
-        BufferMath.Views[] views = binding.views;
+        ElementSums.Views[] views = binding.views;
         List<Message> receives = round.receives();
         for (int m = 0; m < receives.size(); m++) {
             Message message = receives.get(m);

@@ -36,8 +36,30 @@ public record CollectiveSchedule(String description, List<Round> rounds, List<In
         }
     }
 
-    /** One message to or from {@code peer}: the piece {@code runs} of {@code buffer}, named {@code tag} in the group. */
-    public record Message(int peer, long tag, int buffer, ElementRuns runs) {
+    /**
+     * One message to or from {@code peer}: the piece {@code runs} of {@code buffer}, named
+     * {@code tag} in the group. A receive with a {@code base} (not -1) sums: it writes into its
+     * piece the piece {@code baseRuns} of {@code base} plus the message, as the transport receives it
+     * ({@link dev.tessera.runtime.transport.Transport#receiveSum}), the bits of a receive into a
+     * buffer of its own followed by {@link Local#sum}. Both pieces are contiguous.
+     */
+    public record Message(int peer, long tag, int buffer, ElementRuns runs, int base, ElementRuns baseRuns) {
+        public Message {
+            if (base >= 0 && (!runs.contiguous() || !baseRuns.contiguous() || runs.elements() != baseRuns.elements())) {
+                throw new IllegalArgumentException("a receive that sums needs contiguous pieces of one size, got "
+                        + runs + " and base " + baseRuns);
+            }
+        }
+
+        /** A message that moves a piece as it is. */
+        public Message(int peer, long tag, int buffer, ElementRuns runs) {
+            this(peer, tag, buffer, runs, -1, null);
+        }
+
+        /** Whether this receive sums its base and the message into its piece. */
+        public boolean sums() {
+            return base >= 0;
+        }
     }
 
     /**

@@ -18,9 +18,10 @@ import java.util.function.IntFunction;
  */
 final class RingSchedules {
     /**
-     * Chunk-sized staging buffers a reduction step receives into in turn, so that a member may
-     * receive the next chunks while it adds an earlier one (one buffer would make every receive
-     * wait for the previous sum).
+     * Chunk-sized staging buffers a reduction step receives into in turn when a chunk's pieces are
+     * not contiguous (a reduce-scatter split along an inner axis), so that a member may receive
+     * the next chunks while it adds an earlier one (one buffer would make every receive wait for
+     * the previous sum). Contiguous chunks need none: the transport sums them as they arrive.
      */
     static final int STAGING_SLOTS = 4;
 
@@ -81,7 +82,11 @@ final class RingSchedules {
      * p-1 steps; at step s member i sends its running sum of part i-s-1 (at step 0 its own value,
      * read from the input) and writes its own value of part i-s-2 plus what it receives of that
      * part into {@code work}, or, at the last step (part i, complete), into {@code ownTarget}'s
-     * piece {@code ownRuns}. Each part is summed once per member, so nothing is copied first.
+     * piece {@code ownRuns}. Each part is summed once per member, so nothing is copied first. A
+     * chunk whose pieces are contiguous is summed by the transport as it arrives
+     * ({@link ScheduleBuilder#receiveSumChunk}: input + received, the operands of the staged sum),
+     * so the received bytes are not written to a staging buffer and read back; other chunks are
+     * received into staging slots and summed when their round finishes.
      */
     private static void reduceSteps(ScheduleBuilder b, int p, int i, int firstStep, int work,
             IntFunction<ElementRuns> part, int ownTarget, ElementRuns ownRuns) {
@@ -89,13 +94,9 @@ final class RingSchedules {
         for (int k = 0; k < p; k++) {
             largest = Math.max(largest, part.apply(k).elements());
         }
-        int chunksPerStep = (largest + b.chunkElements() - 1) / b.chunkElements();
-        int[] staging = new int[Math.max(1, Math.min(STAGING_SLOTS, chunksPerStep * (p - 1)))];
-        for (int k = 0; k < staging.length; k++) {
-            staging[k] = b.scratch(Math.min(largest, b.chunkElements()));
-        }
+        int[] staging = null;
         ElementRuns[] own = ownRuns.chunks(b.chunkElements());
-        int received = 0;
+        int staged = 0;
         for (int s = 0; s < p - 1; s++) {
             ElementRuns[] out = part.apply(Math.floorMod(i - s - 1, p)).chunks(b.chunkElements());
             ElementRuns[] in = part.apply(Math.floorMod(i - s - 2, p)).chunks(b.chunkElements());
@@ -105,15 +106,34 @@ final class RingSchedules {
                     b.sendChunk((i + 1) % p, firstStep + s, c, s == 0 ? INPUT : work, out[c]);
                 }
                 if (c < in.length) {
-                    ElementRuns packed = ElementRuns.range(0, in[c].elements());
-                    int slot = staging[received++ % staging.length];
-                    b.receiveChunk(Math.floorMod(i - 1, p), firstStep + s, c, slot, packed);
-                    b.then(last ? Local.sum(INPUT, in[c], slot, packed, ownTarget, own[c])
-                            : Local.sum(INPUT, in[c], slot, packed, work, in[c]));
+                    int target = last ? ownTarget : work;
+                    ElementRuns targetRuns = last ? own[c] : in[c];
+                    int from = Math.floorMod(i - 1, p);
+                    if (in[c].contiguous() && targetRuns.contiguous()) {
+                        b.receiveSumChunk(from, firstStep + s, c, INPUT, in[c], target, targetRuns);
+                    } else {
+                        if (staging == null) {
+                            staging = stagingSlots(b, largest, p);
+                        }
+                        ElementRuns packed = ElementRuns.range(0, in[c].elements());
+                        int slot = staging[staged++ % staging.length];
+                        b.receiveChunk(from, firstStep + s, c, slot, packed);
+                        b.then(Local.sum(INPUT, in[c], slot, packed, target, targetRuns));
+                    }
                 }
                 b.endRound();
             }
         }
+    }
+
+    /** Up to {@link #STAGING_SLOTS} chunk-sized slots, no more than the chunks the p-1 steps receive. */
+    private static int[] stagingSlots(ScheduleBuilder b, int largestPart, int p) {
+        int chunksPerStep = (largestPart + b.chunkElements() - 1) / b.chunkElements();
+        int[] slots = new int[Math.max(1, Math.min(STAGING_SLOTS, chunksPerStep * (p - 1)))];
+        for (int k = 0; k < slots.length; k++) {
+            slots[k] = b.scratch(Math.min(largestPart, b.chunkElements()));
+        }
+        return slots;
     }
 
     /** p-1 steps; at step s member i sends part i-s of the output and receives part i-s-1 into it. */

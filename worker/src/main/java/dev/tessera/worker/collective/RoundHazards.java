@@ -8,10 +8,12 @@ import java.util.List;
 
 /**
  * Which earlier round each round of a schedule must wait for before its messages go out. A
- * round's sends read pieces of buffers and its receives write them (when the messages complete);
- * its local steps read and write pieces when it finishes. Round r's messages may be posted while
+ * round's sends read pieces of buffers and its receives write them (while the messages arrive; a
+ * receive that sums also reads its base piece then); its local steps read and write pieces when
+ * it finishes. Round r's messages may be posted while
  * an earlier round q is unfinished only when they touch nothing q still changes or reads: r's
- * sends read nothing q writes, r's receives write nothing q reads or writes. Pieces are compared
+ * sends and the bases of its summing receives read nothing q writes, r's receives write nothing q
+ * reads or writes. Pieces are compared
  * by the span of their runs (first to last element), which can only find more conflicts than
  * there are, never fewer.
  */
@@ -54,6 +56,9 @@ final class RoundHazards {
             if (writes(earlier, receive.buffer(), receive.runs()) || reads(earlier, receive.buffer(), receive.runs())) {
                 return true;
             }
+            if (receive.sums() && writes(earlier, receive.base(), receive.baseRuns())) {
+                return true;
+            }
         }
         return false;
     }
@@ -75,6 +80,11 @@ final class RoundHazards {
     private static boolean reads(Round round, int buffer, ElementRuns runs) {
         for (Message send : round.sends()) {
             if (overlap(send.buffer(), send.runs(), buffer, runs)) {
+                return true;
+            }
+        }
+        for (Message receive : round.receives()) {
+            if (receive.sums() && overlap(receive.base(), receive.baseRuns(), buffer, runs)) {
                 return true;
             }
         }

@@ -57,6 +57,11 @@ final class ScheduleBuilder {
         receives.add(new Message(peer, CollectiveSchedule.tag(step, chunk), buffer, runs));
     }
 
+    /** Receives one chunk and writes piece {@code baseRuns} of {@code base} plus it into piece {@code runs} of {@code buffer}. */
+    void receiveSumChunk(int peer, int step, int chunk, int base, ElementRuns baseRuns, int buffer, ElementRuns runs) {
+        receives.add(new Message(peer, CollectiveSchedule.tag(step, chunk), buffer, runs, base, baseRuns));
+    }
+
     void then(Local local) {
         if (local.targetRuns().elements() > 0) {
             then.add(local);

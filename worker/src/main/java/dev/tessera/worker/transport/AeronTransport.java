@@ -30,7 +30,8 @@ import org.agrona.concurrent.YieldingIdleStrategy;
  * <p>A tensor travels as chunks of {@link AeronSettings#chunkBytes} bytes, each one Aeron frame
  * with a {@code TensorFrameHeader} (tessera_transport.proto), claimed with {@code tryClaim} and
  * copied straight from the payload's memory; the receiver writes each chunk straight into the
- * posted receive buffer at its offset. Chunks travel only once the receive is posted
+ * posted receive buffer at its offset, or, for a {@link #receiveSum}, writes there the base plus
+ * the chunk read where Aeron's term buffer holds it. Chunks travel only once the receive is posted
  * (rendezvous), so either side may come first and nothing is staged. A send completes when its
  * last chunk is in the publication (the payload may be reused); a receive when every byte arrived.
  *
@@ -224,22 +225,37 @@ public final class AeronTransport implements Transport {
 
     @Override
     public CompletableFuture<Void> send(Device source, Device destination, long messageId, TensorBuffer payload) {
-        return post(true, source, destination, messageId, payload);
+        return post(true, source, destination, messageId, payload, null);
     }
 
     @Override
     public CompletableFuture<Void> receive(Device destination, Device source, long messageId, TensorBuffer into) {
-        return post(false, source, destination, messageId, into);
+        return post(false, source, destination, messageId, into, null);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Each chunk is summed on the transport's thread as it is polled, straight out of the term
+     * buffer, after the checks every chunk passes (job, plan version, lengths, chunk index), so a
+     * rejected or duplicated frame is never added.
+     */
+    @Override
+    public CompletableFuture<Void> receiveSum(Device destination, Device source, long messageId, TensorBuffer base,
+            TensorBuffer into) {
+        return post(false, source, destination, messageId, into, base);
     }
 
     private CompletableFuture<Void> post(boolean isSend, Device source, Device destination, long messageId,
-            TensorBuffer buffer) {
+            TensorBuffer buffer, TensorBuffer base) {
         Device local = isSend ? source : destination;
         Device other = isSend ? destination : source;
         String problem = closed ? "the transport is closed"
                 : owner(local) != self ? "device " + local.name() + " is not on this transport"
                         + (owner(local) >= 0 ? " (it belongs to " + peers.get(owner(local)).name() + ")" : "")
                 : owner(other) < 0 ? "device " + other.name() + " is not on this transport"
+                : base != null && (base.type() != buffer.type() || base.elements() != buffer.elements())
+                        ? "the base " + base.describe() + " of the sum is not the size of its target " + buffer.describe()
                 : owner(other) != self ? conductor.deadReason(owner(other)) : null;
         if (problem != null) {
             CompletableFuture<Void> failed = new CompletableFuture<>();
@@ -248,7 +264,7 @@ public final class AeronTransport implements Transport {
             return failed;
         }
         int remote = owner(other) == self ? -1 : owner(other);
-        Message m = new Message(isSend, source, destination, messageId, buffer, remote);
+        Message m = new Message(isSend, source, destination, messageId, buffer, base, remote);
         posted.offer(m);
         if (closed) {
             // close() may have drained the queue already; failing twice is harmless.

@@ -16,6 +16,9 @@ import static dev.tessera.worker.transport.TensorFrameHeaders.SOURCE_DEVICE;
 import static dev.tessera.worker.transport.TensorFrameHeaders.TOTAL_LENGTH;
 
 import dev.tessera.runtime.plan.Device;
+import dev.tessera.runtime.transport.ElementSums;
+import dev.tessera.runtime.transport.ElementType;
+import dev.tessera.runtime.transport.TensorBuffer;
 import dev.tessera.runtime.transport.TransportException;
 import dev.tessera.worker.transport.RejectedFrames.Reason;
 import io.aeron.ExclusivePublication;
@@ -38,7 +41,8 @@ import org.agrona.MutableDirectBuffer;
 /**
  * The transport thread's duty cycle, and all the state it alone owns: posted messages, the
  * rendezvous tables, streaming sends, control frames, peer liveness. One {@link #doWork} takes new
- * posts, polls the subscription (writing chunks straight into posted receive buffers), streams
+ * posts, polls the subscription (writing chunks straight into posted receive buffers, or summing
+ * them out of the term buffer into the target of a receive that sums), streams
  * chunks of matched sends with {@code tryClaim}, sends control frames and heartbeats, and fails
  * what timed out. Back pressure only ends a cycle's work for that publication: it is retried next
  * cycle, never dropped.
@@ -67,6 +71,9 @@ final class TransportConductor {
     private final RejectedFrames rejected;
     private final MessageKey probe = new MessageKey();
     private final FragmentHandler onFragment = this::onFragment;
+    private final FrameAddend frame = new FrameAddend();
+    /** Per element type, the sums of receives that sum; made on the first such receive of the type. */
+    private final ElementSums[] sums = new ElementSums[ElementType.values().length];
 
     private final Map<MessageKey, Message> waitingSends = new HashMap<>();
     private final Map<MessageKey, Message> receives = new HashMap<>();
@@ -208,7 +215,12 @@ final class TransportConductor {
             fail(receive, why);
             return;
         }
-        receive.buffer.copyFrom(send.buffer);
+        if (receive.base == null) {
+            receive.buffer.copyFrom(send.buffer);
+        } else {
+            sums(receive.buffer.type()).sum(receive.baseViews, 0, ElementSums.Views.of(send.buffer), 0, receive.intoViews,
+                    0, receive.buffer.elements());
+        }
         send.done.complete(null);
         receive.done.complete(null);
     }
@@ -392,7 +404,8 @@ final class TransportConductor {
         int index = TensorFrameHeaders.getInt(buffer, offset, CHUNK_INDEX);
         long at = TensorFrameHeaders.getLong(buffer, offset, OFFSET);
         if (total != r.total() || type != TensorFrameHeaders.wireType(r.buffer.type()) || byteLength != length - LENGTH
-                || chunkBytes <= 0 || (r.chunkBytes > 0 && chunkBytes != r.chunkBytes)) {
+                || chunkBytes <= 0 || chunkBytes % TensorFrameHeaders.elementBytes(type) != 0
+                || (r.chunkBytes > 0 && chunkBytes != r.chunkBytes)) {
             rejected.reject(Reason.WRONG_LENGTH, "chunk " + index + " of message " + probe.id + ": " + byteLength
                     + " bytes in a frame of " + length + ", chunks of " + chunkBytes + ", total " + total + " "
                     + TensorFrameHeaders.typeName(type) + " where " + r.buffer.describe() + " is posted");
@@ -410,7 +423,11 @@ final class TransportConductor {
         }
         r.chunkBytes = chunkBytes;
         r.deadlineNanos = now + settings.deliveryTimeout().toNanos();
-        r.bytes.putBytes((int) at, buffer, offset + LENGTH, byteLength);
+        if (r.base == null) {
+            r.bytes.putBytes((int) at, buffer, offset + LENGTH, byteLength);
+        } else {
+            sumChunk(r, (int) at, buffer, offset + LENGTH, byteLength);
+        }
         r.nextChunk++;
         r.progress += byteLength;
         if (r.progress == total) {
@@ -419,6 +436,27 @@ final class TransportConductor {
                     r.id, total, type);
             r.done.complete(null);
         }
+    }
+
+    /**
+     * Writes base + chunk into the receive's target at byte {@code at}; chunks hold whole elements
+     * (the chunk size is checked to be a multiple of the element size).
+     */
+    private void sumChunk(Message r, int at, DirectBuffer buffer, int payload, int byteLength) {
+        TensorBuffer into = r.buffer;
+        int size = into.type().bytes();
+        int first = at / size;
+        sums(into.type()).sum(r.baseViews, first, frame.wrap(buffer, payload, byteLength), 0, r.intoViews, first,
+                byteLength / size);
+    }
+
+    private ElementSums sums(ElementType type) {
+        ElementSums s = sums[type.ordinal()];
+        if (s == null) {
+            s = new ElementSums(type, ElementSums.BLOCK_ELEMENTS);
+            sums[type.ordinal()] = s;
+        }
+        return s;
     }
 
     // ---- time-outs and failures ---------------------------------------------------------------

@@ -73,7 +73,7 @@ class CollectiveMemberWindowTest {
             int step1 = 4 + c;
             assertTrue(after[step1] >= c, "step 1 chunk " + c + " may go after round " + after[step1]);
         }
-        // step 0 sends only the input, which no round writes; its receives use distinct staging slots
+        // step 0 sends only the input, which no round writes; its receives sum into distinct pieces
         for (int c = 0; c < RingSchedules.STAGING_SLOTS; c++) {
             assertEquals(-1, after[c], "round " + c);
         }
@@ -177,6 +177,12 @@ class CollectiveMemberWindowTest {
             public CompletableFuture<Void> receive(int peer, long tag, TensorBuffer into) {
                 most.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
                 return inner.receive(peer, tag, into).whenComplete((ignored, failure) -> inFlight.decrementAndGet());
+            }
+
+            @Override
+            public CompletableFuture<Void> receiveSum(int peer, long tag, TensorBuffer base, TensorBuffer into) {
+                most.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
+                return inner.receiveSum(peer, tag, base, into).whenComplete((ignored, failure) -> inFlight.decrementAndGet());
             }
 
             @Override

@@ -134,6 +134,33 @@ class AeronFrameFuzzTest {
         }
     }
 
+    @Test
+    void shouldSumEachChunkOfASummingReceiveOnceAndNeverARejectedFrame() throws Exception {
+        int chunk = settings.chunkBytes();
+        int total = 2 * chunk + 40;
+        TensorBuffer base = TensorBuffer.allocate(ElementType.I32, total / 4);
+        for (int e = 0; e < total / 4; e++) {
+            base.putInt(e, 1000 + e);
+        }
+        TensorBuffer into = TensorBuffer.allocate(ElementType.I32, total / 4);
+        CompletableFuture<Void> receive = one.receiveSum(CPU1, CPU0, 9, base, into);
+        UnsafeBuffer frame = new UnsafeBuffer(new byte[settings.mtu()]);
+        offer(frame, chunk(frame, 9, 0, chunk, total, (byte) 1));
+        offer(frame, chunk(frame, 9, 0, chunk, total, (byte) 1));
+        offer(frame, chunk(frame, 9, 2, chunk, total, (byte) 9));
+        offer(frame, chunk(frame, 9, 1, chunk, total, (byte) 2));
+        offer(frame, chunk(frame, 9, 1, chunk, total, (byte) 2));
+        offer(frame, chunk(frame, 9, 2, chunk, total, (byte) 3));
+        receive.get(10, TimeUnit.SECONDS);
+        for (int e = 0; e < total / 4; e++) {
+            int fill = e * 4 < chunk ? 0x01010101 : e * 4 < 2 * chunk ? 0x02020202 : 0x03030303;
+            assertEquals(1000 + e + fill, into.getInt(e), "element " + e + " is base + its chunk, added once");
+        }
+        assertEquals(2, one.rejectedFrames().count(Reason.DUPLICATE_CHUNK));
+        assertEquals(1, one.rejectedFrames().count(Reason.OUT_OF_RANGE_CHUNK));
+        assertEquals(1000, base.getInt(0), "the base is only read");
+    }
+
     private AeronTransport restartOne(Duration delivery) {
         one.close();
         Path dir = root.resolve("shared-driver");
