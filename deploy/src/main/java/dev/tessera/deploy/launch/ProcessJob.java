@@ -67,7 +67,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * ({@link ControlServer}), and waits until all are ready. After that it only says which steps to
  * run and collects what comes back: the losses and norms of each step, and, for a checkpoint or an
  * evaluation, every worker's parts of the parameters and optimizer state, assembled with
- * {@link LogicalShards} into the logical tensors the training loop saves.
+ * {@link LogicalShards} into the logical tensors the training loop saves. With {@code --trace} the
+ * workers record their actions and send them with each answer; the coordinator probes each
+ * worker's clock after every chunk and keeps one timeline ({@link JobTrace}).
  *
  * <p>A worker that fails, exits or goes silent ends the job: the others are told to shut down and
  * killed if they do not within a second, and the waiting call throws {@link WorkerFailedException}
