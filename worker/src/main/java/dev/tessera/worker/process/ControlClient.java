@@ -59,9 +59,11 @@ public final class ControlClient implements AutoCloseable {
                                 long now = System.nanoTime();
                                 client.lastHeardNanos = now;
                                 if (message.hasClockProbe()) {
-                                    // answered here, not by the busy worker thread: the reading is what the round trip brackets
-                                    channel.writeAndFlush(WorkerMessage.newBuilder().setClockReply(ClockReply.newBuilder()
-                                            .setRequest(message.getClockProbe().getRequest()).setNanos(now)).build());
+                                    // answered here, not by the busy worker thread, so the round trip
+                                    // brackets the reading tightly
+                                    channel.writeAndFlush(WorkerMessage.newBuilder().setClockReply(
+                                            ClockReply.newBuilder().setRequest(message.getClockProbe().getRequest())
+                                                    .setNanos(now)).build());
                                 } else if (!message.hasHeartbeat()) {
                                     client.inbox.add(message);
                                 }

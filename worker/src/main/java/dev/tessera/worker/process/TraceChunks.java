@@ -91,7 +91,8 @@ public final class TraceChunks {
      * @throws IllegalArgumentException when the message's columns differ in length, or it names an
      *     actor or device it does not carry
      */
-    public static List<TraceEvent> decode(TraceEvents chunk, List<Device> devices, int microBatches, ClockOffset clock) {
+    public static List<TraceEvent> decode(TraceEvents chunk, List<Device> devices, int microBatches,
+                                          ClockOffset clock) {
         int count = chunk.getActorCount();
         if (chunk.getStepCount() != count || chunk.getStartDeltaCount() != count || chunk.getDurationCount() != count) {
             throw new IllegalArgumentException("a trace message of request " + chunk.getRequest() + " has columns of "
