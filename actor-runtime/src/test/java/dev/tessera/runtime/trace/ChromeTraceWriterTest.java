@@ -10,6 +10,8 @@ import dev.tessera.runtime.ActorRuntime;
 import dev.tessera.runtime.RunOptions;
 import dev.tessera.runtime.RunResult;
 import dev.tessera.runtime.plan.ActorKind;
+import dev.tessera.runtime.plan.ActorSpec;
+import dev.tessera.runtime.plan.Device;
 import dev.tessera.runtime.plan.Plan;
 import dev.tessera.runtime.plan.PlanBuilder;
 import java.io.IOException;
@@ -18,7 +20,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -96,5 +100,53 @@ class ChromeTraceWriterTest {
             }
         }
         assertEquals(Map.of("Source", "source", "MatMulWeightGrad", "W"), categoryByName);
+    }
+
+    @Test
+    void shouldWriteOneProcessRowPerWorkerWithItsDevicesClockAndTheCoordinatorsWindows() throws IOException {
+        Device device0 = new Device(0, "0:0");
+        Device device1 = new Device(1, "0:1");
+        long origin = 1_000_000;
+        TraceEvent first = new TraceEvent(device0, matMul(0, device0), 0, 0, 0, origin + 2000, origin + 3000);
+        TraceEvent second = new TraceEvent(device1, matMul(1, device1), 0, 0, 0, origin + 2500, origin + 4000);
+        TraceTimeline timeline = new TraceTimeline(origin, List.of(
+                new TraceTimeline.Row("worker-0 (pid 10)", List.of(device0), List.of(first),
+                        Optional.of(new ClockOffset(-7, 30))),
+                new TraceTimeline.Row("worker-1 (pid 11)", List.of(device1), List.of(second),
+                        Optional.of(new ClockOffset(1500, 20)))),
+                List.of(new TraceTimeline.Window(origin, origin + 5000, 0, 1)));
+        StringWriter text = new StringWriter();
+
+        ChromeTraceWriter.write(timeline, text);
+
+        Map<Integer, String> processNames = new HashMap<>();
+        Map<String, String> threadNames = new HashMap<>();
+        Map<Integer, Long> clockOffsets = new HashMap<>();
+        Map<String, String> spans = new HashMap<>();
+        for (JsonNode event : new ObjectMapper().readTree(text.toString()).get("traceEvents")) {
+            int pid = event.get("pid").asInt();
+            String name = event.get("name").asText();
+            if (name.equals("process_name")) {
+                processNames.put(pid, event.get("args").get("name").asText());
+            } else if (name.equals("thread_name")) {
+                threadNames.put(pid + "/" + event.get("tid").asInt(), event.get("args").get("name").asText());
+            } else if (name.equals("process_labels")) {
+                clockOffsets.put(pid, event.get("args").get("clockOffsetNanos").asLong());
+                assertTrue(event.get("args").get("labels").asText().contains("error at most"), event.toString());
+            } else {
+                spans.put(pid + "/" + event.get("tid").asInt() + " " + name,
+                        event.get("ts").asText() + "+" + event.get("dur").asText());
+            }
+        }
+        assertEquals(Map.of(0, "coordinator", 1, "worker-0 (pid 10)", 2, "worker-1 (pid 11)"), processNames);
+        assertEquals(Map.of("0/0", "steps", "1/0", "0:0", "2/1", "0:1"), threadNames);
+        assertEquals(Map.of(1, -7L, 2, 1500L), clockOffsets);
+        assertEquals(Map.of("0/0 RunSteps", "0.0+5.0", "1/0 MatMul", "2.0+1.0", "2/1 MatMul", "2.5+1.5"),
+                spans);
+    }
+
+    private static ActorSpec matMul(int id, Device device) {
+        return new ActorSpec(id, "fc.matmul@" + device.name(), "MatMul", device.index(), Optional.of(Phase.FORWARD),
+                ActorKind.COMPUTE, List.of(), List.of(), List.of(), List.of());
     }
 }

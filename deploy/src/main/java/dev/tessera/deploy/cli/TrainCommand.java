@@ -62,7 +62,8 @@ public class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--trace",
             description = "Records every action of the actor runtime and writes trace.json (Chrome trace events, "
-                    + "one track per device; open it in ui.perfetto.dev) into the run directory. For short runs: "
+                    + "one track per device, with parallel.processes > 1 one process row per worker on the "
+                    + "coordinator's clock; open it in ui.perfetto.dev) into the run directory. For short runs: "
                     + "the file grows by about 150 bytes per op per micro-batch.")
     boolean trace;
 
@@ -72,11 +73,6 @@ public class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         RunConfig run = new ConfigLoader(ModelRegistry.fromClassPath()).load(config, overrides);
-        if (trace && run.processes().processes() > 1) {
-            throw new InputException("--trace records the actors of one JVM; with parallel.processes = "
-                    + run.processes().processes() + " the workers do not trace: trace a run with parallel.processes = 1 "
-                    + "(the same plan on virtual devices, the same schedule)");
-        }
         // build and lay out the graph before a run directory exists: a layout that cannot work
         // (conflicting hints) is a config error and leaves nothing behind
         Trainer.Prepared prepared = Trainer.prepare(run);

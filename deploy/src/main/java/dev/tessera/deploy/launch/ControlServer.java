@@ -32,8 +32,13 @@ final class ControlServer implements AutoCloseable {
     /**
      * @param message what the worker sent, or null when it is lost
      * @param lost why the worker is taken for dead (its connection closed, it went silent), or null
+     * @param receivedNanos {@link System#nanoTime()} when the network thread read the message (clock
+     *     probes are timed by it, not by when the coordinator's thread took the event)
      */
-    record Event(int process, WorkerMessage message, String lost) {
+    record Event(int process, WorkerMessage message, String lost, long receivedNanos) {
+        Event(int process, WorkerMessage message, String lost) {
+            this(process, message, lost, System.nanoTime());
+        }
     }
 
     private final EventLoopGroup group;
@@ -66,9 +71,10 @@ final class ControlServer implements AutoCloseable {
                                         return;
                                     }
                                 }
-                                self[0].lastHeardNanos[process[0]] = System.nanoTime();
+                                long now = System.nanoTime();
+                                self[0].lastHeardNanos[process[0]] = now;
                                 if (!message.hasHeartbeat()) {
-                                    events.add(new Event(process[0], message, null));
+                                    events.add(new Event(process[0], message, null, now));
                                 }
                             }, why -> {
                                 if (process[0] >= 0) {

@@ -8,8 +8,11 @@ import dev.tessera.deploy.config.RunConfig;
 import dev.tessera.deploy.train.TrainingBackend;
 import dev.tessera.graph.Tensor;
 import dev.tessera.lowering.DistributedTraining;
+import dev.tessera.plan.compile.PlanMemory;
 import dev.tessera.plan.compile.PlanTraffic;
 import dev.tessera.plan.fragment.PlanFragments;
+import dev.tessera.proto.control.ClockProbe;
+import dev.tessera.proto.control.ClockReply;
 import dev.tessera.proto.control.ComputeGradients;
 import dev.tessera.proto.control.CoordinatorMessage;
 import dev.tessera.proto.control.MicroBatch;
@@ -26,7 +29,9 @@ import dev.tessera.proto.plan.PlanProto;
 import dev.tessera.proto.process.AeronConfig;
 import dev.tessera.proto.process.ProcessAssignment;
 import dev.tessera.proto.process.ProcessPeer;
-import dev.tessera.runtime.trace.Trace;
+import dev.tessera.runtime.plan.Device;
+import dev.tessera.runtime.trace.ClockOffset;
+import dev.tessera.runtime.trace.TraceTimeline;
 import dev.tessera.tensor.HostTensor;
 import dev.tessera.worker.actors.ActorExecutorOptions;
 import dev.tessera.worker.actors.LogicalShards;
@@ -62,7 +67,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * ({@link ControlServer}), and waits until all are ready. After that it only says which steps to
  * run and collects what comes back: the losses and norms of each step, and, for a checkpoint or an
  * evaluation, every worker's parts of the parameters and optimizer state, assembled with
- * {@link LogicalShards} into the logical tensors the training loop saves.
+ * {@link LogicalShards} into the logical tensors the training loop saves. With {@code --trace} the
+ * workers record their actions and send them with each answer; the coordinator probes each
+ * worker's clock after every chunk and keeps one timeline ({@link JobTrace}).
  *
  * <p>A worker that fails, exits or goes silent ends the job: the others are told to shut down and
  * killed if they do not within a second, and the waiting call throws {@link WorkerFailedException}
@@ -72,6 +79,8 @@ public final class ProcessJob implements TrainingBackend {
     /** How long workers get to leave after a shutdown before they are killed. */
     private static final Duration SHUTDOWN_GRACE = Duration.ofSeconds(5);
     private static final Duration FAILURE_GRACE = Duration.ofSeconds(1);
+    /** Round trips per clock estimate of a traced job; the shortest gives the estimate. */
+    private static final int CLOCK_PROBES = 5;
 
     private final DistributedTraining distributed;
     private final TrainingGraph graph;
@@ -83,6 +92,12 @@ public final class ProcessJob implements TrainingBackend {
     private final BlockingQueue<ControlServer.Event> events = new LinkedBlockingQueue<>();
     private final List<Process> workers = new ArrayList<>();
     private final long[] pids;
+    private final int[] processOfDevice;
+    /** Of the last StepsDone, by plan device: the owner's figures. */
+    private final long[] peakRegisterBytes;
+    private final long[] heldRegisterBytes;
+    /** Null when the job is not traced. */
+    private final JobTrace trace;
     private final Thread killWorkersOnExit = new Thread(this::killWorkers, "tessera-job-shutdown");
     private ControlServer control;
     private MediaDriver driver;
@@ -98,7 +113,7 @@ public final class ProcessJob implements TrainingBackend {
     private boolean closed;
 
     private ProcessJob(DistributedTraining distributed, ActorExecutorOptions options, PlanProto training,
-                       int processes, Path logDirectory) {
+                       int processes, int[] processOfDevice, Path logDirectory) {
         this.distributed = distributed;
         this.graph = distributed.logical();
         this.shards = new LogicalShards(distributed);
@@ -108,6 +123,16 @@ public final class ProcessJob implements TrainingBackend {
         this.logDirectory = logDirectory;
         this.pids = new long[processes];
         this.bytesSent = new long[training.getDevicesCount()];
+        this.processOfDevice = processOfDevice;
+        this.peakRegisterBytes = new long[training.getDevicesCount()];
+        this.heldRegisterBytes = new long[training.getDevicesCount()];
+        this.trace = options.trace() ? new JobTrace(devices(training), graph.options().microBatches(), processes)
+                : null;
+    }
+
+    private static List<Device> devices(PlanProto plan) {
+        return plan.getDevicesList().stream().map(d -> new Device(d.getIndex(), d.getNode() + ":" + d.getDevice()))
+                .toList();
     }
 
     /**
@@ -126,12 +151,15 @@ public final class ProcessJob implements TrainingBackend {
         PlanProto gradients = ParallelExecutor.compile(distributed, options, false);
         Map<Integer, Integer> processOf = new LinkedHashMap<>();
         int devices = training.getDevicesCount();
+        int[] processOfDevice = new int[devices];
         for (DeviceProto device : training.getDevicesList()) {
             processOf.put(device.getIndex(), device.getIndex() * processes / devices);
+            processOfDevice[device.getIndex()] = device.getIndex() * processes / devices;
         }
         List<PlanFragment> trainingFragments = PlanFragments.cut(training, processOf);
         List<PlanFragment> gradientFragments = PlanFragments.cut(gradients, processOf);
-        ProcessJob job = new ProcessJob(distributed, options, training, processes, runDirectory.resolve("workers"));
+        ProcessJob job = new ProcessJob(distributed, options, training, processes, processOfDevice,
+                runDirectory.resolve("workers"));
         try {
             job.launch(config, settings, trainingFragments, gradientFragments, note);
             return job;
@@ -187,7 +215,8 @@ public final class ProcessJob implements TrainingBackend {
                         .setJobId(jobId).setPlanVersion(training.getPlanVersion()).setProcess(event.process())
                         .setProcesses(processes).setGraph(graphText).setTraining(trainingFragments.get(event.process()))
                         .setGradientsOnly(gradientFragments.get(event.process())).addAllPeers(peers)
-                        .setAeron(aeronConfig).setSeed(config.settings().seed()).build()).build());
+                        .setAeron(aeronConfig).setSeed(config.settings().seed()).setTrace(trace != null).build())
+                        .build());
             } else if (message.hasReady()) {
                 ready++;
             } else {
@@ -209,17 +238,37 @@ public final class ProcessJob implements TrainingBackend {
         return true;
     }
 
-    /** Every worker draws the batches of these iterations itself and trains its fragment. */
+    /**
+     * Every worker draws the batches of these iterations itself and trains its fragment. When
+     * traced, each worker's actions come before its answer and its clock is probed after it.
+     */
     @Override
     public List<StepResult> run(long firstBatch, List<List<Map<String, HostTensor>>> batches, double[] learningRates) {
         RunSteps.Builder steps = RunSteps.newBuilder().setRequest(++request).setFirstBatch(firstBatch);
         Arrays.stream(learningRates).forEach(steps::addLearningRates);
+        long started = System.nanoTime();
         broadcast(CoordinatorMessage.newBuilder().setRunSteps(steps).build());
         double[] losses = new double[learningRates.length];
         double[] norms = new double[learningRates.length];
         long[] sent = new long[training.getDevicesCount()];
-        for (WorkerMessage reply : await(WorkerMessage::hasStepsDone, "the steps")) {
-            StepsDone done = reply.getStepsDone();
+        WorkerMessage[] replies = new WorkerMessage[processes];
+        long answered = started;
+        for (int missing = processes; missing > 0; ) {
+            ControlServer.Event event = next(Long.MAX_VALUE, () -> "no answer");
+            int process = event.process();
+            if (trace != null && event.message().hasTraceEvents() && replies[process] == null) {
+                trace.received(process, event.message().getTraceEvents());
+                continue;
+            }
+            if (!event.message().hasStepsDone() || replies[process] != null) {
+                throw unexpected(event);
+            }
+            replies[process] = event.message();
+            answered = Math.max(answered, event.receivedNanos());
+            missing--;
+        }
+        for (int p = 0; p < processes; p++) {
+            StepsDone done = replies[p].getStepsDone();
             for (int i = 0; i < learningRates.length; i++) {
                 if (done.getRecordsLoss()) {
                     losses[i] = done.getLosses(i);
@@ -230,7 +279,22 @@ public final class ProcessJob implements TrainingBackend {
             }
             for (int d = 0; d < sent.length; d++) {
                 sent[d] += done.getBytesSent(d);
+                if (processOfDevice[d] == p) {
+                    peakRegisterBytes[d] = done.getPeakRegisterBytes(d);
+                    heldRegisterBytes[d] = done.getHeldRegisterBytes(d);
+                }
             }
+            if (trace != null && trace.pendingChunks(p) != done.getTraceChunks()) {
+                throw fail(worker(p) + " sent " + trace.pendingChunks(p) + " trace messages of request "
+                        + done.getRequest() + " but counted " + done.getTraceChunks());
+            }
+        }
+        if (trace != null) {
+            ClockOffset[] clocks = probeClocks();
+            for (int p = 0; p < processes; p++) {
+                trace.aligned(p, clocks[p]);
+            }
+            trace.window(started, answered, iteration, learningRates.length);
         }
         bytesSent = sent;
         iteration += learningRates.length;
@@ -239,6 +303,36 @@ public final class ProcessJob implements TrainingBackend {
             results.add(new StepResult(losses[i], norms[i]));
         }
         return results;
+    }
+
+    /**
+     * Each worker's clock relative to this JVM's: {@link #CLOCK_PROBES} round trips to every
+     * worker (answered by its network thread), the estimate of the shortest kept.
+     */
+    private ClockOffset[] probeClocks() {
+        ClockOffset[] best = new ClockOffset[processes];
+        for (int round = 0; round < CLOCK_PROBES; round++) {
+            long probe = ++request;
+            long[] sentNanos = new long[processes];
+            for (int p = 0; p < processes; p++) {
+                sentNanos[p] = System.nanoTime();
+                control.send(p, CoordinatorMessage.newBuilder().setClockProbe(ClockProbe.newBuilder().setRequest(probe))
+                        .build());
+            }
+            boolean[] answered = new boolean[processes];
+            for (int missing = processes; missing > 0; missing--) {
+                ControlServer.Event event = next(Long.MAX_VALUE, () -> "no answer");
+                int p = event.process();
+                ClockReply reply = event.message().getClockReply();
+                if (!event.message().hasClockReply() || reply.getRequest() != probe || answered[p]) {
+                    throw unexpected(event);
+                }
+                answered[p] = true;
+                ClockOffset offset = ClockOffset.fromRoundTrip(sentNanos[p], reply.getNanos(), event.receivedNanos());
+                best[p] = best[p] == null ? offset : best[p].tighter(offset);
+            }
+        }
+        return best;
     }
 
     /** The gradients of the micro-batches without an update, assembled from the workers' parts. */
@@ -310,16 +404,25 @@ public final class ProcessJob implements TrainingBackend {
         return Optional.of(new Traffic(devices, bytesSent, PlanTraffic.bytesPerIteration(training)));
     }
 
-    /** Not collected from the workers. */
+    /** Each device's register memory as its worker reported it with the last steps, and the plan's figure. */
     @Override
     public Optional<RegisterUse> registerUse() {
-        return Optional.empty();
+        List<String> devices = training.getDevicesList().stream().map(d -> d.getNode() + ":" + d.getDevice()).toList();
+        return Optional.of(new RegisterUse(devices, peakRegisterBytes, heldRegisterBytes,
+                PlanMemory.allocatedRegisterBytes(training)));
     }
 
-    /** The workers do not trace. */
+    /** Every traced chunk: a row per worker, on this JVM's clock, and the coordinator's windows. */
     @Override
-    public Optional<Trace> lastTrace() {
-        return Optional.empty();
+    public Optional<TraceTimeline> trace() {
+        if (trace == null) {
+            return Optional.empty();
+        }
+        String[] names = new String[processes];
+        for (int p = 0; p < processes; p++) {
+            names[p] = worker(p);
+        }
+        return trace.timeline(names, processOfDevice);
     }
 
     /** The worker processes' pids, by process (0 before one registered). */

@@ -22,7 +22,7 @@ import dev.tessera.graph.Tensor;
 import dev.tessera.lowering.DistributedTraining;
 import dev.tessera.lowering.PhysicalLowering;
 import dev.tessera.runtime.trace.ChromeTraceWriter;
-import dev.tessera.runtime.trace.Trace;
+import dev.tessera.runtime.trace.TraceTimeline;
 import dev.tessera.tensor.HostTensor;
 import dev.tessera.worker.actors.ActorExecutorOptions;
 import dev.tessera.worker.actors.ParallelExecutor;
@@ -37,6 +37,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Trains a model on the actor runtime, on one device or laid out over {@code parallel.devices}
@@ -169,7 +170,7 @@ public final class Trainer {
         List<Map<String, Object>> traffic = List.of();
         List<Map<String, Object>> registers = List.of();
         ComputeThreads.set(settings.threads());
-        List<Trace> traces = new ArrayList<>();
+        Optional<TraceTimeline> timeline = Optional.empty();
         try (TrainingBackend executor = executor(graph, data);
                 MetricsLog metrics = new MetricsLog(directory.metricsFile())) {
             if (resumeFrom != null) {
@@ -202,7 +203,6 @@ public final class Trainer {
                 long t0 = System.nanoTime();
                 List<StepResult> results = executor.run(firstBatch, batches, rates);
                 long spent = System.nanoTime() - t0;
-                executor.lastTrace().ifPresent(traces::add);
                 stepNanos += spent;
                 windowNanos += spent;
                 windowSteps += count;
@@ -246,12 +246,11 @@ public final class Trainer {
             finalMetrics = evaluate(model, executor, settings.steps(), wallStart, metrics);
             traffic = executor.traffic().map(t -> traffic(t, settings.steps() - firstStep)).orElse(List.of());
             registers = executor.registerUse().map(this::registers).orElse(List.of());
+            timeline = trace ? executor.trace() : Optional.empty();
         } finally {
             progress.close();
         }
-        if (trace && !traces.isEmpty()) {
-            writeTrace(traces);
-        }
+        timeline.ifPresent(this::writeTrace);
         drawChart(chartTitle, curve);
         Map<String, Object> summary = summary(curve, forward.parameterCount(), firstStep, stepNanos,
                 tokensPerMicroBatch, (System.nanoTime() - wallStart) / 1e9, finalMetrics);
@@ -349,10 +348,10 @@ public final class Trainer {
                 .withGradientBucketBytes(config.parallel().gradientBucketBytes());
     }
 
-    private void writeTrace(List<Trace> traces) {
+    private void writeTrace(TraceTimeline timeline) {
         Path file = directory.path().resolve(TRACE_FILE);
         try {
-            ChromeTraceWriter.write(traces, file);
+            ChromeTraceWriter.write(timeline, file);
             progress.note("trace " + file + " (open it in ui.perfetto.dev or chrome://tracing)");
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);

@@ -3,11 +3,13 @@ package dev.tessera.deploy.train;
 import dev.tessera.api.Inference;
 import dev.tessera.api.Model;
 import dev.tessera.runtime.trace.Trace;
+import dev.tessera.runtime.trace.TraceTimeline;
 import dev.tessera.tensor.HostTensor;
 import dev.tessera.worker.exec.RegisterUse;
 import dev.tessera.worker.exec.StepResult;
 import dev.tessera.worker.exec.Traffic;
 import dev.tessera.worker.exec.TrainingExecutor;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -48,13 +50,19 @@ public interface TrainingBackend extends AutoCloseable {
 
     Optional<RegisterUse> registerUse();
 
-    Optional<Trace> lastTrace();
+    /**
+     * Every traced run so far on one timeline (in this JVM one row of the executor's devices; with
+     * processes a row per worker, its events moved onto this JVM's clock), or empty when the
+     * backend does not trace.
+     */
+    Optional<TraceTimeline> trace();
 
     @Override
     void close();
 
     /** The executor of this JVM, given the batches the loop draws. */
     static TrainingBackend inThisProcess(TrainingExecutor executor) {
+        List<Trace> traces = new ArrayList<>();
         return new TrainingBackend() {
             @Override
             public boolean drawsOwnBatches() {
@@ -64,7 +72,9 @@ public interface TrainingBackend extends AutoCloseable {
             @Override
             public List<StepResult> run(long firstBatch, List<List<Map<String, HostTensor>>> batches,
                                         double[] learningRates) {
-                return executor.run(batches, learningRates);
+                List<StepResult> results = executor.run(batches, learningRates);
+                executor.lastTrace().ifPresent(traces::add);
+                return results;
             }
 
             @Override
@@ -99,8 +109,8 @@ public interface TrainingBackend extends AutoCloseable {
             }
 
             @Override
-            public Optional<Trace> lastTrace() {
-                return executor.lastTrace();
+            public Optional<TraceTimeline> trace() {
+                return traces.isEmpty() ? Optional.empty() : Optional.of(TraceTimeline.of(traces));
             }
 
             @Override

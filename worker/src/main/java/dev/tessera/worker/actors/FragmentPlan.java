@@ -125,7 +125,7 @@ final class FragmentPlan {
                 }
             }
             for (OutputProto output : actor.getOutputsList()) {
-                spec.output(output.getQuota());
+                spec.output(output.getQuota(), output.getBytes());
             }
             actor.getControlPredecessorsList().forEach(id -> spec.after(local.get(id)));
             actor.getIterationPredecessorsList().forEach(id -> spec.afterPreviousIteration(local.get(id)));

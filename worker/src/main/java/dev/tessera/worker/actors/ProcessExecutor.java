@@ -8,6 +8,7 @@ import dev.tessera.proto.plan.ActorKind;
 import dev.tessera.proto.plan.ActorProto;
 import dev.tessera.proto.plan.DeviceProto;
 import dev.tessera.proto.plan.SinkRole;
+import dev.tessera.runtime.trace.Trace;
 import dev.tessera.sbp.DeviceId;
 import dev.tessera.tensor.HostTensor;
 import dev.tessera.worker.exec.BatchCheck;
@@ -16,6 +17,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -136,6 +138,24 @@ public final class ProcessExecutor implements AutoCloseable {
             localState.putAll(shards.shard(s, optimizerState.get(s.name()).convert(s.dtype())));
         }
         physical.restore(localParameters, localState, iteration);
+    }
+
+    /** The actions of the last run on this process's devices, when the options ask for tracing. */
+    public Optional<Trace> lastTrace() {
+        return physical.lastTrace();
+    }
+
+    /**
+     * Per device of the plan, by plan device index, the most register bytes in use at once over every
+     * run so far (zero for other processes' devices).
+     */
+    public long[] peakRegisterBytes() {
+        return physical.peakRegisterBytes();
+    }
+
+    /** Per device of the plan, the register buffers it holds (zero for other processes' devices). */
+    public long[] heldRegisterBytes() {
+        return physical.heldRegisterBytes();
     }
 
     /** Bytes each device of the plan sent since the start, by plan device index (zero for other processes' devices). */

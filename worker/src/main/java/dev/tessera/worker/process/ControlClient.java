@@ -1,5 +1,6 @@
 package dev.tessera.worker.process;
 
+import dev.tessera.proto.control.ClockReply;
 import dev.tessera.proto.control.CoordinatorMessage;
 import dev.tessera.proto.control.Heartbeat;
 import dev.tessera.proto.control.WorkerMessage;
@@ -22,7 +23,9 @@ import java.util.function.Consumer;
 
 /**
  * A worker's end of the control channel: one TCP connection to the coordinator, a heartbeat every
- * {@link #HEARTBEAT_INTERVAL}, and the coordinator's messages queued for the worker's own thread.
+ * {@link #HEARTBEAT_INTERVAL}, and the coordinator's messages queued for the worker's own thread,
+ * except clock probes, which the network thread answers at once with this JVM's
+ * {@link System#nanoTime()} (the coordinator aligns the workers' traces with them).
  * When the connection closes, or the coordinator stays silent longer than the heartbeat
  * time-out, {@code onLoss} is called once with what happened: a worker without its coordinator
  * has nobody to report to, so it ends.
@@ -53,8 +56,15 @@ public final class ControlClient implements AutoCloseable {
                         @Override
                         protected void initChannel(SocketChannel channel) {
                             ControlFrames.install(channel.pipeline(), CoordinatorMessage.parser(), message -> {
-                                client.lastHeardNanos = System.nanoTime();
-                                if (!message.hasHeartbeat()) {
+                                long now = System.nanoTime();
+                                client.lastHeardNanos = now;
+                                if (message.hasClockProbe()) {
+                                    // answered here, not by the busy worker thread, so the round trip
+                                    // brackets the reading tightly
+                                    channel.writeAndFlush(WorkerMessage.newBuilder().setClockReply(
+                                            ClockReply.newBuilder().setRequest(message.getClockProbe().getRequest())
+                                                    .setNanos(now)).build());
+                                } else if (!message.hasHeartbeat()) {
                                     client.inbox.add(message);
                                 }
                             }, why -> client.lost("the coordinator at " + coordinator + " is gone: its connection was "

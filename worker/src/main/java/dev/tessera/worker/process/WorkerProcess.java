@@ -12,6 +12,7 @@ import dev.tessera.proto.control.Register;
 import dev.tessera.proto.control.Restore;
 import dev.tessera.proto.control.RunSteps;
 import dev.tessera.proto.control.StepsDone;
+import dev.tessera.proto.control.TraceEvents;
 import dev.tessera.proto.control.WorkerMessage;
 import dev.tessera.proto.process.ProcessAssignment;
 import dev.tessera.tensor.HostTensor;
@@ -78,7 +79,8 @@ public final class WorkerProcess {
             }
             ProcessAssignment assignment = first.getAssignment();
             Job job = factory.build(assignment);
-            try (AssignedProcess assigned = AssignedProcess.start(assignment, job.distributed(), job.options())) {
+            try (AssignedProcess assigned = AssignedProcess.start(assignment, job.distributed(),
+                    job.options().withTrace(assignment.getTrace()))) {
                 control.send(WorkerMessage.newBuilder().setReady(Ready.newBuilder().setProcess(process)).build());
                 return serve(assigned.executor(), job);
             }
@@ -94,7 +96,7 @@ public final class WorkerProcess {
         while (true) {
             CoordinatorMessage message = control.take();
             switch (message.getBodyCase()) {
-                case RUN_STEPS -> control.send(runSteps(executor, job, message.getRunSteps()));
+                case RUN_STEPS -> runSteps(executor, job, message.getRunSteps());
                 case PARTS_REQUEST -> control.send(WorkerMessage.newBuilder().setParts(Parts.newBuilder()
                         .setRequest(message.getPartsRequest().getRequest())
                         .addAllParameters(TensorValues.all(executor.localParameters()))
@@ -124,7 +126,11 @@ public final class WorkerProcess {
         }
     }
 
-    private static WorkerMessage runSteps(ProcessExecutor executor, Job job, RunSteps request) {
+    /**
+     * Trains the request's iterations and answers: first the run's trace in chunks when tracing,
+     * then {@code StepsDone} (the frames leave in this order on the one connection).
+     */
+    private void runSteps(ProcessExecutor executor, Job job, RunSteps request) {
         int iterations = request.getLearningRatesCount();
         List<List<Map<String, HostTensor>>> batches = new ArrayList<>(iterations);
         long next = request.getFirstBatch();
@@ -145,7 +151,22 @@ public final class WorkerProcess {
         for (long bytes : executor.bytesSent()) {
             done.addBytesSent(bytes);
         }
-        return WorkerMessage.newBuilder().setStepsDone(done).build();
+        for (long bytes : executor.peakRegisterBytes()) {
+            done.addPeakRegisterBytes(bytes);
+        }
+        for (long bytes : executor.heldRegisterBytes()) {
+            done.addHeldRegisterBytes(bytes);
+        }
+        executor.lastTrace().ifPresent(trace -> {
+            List<TraceEvents> chunks = TraceChunks.encode(request.getRequest(), trace);
+            chunks.forEach(chunk -> control.send(WorkerMessage.newBuilder().setTraceEvents(chunk).build()));
+            long dropped = 0;
+            for (int d = 0; d < trace.plan().devices().size(); d++) {
+                dropped += trace.buffer(d).dropped();
+            }
+            done.setTraceChunks(chunks.size()).setTraceDropped(dropped);
+        });
+        control.send(WorkerMessage.newBuilder().setStepsDone(done).build());
     }
 
     /** The failure and its causes on one line each, as the coordinator prints them. */
