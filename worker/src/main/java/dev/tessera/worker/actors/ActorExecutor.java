@@ -411,6 +411,10 @@ final class ActorExecutor implements AutoCloseable {
 
     @Override
     public void close() {
+        // First the actor system, so no action runs while its kernels and buffers are released.
+        if (runtime != null) {
+            runtime.close();
+        }
         for (PlanBinding.Bound compiled : gradientsOnly == null ? List.of(training) : List.of(training, gradientsOnly)) {
             compiled.actions().forEach(action -> {
                 if (action instanceof OpAction op) {
