@@ -113,8 +113,8 @@ public final class PyTorchBenchmark {
 
     /**
      * After the timed repeats, so the timers cannot disturb them: {@code steps} more steps on a
-     * fresh actor executor whose kernels sum their wall time per op type (matrix products per
-     * shape), beside the whole step's time.
+     * fresh actor executor whose kernels sum their wall and CPU time per op type (matrix products
+     * per shape), beside the whole step's time.
      */
     private static void profile(PyTorchWorkload workload, int steps) {
         KernelProfile profile = new KernelProfile();
@@ -125,7 +125,7 @@ public final class PyTorchBenchmark {
             profile.reset();
             long nanos = timer.nanos(steps);
             System.out.print("Where a Tessera " + workload.name() + " step spends its time on the actor executor ("
-                    + steps + " steps, kernel wall time by op type):\n" + profile.report(steps));
+                    + steps + " steps, kernel wall time, and CPU time, by op type):\n" + profile.report(steps));
             System.out.printf("  %-44s %8.2f ms/step%n", "whole step", nanos / 1e6 / steps);
         }
     }
