@@ -3,25 +3,44 @@ package dev.tessera.runtime;
 import dev.tessera.runtime.plan.ActionOrder;
 import dev.tessera.runtime.plan.ActorKind;
 import dev.tessera.runtime.plan.ActorSpec;
+import dev.tessera.runtime.plan.Device;
 import dev.tessera.runtime.plan.Plan;
 import dev.tessera.runtime.trace.Trace;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.actor.typed.ActorSystem;
 
 /**
- * Runs a {@link Plan} on Pekko Typed actors: one actor system per run, one single-threaded
- * dispatcher per device, one actor per plan actor. The system is terminated when the run ends,
- * successfully or not, so nothing of a run is left running once its future completed.
+ * Runs {@link Plan}s on Pekko Typed actors: one single-threaded dispatcher per device, one actor
+ * per plan actor, one actor system for the runtime's life. The system starts with the first run
+ * and is kept for the next ones (starting and ending one took 50-80 ms on the 2-core build
+ * machine, several percent of a chunk of training steps); a run is a child of the system's
+ * guardian, and its future completes once that child and every actor of the run stopped, so
+ * nothing of a run acts after its future completed. One run at a time: a run started while
+ * another is active is refused. {@link #close} ends the system and its threads; a plan with
+ * other devices, or options with another dispatcher throughput, gets a fresh system.
  */
-public final class ActorRuntime {
-    private static final AtomicLong RUNS = new AtomicLong();
+public final class ActorRuntime implements AutoCloseable {
+    private static final AtomicLong RUNTIMES = new AtomicLong();
+    /** How long {@link #close} waits for the actor system's threads to end. */
+    private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
 
     private final TensorTransfer transfer;
+    private ActorSystem<Runs.Message> system;
+    /** What {@link #system} was configured for: the device indices and the dispatcher throughput. */
+    private List<Integer> systemDevices;
+    private int systemThroughput;
+    private long runCount;
+    /** The future of the latest run; volatile, as the system's termination callback reads it. */
+    private volatile CompletableFuture<RunResult> active;
+    private boolean closed;
 
     public ActorRuntime(TensorTransfer transfer) {
         this.transfer = transfer;
@@ -33,7 +52,7 @@ public final class ActorRuntime {
     }
 
     /**
-     * Starts a run. The future completes after the actor system terminated: with the result,
+     * Starts a run. The future completes after every actor of the run stopped: with the result,
      * or exceptionally with the first failure, an {@link ActionFailedException} naming the op,
      * device, micro-batch and iteration when an action threw, or a {@link DeadlockException}
      * naming each stuck device's next action and what it waits for when the plan's action
@@ -41,15 +60,24 @@ public final class ActorRuntime {
      *
      * @throws IllegalArgumentException when the plan's action orders list another number of
      *     micro-batches than {@code options}
+     * @throws IllegalStateException when another run of this runtime has not ended, or the
+     *     runtime was closed
      * @throws RuntimeException what {@code actions} throws while creating an action
      */
-    public CompletableFuture<RunResult> start(Plan plan, ActionFactory actions, RunOptions options) {
+    public synchronized CompletableFuture<RunResult> start(Plan plan, ActionFactory actions, RunOptions options) {
         for (ActionOrder order : plan.orders()) {
             if (order.microBatches() != options.microBatches()) {
                 throw new IllegalArgumentException("the action order of device " + plan.devices().get(order.device())
                         .name() + " lists " + order.microBatches() + " micro-batches but the run has "
                         + options.microBatches() + "; run as many micro-batches as the plan's orders list");
             }
+        }
+        if (closed) {
+            throw new IllegalStateException("the actor runtime was closed; create another one to run a plan");
+        }
+        if (active != null && !active.isDone()) {
+            throw new IllegalStateException("another run of this actor runtime has not ended; "
+                    + "wait for its future before starting the next");
         }
         List<ActorAction> created = new ArrayList<>(plan.actors().size());
         for (ActorSpec spec : plan.actors()) {
@@ -58,30 +86,28 @@ public final class ActorRuntime {
                             plan.deviceOf(spec))
                     : actions.create(spec));
         }
+        ActorSystem<Runs.Message> runs = system(plan.devices(), options.throughput());
         long origin = System.nanoTime();
         Trace trace = options.trace() ? new Trace(plan, options.microBatches(), options.steps(), origin) : null;
         Job.Outcome outcome = new Job.Outcome();
         RegisterMemory memory = new RegisterMemory(plan.devices().size());
-        ActorSystem<JobMessage> system = ActorSystem.create(
-                Job.create(plan, created, transfer, options, trace, memory, outcome),
-                systemName(),
-                DeviceDispatchers.config(plan.devices(), options.throughput()));
         CompletableFuture<RunResult> result = new CompletableFuture<>();
-        system.getWhenTerminated().whenComplete((done, error) -> {
+        Runnable onEnd = () -> {
             long wall = System.nanoTime() - origin;
             if (outcome.failure != null) {
                 result.completeExceptionally(outcome.failure);
-            } else if (error != null) {
-                result.completeExceptionally(error);
             } else if (!outcome.finished) {
                 result.completeExceptionally(new IllegalStateException(
-                        "the actor system of the run ended before every actor finished"));
+                        "the job of the run stopped before every actor finished"));
             } else {
                 long actionCount = options.steps() * plan.actors().size();
                 result.complete(new RunResult(actionCount, wall, outcome.endNanos - outcome.startNanos,
                         Optional.ofNullable(trace), memory.peaks()));
             }
-        });
+        };
+        active = result;
+        runs.tell(new Runs.Launch(Job.create(plan, created, transfer, options, trace, memory, outcome),
+                "run-" + (++runCount), onEnd));
         return result;
     }
 
@@ -107,12 +133,54 @@ public final class ActorRuntime {
         }
     }
 
-    /** Prefix of the names of every thread of the runs started so far, e.g. for leak checks. */
+    /** Prefix of the names of every thread of the runtimes' actor systems, e.g. for leak checks. */
     public static String threadNamePrefix() {
         return "tessera-run-";
     }
 
-    private static String systemName() {
-        return threadNamePrefix() + RUNS.incrementAndGet();
+    /** The actor system for these devices and this throughput, started (or started again) when needed. */
+    private ActorSystem<Runs.Message> system(List<Device> devices, int throughput) {
+        List<Integer> indices = devices.stream().map(Device::index).toList();
+        if (system != null && (!indices.equals(systemDevices) || throughput != systemThroughput)) {
+            terminate();
+        }
+        if (system == null) {
+            system = ActorSystem.create(Runs.create(), threadNamePrefix() + RUNTIMES.incrementAndGet(),
+                    DeviceDispatchers.config(devices, throughput));
+            // A system that ends under a run (closed meanwhile, or failed) must not leave the run's caller waiting.
+            system.getWhenTerminated().whenComplete((done, error) -> {
+                CompletableFuture<RunResult> run = active;
+                if (run != null) {
+                    run.completeExceptionally(new IllegalStateException("the actor system ended during the run", error));
+                }
+            });
+            systemDevices = indices;
+            systemThroughput = throughput;
+        }
+        return system;
+    }
+
+    /** Ends the actor system and waits for its threads; a run still active fails. Idempotent. */
+    @Override
+    public synchronized void close() {
+        closed = true;
+        terminate();
+    }
+
+    private void terminate() {
+        if (system == null) {
+            return;
+        }
+        ActorSystem<Runs.Message> ending = system;
+        system = null;
+        ending.terminate();
+        try {
+            ending.getWhenTerminated().toCompletableFuture().get(CLOSE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException failure) {
+            throw new IllegalStateException("the actor system did not end within " + CLOSE_TIMEOUT.toSeconds()
+                    + " s: an action is still running on a device thread", failure);
+        }
     }
 }

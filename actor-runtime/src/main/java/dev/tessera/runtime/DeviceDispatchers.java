@@ -8,9 +8,10 @@ import java.util.Locale;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 
 /**
- * The Pekko configuration of one job: a dispatcher per device with exactly one thread that
- * lives as long as the job, so the kernels of a device never run concurrently; quiet logging;
- * small pools for Pekko's own work; no JVM shutdown hooks (the job, not the JVM, ends the system).
+ * The Pekko configuration of a runtime's actor system: a dispatcher per device with exactly one
+ * thread that lives as long as the system, so the kernels of a device never run concurrently and
+ * every run of the runtime finds its device threads started; quiet logging; small pools for
+ * Pekko's own work; no JVM shutdown hooks (the runtime, not the JVM, ends the system).
  */
 final class DeviceDispatchers {
     private DeviceDispatchers() {
@@ -32,6 +33,8 @@ final class DeviceDispatchers {
                   stdout-loglevel = "WARNING"
                   log-dead-letters = off
                   log-dead-letters-during-shutdown = off
+                  # the runtime's threads never keep the JVM alive, should an executor be left unclosed
+                  daemonic = on
                   jvm-shutdown-hooks = off
                   coordinated-shutdown.run-by-jvm-shutdown-hook = off
                   actor.default-dispatcher.fork-join-executor { parallelism-min = 1, parallelism-max = 2 }
@@ -45,7 +48,8 @@ final class DeviceDispatchers {
                       executor = "thread-pool-executor"
                       thread-pool-executor { fixed-pool-size = 1, allow-core-timeout = off }
                       throughput = %d
-                      shutdown-timeout = 50ms
+                      # kept between runs of the runtime (a run's actors stop when it ends); ended with the system
+                      shutdown-timeout = 1h
                     }
                     """, dispatcherId(device.index()), throughput));
         }

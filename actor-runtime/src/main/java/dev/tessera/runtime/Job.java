@@ -18,9 +18,9 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
- * The guardian of one run: spawns an actor per plan actor on its device's dispatcher, starts
- * them, and ends the actor system when every actor finished or the first one failed. The
- * outcome is read by {@link ActorRuntime} once the system terminated.
+ * One run: spawns an actor per plan actor on its device's dispatcher, starts them, and stops
+ * (stopping them) when every actor finished or the first one failed. The outcome is read by
+ * {@link ActorRuntime} once this actor and its children terminated ({@link Runs} watches it).
  *
  * <p>When the plan has action orders, it gives each ordered device one {@link DeviceCursor}
  * shared by that device's actors, and looks for a deadlock every {@link #DEADLOCK_CHECK_PERIOD}
@@ -31,7 +31,7 @@ final class Job extends AbstractBehavior<JobMessage> {
     /** How often a run with action orders looks for a deadlock; a found one is confirmed at once. */
     static final Duration DEADLOCK_CHECK_PERIOD = Duration.ofMillis(20);
 
-    /** Written by the guardian only; read after the system terminated (termination publishes it). */
+    /** Written by the job only; read after it terminated (the termination signal publishes it). */
     static final class Outcome {
         volatile Throwable failure;
         volatile boolean finished;
@@ -124,7 +124,7 @@ final class Job extends AbstractBehavior<JobMessage> {
         if (outcome.failure == null) {
             outcome.failure = message.error();
         }
-        // Stopping the guardian terminates the actor system, which stops every actor.
+        // Stopping the job stops every actor of the run.
         return Behaviors.stopped();
     }
 }

@@ -19,6 +19,7 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -31,6 +32,11 @@ import org.junit.jupiter.api.Timeout;
 class ActionOrderTest {
     private static final int PLANS = 60;
     private final ActorRuntime runtime = ActorRuntime.inProcess();
+
+    @AfterEach
+    void closeRuntime() {
+        runtime.close();
+    }
 
     @Test
     void shouldRunEveryActionOnceInExactlyTheOrderOfItsDeviceForRandomPlansAndOrders() throws InterruptedException {
@@ -68,6 +74,7 @@ class ActionOrderTest {
                 assertEquals(expected, ran, "actions of " + plan.devices().get(order.device()).name() + " in " + context);
             }
         }
+        runtime.close();
         RuntimeThreads.assertNoneLeft();
     }
 

@@ -3,6 +3,7 @@ package dev.tessera.runtime;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tessera.graph.Phase;
@@ -11,16 +12,27 @@ import dev.tessera.runtime.plan.Device;
 import dev.tessera.runtime.plan.Plan;
 import dev.tessera.runtime.plan.PlanBuilder;
 import dev.tessera.runtime.trace.Trace;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class ActorRuntimeTest {
     private final ActorRuntime runtime = ActorRuntime.inProcess();
+
+    @AfterEach
+    void closeRuntime() {
+        runtime.close();
+    }
 
     @Test
     void shouldRunEveryActorOncePerMicroBatchOfEveryIteration() throws InterruptedException {
@@ -133,7 +145,8 @@ class ActorRuntimeTest {
             }
         };
 
-        new ActorRuntime(copying).run(builder.build(), spec -> new ActorAction() {
+        try (ActorRuntime copyingRuntime = new ActorRuntime(copying)) {
+            copyingRuntime.run(builder.build(), spec -> new ActorAction() {
             @Override
             public Object createPayload(int output, int register) {
                 long[] buffer = new long[1];
@@ -153,6 +166,7 @@ class ActorRuntimeTest {
                 }
             }
         }, RunOptions.of(1, 4));
+        }
 
         assertEquals(List.of("0:100", "1:101", "2:102", "3:103"), received);
     }
@@ -222,14 +236,77 @@ class ActorRuntimeTest {
     }
 
     @Test
-    void shouldLeaveNoThreadRunningAfterTheRun() throws InterruptedException {
+    void shouldLeaveNoThreadRunningOnceTheRuntimeIsClosed() throws InterruptedException {
         Plan plan = RandomPlans.create(new java.util.Random(7));
         AtomicLong actions = new AtomicLong();
 
         runtime.run(plan, spec -> new CheckingAction(plan, spec, 2, spec.id(), 0, -1, actions),
                 RunOptions.of(2, 2));
+        runtime.run(plan, spec -> new CheckingAction(plan, spec, 2, spec.id(), 0, -1, actions),
+                RunOptions.of(2, 2));
+        runtime.close();
 
         RuntimeThreads.assertNoneLeft();
+    }
+
+    @Test
+    void shouldRunEveryRunOnTheDeviceThreadsTheFirstRunStarted() throws InterruptedException {
+        PlanBuilder builder = new PlanBuilder();
+        int cpu0 = builder.device("cpu:0");
+        int cpu1 = builder.device("cpu:1");
+        int data = builder.actor("data", "Source", cpu0).kind(ActorKind.SOURCE).output(1).add();
+        builder.actor("sink", "Sink", cpu0).kind(ActorKind.SINK).input(data, 0).add();
+        int other = builder.actor("other", "Source", cpu1).kind(ActorKind.SOURCE).output(1).add();
+        builder.actor("other-sink", "Sink", cpu1).kind(ActorKind.SINK).input(other, 0).add();
+        Plan plan = builder.build();
+        List<Set<Thread>> threadsPerRun = new ArrayList<>();
+
+        for (int run = 0; run < 3; run++) {
+            Set<Thread> threads = ConcurrentHashMap.newKeySet();
+            runtime.run(plan, spec -> context -> threads.add(Thread.currentThread()), RunOptions.of(2, 2));
+            threadsPerRun.add(threads);
+            Thread.sleep(200); // the pause of a trainer between chunks of steps: logging, evaluation
+        }
+
+        assertEquals(2, threadsPerRun.get(0).size(), "one thread per device");
+        assertEquals(threadsPerRun.get(0), threadsPerRun.get(1));
+        assertEquals(threadsPerRun.get(0), threadsPerRun.get(2));
+    }
+
+    @Test
+    void shouldRefuseToStartARunWhileAnotherIsActive() throws Exception {
+        PlanBuilder builder = new PlanBuilder();
+        int cpu = builder.device("cpu:0");
+        int data = builder.actor("data", "Source", cpu).kind(ActorKind.SOURCE).output(1).add();
+        builder.actor("sink", "Sink", cpu).kind(ActorKind.SINK).input(data, 0).add();
+        Plan plan = builder.build();
+        CountDownLatch release = new CountDownLatch(1);
+
+        CompletableFuture<RunResult> first = runtime.start(plan, spec -> context -> {
+            if (!release.await(20, TimeUnit.SECONDS)) {
+                throw new IllegalStateException("never released");
+            }
+        }, RunOptions.of(1, 1));
+        IllegalStateException refused = assertThrows(IllegalStateException.class,
+                () -> runtime.start(plan, spec -> context -> { }, RunOptions.of(1, 1)));
+        release.countDown();
+
+        assertTrue(refused.getMessage().contains("another run of this actor runtime has not ended"), refused.getMessage());
+        assertEquals(2, first.get(20, TimeUnit.SECONDS).actions());
+        assertEquals(2, runtime.run(plan, spec -> context -> { }, RunOptions.of(1, 1)).actions(),
+                "a run after the first one ended starts");
+    }
+
+    @Test
+    void shouldRefuseToRunOnceClosed() {
+        runtime.close();
+
+        PlanBuilder builder = new PlanBuilder();
+        int cpu = builder.device("cpu:0");
+        builder.actor("data", "Source", cpu).kind(ActorKind.SOURCE).output(1).add();
+        IllegalStateException refused = assertThrows(IllegalStateException.class,
+                () -> runtime.run(builder.build(), spec -> context -> { }, RunOptions.of(1, 1)));
+        assertTrue(refused.getMessage().contains("closed"), refused.getMessage());
     }
 
     @Test

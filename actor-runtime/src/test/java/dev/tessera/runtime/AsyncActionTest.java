@@ -38,8 +38,12 @@ import org.junit.jupiter.api.Timeout;
 class AsyncActionTest {
     private final ScheduledExecutorService later = Executors.newSingleThreadScheduledExecutor();
 
+    /** Every runtime a test starts, closed after it (a runtime keeps its actor system until closed). */
+    private final RuntimeCloser runtimes = new RuntimeCloser();
+
     @AfterEach
     void stop() {
+        runtimes.closeAll();
         later.shutdownNow();
     }
 
@@ -118,7 +122,7 @@ class AsyncActionTest {
         Map<Integer, Set<String>> deviceThreads = new ConcurrentHashMap<>();
         List<String> received = new CopyOnWriteArrayList<>();
         try (InProcessTransport transport = new InProcessTransport(plan.devices(), Duration.ofSeconds(20))) {
-            ActorRuntime.inProcess().run(plan, spec -> {
+            runtimes.add(ActorRuntime.inProcess()).run(plan, spec -> {
                 int d = plan.deviceOf(spec).index();
                 return switch (spec.kind()) {
                     case SOURCE -> source(d);
@@ -146,6 +150,7 @@ class AsyncActionTest {
             assertEquals(deviceThreads.get(d), taskThreads.get(d), "the tasks of device " + d + "'s action ran on "
                     + taskThreads.get(d) + ", its other actions on " + deviceThreads.get(d));
         }
+        runtimes.closeAll();
         RuntimeThreads.assertNoneLeft();
     }
 
@@ -154,7 +159,7 @@ class AsyncActionTest {
         SwapPlan swap = new SwapPlan();
         Plan plan = swap.builder.build();
         try (InProcessTransport transport = new InProcessTransport(plan.devices(), Duration.ofMillis(300))) {
-            ActionFailedException error = assertThrows(ActionFailedException.class, () -> ActorRuntime.inProcess()
+            ActionFailedException error = assertThrows(ActionFailedException.class, () -> runtimes.add(ActorRuntime.inProcess())
                     .run(plan, spec -> {
                         int d = plan.deviceOf(spec).index();
                         return switch (spec.kind()) {
@@ -184,7 +189,7 @@ class AsyncActionTest {
         long waitMillis = 10 * Job.DEADLOCK_CHECK_PERIOD.toMillis();
         List<Long> completed = new CopyOnWriteArrayList<>();
 
-        RunResult result = ActorRuntime.inProcess().run(builder.build(), spec -> spec.kind() == ActorKind.COLLECTIVE
+        RunResult result = runtimes.add(ActorRuntime.inProcess()).run(builder.build(), spec -> spec.kind() == ActorKind.COLLECTIVE
                 ? (AsyncActorAction) context -> {
                     CompletableFuture<Void> done = new CompletableFuture<>();
                     later.schedule(() -> context.executor().execute(() -> {
@@ -208,7 +213,7 @@ class AsyncActionTest {
         builder.actor("sink", "Sink", cpu).kind(ActorKind.SINK).input(member, 0).add();
         List<String> events = new CopyOnWriteArrayList<>();
 
-        ActorRuntime.inProcess().run(builder.build(), spec -> spec.kind() == ActorKind.COLLECTIVE
+        runtimes.add(ActorRuntime.inProcess()).run(builder.build(), spec -> spec.kind() == ActorKind.COLLECTIVE
                 ? (AsyncActorAction) context -> {
                     events.add("start " + context.microBatch());
                     CompletableFuture<Void> done = new CompletableFuture<>();

@@ -15,15 +15,25 @@ import dev.tessera.runtime.plan.PlanBuilder;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class FailurePropagationTest {
+    /** Every runtime a test starts, closed after it (a runtime keeps its actor system until closed). */
+    private final RuntimeCloser runtimes = new RuntimeCloser();
+
+    @AfterEach
+    void closeRuntimes() {
+        runtimes.closeAll();
+    }
+
     private static final int PLANS = 40;
 
     @Test
@@ -36,7 +46,7 @@ class FailurePropagationTest {
         int matmul = builder.actor("layer1.matmul", "MatMul", cpu1).phase(Phase.FORWARD).input(transfer, 0).output(1).add();
         builder.actor("loss", "Loss", cpu1).kind(ActorKind.SINK).input(matmul, 0).add();
 
-        ActionFailedException error = assertThrows(ActionFailedException.class, () -> ActorRuntime.inProcess().run(
+        ActionFailedException error = assertThrows(ActionFailedException.class, () -> runtimes.add(ActorRuntime.inProcess()).run(
                 builder.build(), spec -> context -> {
                     if (spec.id() == matmul && context.iteration() == 1 && context.microBatch() == 2) {
                         throw new IllegalArgumentException("inner dimensions 3 and 4 differ");
@@ -72,7 +82,7 @@ class FailurePropagationTest {
             }
         };
 
-        ActionFailedException error = assertThrows(ActionFailedException.class, () -> new ActorRuntime(broken).run(
+        ActionFailedException error = assertThrows(ActionFailedException.class, () -> runtimes.add(new ActorRuntime(broken)).run(
                 builder.build(), spec -> context -> { }, RunOptions.of(1, 2)));
 
         assertEquals("Transfer", error.op());
@@ -86,7 +96,7 @@ class FailurePropagationTest {
         int data = builder.actor("data", "Source", cpu).kind(ActorKind.SOURCE).output(1).add();
         builder.actor("loss", "Loss", cpu).kind(ActorKind.SINK).input(data, 0).add();
 
-        ActionFailedException error = assertThrows(ActionFailedException.class, () -> ActorRuntime.inProcess().run(
+        ActionFailedException error = assertThrows(ActionFailedException.class, () -> runtimes.add(ActorRuntime.inProcess()).run(
                 builder.build(), spec -> new ActorAction() {
                     @Override
                     public Object createPayload(int output, int register) {
@@ -99,6 +109,49 @@ class FailurePropagationTest {
                 }, RunOptions.of(1, 1)));
 
         assertEquals("Source", error.op());
+    }
+
+    /**
+     * A failed run's future completes only once every action of the run has returned: a slow
+     * action on another device, started before the failure, has finished by then, and no action
+     * of the run starts afterwards.
+     */
+    @Test
+    void shouldEndAFailedRunOnlyAfterEveryActionOfItReturned() throws InterruptedException {
+        PlanBuilder builder = new PlanBuilder();
+        int cpu0 = builder.device("cpu:0");
+        int cpu1 = builder.device("cpu:1");
+        int slow = builder.actor("slow", "Source", cpu0).kind(ActorKind.SOURCE).output(1).add();
+        builder.actor("slow-sink", "Sink", cpu0).kind(ActorKind.SINK).input(slow, 0).add();
+        int failing = builder.actor("failing", "Source", cpu1).kind(ActorKind.SOURCE).output(1).add();
+        builder.actor("failing-sink", "Sink", cpu1).kind(ActorKind.SINK).input(failing, 0).add();
+        CountDownLatch slowStarted = new CountDownLatch(1);
+        AtomicLong running = new AtomicLong();
+        AtomicLong slowReturned = new AtomicLong();
+        ActorRuntime runtime = runtimes.add(ActorRuntime.inProcess());
+
+        CompletableFuture<RunResult> run = runtime.start(builder.build(), spec -> context -> {
+            running.incrementAndGet();
+            try {
+                if (spec.id() == slow) {
+                    slowStarted.countDown();
+                    Thread.sleep(300);
+                    slowReturned.incrementAndGet();
+                } else if (spec.id() == failing) {
+                    slowStarted.await();
+                    throw new IllegalStateException("planted failure");
+                }
+            } finally {
+                running.decrementAndGet();
+            }
+        }, RunOptions.of(5, 1));
+
+        ExecutionException failure = assertThrows(ExecutionException.class, () -> run.get(20, TimeUnit.SECONDS));
+        assertInstanceOf(ActionFailedException.class, failure.getCause());
+        assertEquals(1, slowReturned.get(), "the slow action started before the failure had returned");
+        assertEquals(0, running.get(), "no action of the run is running once its future completed");
+        Thread.sleep(100);
+        assertEquals(1, slowReturned.get(), "no action of the failed run started after its future completed");
     }
 
     /** An action that throws at a random step of a random actor of a random plan always ends the job with that error. */
@@ -136,6 +189,7 @@ class FailurePropagationTest {
                 assertEquals(failAt / microBatches, error.iteration());
             }
         }
+        runtime.close();
         RuntimeThreads.assertNoneLeft();
     }
 }

@@ -45,6 +45,7 @@ class RandomPlanPropertyTest {
             checks.assertQuotasRespected();
             checks.assertDevicesRunOneActionAtATime();
         }
+        runtime.close();
         RuntimeThreads.assertNoneLeft();
     }
 }

@@ -14,9 +14,10 @@ import java.util.Map;
 /**
  * The GPT step of examples/configs/gpt-addition.conf on the actor runtime (one device, as
  * {@code tessera train} runs it) against the reference executor, from the same weights on the
- * same batches. The trainer runs the steps between two log points in one actor-system run, so
- * the actors are timed on chunks of {@code chunk} steps per run, and also on one step per run
- * (what the start of an actor system costs). Losses must agree exactly before timing.
+ * same batches. The trainer runs the steps between two log points in one run of the actor
+ * runtime, so the actors are timed on chunks of {@code chunk} steps per run, and also on one
+ * step per run (what starting and ending a run costs; the runtime keeps its actor system and
+ * device threads between runs). Losses must agree exactly before timing.
  *
  * <p>Arguments: warm-up chunks (5), repeats (15), steps per chunk (50, the config's log_every),
  * GPT batch (64), ND4J threads (1).

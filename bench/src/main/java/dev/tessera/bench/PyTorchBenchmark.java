@@ -23,7 +23,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * Tessera against PyTorch's eager CPU training on the same models, weights, data and thread
  * count (issue 12): the MLP of mlp-fashion.conf, the GPT of gpt-addition.conf, and a GPT of 4
  * layers, d_model 256, 8 heads, T 128 on gpt-text.conf's task. Tessera trains as
- * {@code tessera train} does on one device: the actor executor, one actor-system run per chunk
+ * {@code tessera train} does on one device: the actor executor, one run of the actor runtime per chunk
  * of steps, the example's data source called for every batch inside the timed chunk. PyTorch
  * (bench/pytorch/torch_steps.py, a child process) trains the same model from the same initial
  * parameters, cycling a few of the same batches from memory. Both first print their first
@@ -90,7 +90,7 @@ public final class PyTorchBenchmark {
             System.out.println("first losses, Tessera " + PyTorchProcess.describe(ours) + ", PyTorch "
                     + PyTorchProcess.describe(theirs));
             Harness harness = new Harness(chunk, repeats, chunk);
-            System.out.println(harness + " (one actor-system run per repeat)");
+            System.out.println(harness + " (one run of the actor runtime per repeat)");
             List<Harness.Result> results = harness.measure(List.of(
                     new Harness.Contender("Tessera (actor executor)", timer::nanos),
                     new Harness.Contender("PyTorch eager", torch::steps)));
@@ -113,8 +113,8 @@ public final class PyTorchBenchmark {
 
     /**
      * After the timed repeats, so the timers cannot disturb them: {@code steps} more steps on a
-     * fresh actor executor whose kernels sum their wall time per op type (matrix products per
-     * shape), beside the whole step's time.
+     * fresh actor executor whose kernels sum their wall and CPU time per op type (matrix products
+     * per shape), beside the whole step's time.
      */
     private static void profile(PyTorchWorkload workload, int steps) {
         KernelProfile profile = new KernelProfile();
@@ -125,7 +125,7 @@ public final class PyTorchBenchmark {
             profile.reset();
             long nanos = timer.nanos(steps);
             System.out.print("Where a Tessera " + workload.name() + " step spends its time on the actor executor ("
-                    + steps + " steps, kernel wall time by op type):\n" + profile.report(steps));
+                    + steps + " steps, kernel wall time, and CPU time, by op type):\n" + profile.report(steps));
             System.out.printf("  %-44s %8.2f ms/step%n", "whole step", nanos / 1e6 / steps);
         }
     }
@@ -174,7 +174,7 @@ public final class PyTorchBenchmark {
         }
     }
 
-    /** Tessera's side of a repeat: the data source's batches and one actor-system run, as the trainer does them. */
+    /** Tessera's side of a repeat: the data source's batches and one run of the actor runtime, as the trainer does them. */
     private static final class TesseraTimer {
         private final ParallelExecutor executor;
         private final PyTorchWorkload workload;

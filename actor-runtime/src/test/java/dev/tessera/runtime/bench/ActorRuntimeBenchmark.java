@@ -74,6 +74,7 @@ public final class ActorRuntimeBenchmark {
             record(nanosPerAction, traced, repeat, repeats, (double) result.runNanos() / result.actions());
         }
 
+        runtime.close();
         System.out.println();
         System.out.printf(Locale.ROOT, "%-30s %14s %16s %22s%n", "contender", "messages/s", "ns per message",
                 "ns per action x device");

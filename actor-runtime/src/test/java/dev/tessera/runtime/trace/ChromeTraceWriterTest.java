@@ -25,12 +25,21 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class ChromeTraceWriterTest {
+    /** One runtime for the class's runs, closed after them. */
+    private static final ActorRuntime RUNTIME = ActorRuntime.inProcess();
+
+    @AfterAll
+    static void closeRuntime() {
+        RUNTIME.close();
+    }
+
 
     @Test
     void shouldWriteOneCompleteEventPerActionOnOneTrackPerDevice(@TempDir Path directory)
@@ -44,7 +53,7 @@ class ChromeTraceWriterTest {
         builder.actor("loss", "SoftmaxCrossEntropy", cpu1).phase(Phase.FORWARD).kind(ActorKind.SINK)
                 .input(transfer, 0).add();
         Plan plan = builder.build();
-        RunResult result = ActorRuntime.inProcess().run(plan, spec -> context -> { },
+        RunResult result = RUNTIME.run(plan, spec -> context -> { },
                 RunOptions.of(2, 3).withTrace(true));
         Path file = directory.resolve("trace.json");
 
@@ -86,7 +95,7 @@ class ChromeTraceWriterTest {
         int data = builder.actor("data", "Source", cpu).kind(ActorKind.SOURCE).output(1).add();
         builder.actor("w-grad", "MatMulWeightGrad", cpu).phase(Phase.BACKWARD_WEIGHT).kind(ActorKind.SINK)
                 .input(data, 0).add();
-        RunResult result = ActorRuntime.inProcess().run(builder.build(), spec -> context -> { },
+        RunResult result = RUNTIME.run(builder.build(), spec -> context -> { },
                 RunOptions.of(1, 1).withTrace(true));
         StringWriter text = new StringWriter();
 

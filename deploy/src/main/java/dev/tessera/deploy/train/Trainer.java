@@ -44,7 +44,7 @@ import java.util.Optional;
  * local devices (data, tensor and pipeline stages): builds the forward graph for one micro-batch, derives the
  * training graph, then runs {@code train.steps} iterations, each over batches
  * {@code step * micro_batches + j} of the model's data, in chunks of steps that end at each log,
- * eval and checkpoint point (one actor-system run per chunk). It logs metrics, evaluates,
+ * eval and checkpoint point (one run of the actor runtime per chunk). It logs metrics, evaluates,
  * checkpoints, and writes the run directory's summary and loss chart.
  *
  * <p>Every input of an iteration (weights, optimizer state, iteration number, batch index) is in
@@ -58,7 +58,7 @@ public final class Trainer {
     private final Progress progress;
     /** The Chrome trace-event file {@code --trace} writes into the run directory. */
     public static final String TRACE_FILE = "trace.json";
-    /** Most steps per actor-system run, bounding the batches held at once. */
+    /** Most steps per run of the actor runtime, bounding the batches held at once. */
     private static final long MAX_CHUNK = 256;
 
     private final CheckpointStore checkpoints;
@@ -182,7 +182,7 @@ public final class Trainer {
             // The data position: step s reads batches s * micro_batches + j, and a checkpoint records where to go on.
             long nextBatch = resumeFrom == null ? 0 : resumeFrom.nextBatchIndex();
             for (long step = firstStep; step < settings.steps(); ) {
-                // One actor-system run per chunk of steps: up to the next log, eval or checkpoint point.
+                // One run of the actor runtime per chunk of steps: up to the next log, eval or checkpoint point.
                 long end = chunkEnd(step);
                 int count = (int) (end - step);
                 long firstBatch = nextBatch;

@@ -47,8 +47,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * The per-device engine under {@link ParallelExecutor}, the one public executor: runs a lowered
  * physical {@link TrainingGraph} on the actor runtime. The graph is compiled once into a plan
  * (the scheduler's {@link PlanCompiler}), bound to kernels ({@link PlanBinding}), and each
- * {@link #run} executes several iterations in one run of the actor system (starting one costs
- * tens of milliseconds). On one device it computes exactly what the reference executor computes,
+ * {@link #run} executes several iterations in one run of the actor runtime, whose actor system
+ * and device threads are started by the first run and kept until {@link #close}. On one device it computes exactly what the reference executor computes,
  * bit for bit: the same kernels on the same buffers in an order the plan's edges make
  * equivalent. Parameters and optimizer state live here, shared by every device of the JVM, keyed
  * by the physical tensors' names (each device's part); checking values against the model,
@@ -411,6 +411,10 @@ final class ActorExecutor implements AutoCloseable {
 
     @Override
     public void close() {
+        // First the actor system, so no action runs while its kernels and buffers are released.
+        if (runtime != null) {
+            runtime.close();
+        }
         for (PlanBinding.Bound compiled : gradientsOnly == null ? List.of(training) : List.of(training, gradientsOnly)) {
             compiled.actions().forEach(action -> {
                 if (action instanceof OpAction op) {

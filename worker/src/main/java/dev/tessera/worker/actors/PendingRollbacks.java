@@ -17,8 +17,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * the first norm sink that sees it; another device may stop before its validations ran, with its
  * steps of the failing iteration still applied. After the run, {@link #undo} restores those from
  * their rollback copies, so the failing iteration changes nothing on any device, as before a
- * synchronised step. Device threads record concurrently; the executor undoes after the actor
- * system terminated.
+ * synchronised step. Device threads record concurrently; the executor undoes after every actor
+ * of the run stopped.
  */
 final class PendingRollbacks {
     private record Pending(long iteration, Runnable undo) {

@@ -7,8 +7,8 @@ import java.util.Map;
 /**
  * What the actions of one run read and write: the batches and the learning-rate schedule of
  * each iteration, and the losses and gradient norms they record. The executor fills it before
- * starting the actor system (which publishes it to the device threads) and reads it after the
- * system terminated.
+ * starting the run (the messages that start the run's actors publish it to the device threads)
+ * and reads it after the run's future completed, once every actor of the run stopped.
  */
 final class RunState {
     /** Global index of the run's first iteration (kernels and the optimizer step count from it). */

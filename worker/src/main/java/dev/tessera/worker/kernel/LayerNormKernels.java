@@ -5,15 +5,16 @@ import dev.tessera.ops.LayerNormGradInput;
 import dev.tessera.ops.LayerNormGradWeight;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Layer norm forward and its split backward, each a few plain Java passes over every row: the
- * same math in ND4J would take six or more native calls and as many temporaries. F32 arrays take
- * a path straight on the float buffers: the generic path reads every element through
- * {@link Elements} (the forward measured about 19 ns per element in a gpt-text step with one
- * thread); the F32 forward and input gradient copy each row into Java arrays in bulk (see
- * {@link #forwardFloats}). Both compute in double in the same order, so they give the same floats.
+ * same math in ND4J would take six or more native calls and as many temporaries. The generic
+ * path (F64) reads every element through {@link Elements} and computes in double. The F32
+ * forward and input gradient compute in float on the Vector API over rows copied into Java
+ * arrays in blocks (see {@link #forwardFloats}), as PyTorch computes them in float; the weight
+ * gradient sums its columns over all rows in double.
  */
 final class LayerNormKernels {
     private LayerNormKernels() {
@@ -69,10 +70,11 @@ final class LayerNormKernels {
     }
 
     /**
-     * The F32 forward: the same double arithmetic in the same order, so the same floats. Each row
-     * is copied in and out in bulk and the passes run over Java arrays: read element by element
-     * through the direct buffers, the passes ran at 14-17 ns per element whenever the JIT left the
-     * buffers' scope check out of line (JFR showed {@code Buffer.scope()} as its own frame).
+     * The F32 forward in float on the Vector API, as PyTorch computes it in float: per row the
+     * mean and then the variance (two passes, for accuracy) summed in the lanes of 8-float
+     * vectors, the lanes added in lane order in double ({@link FloatVectors#sum}), then {@code
+     * (x - mean) * rstd * scale + bias} per lane. Rows are copied between the direct buffers and
+     * heap arrays a block of whole rows at a time.
      */
     private static void forwardFloats(INDArray[] in, INDArray[] out, double epsilon, Rows buffers) {
         Rows rows = buffers.fit((int) in[0].size(in[0].rank() - 1));
@@ -81,35 +83,59 @@ final class LayerNormKernels {
         FloatBuffer means = FloatLoops.view(out[1]);
         FloatBuffer rstds = FloatLoops.view(out[2]);
         int n = rows.n;
-        float[] scale = rows.scale;
-        float[] bias = rows.bias;
-        float[] row = rows.in;
-        float[] result = rows.out;
-        FloatLoops.view(in[1]).get(0, scale, 0, n);
-        FloatLoops.view(in[2]).get(0, bias, 0, n);
+        FloatLoops.view(in[1]).get(0, rows.scale, 0, n);
+        FloatLoops.view(in[2]).get(0, rows.bias, 0, n);
         int count = Math.toIntExact(in[0].length() / n);
-        for (int r = 0; r < count; r++) {
-            int base = r * n;
-            x.get(base, row, 0, n);
-            double sum = 0;
-            for (int j = 0; j < n; j++) {
-                sum += row[j];
+        for (int first = 0; first < count; first += rows.perBlock) {
+            int block = Math.min(rows.perBlock, count - first);
+            x.get(first * n, rows.in, 0, block * n);
+            for (int r = 0; r < block; r++) {
+                forwardRow(rows, r, epsilon);
             }
-            double mean = sum / n;
-            double squares = 0;
-            for (int j = 0; j < n; j++) {
-                double d = row[j] - mean;
-                squares += d * d;
-            }
-            double rstd = 1.0 / Math.sqrt(squares / n + epsilon);
-            for (int j = 0; j < n; j++) {
-                double xhat = (row[j] - mean) * rstd;
-                result[j] = (float) (xhat * scale[j] + bias[j]);
-            }
-            y.put(base, result, 0, n);
-            means.put(r, (float) mean);
-            rstds.put(r, (float) rstd);
+            y.put(first * n, rows.out, 0, block * n);
+            means.put(first, rows.means, 0, block);
+            rstds.put(first, rows.rstds, 0, block);
         }
+    }
+
+    private static void forwardRow(Rows rows, int r, double epsilon) {
+        int n = rows.n;
+        int base = r * n;
+        int vectors = FloatVectors.SPECIES.loopBound(n);
+        float[] x = rows.in;
+        FloatVector sum = FloatVector.zero(FloatVectors.SPECIES);
+        for (int j = 0; j < vectors; j += FloatVectors.LANES) {
+            sum = sum.add(FloatVector.fromArray(FloatVectors.SPECIES, x, base + j));
+        }
+        float tail = 0;
+        for (int j = vectors; j < n; j++) {
+            tail += x[base + j];
+        }
+        float mean = (float) ((FloatVectors.sum(sum, rows.lanes) + tail) / n);
+        FloatVector squares = FloatVector.zero(FloatVectors.SPECIES);
+        for (int j = 0; j < vectors; j += FloatVectors.LANES) {
+            FloatVector d = FloatVector.fromArray(FloatVectors.SPECIES, x, base + j).sub(mean);
+            squares = squares.add(d.mul(d));
+        }
+        float squaresTail = 0;
+        for (int j = vectors; j < n; j++) {
+            float d = x[base + j] - mean;
+            squaresTail += d * d;
+        }
+        float variance = (float) ((FloatVectors.sum(squares, rows.lanes) + squaresTail) / n);
+        float rstd = (float) (1.0 / Math.sqrt(variance + epsilon));
+        float[] y = rows.out;
+        for (int j = 0; j < vectors; j += FloatVectors.LANES) {
+            FloatVector.fromArray(FloatVectors.SPECIES, x, base + j).sub(mean).mul(rstd)
+                    .mul(FloatVector.fromArray(FloatVectors.SPECIES, rows.scale, j))
+                    .add(FloatVector.fromArray(FloatVectors.SPECIES, rows.bias, j))
+                    .intoArray(y, base + j);
+        }
+        for (int j = vectors; j < n; j++) {
+            y[base + j] = (x[base + j] - mean) * rstd * rows.scale[j] + rows.bias[j];
+        }
+        rows.means[r] = mean;
+        rows.rstds[r] = rstd;
     }
 
     /** Inputs (dy, x, scale, mean, rstd); dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * scale. */
@@ -156,7 +182,12 @@ final class LayerNormKernels {
         RawBuffers.commit(target, out[0]);
     }
 
-    /** The F32 input gradient over rows copied in and out in bulk, as {@link #forwardFloats}. */
+    /**
+     * The F32 input gradient in float vectors, as {@link #forwardFloats}: per row {@code g = dy *
+     * scale} and {@code xhat = (x - mean) * rstd}, the lane sums of g and g * xhat, then {@code
+     * rstd * (g - mean(g) - xhat * mean(g * xhat))} (g and xhat computed again in the second pass:
+     * cheaper in vectors than storing them).
+     */
     private static void gradInputFloats(INDArray[] in, INDArray[] out, Rows buffers) {
         Rows rows = buffers.fit((int) in[0].size(in[0].rank() - 1));
         FloatBuffer dy = FloatLoops.view(in[0]);
@@ -165,52 +196,81 @@ final class LayerNormKernels {
         FloatBuffer rstds = FloatLoops.view(in[4]);
         FloatBuffer dx = FloatLoops.view(out[0]);
         int n = rows.n;
-        float[] scale = rows.scale;
-        float[] dyRow = rows.gradient;
-        float[] xRow = rows.in;
-        float[] result = rows.out;
-        double[] gs = rows.products;
-        FloatLoops.view(in[2]).get(0, scale, 0, n);
+        FloatLoops.view(in[2]).get(0, rows.scale, 0, n);
         int count = Math.toIntExact(in[0].length() / n);
-        for (int r = 0; r < count; r++) {
-            int base = r * n;
-            dy.get(base, dyRow, 0, n);
-            x.get(base, xRow, 0, n);
-            double mean = means.get(r);
-            double rstd = rstds.get(r);
-            double sumG = 0;
-            double sumGXhat = 0;
-            for (int j = 0; j < n; j++) {
-                double g = dyRow[j] * (double) scale[j];
-                gs[j] = g;
-                sumG += g;
-                sumGXhat += g * (xRow[j] - mean) * rstd;
+        for (int first = 0; first < count; first += rows.perBlock) {
+            int block = Math.min(rows.perBlock, count - first);
+            dy.get(first * n, rows.gradient, 0, block * n);
+            x.get(first * n, rows.in, 0, block * n);
+            means.get(first, rows.means, 0, block);
+            rstds.get(first, rows.rstds, 0, block);
+            for (int r = 0; r < block; r++) {
+                gradInputRow(rows, r);
             }
-            double meanG = sumG / n;
-            double meanGXhat = sumGXhat / n;
-            for (int j = 0; j < n; j++) {
-                double xhat = (xRow[j] - mean) * rstd;
-                result[j] = (float) (rstd * (gs[j] - meanG - xhat * meanGXhat));
-            }
-            dx.put(base, result, 0, n);
+            dx.put(first * n, rows.out, 0, block * n);
+        }
+    }
+
+    private static void gradInputRow(Rows rows, int r) {
+        int n = rows.n;
+        int base = r * n;
+        int vectors = FloatVectors.SPECIES.loopBound(n);
+        float[] dy = rows.gradient;
+        float[] x = rows.in;
+        float[] scale = rows.scale;
+        float mean = rows.means[r];
+        float rstd = rows.rstds[r];
+        FloatVector sumG = FloatVector.zero(FloatVectors.SPECIES);
+        FloatVector sumGXhat = FloatVector.zero(FloatVectors.SPECIES);
+        for (int j = 0; j < vectors; j += FloatVectors.LANES) {
+            FloatVector g = FloatVector.fromArray(FloatVectors.SPECIES, dy, base + j)
+                    .mul(FloatVector.fromArray(FloatVectors.SPECIES, scale, j));
+            FloatVector xhat = FloatVector.fromArray(FloatVectors.SPECIES, x, base + j).sub(mean).mul(rstd);
+            sumG = sumG.add(g);
+            sumGXhat = sumGXhat.add(g.mul(xhat));
+        }
+        float tailG = 0;
+        float tailGXhat = 0;
+        for (int j = vectors; j < n; j++) {
+            float g = dy[base + j] * scale[j];
+            tailG += g;
+            tailGXhat += g * ((x[base + j] - mean) * rstd);
+        }
+        float meanG = (float) ((FloatVectors.sum(sumG, rows.lanes) + tailG) / n);
+        float meanGXhat = (float) ((FloatVectors.sum(sumGXhat, rows.lanes) + tailGXhat) / n);
+        float[] dx = rows.out;
+        for (int j = 0; j < vectors; j += FloatVectors.LANES) {
+            FloatVector g = FloatVector.fromArray(FloatVectors.SPECIES, dy, base + j)
+                    .mul(FloatVector.fromArray(FloatVectors.SPECIES, scale, j));
+            FloatVector xhat = FloatVector.fromArray(FloatVectors.SPECIES, x, base + j).sub(mean).mul(rstd);
+            g.sub(meanG).sub(xhat.mul(meanGXhat)).mul(rstd).intoArray(dx, base + j);
+        }
+        for (int j = vectors; j < n; j++) {
+            float g = dy[base + j] * scale[j];
+            float xhat = (x[base + j] - mean) * rstd;
+            dx[base + j] = (g - meanG - xhat * meanGXhat) * rstd;
         }
     }
 
     /**
-     * One kernel's row buffers, sized for the normalized axis of its op when the kernel is made
-     * (set-up), and again should an array of another row length arrive. A kernel runs on one
-     * thread at a time.
+     * One kernel's arrays, sized for the normalized axis of its op when the kernel is made
+     * (set-up), and again should an array of another row length arrive: a block of whole rows
+     * ({@link FloatVectors#BLOCK} floats, or one row if a row is longer) of each operand, and a
+     * block's means and reciprocal deviations. A kernel runs on one thread at a time.
      */
     private static final class Rows {
         int n;
+        /** Rows per block. */
+        int perBlock;
         float[] scale;
         float[] bias;
         float[] in;
         float[] out;
-        /** The input gradient's incoming gradient row. */
+        /** The input gradient's incoming gradient rows. */
         float[] gradient;
-        /** The input gradient's dy * scale of a row, computed once for both of its passes. */
-        double[] products;
+        float[] means;
+        float[] rstds;
+        final float[] lanes = new float[FloatVectors.LANES];
 
         Rows(int n) {
             fit(n);
@@ -219,12 +279,14 @@ final class LayerNormKernels {
         Rows fit(int length) {
             if (scale == null || length != n) {
                 n = length;
+                perBlock = Math.max(1, FloatVectors.BLOCK / length);
                 scale = new float[length];
                 bias = new float[length];
-                in = new float[length];
-                out = new float[length];
-                gradient = new float[length];
-                products = new double[length];
+                in = new float[perBlock * length];
+                out = new float[perBlock * length];
+                gradient = new float[perBlock * length];
+                means = new float[perBlock];
+                rstds = new float[perBlock];
             }
             return this;
         }
@@ -234,11 +296,12 @@ final class LayerNormKernels {
     private static Kernel gradWeight(int n) {
         double[] dscale = new double[n];
         double[] dbias = new double[n];
+        Rows blocks = new Rows(n);
         return (in, out, ctx) -> {
             Arrays.fill(dscale, 0);
             Arrays.fill(dbias, 0);
             if (FloatLoops.applies(in[0], in[1], in[2], in[3], out[0], out[1])) {
-                gradWeightFloats(in, out, dscale, dbias);
+                gradWeightFloats(in, out, dscale, dbias, blocks);
                 return;
             }
             Elements dy = Elements.read(in[0]);
@@ -268,21 +331,29 @@ final class LayerNormKernels {
         };
     }
 
-    private static void gradWeightFloats(INDArray[] in, INDArray[] out, double[] dscale, double[] dbias) {
+    /** Over blocks of rows copied into Java arrays; the sums in double in the order of the generic path. */
+    private static void gradWeightFloats(INDArray[] in, INDArray[] out, double[] dscale, double[] dbias, Rows rows) {
         FloatBuffer dy = FloatLoops.view(in[0]);
         FloatBuffer x = FloatLoops.view(in[1]);
         FloatBuffer means = FloatLoops.view(in[2]);
         FloatBuffer rstds = FloatLoops.view(in[3]);
         int n = dscale.length;
-        int rows = Math.toIntExact(in[0].length() / n);
-        for (int r = 0; r < rows; r++) {
-            int base = r * n;
-            double mean = means.get(r);
-            double rstd = rstds.get(r);
-            for (int j = 0; j < n; j++) {
-                double g = dy.get(base + j);
-                dscale[j] += g * (x.get(base + j) - mean) * rstd;
-                dbias[j] += g;
+        int count = Math.toIntExact(in[0].length() / n);
+        for (int first = 0; first < count; first += rows.perBlock) {
+            int block = Math.min(rows.perBlock, count - first);
+            dy.get(first * n, rows.gradient, 0, block * n);
+            x.get(first * n, rows.in, 0, block * n);
+            means.get(first, rows.means, 0, block);
+            rstds.get(first, rows.rstds, 0, block);
+            for (int r = 0; r < block; r++) {
+                int base = r * n;
+                double mean = rows.means[r];
+                double rstd = rows.rstds[r];
+                for (int j = 0; j < n; j++) {
+                    double g = rows.gradient[base + j];
+                    dscale[j] += g * (rows.in[base + j] - mean) * rstd;
+                    dbias[j] += g;
+                }
             }
         }
         FloatBuffer scaleGrad = FloatLoops.view(out[0]);

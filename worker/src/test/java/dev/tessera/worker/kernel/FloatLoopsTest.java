@@ -16,10 +16,11 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 /**
  * Each Java loop of {@link FloatLoops} against the ND4J op it replaced, element by element and
  * bit for bit (atol 0, rtol 0): both round once per F32 operation. Sizes are not multiples of
- * anything, and one input of each case is a contiguous view at a non-zero offset.
+ * anything, span more than two of the loops' copy blocks, and one input of each case is a
+ * contiguous view at a non-zero offset.
  */
 class FloatLoopsTest {
-    private static final int ROWS = 37;
+    private static final int ROWS = 301;
     private static final int COLUMNS = 29;
 
     private static INDArray random(long seed, long... shape) {

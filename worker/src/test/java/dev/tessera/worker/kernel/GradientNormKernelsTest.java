@@ -48,6 +48,35 @@ class GradientNormKernelsTest {
         assertEquals(4 + 0.25 + 0 + 0.0625 + 1 + 9, squaredNorm(dtype, array(dtype, SHAPE, X)), tolerance(dtype));
     }
 
+    /**
+     * An F32 gradient longer than the kernel's copy block, with a tail that fills no group of 8
+     * partial sums: the sum of every square (in double, rounded to the F32 output once); a NaN or
+     * an infinity anywhere, in a later block or in the tail, makes the norm non-finite.
+     */
+    @org.junit.jupiter.api.Test
+    void shouldSumEverySquareOfALongF32GradientAcrossBlocksAndItsTail() {
+        int n = 3 * FloatVectors.BLOCK + 13;
+        double[] values = new double[n];
+        java.util.Random random = new java.util.Random(5);
+        double expected = 0;
+        for (int i = 0; i < n; i++) {
+            values[i] = (float) random.nextGaussian();
+            expected += values[i] * values[i];
+        }
+        int[] dims = shape(n);
+        double norm = OneOpHarness.of(new SquaredNorm(), DType.F32, dims).run(array(DType.F32, dims, values)).getDouble(0);
+        assertEquals((float) expected, norm, Math.ulp((float) expected));
+        for (int at : new int[] {2 * FloatVectors.BLOCK + 5, n - 1}) {
+            for (double bad : new double[] {Double.NaN, Double.POSITIVE_INFINITY}) {
+                double[] broken = values.clone();
+                broken[at] = bad;
+                double found = OneOpHarness.of(new SquaredNorm(), DType.F32, dims).run(array(DType.F32, dims, broken))
+                        .getDouble(0);
+                org.junit.jupiter.api.Assertions.assertFalse(Double.isFinite(found), bad + " at " + at + " gave " + found);
+            }
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F32", "F64"})
     void shouldGiveEachPartOfASplitGradientASquaredNormThatSumsToTheWholes(DType dtype) {
