@@ -200,10 +200,7 @@ final class LayerNormKernels {
         int count = Math.toIntExact(in[0].length() / n);
         for (int first = 0; first < count; first += rows.perBlock) {
             int block = Math.min(rows.perBlock, count - first);
-            dy.get(first * n, rows.gradient, 0, block * n);
-            x.get(first * n, rows.in, 0, block * n);
-            means.get(first, rows.means, 0, block);
-            rstds.get(first, rows.rstds, 0, block);
+            rows.loadBackward(dy, x, means, rstds, first, block);
             for (int r = 0; r < block; r++) {
                 gradInputRow(rows, r);
             }
@@ -276,6 +273,14 @@ final class LayerNormKernels {
             fit(n);
         }
 
+        /** The backward's operands of {@code block} rows from row {@code first}: dy, x, and their means and rstds. */
+        void loadBackward(FloatBuffer dy, FloatBuffer x, FloatBuffer rowMeans, FloatBuffer rowRstds, int first, int block) {
+            dy.get(first * n, gradient, 0, block * n);
+            x.get(first * n, in, 0, block * n);
+            rowMeans.get(first, means, 0, block);
+            rowRstds.get(first, rstds, 0, block);
+        }
+
         Rows fit(int length) {
             if (scale == null || length != n) {
                 n = length;
@@ -341,10 +346,7 @@ final class LayerNormKernels {
         int count = Math.toIntExact(in[0].length() / n);
         for (int first = 0; first < count; first += rows.perBlock) {
             int block = Math.min(rows.perBlock, count - first);
-            dy.get(first * n, rows.gradient, 0, block * n);
-            x.get(first * n, rows.in, 0, block * n);
-            means.get(first, rows.means, 0, block);
-            rstds.get(first, rows.rstds, 0, block);
+            rows.loadBackward(dy, x, means, rstds, first, block);
             for (int r = 0; r < block; r++) {
                 int base = r * n;
                 double mean = rows.means[r];
