@@ -373,12 +373,6 @@ public final class Trainer {
     }
 
     /**
-     * Per device, the bytes it sent to other devices per step as the runtime counted them over
-     * this session's steps, next to the execution plan's figure ({@code tessera plan} prints the
-     * same). The two agree (a test trains every layout family and checks it); a difference
-     * would be a bug in the plan compiler or the runtime.
-     */
-    /**
      * Per device, the register bytes in use at most (measured), the register buffers it held (reused
      * by liveness) and the plan's figure without reuse; noted once.
      */
@@ -399,6 +393,12 @@ public final class Trainer {
         return devices;
     }
 
+    /**
+     * Per device, the bytes it sent to other devices per step as the runtime counted them over
+     * this session's steps, next to the execution plan's figure ({@code tessera plan} prints the
+     * same). The two agree (a test trains every layout family and checks it); a difference
+     * would be a bug in the plan compiler or the runtime.
+     */
     private static List<Map<String, Object>> traffic(Traffic traffic, long steps) {
         if (steps <= 0) {
             return List.of();
