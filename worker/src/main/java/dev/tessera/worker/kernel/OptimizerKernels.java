@@ -24,13 +24,13 @@ final class OptimizerKernels {
     }
 
     static void register(KernelRegistry r) {
-        r.register(GradientSeed.class, (def, op) -> (in, out, ctx) -> out[0].assign(def.value()));
+        r.register(GradientSeed.class, (def, op) -> (in, out, ctx) -> setScalar(out[0], def.value()));
         r.register(AccumulateGrad.class, (def, op) -> (in, out, ctx) -> accumulate(in[0], in[1], ctx.microBatch() == 0));
         r.register(SquaredNorm.class, (def, op) -> {
             float[] block = new float[FloatVectors.BLOCK];
-            return (in, out, ctx) -> out[0].assign(sumOfSquares(in[0], block));
+            return (in, out, ctx) -> setScalar(out[0], sumOfSquares(in[0], block));
         });
-        r.register(GlobalNorm.class, (def, op) -> (in, out, ctx) -> out[0].assign(globalNorm(in)));
+        r.register(GlobalNorm.class, (def, op) -> (in, out, ctx) -> setScalar(out[0], globalNorm(in)));
         r.register(ClipByNorm.class, (def, op) -> (in, out, ctx) -> clip(def.maxNorm(), in[0], in[1].getDouble(0)));
         r.register(SgdUpdate.class, (def, op) -> (in, out, ctx) -> sgd(def, in));
         r.register(AdamWUpdate.class, (def, op) -> {
@@ -57,6 +57,19 @@ final class OptimizerKernels {
                 accumulator.assign(0);
             }
             accumulator.addi(gradient);
+        }
+    }
+
+    /**
+     * A scalar output set through its buffer where it is a contiguous F32 array (rounded to the
+     * nearest float, as ND4J's assign rounds): an assign is a native call of about 10 us, which a
+     * step pays once per parameter for its squared norm.
+     */
+    private static void setScalar(INDArray out, double value) {
+        if (FloatLoops.applies(out)) {
+            FloatLoops.view(out).put(0, (float) value);
+        } else {
+            out.assign(value);
         }
     }
 
