@@ -72,6 +72,39 @@ class LaunchCommandTest {
                 || !Files.readString(launched.resolve("workers/worker-1.log")).contains("Exception"));
     }
 
+    /**
+     * {@code --trace} through the command line as 2 processes: trace.json in the run directory
+     * has the coordinator's row (a window per chunk of steps) and one row per worker, each with
+     * actions of its own.
+     */
+    @Test
+    void shouldWriteOneTraceWithARowPerWorkerWhenLaunchedTraced() throws Exception {
+        Path config = Files.writeString(dir.resolve("run.conf"), MultiProcessTrainingTest.BASE
+                + "parallel { devices = 2, data = 2 }\n");
+        Path launched = dir.resolve("traced");
+
+        Result launch = run("launch", "--nproc", "2", config.toString(), "--run-dir", launched.toString(), "--trace");
+
+        assertEquals(0, launch.status(), launch.err());
+        JsonNode events = new ObjectMapper().readTree(launched.resolve("trace.json").toFile()).get("traceEvents");
+        java.util.Map<Integer, String> rows = new java.util.TreeMap<>();
+        java.util.Map<Integer, Integer> actions = new java.util.TreeMap<>();
+        for (JsonNode event : events) {
+            int pid = event.get("pid").asInt();
+            if (event.get("ph").asText().equals("M") && event.get("name").asText().equals("process_name")) {
+                rows.put(pid, event.get("args").get("name").asText());
+            } else if (event.get("ph").asText().equals("X")) {
+                actions.merge(pid, 1, Integer::sum);
+            }
+        }
+        assertEquals(3, rows.size(), "rows: " + rows);
+        assertEquals("coordinator", rows.get(0));
+        assertTrue(rows.get(1).startsWith("worker-0 (pid "), rows.toString());
+        assertTrue(rows.get(2).startsWith("worker-1 (pid "), rows.toString());
+        assertTrue(actions.getOrDefault(1, 0) > 0 && actions.getOrDefault(2, 0) > 0, "actions per row: " + actions);
+        assertTrue(actions.getOrDefault(0, 0) >= 1, "the coordinator's window of each chunk: " + actions);
+    }
+
     @Test
     void shouldRefuseABadAeronSettingNamingItsKeyBeforeStartingAnything() throws Exception {
         Path config = Files.writeString(dir.resolve("run.conf"), MultiProcessTrainingTest.BASE
