@@ -115,6 +115,36 @@ public final class ProcessExecutor implements AutoCloseable {
         return own(graph.parameters(), all);
     }
 
+    /**
+     * What this process saw of a non-finite iteration: its earliest op that wrote a NaN or an
+     * infinity and the first of its devices' gradients that is not finite. Positions are in the
+     * physical graph's orders, which every process shares, so the coordinator can pick the
+     * earliest over all processes as one executor would.
+     *
+     * @param microBatch   the culprit's micro-batch, -1 when every op of this process wrote finite values
+     * @param opIndex      the culprit's index in the physical graph's op order
+     * @param gradientIndex the gradient's parameter in the physical graph's parameter order, -1 when none
+     */
+    public record NonFiniteReplay(int microBatch, int opIndex, String opName, String tensorName, int gradientIndex,
+                                  String gradientName) {
+    }
+
+    /**
+     * Replays the gradients-only fragment of the current iteration with every op checking its
+     * outputs ({@link ActorExecutor#findNonFinite}); every process must replay together, since
+     * fragments exchange tensors. Changes nothing but the gradient accumulators.
+     */
+    public NonFiniteReplay findNonFinite(List<Map<String, HostTensor>> microBatches) {
+        BatchCheck.check(graph, microBatches, graph.options().microBatches());
+        Optional<NonFiniteOutput> culprit = physical.findNonFinite(microBatches.stream().map(this::shardBatch).toList());
+        int gradient = physical.firstNonFiniteGradientHeld();
+        String gradientName = gradient < 0 ? ""
+                : distributed.physical().accumulator(distributed.physical().parameters().get(gradient)).name();
+        return culprit.map(found -> new NonFiniteReplay(found.microBatch(),
+                distributed.physical().ops().indexOf(found.op()), found.op().name(), found.tensorName(), gradient,
+                gradientName)).orElse(new NonFiniteReplay(-1, -1, "", "", gradient, gradientName));
+    }
+
     /** This process's devices' parts of every parameter, keyed by device tensor name. */
     public Map<String, HostTensor> localParameters() {
         return own(graph.parameters(), physical.parameters());
