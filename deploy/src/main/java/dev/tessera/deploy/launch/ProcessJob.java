@@ -15,7 +15,10 @@ import dev.tessera.proto.control.ClockProbe;
 import dev.tessera.proto.control.ClockReply;
 import dev.tessera.proto.control.ComputeGradients;
 import dev.tessera.proto.control.CoordinatorMessage;
+import dev.tessera.proto.control.FindNonFinite;
 import dev.tessera.proto.control.MicroBatch;
+import dev.tessera.proto.control.NonFiniteFound;
+import dev.tessera.proto.control.NonFiniteStop;
 import dev.tessera.proto.control.Parts;
 import dev.tessera.proto.control.PartsRequest;
 import dev.tessera.proto.control.Restore;
@@ -37,6 +40,7 @@ import dev.tessera.worker.actors.ActorExecutorOptions;
 import dev.tessera.worker.actors.LogicalShards;
 import dev.tessera.worker.actors.ParallelExecutor;
 import dev.tessera.worker.exec.ForwardInference;
+import dev.tessera.worker.exec.NonFiniteException;
 import dev.tessera.worker.exec.RegisterUse;
 import dev.tessera.worker.exec.StepResult;
 import dev.tessera.worker.exec.Traffic;
@@ -71,7 +75,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * workers record their actions and send them with each answer; the coordinator probes each
  * worker's clock after every chunk and keeps one timeline ({@link JobTrace}).
  *
- * <p>A worker that fails, exits or goes silent ends the job: the others are told to shut down and
+ * <p>A loss or gradient norm that is not finite stops every worker at that iteration, which then
+ * replays it together so that the error names the first op as on virtual devices
+ * ({@link NonFiniteSearch}); the job stays usable until closed. A worker that fails, exits or goes
+ * silent ends the job: the others are told to shut down and
  * killed if they do not within a second, and the waiting call throws {@link WorkerFailedException}
  * naming the worker. {@link #close} leaves no worker process and no driver directory behind.
  */
@@ -260,12 +267,16 @@ public final class ProcessJob implements TrainingBackend {
                 trace.received(process, event.message().getTraceEvents());
                 continue;
             }
-            if (!event.message().hasStepsDone() || replies[process] != null) {
+            boolean answer = event.message().hasStepsDone() || event.message().hasNonFiniteStop();
+            if (!answer || replies[process] != null) {
                 throw unexpected(event);
             }
             replies[process] = event.message();
             answered = Math.max(answered, event.receivedNanos());
             missing--;
+        }
+        if (Arrays.stream(replies).anyMatch(WorkerMessage::hasNonFiniteStop)) {
+            throw nonFinite(firstBatch, replies);
         }
         for (int p = 0; p < processes; p++) {
             StepsDone done = replies[p].getStepsDone();
@@ -303,6 +314,37 @@ public final class ProcessJob implements TrainingBackend {
             results.add(new StepResult(losses[i], norms[i]));
         }
         return results;
+    }
+
+    /**
+     * A sink of some worker found the loss or the gradient norm not finite. Every worker must have
+     * stopped at that iteration with its updates undone (each device with updates checks the norm
+     * itself); then every worker replays it, checking every op's outputs, and the earliest finding
+     * names the op as on virtual devices ({@link NonFiniteSearch}). The workers stay at the
+     * failing iteration, so parameters and optimizer state can still be read.
+     *
+     * @return the error one executor raises for this iteration
+     * @throws WorkerFailedException when a worker finished the chunk or stopped at another iteration
+     */
+    private NonFiniteException nonFinite(long firstBatch, WorkerMessage[] replies) {
+        NonFiniteStop stop = Arrays.stream(replies).filter(WorkerMessage::hasNonFiniteStop).findFirst().orElseThrow()
+                .getNonFiniteStop();
+        for (int p = 0; p < processes; p++) {
+            if (!replies[p].hasNonFiniteStop() || replies[p].getNonFiniteStop().getIteration() != stop.getIteration()) {
+                throw fail("a " + stop.getTensor() + " not finite at step " + (stop.getIteration() + 1)
+                        + " stopped some workers, but " + worker(p) + (replies[p].hasNonFiniteStop()
+                        ? " stopped at step " + (replies[p].getNonFiniteStop().getIteration() + 1)
+                        : " finished the chunk") + ", so the workers' states disagree");
+            }
+        }
+        long failedBatch = firstBatch + (stop.getIteration() - iteration) * graph.options().microBatches();
+        broadcast(CoordinatorMessage.newBuilder().setFindNonFinite(FindNonFinite.newBuilder().setRequest(++request)
+                .setFirstBatch(failedBatch)).build());
+        List<NonFiniteFound> found = await(WorkerMessage::hasNonFiniteFound, "the non-finite search").stream()
+                .map(WorkerMessage::getNonFiniteFound).toList();
+        iteration = stop.getIteration();
+        partsIteration = -1;
+        return NonFiniteSearch.error(stop, found, distributed.physical().loss().name());
     }
 
     /**
