@@ -11,6 +11,7 @@ import dev.tessera.lowering.DistributedTraining;
 import dev.tessera.plan.compile.PlanMemory;
 import dev.tessera.plan.compile.PlanTraffic;
 import dev.tessera.plan.fragment.PlanFragments;
+import dev.tessera.proto.control.AbandonRun;
 import dev.tessera.proto.control.ClockProbe;
 import dev.tessera.proto.control.ClockReply;
 import dev.tessera.proto.control.ComputeGradients;
@@ -260,6 +261,7 @@ public final class ProcessJob implements TrainingBackend {
         long[] sent = new long[training.getDevicesCount()];
         WorkerMessage[] replies = new WorkerMessage[processes];
         long answered = started;
+        boolean abandoned = false;
         for (int missing = processes; missing > 0; ) {
             ControlServer.Event event = next(Long.MAX_VALUE, () -> "no answer");
             int process = event.process();
@@ -274,6 +276,17 @@ public final class ProcessJob implements TrainingBackend {
             replies[process] = event.message();
             answered = Math.max(answered, event.receivedNanos());
             missing--;
+            if (event.message().hasNonFiniteStop() && !abandoned) {
+                // the others may wait for tensors the stopped worker will not send
+                abandoned = true;
+                CoordinatorMessage abandon = CoordinatorMessage.newBuilder().setAbandonRun(AbandonRun.newBuilder()
+                        .setPeer(event.message().getNonFiniteStop())).build();
+                for (int p = 0; p < processes; p++) {
+                    if (replies[p] == null) {
+                        control.send(p, abandon);
+                    }
+                }
+            }
         }
         if (Arrays.stream(replies).anyMatch(WorkerMessage::hasNonFiniteStop)) {
             throw nonFinite(firstBatch, replies);
@@ -318,8 +331,8 @@ public final class ProcessJob implements TrainingBackend {
 
     /**
      * A sink of some worker found the loss or the gradient norm not finite. Every worker must have
-     * stopped at that iteration with its updates undone (each device with updates checks the norm
-     * itself); then every worker replays it, checking every op's outputs, and the earliest finding
+     * stopped at that iteration with its updates undone: by its own sink, or, told to abandon the
+     * run, where it waited for a tensor of the stopped worker; then every worker replays it, checking every op's outputs, and the earliest finding
      * names the op as on virtual devices ({@link NonFiniteSearch}). The workers stay at the
      * failing iteration, so parameters and optimizer state can still be read.
      *

@@ -424,6 +424,21 @@ final class ActorExecutor implements AutoCloseable {
             }
         }
         this.iteration = iteration;
+        if (training.remote() != null) {
+            training.remote().resume();
+        }
+    }
+
+    /**
+     * Fails the training plan's receives from other processes of {@code iteration} or later with
+     * {@code reason}, from any thread: another process stopped there. A run blocked on one stops as
+     * if this process had found {@code reason} itself, undoing that iteration's updates. Lasts until
+     * the next {@link #restore}.
+     */
+    void abandonRemoteReceives(long iteration, NonFiniteException reason) {
+        if (training.remote() != null) {
+            training.remote().abandon(iteration, reason);
+        }
     }
 
     @Override

@@ -12,6 +12,7 @@ import dev.tessera.runtime.trace.Trace;
 import dev.tessera.sbp.DeviceId;
 import dev.tessera.tensor.HostTensor;
 import dev.tessera.worker.exec.BatchCheck;
+import dev.tessera.worker.exec.NonFiniteException;
 import dev.tessera.worker.exec.StepResult;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -106,6 +107,15 @@ public final class ProcessExecutor implements AutoCloseable {
         return physical.run(local, learningRates).stream()
                 .map(r -> new StepResult(recordsLoss ? r.loss() : Double.NaN,
                         recordsGradientNorm ? r.gradNorm() : Double.NaN)).toList();
+    }
+
+    /**
+     * Another process stopped its run at {@code peer}'s iteration: a run of this process waiting
+     * for its tensors (now or later) stops there too, throwing {@code peer} from {@link #run} with
+     * that iteration's updates undone. Any thread may call it; it lasts until the next restore.
+     */
+    public void abandonRun(NonFiniteException peer) {
+        physical.abandonRemoteReceives(peer.iteration(), peer);
     }
 
     /** The accumulated gradients of this process's devices without updating, keyed by each device's parameter. */

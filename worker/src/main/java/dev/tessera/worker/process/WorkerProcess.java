@@ -86,6 +86,7 @@ public final class WorkerProcess {
             Job job = factory.build(assignment);
             try (AssignedProcess assigned = AssignedProcess.start(assignment, job.distributed(),
                     job.options().withTrace(assignment.getTrace()))) {
+                control.onAbandon(abandon -> assigned.executor().abandonRun(finding(abandon.getPeer())));
                 control.send(WorkerMessage.newBuilder().setReady(Ready.newBuilder().setProcess(process)).build());
                 return serve(assigned.executor(), job);
             }
@@ -197,6 +198,15 @@ public final class WorkerProcess {
                 .setMicroBatch(replay.microBatch()).setOpIndex(replay.opIndex()).setOp(replay.opName())
                 .setTensor(replay.tensorName()).setGradientIndex(replay.gradientIndex())
                 .setGradient(replay.gradientName())).build());
+    }
+
+    private static NonFiniteException finding(NonFiniteStop stop) {
+        NonFiniteException.Kind kind = switch (stop.getKind()) {
+            case NON_FINITE_LOSS -> NonFiniteException.Kind.LOSS;
+            case NON_FINITE_GRADIENT -> NonFiniteException.Kind.GRADIENT;
+            case NON_FINITE_GRADIENT_NORM, UNRECOGNIZED -> NonFiniteException.Kind.GRADIENT_NORM;
+        };
+        return NonFiniteException.of(kind, stop.getIteration(), stop.getTensor(), stop.getOp(), stop.getDetail());
     }
 
     private static NonFiniteKind kind(NonFiniteException.Kind kind) {
