@@ -249,6 +249,10 @@ public final class ProcessJob implements TrainingBackend {
     /**
      * Every worker draws the batches of these iterations itself and trains its fragment. When
      * traced, each worker's actions come before its answer and its clock is probed after it.
+     *
+     * @throws NonFiniteException as one executor throws it, when a loss or gradient norm is not
+     *     finite; the job then stays at the failing iteration, none of its updates made
+     * @throws WorkerFailedException when a worker fails, exits or goes silent
      */
     @Override
     public List<StepResult> run(long firstBatch, List<List<Map<String, HostTensor>>> batches, double[] learningRates) {
@@ -332,8 +336,9 @@ public final class ProcessJob implements TrainingBackend {
     /**
      * A sink of some worker found the loss or the gradient norm not finite. Every worker must have
      * stopped at that iteration with its updates undone: by its own sink, or, told to abandon the
-     * run, where it waited for a tensor of the stopped worker; then every worker replays it, checking every op's outputs, and the earliest finding
-     * names the op as on virtual devices ({@link NonFiniteSearch}). The workers stay at the
+     * run, where it waited for a tensor of the stopped worker; then every worker replays it,
+     * checking every op's outputs, and the earliest finding names the op as on virtual devices
+     * ({@link NonFiniteSearch}). The workers stay at the
      * failing iteration, so parameters and optimizer state can still be read.
      *
      * @return the error one executor raises for this iteration
@@ -344,7 +349,7 @@ public final class ProcessJob implements TrainingBackend {
                 .getNonFiniteStop();
         for (int p = 0; p < processes; p++) {
             if (!replies[p].hasNonFiniteStop() || replies[p].getNonFiniteStop().getIteration() != stop.getIteration()) {
-                throw fail("a " + stop.getTensor() + " not finite at step " + (stop.getIteration() + 1)
+                throw fail("'" + stop.getTensor() + "' not finite at step " + (stop.getIteration() + 1)
                         + " stopped some workers, but " + worker(p) + (replies[p].hasNonFiniteStop()
                         ? " stopped at step " + (replies[p].getNonFiniteStop().getIteration() + 1)
                         : " finished the chunk") + ", so the workers' states disagree");

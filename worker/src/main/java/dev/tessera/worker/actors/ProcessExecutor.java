@@ -30,8 +30,11 @@ import java.util.Set;
  * assembles with {@link LogicalShards}. Losses and gradient norms are those its sinks recorded:
  * exactly one process records each ({@link #recordsLoss}, {@link #recordsGradientNorm}).
  *
- * <p>A failure in this process (a kernel, a non-finite loss, a transport time-out) fails its run;
- * the other processes' runs then wait on their transport, so the coordinator ends the job.
+ * <p>A failure in this process (a kernel, a transport time-out) fails its run; the other
+ * processes' runs then wait on their transport, so the coordinator ends the job. A non-finite loss
+ * or norm instead stops the run with that iteration's updates undone ({@link #run} throws the
+ * sink's finding); the coordinator then makes the others stop there too ({@link #abandonRun}) and
+ * every process replays the iteration together ({@link #findNonFinite}).
  */
 public final class ProcessExecutor implements AutoCloseable {
     private final TrainingGraph graph;
