@@ -11,11 +11,15 @@ import dev.tessera.lowering.DistributedTraining;
 import dev.tessera.plan.compile.PlanMemory;
 import dev.tessera.plan.compile.PlanTraffic;
 import dev.tessera.plan.fragment.PlanFragments;
+import dev.tessera.proto.control.AbandonRun;
 import dev.tessera.proto.control.ClockProbe;
 import dev.tessera.proto.control.ClockReply;
 import dev.tessera.proto.control.ComputeGradients;
 import dev.tessera.proto.control.CoordinatorMessage;
+import dev.tessera.proto.control.FindNonFinite;
 import dev.tessera.proto.control.MicroBatch;
+import dev.tessera.proto.control.NonFiniteFound;
+import dev.tessera.proto.control.NonFiniteStop;
 import dev.tessera.proto.control.Parts;
 import dev.tessera.proto.control.PartsRequest;
 import dev.tessera.proto.control.Restore;
@@ -37,6 +41,7 @@ import dev.tessera.worker.actors.ActorExecutorOptions;
 import dev.tessera.worker.actors.LogicalShards;
 import dev.tessera.worker.actors.ParallelExecutor;
 import dev.tessera.worker.exec.ForwardInference;
+import dev.tessera.worker.exec.NonFiniteException;
 import dev.tessera.worker.exec.RegisterUse;
 import dev.tessera.worker.exec.StepResult;
 import dev.tessera.worker.exec.Traffic;
@@ -71,7 +76,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * workers record their actions and send them with each answer; the coordinator probes each
  * worker's clock after every chunk and keeps one timeline ({@link JobTrace}).
  *
- * <p>A worker that fails, exits or goes silent ends the job: the others are told to shut down and
+ * <p>A loss or gradient norm that is not finite stops every worker at that iteration, which then
+ * replays it together so that the error names the first op as on virtual devices
+ * ({@link NonFiniteSearch}); the job stays usable until closed. A worker that fails, exits or goes
+ * silent ends the job: the others are told to shut down and
  * killed if they do not within a second, and the waiting call throws {@link WorkerFailedException}
  * naming the worker. {@link #close} leaves no worker process and no driver directory behind.
  */
@@ -241,6 +249,10 @@ public final class ProcessJob implements TrainingBackend {
     /**
      * Every worker draws the batches of these iterations itself and trains its fragment. When
      * traced, each worker's actions come before its answer and its clock is probed after it.
+     *
+     * @throws NonFiniteException as one executor throws it, when a loss or gradient norm is not
+     *     finite; the job then stays at the failing iteration, none of its updates made
+     * @throws WorkerFailedException when a worker fails, exits or goes silent
      */
     @Override
     public List<StepResult> run(long firstBatch, List<List<Map<String, HostTensor>>> batches, double[] learningRates) {
@@ -253,6 +265,7 @@ public final class ProcessJob implements TrainingBackend {
         long[] sent = new long[training.getDevicesCount()];
         WorkerMessage[] replies = new WorkerMessage[processes];
         long answered = started;
+        boolean abandoned = false;
         for (int missing = processes; missing > 0; ) {
             ControlServer.Event event = next(Long.MAX_VALUE, () -> "no answer");
             int process = event.process();
@@ -260,12 +273,27 @@ public final class ProcessJob implements TrainingBackend {
                 trace.received(process, event.message().getTraceEvents());
                 continue;
             }
-            if (!event.message().hasStepsDone() || replies[process] != null) {
+            boolean answer = event.message().hasStepsDone() || event.message().hasNonFiniteStop();
+            if (!answer || replies[process] != null) {
                 throw unexpected(event);
             }
             replies[process] = event.message();
             answered = Math.max(answered, event.receivedNanos());
             missing--;
+            if (event.message().hasNonFiniteStop() && !abandoned) {
+                // the others may wait for tensors the stopped worker will not send
+                abandoned = true;
+                CoordinatorMessage abandon = CoordinatorMessage.newBuilder().setAbandonRun(AbandonRun.newBuilder()
+                        .setPeer(event.message().getNonFiniteStop())).build();
+                for (int p = 0; p < processes; p++) {
+                    if (replies[p] == null) {
+                        control.send(p, abandon);
+                    }
+                }
+            }
+        }
+        if (Arrays.stream(replies).anyMatch(WorkerMessage::hasNonFiniteStop)) {
+            throw nonFinite(firstBatch, replies);
         }
         for (int p = 0; p < processes; p++) {
             StepsDone done = replies[p].getStepsDone();
@@ -303,6 +331,38 @@ public final class ProcessJob implements TrainingBackend {
             results.add(new StepResult(losses[i], norms[i]));
         }
         return results;
+    }
+
+    /**
+     * A sink of some worker found the loss or the gradient norm not finite. Every worker must have
+     * stopped at that iteration with its updates undone: by its own sink, or, told to abandon the
+     * run, where it waited for a tensor of the stopped worker; then every worker replays it,
+     * checking every op's outputs, and the earliest finding names the op as on virtual devices
+     * ({@link NonFiniteSearch}). The workers stay at the
+     * failing iteration, so parameters and optimizer state can still be read.
+     *
+     * @return the error one executor raises for this iteration
+     * @throws WorkerFailedException when a worker finished the chunk or stopped at another iteration
+     */
+    private NonFiniteException nonFinite(long firstBatch, WorkerMessage[] replies) {
+        NonFiniteStop stop = Arrays.stream(replies).filter(WorkerMessage::hasNonFiniteStop).findFirst().orElseThrow()
+                .getNonFiniteStop();
+        for (int p = 0; p < processes; p++) {
+            if (!replies[p].hasNonFiniteStop() || replies[p].getNonFiniteStop().getIteration() != stop.getIteration()) {
+                throw fail("'" + stop.getTensor() + "' not finite at step " + (stop.getIteration() + 1)
+                        + " stopped some workers, but " + worker(p) + (replies[p].hasNonFiniteStop()
+                        ? " stopped at step " + (replies[p].getNonFiniteStop().getIteration() + 1)
+                        : " finished the chunk") + ", so the workers' states disagree");
+            }
+        }
+        long failedBatch = firstBatch + (stop.getIteration() - iteration) * graph.options().microBatches();
+        broadcast(CoordinatorMessage.newBuilder().setFindNonFinite(FindNonFinite.newBuilder().setRequest(++request)
+                .setFirstBatch(failedBatch)).build());
+        List<NonFiniteFound> found = await(WorkerMessage::hasNonFiniteFound, "the non-finite search").stream()
+                .map(WorkerMessage::getNonFiniteFound).toList();
+        iteration = stop.getIteration();
+        partsIteration = -1;
+        return NonFiniteSearch.error(stop, found, distributed.physical().loss().name());
     }
 
     /**

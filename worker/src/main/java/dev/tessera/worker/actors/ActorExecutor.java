@@ -311,6 +311,23 @@ final class ActorExecutor implements AutoCloseable {
     }
 
     /**
+     * The index, in the graph's parameter order, of the first parameter whose accumulated gradient
+     * this executor holds (a process holds its devices' only) and has a NaN or an infinity after
+     * the last run; -1 when every one it holds is finite.
+     */
+    int firstNonFiniteGradientHeld() {
+        List<Tensor> parameters = graph.parameters();
+        for (int i = 0; i < parameters.size(); i++) {
+            Tensor accumulator = graph.accumulator(parameters.get(i));
+            INDArray held = accumulator == null ? null : persistent.get(accumulator);
+            if (held != null && HostTensors.hasNonFinite(held)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /**
      * Replays the forward and backward passes of the current iteration on the devices, without
      * updating, every op checking what it wrote: the first op, in the reference's order (earliest
      * micro-batch, then the graph's op order), that wrote a NaN or an infinity, or empty when every
@@ -407,6 +424,21 @@ final class ActorExecutor implements AutoCloseable {
             }
         }
         this.iteration = iteration;
+        if (training.remote() != null) {
+            training.remote().resume();
+        }
+    }
+
+    /**
+     * Fails the training plan's receives from other processes of {@code iteration} or later with
+     * {@code reason}, from any thread: another process stopped there. A run blocked on one stops as
+     * if this process had found {@code reason} itself, undoing that iteration's updates. Lasts until
+     * the next {@link #restore}.
+     */
+    void abandonRemoteReceives(long iteration, NonFiniteException reason) {
+        if (training.remote() != null) {
+            training.remote().abandon(iteration, reason);
+        }
     }
 
     @Override

@@ -12,6 +12,7 @@ import dev.tessera.runtime.trace.Trace;
 import dev.tessera.sbp.DeviceId;
 import dev.tessera.tensor.HostTensor;
 import dev.tessera.worker.exec.BatchCheck;
+import dev.tessera.worker.exec.NonFiniteException;
 import dev.tessera.worker.exec.StepResult;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -29,8 +30,11 @@ import java.util.Set;
  * assembles with {@link LogicalShards}. Losses and gradient norms are those its sinks recorded:
  * exactly one process records each ({@link #recordsLoss}, {@link #recordsGradientNorm}).
  *
- * <p>A failure in this process (a kernel, a non-finite loss, a transport time-out) fails its run;
- * the other processes' runs then wait on their transport, so the coordinator ends the job.
+ * <p>A failure in this process (a kernel, a transport time-out) fails its run; the other
+ * processes' runs then wait on their transport, so the coordinator ends the job. A non-finite loss
+ * or norm instead stops the run with that iteration's updates undone ({@link #run} throws the
+ * sink's finding); the coordinator then makes the others stop there too ({@link #abandonRun}) and
+ * every process replays the iteration together ({@link #findNonFinite}).
  */
 public final class ProcessExecutor implements AutoCloseable {
     private final TrainingGraph graph;
@@ -108,11 +112,50 @@ public final class ProcessExecutor implements AutoCloseable {
                         recordsGradientNorm ? r.gradNorm() : Double.NaN)).toList();
     }
 
+    /**
+     * Another process stopped its run at {@code peer}'s iteration: a run of this process waiting
+     * for its tensors (now or later) stops there too, throwing {@code peer} from {@link #run} with
+     * that iteration's updates undone. Any thread may call it; it lasts until the next restore.
+     */
+    public void abandonRun(NonFiniteException peer) {
+        physical.abandonRemoteReceives(peer.iteration(), peer);
+    }
+
     /** The accumulated gradients of this process's devices without updating, keyed by each device's parameter. */
     public Map<String, HostTensor> localGradients(List<Map<String, HostTensor>> microBatches) {
         BatchCheck.check(graph, microBatches, graph.options().microBatches());
         Map<String, HostTensor> all = physical.gradients(microBatches.stream().map(this::shardBatch).toList());
         return own(graph.parameters(), all);
+    }
+
+    /**
+     * What this process saw of a non-finite iteration: its earliest op that wrote a NaN or an
+     * infinity and the first of its devices' gradients that is not finite. Positions are in the
+     * physical graph's orders, which every process shares, so the coordinator can pick the
+     * earliest over all processes as one executor would.
+     *
+     * @param microBatch   the culprit's micro-batch, -1 when every op of this process wrote finite values
+     * @param opIndex      the culprit's index in the physical graph's op order
+     * @param gradientIndex the gradient's parameter in the physical graph's parameter order, -1 when none
+     */
+    public record NonFiniteReplay(int microBatch, int opIndex, String opName, String tensorName, int gradientIndex,
+                                  String gradientName) {
+    }
+
+    /**
+     * Replays the gradients-only fragment of the current iteration with every op checking its
+     * outputs ({@link ActorExecutor#findNonFinite}); every process must replay together, since
+     * fragments exchange tensors. Changes nothing but the gradient accumulators.
+     */
+    public NonFiniteReplay findNonFinite(List<Map<String, HostTensor>> microBatches) {
+        BatchCheck.check(graph, microBatches, graph.options().microBatches());
+        Optional<NonFiniteOutput> culprit = physical.findNonFinite(microBatches.stream().map(this::shardBatch).toList());
+        int gradient = physical.firstNonFiniteGradientHeld();
+        String gradientName = gradient < 0 ? ""
+                : distributed.physical().accumulator(distributed.physical().parameters().get(gradient)).name();
+        return culprit.map(found -> new NonFiniteReplay(found.microBatch(),
+                distributed.physical().ops().indexOf(found.op()), found.op().name(), found.tensorName(), gradient,
+                gradientName)).orElse(new NonFiniteReplay(-1, -1, "", "", gradient, gradientName));
     }
 
     /** This process's devices' parts of every parameter, keyed by device tensor name. */

@@ -2,7 +2,10 @@ package dev.tessera.worker.actors;
 
 import dev.tessera.runtime.transport.TransportException;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -27,6 +30,9 @@ final class RemoteEdges {
     private final boolean gradientsOnly;
     private final Duration deliveryTimeout;
     private final ConcurrentLinkedQueue<CompletableFuture<Void>> pendingSends = new ConcurrentLinkedQueue<>();
+    private final Map<CompletableFuture<Void>, Long> pendingReceives = new ConcurrentHashMap<>();
+    private volatile RuntimeException abandonedBy;
+    private volatile long abandonedFrom = Long.MAX_VALUE;
 
     RemoteEdges(boolean gradientsOnly, Duration deliveryTimeout) {
         this.gradientsOnly = gradientsOnly;
@@ -39,6 +45,47 @@ final class RemoteEdges {
                     + "id (at most " + (1 << EDGE_BITS) + " remote edges and " + (1L << STEP_BITS) + " steps)");
         }
         return (long) GROUP << 48 | (gradientsOnly ? 1L : 0L) << 47 | (long) edge << STEP_BITS | globalStep;
+    }
+
+    /**
+     * A receive of {@code iteration} that also ends, exceptionally with the abandon's reason, when
+     * {@link #abandon} is called for that iteration or an earlier one (or was before it started).
+     */
+    CompletionStage<Void> receiving(long iteration, CompletionStage<Void> receive) {
+        CompletableFuture<Void> waiting = new CompletableFuture<>();
+        pendingReceives.put(waiting, iteration);
+        receive.whenComplete((done, failed) -> {
+            pendingReceives.remove(waiting);
+            if (failed == null) {
+                waiting.complete(null);
+            } else {
+                waiting.completeExceptionally(failed);
+            }
+        });
+        if (iteration >= abandonedFrom) {
+            waiting.completeExceptionally(abandonedBy);
+        }
+        return waiting;
+    }
+
+    /**
+     * Fails every receive of {@code iteration} or later, now and until {@link #resume}: another
+     * process stopped there and will send nothing more. Any thread may call it.
+     */
+    void abandon(long iteration, RuntimeException reason) {
+        abandonedBy = reason;
+        abandonedFrom = iteration;
+        pendingReceives.forEach((waiting, of) -> {
+            if (of >= iteration) {
+                waiting.completeExceptionally(reason);
+            }
+        });
+    }
+
+    /** Receives wait for their messages again (after a restore). */
+    void resume() {
+        abandonedFrom = Long.MAX_VALUE;
+        abandonedBy = null;
     }
 
     void sent(CompletableFuture<Void> send) {

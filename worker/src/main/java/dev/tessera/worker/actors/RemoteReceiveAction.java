@@ -53,8 +53,9 @@ final class RemoteReceiveAction implements AsyncActorAction {
     @Override
     public CompletionStage<Void> start(ActionContext context) {
         TensorBuffer into = type == null ? token : wrapped.wrap((INDArray) context.output(0), shape);
-        long step = (run.firstIteration + context.iteration()) * run.microBatches + context.microBatch();
-        return transport.receive(destination, source, edges.messageId(edge, step), into);
+        long iteration = run.firstIteration + context.iteration();
+        long step = iteration * run.microBatches + context.microBatch();
+        return edges.receiving(iteration, transport.receive(destination, source, edges.messageId(edge, step), into));
     }
 
     void close() {

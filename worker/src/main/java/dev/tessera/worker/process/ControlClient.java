@@ -1,5 +1,6 @@
 package dev.tessera.worker.process;
 
+import dev.tessera.proto.control.AbandonRun;
 import dev.tessera.proto.control.ClockReply;
 import dev.tessera.proto.control.CoordinatorMessage;
 import dev.tessera.proto.control.Heartbeat;
@@ -24,7 +25,8 @@ import java.util.function.Consumer;
 /**
  * A worker's end of the control channel: one TCP connection to the coordinator, a heartbeat every
  * {@link #HEARTBEAT_INTERVAL}, and the coordinator's messages queued for the worker's own thread,
- * except clock probes, which the network thread answers at once with this JVM's
+ * except requests to abandon a run (handed to {@link #onAbandon}) and clock probes, which the
+ * network thread answers at once with this JVM's
  * {@link System#nanoTime()} (the coordinator aligns the workers' traces with them).
  * When the connection closes, or the coordinator stays silent longer than the heartbeat
  * time-out, {@code onLoss} is called once with what happened: a worker without its coordinator
@@ -38,6 +40,7 @@ public final class ControlClient implements AutoCloseable {
     private volatile long lastHeardNanos = System.nanoTime();
     private volatile boolean closing;
     private boolean lossReported;
+    private volatile Consumer<AbandonRun> onAbandon = abandon -> { };
 
     private ControlClient() {
     }
@@ -64,6 +67,9 @@ public final class ControlClient implements AutoCloseable {
                                     channel.writeAndFlush(WorkerMessage.newBuilder().setClockReply(
                                             ClockReply.newBuilder().setRequest(message.getClockProbe().getRequest())
                                                     .setNanos(now)).build());
+                                } else if (message.hasAbandonRun()) {
+                                    // the worker's own thread may be blocked in the run it ends
+                                    client.onAbandon.accept(message.getAbandonRun());
                                 } else if (!message.hasHeartbeat()) {
                                     client.inbox.add(message);
                                 }
@@ -99,6 +105,11 @@ public final class ControlClient implements AutoCloseable {
             lossReported = true;
             onLoss.accept(why);
         }
+    }
+
+    /** What the network thread does with an {@code AbandonRun}, instead of queueing it. */
+    public void onAbandon(Consumer<AbandonRun> handler) {
+        onAbandon = handler;
     }
 
     /** Queues {@code message} for sending; frames leave in the order they were sent. */

@@ -5,7 +5,11 @@ import dev.tessera.proto.control.ComputeGradients;
 import dev.tessera.proto.control.CoordinatorMessage;
 import dev.tessera.proto.control.Done;
 import dev.tessera.proto.control.Failed;
+import dev.tessera.proto.control.FindNonFinite;
 import dev.tessera.proto.control.MicroBatch;
+import dev.tessera.proto.control.NonFiniteFound;
+import dev.tessera.proto.control.NonFiniteKind;
+import dev.tessera.proto.control.NonFiniteStop;
 import dev.tessera.proto.control.Parts;
 import dev.tessera.proto.control.Ready;
 import dev.tessera.proto.control.Register;
@@ -18,6 +22,7 @@ import dev.tessera.proto.process.ProcessAssignment;
 import dev.tessera.tensor.HostTensor;
 import dev.tessera.worker.actors.ActorExecutorOptions;
 import dev.tessera.worker.actors.ProcessExecutor;
+import dev.tessera.worker.exec.NonFiniteException;
 import dev.tessera.worker.exec.StepResult;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -81,6 +86,7 @@ public final class WorkerProcess {
             Job job = factory.build(assignment);
             try (AssignedProcess assigned = AssignedProcess.start(assignment, job.distributed(),
                     job.options().withTrace(assignment.getTrace()))) {
+                control.onAbandon(abandon -> assigned.executor().abandonRun(finding(abandon.getPeer())));
                 control.send(WorkerMessage.newBuilder().setReady(Ready.newBuilder().setProcess(process)).build());
                 return serve(assigned.executor(), job);
             }
@@ -97,6 +103,7 @@ public final class WorkerProcess {
             CoordinatorMessage message = control.take();
             switch (message.getBodyCase()) {
                 case RUN_STEPS -> runSteps(executor, job, message.getRunSteps());
+                case FIND_NON_FINITE -> findNonFinite(executor, job, message.getFindNonFinite());
                 case PARTS_REQUEST -> control.send(WorkerMessage.newBuilder().setParts(Parts.newBuilder()
                         .setRequest(message.getPartsRequest().getRequest())
                         .addAllParameters(TensorValues.all(executor.localParameters()))
@@ -142,7 +149,17 @@ public final class WorkerProcess {
             batches.add(microBatches);
         }
         double[] rates = request.getLearningRatesList().stream().mapToDouble(Double::doubleValue).toArray();
-        List<StepResult> results = executor.run(batches, rates);
+        List<StepResult> results;
+        try {
+            results = executor.run(batches, rates);
+        } catch (NonFiniteException stopped) {
+            // the run undid the failing iteration's updates; the coordinator asks every worker to replay it
+            control.send(WorkerMessage.newBuilder().setNonFiniteStop(NonFiniteStop.newBuilder()
+                    .setRequest(request.getRequest()).setKind(kind(stopped.kind()))
+                    .setIteration(stopped.iteration()).setTensor(stopped.tensorName()).setOp(stopped.opName())
+                    .setDetail(stopped.detail())).build());
+            return;
+        }
         StepsDone.Builder done = StepsDone.newBuilder().setRequest(request.getRequest())
                 .setRecordsLoss(executor.recordsLoss()).setRecordsGradientNorm(executor.recordsGradientNorm());
         for (StepResult result : results) {
@@ -167,6 +184,37 @@ public final class WorkerProcess {
             done.setTraceChunks(chunks.size()).setTraceDropped(dropped);
         });
         control.send(WorkerMessage.newBuilder().setStepsDone(done).build());
+    }
+
+    /** Replays the stopped iteration's gradients with the other workers and answers this worker's earliest finding. */
+    private void findNonFinite(ProcessExecutor executor, Job job, FindNonFinite request) {
+        List<Map<String, HostTensor>> microBatches = new ArrayList<>(job.microBatches());
+        for (int j = 0; j < job.microBatches(); j++) {
+            microBatches.add(job.batch().apply(request.getFirstBatch() + j));
+        }
+        ProcessExecutor.NonFiniteReplay replay = executor.findNonFinite(microBatches);
+        control.send(WorkerMessage.newBuilder().setNonFiniteFound(NonFiniteFound.newBuilder()
+                .setRequest(request.getRequest()).setFound(replay.microBatch() >= 0)
+                .setMicroBatch(replay.microBatch()).setOpIndex(replay.opIndex()).setOp(replay.opName())
+                .setTensor(replay.tensorName()).setGradientIndex(replay.gradientIndex())
+                .setGradient(replay.gradientName())).build());
+    }
+
+    private static NonFiniteException finding(NonFiniteStop stop) {
+        NonFiniteException.Kind kind = switch (stop.getKind()) {
+            case NON_FINITE_LOSS -> NonFiniteException.Kind.LOSS;
+            case NON_FINITE_GRADIENT -> NonFiniteException.Kind.GRADIENT;
+            case NON_FINITE_GRADIENT_NORM, UNRECOGNIZED -> NonFiniteException.Kind.GRADIENT_NORM;
+        };
+        return NonFiniteException.of(kind, stop.getIteration(), stop.getTensor(), stop.getOp(), stop.getDetail());
+    }
+
+    private static NonFiniteKind kind(NonFiniteException.Kind kind) {
+        return switch (kind) {
+            case LOSS -> NonFiniteKind.NON_FINITE_LOSS;
+            case GRADIENT -> NonFiniteKind.NON_FINITE_GRADIENT;
+            case GRADIENT_NORM -> NonFiniteKind.NON_FINITE_GRADIENT_NORM;
+        };
     }
 
     /** The failure and its causes on one line each, as the coordinator prints them. */
