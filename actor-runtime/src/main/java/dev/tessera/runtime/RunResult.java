@@ -7,9 +7,9 @@ import java.util.Optional;
  * A run that completed.
  *
  * @param actions   actions run, every actor times every step
- * @param wallNanos from the start of the actor system to its termination
+ * @param wallNanos from the start of the run to the moment its last actor stopped
  * @param runNanos  from telling the actors to start to the last one finishing: the run
- *                  without creating and terminating the actor system
+ *                  without spawning and stopping its actors
  * @param trace     every action, when the run was traced
  * @param peakRegisterBytes per device index of the plan, the most register bytes in use at
  *                  once (by the outputs' payload sizes; 0 where the plan gives none)
