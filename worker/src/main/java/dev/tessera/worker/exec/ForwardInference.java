@@ -25,7 +25,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 /**
  * Runs a model's forward graph for evaluation, sharing the trained parameter buffers by name.
  * A graph is built per batch size on first use, with only the ops the logits need, so inputs
- * the loss alone reads (labels) may be absent.
+ * the loss alone reads (labels) may be absent; its intermediate tensors share buffers by
+ * liveness ({@link Program#compileReusing}), so an evaluation holds about the largest set of
+ * activations alive at once, not every activation of its forward pass.
  */
 public final class ForwardInference implements Inference {
     private record Compiled(LogicalGraph graph, Tensor logits, List<Tensor> inputs, Program program,
@@ -77,7 +79,7 @@ public final class ForwardInference implements Inference {
             if (value == null) {
                 throw new IllegalArgumentException("evaluation needs input '" + input.name() + "'");
             }
-            HostTensors.copyInto(value, c.buffers.computeIfAbsent(input, t -> HostTensors.allocate(t.type())));
+            HostTensors.copyInto(value, c.buffers.get(input));
         }
         c.program.run(new KernelContext(iteration.getAsLong(), 0));
         return HostTensors.toHost(c.buffers.get(c.logits));
@@ -101,7 +103,11 @@ public final class ForwardInference implements Inference {
             usedInputs.addAll(op.inputs());
         }
         List<Tensor> inputs = graph.inputs().stream().filter(usedInputs::contains).toList();
-        return new Compiled(graph, mg.logits(), inputs, Program.compile(needed, buffers, kernels), buffers);
+        for (Tensor input : inputs) {
+            buffers.put(input, HostTensors.allocate(input.type()));
+        }
+        Program program = Program.compileReusing(needed, buffers, Set.of(mg.logits()), kernels);
+        return new Compiled(graph, mg.logits(), inputs, program, buffers);
     }
 
     private static List<Op> opsNeededFor(LogicalGraph graph, Tensor target) {
