@@ -12,14 +12,18 @@ import java.util.List;
 
 /**
  * Starts worker OS processes on this machine: {@code java} of this JVM with its class path, its
- * module and native-memory flags and its heap limit, then {@code parallel.worker_jvm_options},
+ * module and native-memory flags, its heap sizes and its garbage collector, then {@code parallel.worker_jvm_options},
  * running {@link WorkerMain}; each writes its
  * output to {@code worker-<p>.log} in the log directory.
  */
 final class WorkerLauncher {
-    /** JVM arguments a worker inherits: what lets ND4J and Aeron run, and the heap limit. */
+    /**
+     * JVM arguments a worker inherits: what lets ND4J and Aeron run, the heap's sizes and the
+     * garbage collector (a collector named in {@code parallel.worker_jvm_options} replaces this
+     * JVM's: a JVM refuses two).
+     */
     private static final List<String> INHERITED = List.of("--add-opens", "--add-exports", "--add-modules",
-            "--enable-native-access", "-Dorg.bytedeco.", "-Xmx", "-Xss");
+            "--enable-native-access", "-Dorg.bytedeco.", "-Xmx", "-Xms", "-Xss", "-XX:+Use");
 
     /** The system property that names a worker on its command line, e.g. {@code -Dtessera.worker=job-1b2c/1}. */
     static final String LABEL = "tessera.worker";
@@ -34,7 +38,8 @@ final class WorkerLauncher {
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         // a label for ps and tests, before the class path: Linux shows only a command line's first 4 KiB
         command.add("-D" + LABEL + "=" + jobId + "/" + process);
-        command.addAll(inheritedArguments());
+        boolean ownCollector = jvmOptions.stream().anyMatch(WorkerLauncher::selectsCollector);
+        inheritedArguments().stream().filter(a -> !(ownCollector && selectsCollector(a))).forEach(command::add);
         command.addAll(jvmOptions);
         command.add("-Djava.awt.headless=true");
         command.add("-cp");
@@ -62,12 +67,19 @@ final class WorkerLauncher {
         }
     }
 
+    /** Whether a JVM option chooses the garbage collector, e.g. {@code -XX:+UseG1GC}. */
+    static boolean selectsCollector(String option) {
+        return option.startsWith("-XX:+Use") && option.endsWith("GC");
+    }
+
     private static List<String> inheritedArguments() {
         List<String> out = new ArrayList<>();
         List<String> arguments = ManagementFactory.getRuntimeMXBean().getInputArguments();
         for (int i = 0; i < arguments.size(); i++) {
             String argument = arguments.get(i);
-            if (INHERITED.stream().anyMatch(argument::startsWith)) {
+            boolean inherited = INHERITED.stream().anyMatch(argument::startsWith)
+                    && (!argument.startsWith("-XX:+Use") || selectsCollector(argument));
+            if (inherited) {
                 out.add(argument);
                 // the two-word form, "--add-opens java.base/java.nio=ALL-UNNAMED"
                 if (argument.startsWith("--") && !argument.contains("=") && i + 1 < arguments.size()) {
