@@ -47,8 +47,11 @@ public final class PlanMemory {
      * iteration is simulated: every actor acts once per micro-batch when its inputs are there, a
      * register of each output is free and its control predecessors are done; a device with an
      * action order follows it, one without acts its lowest ready actor first (the runtime acts
-     * in the order messages arrive, so its pools may come out somewhat larger or smaller). A
-     * transfer holds its input until its own output is free, as one that aliases its source does.
+     * in the order messages arrive, so its pools may come out somewhat larger or smaller). An
+     * actor takes its output buffers before it gives its inputs back, as the runtime's actors do
+     * (a consumer acknowledges a register after acting), so no output takes the buffer of an
+     * input it reads. A transfer holds its input until its own output is free, as one that
+     * aliases its source does.
      *
      * @return empty when the simulated iteration cannot finish (a plan the runtime would refuse)
      */
@@ -179,9 +182,6 @@ public final class PlanMemory {
         private void act(ActorProto actor) {
             int id = actor.getId();
             int step = done[id];
-            if (actor.getKind() != ActorKind.TRANSFER) {
-                release(actor, step);
-            }
             for (int o = 0; o < actor.getOutputsCount(); o++) {
                 alive[id][o]++;
                 OutputProto output = actor.getOutputs(o);
@@ -197,6 +197,9 @@ public final class PlanMemory {
                 unread[id][step][o] = consumers[id][o];
             }
             done[id]++;
+            if (actor.getKind() != ActorKind.TRANSFER) {
+                release(actor, step);
+            }
             for (int o = 0; o < actor.getOutputsCount(); o++) {
                 if (consumers[id][o] == 0) {
                     free(actor, o, step);

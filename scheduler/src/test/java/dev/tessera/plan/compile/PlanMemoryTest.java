@@ -50,12 +50,30 @@ class PlanMemoryTest {
         assertTrue(with[busiest] < without[busiest], example + ": reuse saves nothing on device " + busiest);
     }
 
-    /** Three compute actors in a chain, each output of the same type read only by the next: two buffers serve all three. */
+    /**
+     * Four compute actors in a chain, each output of the same type read only by the next, one
+     * micro-batch: two buffers serve all four, and never three, since an actor gives its input
+     * back only after acting, so its output cannot take the buffer it reads (the runtime's order).
+     */
     @org.junit.jupiter.api.Test
     void shouldServeAChainWithTwoBuffers() {
-        PlanProto.Builder plan = PlanProto.newBuilder().setMicroBatches(2)
+        assertEquals(400, PlanMemory.allocatedRegisterBytes(chain(4, 1))[0]);
+        assertEquals(200, PlanMemory.withReuse(chain(4, 1)).orElseThrow()[0]);
+    }
+
+    /**
+     * The same chain of three with two micro-batches: the first actor's second step takes the
+     * buffer the second actor gave back, so the third needs a third buffer.
+     */
+    @org.junit.jupiter.api.Test
+    void shouldNotLetAnOutputTakeTheBufferItsActorReads() {
+        assertEquals(300, PlanMemory.withReuse(chain(3, 2)).orElseThrow()[0]);
+    }
+
+    private static PlanProto chain(int length, int microBatches) {
+        PlanProto.Builder plan = PlanProto.newBuilder().setMicroBatches(microBatches)
                 .addDevices(dev.tessera.proto.plan.DeviceProto.newBuilder().setIndex(0));
-        for (int id = 0; id < 3; id++) {
+        for (int id = 0; id < length; id++) {
             ActorProto.Builder actor = ActorProto.newBuilder().setId(id).setName("a" + id).setDevice(0)
                     .setKind(ActorKind.COMPUTE).addOutputs(OutputProto.newBuilder().setQuota(1).setBytes(100)
                             .setTensor("t" + id).setPayloadType("[25]:F32"));
@@ -64,7 +82,6 @@ class PlanMemoryTest {
             }
             plan.addActors(actor);
         }
-        assertEquals(300, PlanMemory.allocatedRegisterBytes(plan.build())[0]);
-        assertEquals(200, PlanMemory.withReuse(plan.build()).orElseThrow()[0]);
+        return plan.build();
     }
 }
