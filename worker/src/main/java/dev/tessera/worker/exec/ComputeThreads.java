@@ -1,10 +1,12 @@
 package dev.tessera.worker.exec;
 
+import dev.tessera.worker.kernel.KernelThreads;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.nativeblas.NativeOpsHolder;
 
 /**
- * How many threads ND4J's native ops and BLAS use: the thread budget of each device, from the
+ * How many threads ND4J's native ops, BLAS and the Java kernels ({@link KernelThreads}) use: the
+ * thread budget of each device, from the
  * run config ({@code runtime.threads}), set before training starts. OpenMP keeps its count per
  * calling thread, so each device thread applies the budget to itself when it first computes
  * ({@link #applyToCurrentThread()}); BLAS and ND4J's own pool are process-wide.
@@ -28,6 +30,7 @@ public final class ComputeThreads {
         Nd4j.getEnvironment().setMaxThreads(threads);
         Nd4j.getEnvironment().setMaxMasterThreads(threads);
         Nd4j.factory().blas().setMaxThreads(threads);
+        KernelThreads.set(threads);
         budget = threads;
         APPLIED.set(threads);
     }

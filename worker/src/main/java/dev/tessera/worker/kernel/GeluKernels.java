@@ -11,7 +11,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 /**
  * GELU (tanh approximation) and its backward op, each one pass over the raw buffers: F32 in
  * float on the Vector API ({@link FloatVectors}; within 1e-6 absolute of the double formula,
- * GeluKernelsTest), F64 in double. ND4J's PreciseGELU computes {@code (0.044715 x)^3} instead of {@code 0.044715 x^3},
+ * GeluKernelsTest), F64 in double. Large F32 tensors are cut into parts for the kernel thread
+ * budget ({@link KernelThreads}): the same floats for any budget. ND4J's PreciseGELU computes {@code (0.044715 x)^3} instead of {@code 0.044715 x^3},
  * and composing the formula from ND4J ops takes 6 calls forward and 13 plus a scratch buffer
  * backward, which measured slower than one Java pass at the sizes of the example models.
  */
@@ -27,14 +28,8 @@ final class GeluKernels {
     }
 
     static void register(KernelRegistry r) {
-        r.register(Gelu.class, (def, op) -> {
-            Blocks blocks = new Blocks();
-            return (in, out, ctx) -> gelu(in[0], out[0], blocks);
-        });
-        r.register(GeluGrad.class, (def, op) -> {
-            Blocks blocks = new Blocks();
-            return (in, out, ctx) -> geluGrad(in[0], in[1], out[0], blocks);
-        });
+        r.register(Gelu.class, (def, op) -> (in, out, ctx) -> gelu(in[0], out[0]));
+        r.register(GeluGrad.class, (def, op) -> (in, out, ctx) -> geluGrad(in[0], in[1], out[0]));
     }
 
     static double value(double x) {
@@ -47,7 +42,7 @@ final class GeluKernels {
         return s + x * K * (1 + 3 * A * x * x) * s * (1 - s);
     }
 
-    private static void gelu(INDArray input, INDArray output, Blocks blocks) {
+    private static void gelu(INDArray input, INDArray output) {
         INDArray x = RawBuffers.readable(input);
         INDArray y = RawBuffers.writable(output);
         int n = Math.toIntExact(x.length());
@@ -56,12 +51,18 @@ final class GeluKernels {
         if (x.dataType() == DataType.FLOAT) {
             FloatBuffer src = FloatLoops.view(x);
             FloatBuffer dst = FloatLoops.view(y);
-            for (int start = 0; start < n; start += FloatVectors.BLOCK) {
-                int length = Math.min(FloatVectors.BLOCK, n - start);
-                src.get(start, blocks.x, 0, length);
-                geluFloats(blocks.x, blocks.y, length);
-                dst.put(start, blocks.y, 0, length);
-            }
+            int parts = KernelThreads.parts(n, 1);
+            KernelThreads.run(parts, part -> {
+                Blocks blocks = BLOCKS.get();
+                int end = end(part, parts, n);
+                for (int start = KernelThreads.start(part, parts, n, FloatVectors.BLOCK); start < end;
+                        start += FloatVectors.BLOCK) {
+                    int length = Math.min(FloatVectors.BLOCK, end - start);
+                    src.get(start, blocks.x, 0, length);
+                    geluFloats(blocks.x, blocks.y, length);
+                    dst.put(start, blocks.y, 0, length);
+                }
+            });
         } else {
             requireDouble(x, "gelu");
             DoubleBuffer src = x.data().asNioDouble();
@@ -73,7 +74,7 @@ final class GeluKernels {
         RawBuffers.commit(y, output);
     }
 
-    private static void geluGrad(INDArray gradient, INDArray input, INDArray output, Blocks blocks) {
+    private static void geluGrad(INDArray gradient, INDArray input, INDArray output) {
         INDArray dy = RawBuffers.readable(gradient);
         INDArray x = RawBuffers.readable(input);
         INDArray d = RawBuffers.writable(output);
@@ -85,13 +86,19 @@ final class GeluKernels {
             FloatBuffer g = FloatLoops.view(dy);
             FloatBuffer src = FloatLoops.view(x);
             FloatBuffer dst = FloatLoops.view(d);
-            for (int start = 0; start < n; start += FloatVectors.BLOCK) {
-                int length = Math.min(FloatVectors.BLOCK, n - start);
-                g.get(start, blocks.g, 0, length);
-                src.get(start, blocks.x, 0, length);
-                geluGradFloats(blocks.g, blocks.x, blocks.y, length);
-                dst.put(start, blocks.y, 0, length);
-            }
+            int parts = KernelThreads.parts(n, 1);
+            KernelThreads.run(parts, part -> {
+                Blocks blocks = BLOCKS.get();
+                int end = end(part, parts, n);
+                for (int start = KernelThreads.start(part, parts, n, FloatVectors.BLOCK); start < end;
+                        start += FloatVectors.BLOCK) {
+                    int length = Math.min(FloatVectors.BLOCK, end - start);
+                    g.get(start, blocks.g, 0, length);
+                    src.get(start, blocks.x, 0, length);
+                    geluGradFloats(blocks.g, blocks.x, blocks.y, length);
+                    dst.put(start, blocks.y, 0, length);
+                }
+            });
         } else {
             requireDouble(x, "gelu_grad");
             DoubleBuffer g = dy.data().asNioDouble();
@@ -129,8 +136,16 @@ final class GeluKernels {
         }
     }
 
+    /** Where part {@code part} of {@code n} elements ends: where the next starts, block-aligned. */
+    private static int end(int part, int parts, int n) {
+        return part + 1 == parts ? n : KernelThreads.start(part + 1, parts, n, FloatVectors.BLOCK);
+    }
+
+    /** Each thread's blocks: a kernel's parts may run on several threads at once ({@link KernelThreads}). */
+    private static final ThreadLocal<Blocks> BLOCKS = ThreadLocal.withInitial(Blocks::new);
+
     /**
-     * A kernel's heap arrays for one block (a whole number of vectors; the lanes past a short
+     * A thread's heap arrays for one block (a whole number of vectors; the lanes past a short
      * block's end compute on stale values and are not written back).
      */
     private static final class Blocks {

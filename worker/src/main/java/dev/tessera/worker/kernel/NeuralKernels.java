@@ -45,13 +45,17 @@ final class NeuralKernels {
         int cols = op.input(0).shape().dim(-1);
         boolean causal = def.causal();
         double scale = def.scale();
-        RowBlocks blocks = new RowBlocks(cols);
+        ThreadLocal<RowBlocks> blocks = ThreadLocal.withInitial(() -> new RowBlocks(cols));
         return (in, out, ctx) -> {
             if (in[0].dataType() == DataType.FLOAT && out[0].dataType() == DataType.FLOAT) {
                 INDArray x = RawBuffers.readable(in[0]);
                 INDArray y = RawBuffers.writable(out[0]);
-                softmaxFloats(FloatLoops.view(x), FloatLoops.view(y), Math.toIntExact(x.length() / cols), causal,
-                        (float) scale, blocks);
+                int rows = Math.toIntExact(x.length() / cols);
+                FloatBuffer xs = FloatLoops.view(x);
+                FloatBuffer ys = FloatLoops.view(y);
+                int parts = KernelThreads.parts(rows, cols);
+                KernelThreads.run(parts, part -> softmaxFloats(xs, ys, KernelThreads.start(part, parts, rows, 1),
+                        KernelThreads.start(part + 1, parts, rows, 1), causal, (float) scale, blocks.get()));
                 RawBuffers.commit(y, out[0]);
                 return;
             }
@@ -89,13 +93,15 @@ final class NeuralKernels {
      * copy), in float on the Vector API: whole rows are copied into the heap arrays a block at a
      * time, and each row's maximum, exponentials and sum run over vectors, the lanes past the
      * row's visible end masked out. The sum is taken in double, lane by lane
-     * ({@link FloatVectors#sum}), so it does not depend on the machine.
+     * ({@link FloatVectors#sum}), so it does not depend on the machine. Rows {@code from} to
+     * {@code to} (exclusive): a large tensor's rows are cut into parts for the kernel thread
+     * budget ({@link KernelThreads}), each row computed alike in any part.
      */
-    private static void softmaxFloats(FloatBuffer x, FloatBuffer y, int rows, boolean causal, float scale,
+    private static void softmaxFloats(FloatBuffer x, FloatBuffer y, int from, int to, boolean causal, float scale,
                                       RowBlocks blocks) {
         int cols = blocks.cols;
-        for (int first = 0; first < rows; first += blocks.rows) {
-            int count = Math.min(blocks.rows, rows - first);
+        for (int first = from; first < to; first += blocks.rows) {
+            int count = Math.min(blocks.rows, to - first);
             x.get(first * cols, blocks.in, 0, count * cols);
             for (int r = 0; r < count; r++) {
                 int visible = causal ? (first + r) % cols + 1 : cols;
@@ -163,11 +169,17 @@ final class NeuralKernels {
     /** dx = scale * y * (dy - sum(dy * y)) per row: two passes over each row in Java. */
     private static Kernel softmaxGrad(SoftmaxGrad def, Op op) {
         double scale = def.scale();
-        RowBlocks blocks = new RowBlocks(op.input(0).shape().dim(-1));
+        int columns = op.input(0).shape().dim(-1);
+        ThreadLocal<RowBlocks> blocks = ThreadLocal.withInitial(() -> new RowBlocks(columns));
         return (in, out, ctx) -> {
-            if (FloatLoops.applies(in[0], in[1], out[0]) && in[0].size(in[0].rank() - 1) == blocks.cols) {
-                softmaxGradFloats(FloatLoops.view(in[0]), FloatLoops.view(in[1]), FloatLoops.view(out[0]),
-                        Math.toIntExact(in[0].length() / blocks.cols), (float) scale, blocks);
+            if (FloatLoops.applies(in[0], in[1], out[0]) && in[0].size(in[0].rank() - 1) == columns) {
+                FloatBuffer dy = FloatLoops.view(in[0]);
+                FloatBuffer y = FloatLoops.view(in[1]);
+                FloatBuffer dx = FloatLoops.view(out[0]);
+                int rows = Math.toIntExact(in[0].length() / columns);
+                int parts = KernelThreads.parts(rows, columns);
+                KernelThreads.run(parts, part -> softmaxGradFloats(dy, y, dx, KernelThreads.start(part, parts, rows, 1),
+                        KernelThreads.start(part + 1, parts, rows, 1), (float) scale, blocks.get()));
                 return;
             }
             Elements dy = Elements.read(in[0]);
@@ -190,14 +202,14 @@ final class NeuralKernels {
     }
 
     /** The F32 backward in float, rows in blocks as in {@link #softmaxFloats}; the row's dot product summed in double. */
-    private static void softmaxGradFloats(FloatBuffer dy, FloatBuffer y, FloatBuffer dx, int rows, float scale,
+    private static void softmaxGradFloats(FloatBuffer dy, FloatBuffer y, FloatBuffer dx, int from, int to, float scale,
                                           RowBlocks blocks) {
         int cols = blocks.cols;
         float[] g = blocks.in;
         float[] p = blocks.other;
         float[] out = blocks.out;
-        for (int first = 0; first < rows; first += blocks.rows) {
-            int count = Math.min(blocks.rows, rows - first);
+        for (int first = from; first < to; first += blocks.rows) {
+            int count = Math.min(blocks.rows, to - first);
             dy.get(first * cols, g, 0, count * cols);
             y.get(first * cols, p, 0, count * cols);
             for (int base = 0; base < count * cols; base += cols) {
