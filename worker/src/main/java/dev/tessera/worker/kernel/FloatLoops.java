@@ -19,7 +19,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * Each loop computes exactly what the ND4J op computes in F32 (one rounding per float operation),
  * so results do not change (except {@link #columnSums}, which sums in double and so is more exact
  * than the F32 gemm it replaces). Callers use them when {@link #applies} holds and keep the ND4J op for
- * F64 and strided views.
+ * F64 and strided views. {@link #add} and {@link #biasAdd} cut a large tensor into parts for the
+ * kernel thread budget ({@link KernelThreads}), which changes no result.
  */
 final class FloatLoops {
     private static final VectorSpecies<Float> SPECIES = FloatVectors.SPECIES;
@@ -43,13 +44,39 @@ final class FloatLoops {
         return a.data().asNioFloat().position(RawBuffers.offset(a)).slice();
     }
 
+    /** A range of elements a part of a kernel covers, {@code from} inclusive, {@code to} exclusive. */
+    @FunctionalInterface
+    private interface Range {
+        void run(int from, int to);
+    }
+
+    /**
+     * Runs {@code range} over [0, n) in as many parts as the kernel thread budget allows
+     * ({@link KernelThreads}), each part a whole number of {@code unit}s (rows) and, but for the
+     * last, of blocks.
+     */
+    private static void inParts(int n, int unit, Range range) {
+        if (n == 0) {
+            return;
+        }
+        int units = n / unit;
+        int parts = KernelThreads.parts(units, unit);
+        int align = Math.max(1, FloatVectors.BLOCK / unit);
+        KernelThreads.run(parts, part -> range.run(KernelThreads.start(part, parts, units, align) * unit,
+                part + 1 == parts ? n : KernelThreads.start(part + 1, parts, units, align) * unit));
+    }
+
     /** {@code out = a + b}; out may be a (in place). */
     static void add(INDArray a, INDArray b, INDArray out) {
         FloatBuffer x = view(a);
         FloatBuffer y = view(b);
         FloatBuffer z = view(out);
+        inParts(length(out), 1, (from, to) -> add(x, y, z, from, to));
+    }
+
+    private static void add(FloatBuffer x, FloatBuffer y, FloatBuffer z, int from, int to) {
         Scratch blocks = Scratch.get(FloatVectors.BLOCK);
-        for (int start = 0, n = length(out); start < n; start += FloatVectors.BLOCK) {
+        for (int start = from, n = to; start < n; start += FloatVectors.BLOCK) {
             int length = Math.min(FloatVectors.BLOCK, n - start);
             x.get(start, blocks.first, 0, length);
             y.get(start, blocks.second, 0, length);
@@ -107,13 +134,18 @@ final class FloatLoops {
     static void biasAdd(INDArray x, INDArray bias, INDArray out) {
         FloatBuffer in = view(x);
         FloatBuffer y = view(out);
+        FloatBuffer biases = view(bias);
         int columns = length(bias);
+        inParts(length(out), columns, (from, to) -> biasAdd(in, biases, y, columns, from, to));
+    }
+
+    private static void biasAdd(FloatBuffer in, FloatBuffer bias, FloatBuffer y, int columns, int from, int to) {
         int rowsPerBlock = Math.max(1, FloatVectors.BLOCK / columns);
         Scratch blocks = Scratch.get(rowsPerBlock * columns);
         float[] b = blocks.second;
-        view(bias).get(0, b, 0, columns);
+        bias.get(0, b, 0, columns);
         int vectors = SPECIES.loopBound(columns);
-        for (int start = 0, n = length(out); start < n; start += rowsPerBlock * columns) {
+        for (int start = from, n = to; start < n; start += rowsPerBlock * columns) {
             int length = Math.min(rowsPerBlock * columns, n - start);
             in.get(start, blocks.first, 0, length);
             for (int row = 0; row < length; row += columns) {

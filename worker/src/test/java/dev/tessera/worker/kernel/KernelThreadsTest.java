@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.tessera.graph.DType;
 import dev.tessera.graph.OpDef;
+import dev.tessera.ops.Add;
+import dev.tessera.ops.BiasAdd;
 import dev.tessera.ops.Gelu;
 import dev.tessera.ops.GeluGrad;
 import dev.tessera.ops.Softmax;
@@ -58,6 +60,13 @@ class KernelThreadsTest {
         assertSameBitsForAnyBudget(new Softmax(true, 0.25), new int[] {3, 5, 67, 67});
         assertSameBitsForAnyBudget(new Softmax(false, 1.0), new int[] {3, 5, 67, 67});
         assertSameBitsForAnyBudget(new SoftmaxGrad(0.25), new int[] {3, 5, 67, 67}, new int[] {3, 5, 67, 67});
+    }
+
+    @Test
+    void shouldGiveAddAndBiasAddTheSameBitsOnSeveralThreads() {
+        assertSameBitsForAnyBudget(new Add(), new int[] {9, 131, 67}, new int[] {9, 131, 67});
+        // rows of 67 columns: the parts must start at whole rows
+        assertSameBitsForAnyBudget(new BiasAdd(), new int[] {9, 131, 67}, new int[] {67});
     }
 
     @Test
