@@ -28,7 +28,7 @@ final class LayerNormKernels {
 
     /** Inputs (x, scale, bias); outputs (y, mean, rstd). Two-pass variance, for accuracy. */
     private static Kernel forward(double epsilon, int length) {
-        Rows buffers = new Rows(length);
+        ThreadLocal<Rows> buffers = ThreadLocal.withInitial(() -> new Rows(length));
         return (in, out, ctx) -> {
             if (FloatLoops.applies(in[0], in[1], in[2], out[0], out[1], out[2])) {
                 forwardFloats(in, out, epsilon, buffers);
@@ -76,18 +76,30 @@ final class LayerNormKernels {
      * (x - mean) * rstd * scale + bias} per lane. Rows are copied between the direct buffers and
      * heap arrays a block of whole rows at a time.
      */
-    private static void forwardFloats(INDArray[] in, INDArray[] out, double epsilon, Rows buffers) {
-        Rows rows = buffers.fit((int) in[0].size(in[0].rank() - 1));
+    private static void forwardFloats(INDArray[] in, INDArray[] out, double epsilon, ThreadLocal<Rows> buffers) {
+        int n = (int) in[0].size(in[0].rank() - 1);
         FloatBuffer x = FloatLoops.view(in[0]);
         FloatBuffer y = FloatLoops.view(out[0]);
         FloatBuffer means = FloatLoops.view(out[1]);
         FloatBuffer rstds = FloatLoops.view(out[2]);
-        int n = rows.n;
-        FloatLoops.view(in[1]).get(0, rows.scale, 0, n);
-        FloatLoops.view(in[2]).get(0, rows.bias, 0, n);
+        FloatBuffer scale = FloatLoops.view(in[1]);
+        FloatBuffer bias = FloatLoops.view(in[2]);
         int count = Math.toIntExact(in[0].length() / n);
-        for (int first = 0; first < count; first += rows.perBlock) {
-            int block = Math.min(rows.perBlock, count - first);
+        int parts = KernelThreads.parts(count, n);
+        KernelThreads.run(parts, part -> {
+            Rows rows = buffers.get().fit(n);
+            scale.get(0, rows.scale, 0, n);
+            bias.get(0, rows.bias, 0, n);
+            forwardRows(x, y, means, rows, rstds, KernelThreads.start(part, parts, count, 1),
+                    KernelThreads.start(part + 1, parts, count, 1), epsilon);
+        });
+    }
+
+    private static void forwardRows(FloatBuffer x, FloatBuffer y, FloatBuffer means, Rows rows, FloatBuffer rstds,
+                                    int from, int to, double epsilon) {
+        int n = rows.n;
+        for (int first = from; first < to; first += rows.perBlock) {
+            int block = Math.min(rows.perBlock, to - first);
             x.get(first * n, rows.in, 0, block * n);
             for (int r = 0; r < block; r++) {
                 forwardRow(rows, r, epsilon);
@@ -140,7 +152,7 @@ final class LayerNormKernels {
 
     /** Inputs (dy, x, scale, mean, rstd); dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * scale. */
     private static Kernel gradInput(int length) {
-        Rows buffers = new Rows(length);
+        ThreadLocal<Rows> buffers = ThreadLocal.withInitial(() -> new Rows(length));
         return (in, out, ctx) -> {
             if (FloatLoops.applies(in[0], in[1], in[2], in[3], in[4], out[0])) {
                 gradInputFloats(in, out, buffers);
@@ -188,18 +200,29 @@ final class LayerNormKernels {
      * rstd * (g - mean(g) - xhat * mean(g * xhat))} (g and xhat computed again in the second pass:
      * cheaper in vectors than storing them).
      */
-    private static void gradInputFloats(INDArray[] in, INDArray[] out, Rows buffers) {
-        Rows rows = buffers.fit((int) in[0].size(in[0].rank() - 1));
+    private static void gradInputFloats(INDArray[] in, INDArray[] out, ThreadLocal<Rows> buffers) {
+        int n = (int) in[0].size(in[0].rank() - 1);
         FloatBuffer dy = FloatLoops.view(in[0]);
         FloatBuffer x = FloatLoops.view(in[1]);
+        FloatBuffer scale = FloatLoops.view(in[2]);
         FloatBuffer means = FloatLoops.view(in[3]);
         FloatBuffer rstds = FloatLoops.view(in[4]);
         FloatBuffer dx = FloatLoops.view(out[0]);
-        int n = rows.n;
-        FloatLoops.view(in[2]).get(0, rows.scale, 0, n);
         int count = Math.toIntExact(in[0].length() / n);
-        for (int first = 0; first < count; first += rows.perBlock) {
-            int block = Math.min(rows.perBlock, count - first);
+        int parts = KernelThreads.parts(count, n);
+        KernelThreads.run(parts, part -> {
+            Rows rows = buffers.get().fit(n);
+            scale.get(0, rows.scale, 0, n);
+            gradInputRows(dy, x, means, rstds, dx, rows, KernelThreads.start(part, parts, count, 1),
+                    KernelThreads.start(part + 1, parts, count, 1));
+        });
+    }
+
+    private static void gradInputRows(FloatBuffer dy, FloatBuffer x, FloatBuffer means, FloatBuffer rstds,
+                                      FloatBuffer dx, Rows rows, int from, int to) {
+        int n = rows.n;
+        for (int first = from; first < to; first += rows.perBlock) {
+            int block = Math.min(rows.perBlock, to - first);
             rows.loadBackward(dy, x, means, rstds, first, block);
             for (int r = 0; r < block; r++) {
                 gradInputRow(rows, r);
@@ -253,7 +276,8 @@ final class LayerNormKernels {
      * One kernel's arrays, sized for the normalized axis of its op when the kernel is made
      * (set-up), and again should an array of another row length arrive: a block of whole rows
      * ({@link FloatVectors#BLOCK} floats, or one row if a row is longer) of each operand, and a
-     * block's means and reciprocal deviations. A kernel runs on one thread at a time.
+     * block's means and reciprocal deviations; one per thread, since a kernel's rows may be cut
+     * into parts that run at once ({@link KernelThreads}).
      */
     private static final class Rows {
         int n;

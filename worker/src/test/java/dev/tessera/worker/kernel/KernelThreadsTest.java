@@ -11,6 +11,8 @@ import dev.tessera.graph.OpDef;
 import dev.tessera.ops.Add;
 import dev.tessera.ops.BiasAdd;
 import dev.tessera.ops.Gelu;
+import dev.tessera.ops.LayerNorm;
+import dev.tessera.ops.LayerNormGradInput;
 import dev.tessera.ops.GeluGrad;
 import dev.tessera.ops.Softmax;
 import dev.tessera.ops.SoftmaxGrad;
@@ -67,6 +69,13 @@ class KernelThreadsTest {
         assertSameBitsForAnyBudget(new Add(), new int[] {9, 131, 67}, new int[] {9, 131, 67});
         // rows of 67 columns: the parts must start at whole rows
         assertSameBitsForAnyBudget(new BiasAdd(), new int[] {9, 131, 67}, new int[] {67});
+    }
+
+    @Test
+    void shouldGiveLayerNormTheSameBitsOnSeveralThreads() {
+        assertSameBitsForAnyBudget(new LayerNorm(1e-5), new int[] {9, 131, 67}, new int[] {67}, new int[] {67});
+        assertSameBitsForAnyBudget(new LayerNormGradInput(), new int[] {9, 131, 67}, new int[] {9, 131, 67},
+                new int[] {67}, new int[] {9, 131}, new int[] {9, 131});
     }
 
     @Test
