@@ -19,8 +19,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * Each loop computes exactly what the ND4J op computes in F32 (one rounding per float operation),
  * so results do not change (except {@link #columnSums}, which sums in double and so is more exact
  * than the F32 gemm it replaces). Callers use them when {@link #applies} holds and keep the ND4J op for
- * F64 and strided views. {@link #add} and {@link #biasAdd} cut a large tensor into parts for the
- * kernel thread budget ({@link KernelThreads}), which changes no result.
+ * F64 and strided views. {@link #add}, {@link #biasAdd} and {@link #columnSums} (by columns) cut a
+ * large tensor into parts for the kernel thread budget ({@link KernelThreads}), which changes no
+ * result.
  */
 final class FloatLoops {
     private static final VectorSpecies<Float> SPECIES = FloatVectors.SPECIES;
@@ -211,6 +212,14 @@ final class FloatLoops {
         FloatBuffer in = view(x);
         FloatBuffer y = view(out);
         int columns = sums.length;
+        int rows = length(x) / Math.max(1, columns);
+        // a part per range of columns, each summed over every row in the same order: the same sums
+        int parts = Math.min(KernelThreads.parts(length(x), 1), columns / LANES);
+        if (parts > 1) {
+            KernelThreads.run(parts, part -> columnRange(in, y, sums, rows, KernelThreads.start(part, parts, columns, LANES),
+                    part + 1 == parts ? columns : KernelThreads.start(part + 1, parts, columns, LANES)));
+            return;
+        }
         Arrays.fill(sums, 0);
         int rowsPerBlock = Math.max(1, FloatVectors.BLOCK / columns);
         Scratch blocks = Scratch.get(rowsPerBlock * columns);
@@ -225,6 +234,29 @@ final class FloatLoops {
             }
         }
         for (int j = 0; j < columns; j++) {
+            y.put(j, (float) sums[j]);
+        }
+    }
+
+    /** {@link #columnSums} of columns {@code from} to {@code to} (exclusive): a block of rows' pieces at a time. */
+    private static void columnRange(FloatBuffer in, FloatBuffer y, double[] sums, int rows, int from, int to) {
+        int columns = sums.length;
+        int width = to - from;
+        Arrays.fill(sums, from, to, 0);
+        int rowsPerBlock = Math.max(1, FloatVectors.BLOCK / width);
+        float[] block = Scratch.get(rowsPerBlock * width).first;
+        for (int first = 0; first < rows; first += rowsPerBlock) {
+            int count = Math.min(rowsPerBlock, rows - first);
+            for (int r = 0; r < count; r++) {
+                in.get((first + r) * columns + from, block, r * width, width);
+            }
+            for (int piece = 0; piece < count * width; piece += width) {
+                for (int j = 0; j < width; j++) {
+                    sums[from + j] += block[piece + j];
+                }
+            }
+        }
+        for (int j = from; j < to; j++) {
             y.put(j, (float) sums[j]);
         }
     }

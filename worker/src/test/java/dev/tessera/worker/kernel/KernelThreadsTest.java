@@ -16,6 +16,7 @@ import dev.tessera.ops.LayerNormGradInput;
 import dev.tessera.ops.GeluGrad;
 import dev.tessera.ops.Softmax;
 import dev.tessera.ops.SoftmaxGrad;
+import dev.tessera.ops.SumRows;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -69,6 +70,9 @@ class KernelThreadsTest {
         assertSameBitsForAnyBudget(new Add(), new int[] {9, 131, 67}, new int[] {9, 131, 67});
         // rows of 67 columns: the parts must start at whole rows
         assertSameBitsForAnyBudget(new BiasAdd(), new int[] {9, 131, 67}, new int[] {67});
+        // column sums cut by columns: 67 columns in parts of whole vectors and a rest
+        assertSameBitsForAnyBudget(new SumRows(), new int[] {9, 131, 67});
+        assertSameBitsForAnyBudget(new SumRows(), new int[] {1100, 300});
     }
 
     @Test
