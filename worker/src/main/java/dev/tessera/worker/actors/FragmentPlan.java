@@ -134,8 +134,17 @@ final class FragmentPlan {
         for (DeviceActionOrder order : fragment.getActionOrdersList()) {
             List<OrderedAction> inOrder = new ArrayList<>();
             for (ActionProto action : order.getActionsList()) {
-                inOrder.add(new OrderedAction(local.get(action.getActor()), action.getMicroBatch()));
-                for (int send : sendActorsOf.getOrDefault(action.getActor(), List.of())) {
+                inOrder.add(new OrderedAction(local.get(action.getActor()), action.getMicroBatch(),
+                        action.getMovesOnAtStart()));
+                List<Integer> sends = sendActorsOf.getOrDefault(action.getActor(), List.of());
+                if (action.getMovesOnAtStart() && !sends.isEmpty()) {
+                    // the send would wait for the bucket between its members and hold the order
+                    throw new IllegalArgumentException("actor " + action.getActor() + " moves the order of device "
+                            + order.getDevice() + " on when it starts (a gradient bucket's member) but its output "
+                            + "leaves the process; compile the plan with the consumers of bucketed gradients on "
+                            + "their member's device, or without gradient buckets (parallel.gradient_bucket_bytes = 0)");
+                }
+                for (int send : sends) {
                     inOrder.add(new OrderedAction(send, action.getMicroBatch()));
                 }
             }

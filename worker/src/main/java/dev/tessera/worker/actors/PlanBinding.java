@@ -181,7 +181,7 @@ final class PlanBinding {
         for (DeviceActionOrder order : compiled.getActionOrdersList()) {
             List<OrderedAction> actionsInOrder = new ArrayList<>(order.getActionsCount());
             for (ActionProto action : order.getActionsList()) {
-                actionsInOrder.add(new OrderedAction(action.getActor(), action.getMicroBatch()));
+                actionsInOrder.add(new OrderedAction(action.getActor(), action.getMicroBatch(), action.getMovesOnAtStart()));
             }
             builder.order(order.getDevice(), actionsInOrder);
         }
