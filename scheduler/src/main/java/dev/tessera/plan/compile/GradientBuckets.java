@@ -14,7 +14,8 @@ import java.util.Map;
  * all-reduce of the weight-gradient phase (W: the P to B of a weight gradient over the data axis,
  * which the gradient's accumulation reads), or of the update (the P to B of a gradient
  * accumulator, reduced once per iteration after several micro-batches); candidates of one phase
- * with the same members (devices in rank order) and dtype form one reduction group. In the order
+ * with the same members (devices in rank order) and dtype (and, in the W phase, the same
+ * pipeline stage) form one reduction group. In the order
  * they are given (the compiler gives them in the order their gradients are produced: by the
  * place of the producing W op in the backward, the last layer's first; an update-phase
  * accumulator by its member's place), each
@@ -39,16 +40,25 @@ final class GradientBuckets {
      * @param index its position among the plan's groups
      * @param devices the plan devices of its members, in rank order
      * @param bytes bytes of the tensor the group holds together
+     * @param stage the pipeline schedule's stage of its members, or -1 without a schedule: a bucket
+     *     holds gradients of one stage, so that its members share their device's W action (a device
+     *     of an interleaved schedule runs several stages)
      */
     record Candidate(int index, Phase phase, Conversion conversion, CollectiveAlgorithm algorithm, DType dtype,
-            List<Integer> devices, long bytes) {
+            List<Integer> devices, long bytes, int stage) {
+        /** A candidate of a plan without a pipeline schedule. */
+        Candidate(int index, Phase phase, Conversion conversion, CollectiveAlgorithm algorithm, DType dtype,
+                List<Integer> devices, long bytes) {
+            this(index, phase, conversion, algorithm, dtype, devices, bytes, -1);
+        }
+
         boolean fusable() {
             return (phase == Phase.BACKWARD_WEIGHT || phase == Phase.UPDATE) && conversion == Conversion.ALL_REDUCE
                     && devices.size() > 1;
         }
     }
 
-    private record Key(List<Integer> devices, DType dtype, Phase phase) {
+    private record Key(List<Integer> devices, DType dtype, Phase phase, int stage) {
     }
 
     /**
@@ -71,7 +81,8 @@ final class GradientBuckets {
             if (!group.fusable()) {
                 continue;
             }
-            Key key = new Key(List.copyOf(group.devices()), group.dtype(), group.phase());
+            Key key = new Key(List.copyOf(group.devices()), group.dtype(), group.phase(),
+                    group.phase() == Phase.UPDATE ? -1 : group.stage());
             List<List<Candidate>> buckets = byKey.computeIfAbsent(key, k -> new ArrayList<>());
             long used = filled.getOrDefault(key, 0L);
             boolean waitsForBucket = !buckets.isEmpty() && buckets.get(buckets.size() - 1).stream()
