@@ -178,14 +178,12 @@ public final class PlanText {
             s.append("none, one device\n");
             return;
         }
-        if (limit == 0 || plan.settings().schedule().isPresent()) {
-            s.append(limit == 0 ? "none, one all-reduce per gradient\n"
-                    : "none under a pipeline schedule (parallel.schedule), one all-reduce per gradient\n");
+        if (limit == 0) {
+            s.append("none, one all-reduce per gradient\n");
             return;
         }
-        DistributedTraining distributed = PhysicalLowering.lower(plan.graph(), plan.assignment());
-        PlanProto compiled = ParallelExecutor.compile(distributed, ActorExecutorOptions.defaults()
-                .withGradientBucketBytes(limit), true);
+        // the plan the runtime runs, with its pipeline schedule when there is one
+        PlanProto compiled = executionPlan(plan);
         Map<Integer, List<dev.tessera.proto.plan.CollectiveGroup>> buckets = new java.util.TreeMap<>();
         for (dev.tessera.proto.plan.CollectiveGroup group : compiled.getCollectiveGroupsList()) {
             if (group.getBucket() != 0) {

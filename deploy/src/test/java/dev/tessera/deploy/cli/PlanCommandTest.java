@@ -275,6 +275,21 @@ class PlanCommandTest {
     }
 
     @Test
+    void shouldPrintTheGradientBucketsOfDataParallelStagesUnderAPipelineSchedule() throws IOException {
+        Result result = plan("", "--set", "parallel.devices=4", "--set", "parallel.data=2", "--set",
+                "parallel.pipeline=2", "--set", "parallel.schedule=1f1b", "--set", "train.micro_batches=4", "--set",
+                "train.batch_size=16");
+
+        assertEquals(0, result.status(), result.err());
+        String out = result.out();
+        // the first stage's devices reduce the accumulators (and their squared norms) once per iteration
+        assertTrue(out.contains("gradient buckets (parallel.gradient_bucket_bytes = 25.00 MiB): 1, each one ring "
+                + "all-reduce"), out);
+        assertTrue(out.contains("  bucket 1  update  4 gradients, 48 B, on [0:0 0:1]:\n"), out);
+        assertTrue(out.lines().anyMatch(l -> l.contains(" fc.weight.grad ") && l.endsWith(" fc.bias.grad")), out);
+    }
+
+    @Test
     void shouldShowTheExtraRegistersOfDeferredWeightGradients() throws IOException {
         long[] oneFOneB = registers(plan("", "--set", "parallel.devices=2", "--set", "parallel.pipeline=2", "--set",
                 "parallel.schedule=1f1b", "--set", "train.micro_batches=4"));
