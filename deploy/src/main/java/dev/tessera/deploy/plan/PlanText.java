@@ -194,7 +194,8 @@ public final class PlanText {
             s.append("none, no two gradient all-reduces share peers, dtype and phase\n");
             return;
         }
-        s.append(buckets.size()).append(", each one ring all-reduce that starts when its last gradient is produced\n");
+        s.append(buckets.size()).append(", each one ring all-reduce (or reduce-scatter) that starts when its last "
+                + "gradient is produced\n");
         buckets.forEach((bucket, groups) -> {
             long total = groups.stream().mapToLong(dev.tessera.proto.plan.CollectiveGroup::getBytes).sum();
             dev.tessera.proto.plan.CollectiveGroup first = groups.get(0);
@@ -204,12 +205,13 @@ public final class PlanText {
                 devices.append(devices.length() == 0 ? "" : " ").append(device.getNode()).append(':')
                         .append(device.getDevice());
             }
-            s.append(String.format(Locale.ROOT, "  bucket %d  %s  %d gradients, %s, on [%s]:%n", bucket,
+            s.append(String.format(Locale.ROOT, "  bucket %d  %s  %d gradients%s, %s, on [%s]:%n", bucket,
                     compiled.getActors(first.getMembers(0)).getPhase() == dev.tessera.proto.graph.Phase.UPDATE
-                            ? "update" : "W     ", groups.size(), bytes(total), devices));
+                            ? "update" : "W     ", groups.size(),
+                    first.getConversion().equals("REDUCE_SCATTER") ? " reduce-scattered" : "", bytes(total), devices));
             StringBuilder names = new StringBuilder("   ");
             for (dev.tessera.proto.plan.CollectiveGroup group : groups) {
-                String name = group.getName().replace("/all_reduce", "");
+                String name = group.getName().replace("/all_reduce", "").replace("/reduce_scatter", "");
                 if (names.length() + name.length() > 100) {
                     s.append(names).append('\n');
                     names = new StringBuilder("   ");

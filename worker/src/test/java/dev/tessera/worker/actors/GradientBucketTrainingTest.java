@@ -30,6 +30,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -69,6 +70,31 @@ class GradientBucketTrainingTest {
                 "x", NdSbp.of(Sbp.split(0), Sbp.broadcast()), "labels", NdSbp.of(Sbp.split(0), Sbp.broadcast()),
                 "fc1.weight", NdSbp.of(Sbp.broadcast(), Sbp.split(1)),
                 "fc2.weight", NdSbp.of(Sbp.broadcast(), Sbp.split(0)))), false, 1, true);
+    }
+
+    /**
+     * ZeRO-style: weights and their Adam moments split over the data-parallel devices, so each
+     * weight gradient's accumulator is reduce-scattered (P to S(0)) into its shard once per
+     * iteration: buckets of reduce-scatters, each member unpacking its reduced part of every
+     * gradient into that gradient's shard. (With one micro-batch the planner all-reduces the
+     * gradient in the W phase and slices it locally instead.)
+     */
+    @ParameterizedTest(name = "{0} devices, {1} micro-batches")
+    @CsvSource({"2, 3", "3, 3", "4, 3", "2, 4"})
+    void shouldTrainWithShardedOptimizerStateBitForBitLikeOneReduceScatterPerGradient(int devices, int microBatches) {
+        TrainingGraph graph = TrainingModels.mlp(microBatches, adamW(), 0.5);
+        Map<String, NdSbp> hints = new LinkedHashMap<>(Map.of("x", split(0), "labels", split(0)));
+        for (String layer : List.of("fc1", "fc2", "head")) {
+            hints.put(layer + ".weight", split(0));
+        }
+        DistributedTraining plan = plan(graph, Placement.onNode(0, devices), hints);
+        try (ParallelExecutor parallel = new ParallelExecutor(plan, 7,
+                ActorExecutorOptions.defaults().withGradientBucketBytes(BUCKET_BYTES))) {
+            assertTrue(parallel.compiledPlan().getCollectiveGroupsList().stream()
+                    .filter(g -> g.getBucket() != 0 && g.getConversion().equals("REDUCE_SCATTER"))
+                    .map(CollectiveGroup::getBucket).distinct().count() > 0, "buckets of reduce-scatters");
+        }
+        requireSameWithAndWithoutBuckets(plan, false, microBatches, false);
     }
 
     /**

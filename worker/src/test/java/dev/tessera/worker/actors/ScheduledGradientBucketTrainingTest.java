@@ -87,6 +87,50 @@ class ScheduledGradientBucketTrainingTest {
     }
 
     /**
+     * ZeRO-style stages: the MLP's fc1 and fc2 on the first 2 devices, the head on the next 2,
+     * every weight and its Adam moments split over its stage's data-parallel devices, so the
+     * accumulators are reduce-scattered once per iteration, in buckets.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"ONE_F_ONE_B", "ZB_H2"})
+    void shouldTrainShardedOptimizerStateStagesWithBucketsOfReduceScattersLikeOneReduceScatterPerGradient(
+            PipelineScheduleTrainingTest.Family family) {
+        int microBatches = 4;
+        TrainingGraph graph = TrainingModels.mlp(microBatches, adamW(), 0.5);
+        Placement first = Placement.of(List.of(new DeviceId(0, 0), new DeviceId(0, 1)), 2);
+        Placement second = Placement.of(List.of(new DeviceId(0, 2), new DeviceId(0, 3)), 2);
+        Map<Op, Placement> byOp = new StageRules(Map.of("head.", second)).resolve(graph.ops(), first);
+        Map<String, Integer> stageOfOp = new LinkedHashMap<>();
+        graph.ops().forEach(op -> stageOfOp.put(op.name(), byOp.containsKey(op) ? 1 : 0));
+        Map<dev.tessera.graph.Tensor, NdSbp> hints = new LinkedHashMap<>();
+        for (String tensor : List.of("x", "labels", "fc1.weight", "fc2.weight", "head.weight")) {
+            hints.put(graph.forward().store().tensor(tensor), NdSbp.of(Sbp.split(0)));
+        }
+        DistributedTraining layout = DistributedTraining.plan(graph, first, byOp, hints, CostModel.standard());
+        PipelineSchedule schedule = family.build.apply(2, microBatches);
+        List<List<Map<String, HostTensor>>> batches = batches(false, ITERATIONS, microBatches, 42);
+        double[] rates = learningRates(ITERATIONS);
+        ActorExecutorOptions perGradient = ActorExecutorOptions.defaults().withSchedule(schedule, stageOfOp);
+        List<StepResult> expected;
+        Map<String, HostTensor> expectedTensors;
+        try (ParallelExecutor parallel = new ParallelExecutor(layout, 7, perGradient)) {
+            expected = parallel.run(batches, rates);
+            expectedTensors = parametersAndState(parallel);
+        }
+        try (ParallelExecutor parallel = new ParallelExecutor(layout, 7, perGradient.withGradientBucketBytes(
+                BUCKET_BYTES))) {
+            PlanProto plan = parallel.compiledPlan();
+            assertTrue(plan.getCollectiveGroupsList().stream().anyMatch(g -> g.getBucket() != 0
+                    && g.getConversion().equals("REDUCE_SCATTER")), "a bucket of reduce-scatters");
+            List<StepResult> actual = parallel.run(batches, rates);
+            requireSameTraining(Tolerance.EXACT, expected, actual, expectedTensors, parametersAndState(parallel));
+            Traffic traffic = parallel.traffic().orElseThrow();
+            long[] planned = Arrays.stream(traffic.plannedPerIteration()).map(b -> b * ITERATIONS).toArray();
+            assertArrayEquals(planned, traffic.sentSinceStart(), "counted bytes per device " + traffic.devices());
+        }
+    }
+
+    /**
      * The plan fuses gradients of {@code phase} on both stages' devices, and every bucket member's
      * action (only theirs) moves its device's order on when it starts.
      */
