@@ -157,8 +157,9 @@ public final class GradientBucket {
     /**
      * Gradient {@code position}'s member is ready with its part before and its output.
      *
-     * @return completes when {@code output} holds the all-reduced gradient; exceptionally with the
-     *     ring's {@link CollectiveException} for every gradient of the bucket
+     * @return completes when {@code output} holds the reduced gradient; exceptionally for every
+     *     gradient of the bucket with the ring's {@link CollectiveException}, or with what failed
+     *     while the bucket copied the results into the outputs
      * @throws IllegalArgumentException when a buffer does not hold the gradient's elements
      * @throws IllegalStateException when the position arrives twice in one run
      */
@@ -195,9 +196,10 @@ public final class GradientBucket {
                 copy(in[j], partRuns[j][k], packedInput, packedStart[j][k], true, bytes);
             }
         }
-        member.run(binding, executor).whenComplete((ignored, failure) -> {
-            if (failure == null) {
-                for (int j = 0; j < out.length; j++) {
+        member.run(binding, executor).whenComplete((ignored, ringFailure) -> {
+            Throwable failure = ringFailure;
+            try {
+                for (int j = 0; j < out.length && failure == null; j++) {
                     if (scatter) {
                         // this member's part of gradient j is the whole of its shard
                         out[j].region().put(0, packedOutput.region(), (packedStart[j][rank] - outputOffset) * bytes,
@@ -208,6 +210,9 @@ public final class GradientBucket {
                         copy(out[j], partRuns[j][k], packedOutput, packedStart[j][k], false, bytes);
                     }
                 }
+            } catch (RuntimeException unpack) {
+                // an arrival left waiting would hold its member actor, and an ordered device, for good
+                failure = unpack;
             }
             for (CompletableFuture<?> f : waiting) {
                 @SuppressWarnings("unchecked")

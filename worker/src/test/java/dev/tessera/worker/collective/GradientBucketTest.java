@@ -109,6 +109,29 @@ class GradientBucketTest {
     }
 
     @Test
+    void shouldFailEveryArrivalWhenAResultCannotBeWrittenInsteadOfLeavingThemWaiting() throws Exception {
+        try (MemberGroup group = new MemberGroup(2)) {
+            List<Communicator> communicators = group.communicators(new int[] {0, 1});
+            List<CompletableFuture<Void>> arrivals = new ArrayList<>();
+            for (int rank = 0; rank < 2; rank++) {
+                GradientBucket bucket = new GradientBucket("test", new long[] {3, 5}, ElementType.F32,
+                        communicators.get(rank), CHUNK_ELEMENTS, CollectiveMember.DEFAULT_WINDOW);
+                TensorBuffer writable = TensorBuffer.allocate(ElementType.F32, 3);
+                // the second gradient's output refuses writes
+                TensorBuffer readOnly = TensorBuffer.wrap(ElementType.F32,
+                        TensorBuffer.allocate(ElementType.F32, 5).region().asReadOnlyBuffer(), 5);
+                arrivals.add(bucket.arrive(0, TensorBuffer.allocate(ElementType.F32, 3), writable, group.thread(rank)));
+                arrivals.add(bucket.arrive(1, TensorBuffer.allocate(ElementType.F32, 5), readOnly, group.thread(rank)));
+            }
+            for (CompletableFuture<Void> arrival : arrivals) {
+                java.util.concurrent.ExecutionException failed = assertThrows(
+                        java.util.concurrent.ExecutionException.class, () -> arrival.get(30, TimeUnit.SECONDS));
+                assertEquals(java.nio.ReadOnlyBufferException.class, failed.getCause().getClass());
+            }
+        }
+    }
+
+    @Test
     void shouldRefuseAGradientThatIsNotAReduceScatterOverTheBucketsPeers() {
         try (MemberGroup group = new MemberGroup(2)) {
             Communicator communicator = group.communicators(new int[] {0, 1}).get(0);
