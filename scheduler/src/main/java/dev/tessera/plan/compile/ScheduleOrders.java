@@ -7,7 +7,6 @@ import dev.tessera.proto.graph.Phase;
 import dev.tessera.proto.plan.ActionProto;
 import dev.tessera.proto.plan.ActorKind;
 import dev.tessera.proto.plan.ActorProto;
-import dev.tessera.proto.plan.CollectiveGroup;
 import dev.tessera.proto.plan.DeviceActionOrder;
 import dev.tessera.proto.plan.InputEdge;
 import dev.tessera.proto.plan.Operand;
@@ -257,7 +256,7 @@ public final class ScheduleOrders {
             }
         }
         Neighbours neighbours = new Neighbours(plan, device);
-        Map<Integer, Integer> bucketOf = bucketOfMember(plan);
+        Map<Integer, Integer> bucketOf = BucketOrders.bucketOfMember(plan);
         List<List<Integer>> members = new ArrayList<>();
         for (int slot = 0; slot < end; slot++) {
             members.add(new ArrayList<>());
@@ -283,7 +282,7 @@ public final class ScheduleOrders {
         for (int microBatch = 0; microBatch < microBatches; microBatch++) {
             add(order, inEdgeOrder(plan, updates.get(microBatch), neighbours, bucketOf), microBatch, bucketOf);
         }
-        requireBucketsInOneSlot(plan, members, updates, bucketOf, actions);
+        BucketOrders.requireBucketsInOneSlot(plan, members, updates, bucketOf, actions);
         return order.build();
     }
 
@@ -292,47 +291,6 @@ public final class ScheduleOrders {
         for (int actor : actors) {
             order.addActions(ActionProto.newBuilder().setActor(actor).setMicroBatch(microBatch)
                     .setMovesOnAtStart(bucketOf.containsKey(actor)));
-        }
-    }
-
-    /** The gradient bucket of each member actor of a bucketed collective group. */
-    private static Map<Integer, Integer> bucketOfMember(PlanProto plan) {
-        Map<Integer, Integer> out = new HashMap<>();
-        for (CollectiveGroup group : plan.getCollectiveGroupsList()) {
-            if (group.getBucket() != 0) {
-                group.getMembersList().forEach(member -> out.put(member, group.getBucket()));
-            }
-        }
-        return out;
-    }
-
-    /**
-     * A bucket's members of one micro-batch on a device share a slot, so that the actions between
-     * them are that slot's: the compiler cuts buckets per phase, peer devices and stage.
-     */
-    private static void requireBucketsInOneSlot(PlanProto plan, List<List<Integer>> slots, List<List<Integer>> updates,
-                                                Map<Integer, Integer> bucketOf, List<Action> actions) {
-        if (bucketOf.isEmpty()) {
-            return;
-        }
-        Map<String, Integer> slotOfBucket = new HashMap<>();
-        for (int slot = 0; slot < slots.size() + updates.size(); slot++) {
-            boolean update = slot >= slots.size();
-            List<Integer> members = update ? updates.get(slot - slots.size()) : slots.get(slot);
-            int microBatch = update ? slot - slots.size() : actions.get(slot).microBatch();
-            for (int actor : members) {
-                Integer bucket = bucketOf.get(actor);
-                if (bucket == null) {
-                    continue;
-                }
-                Integer before = slotOfBucket.putIfAbsent(bucket + "/" + microBatch, slot);
-                if (before != null && before != slot) {
-                    throw new IllegalStateException("gradient bucket " + bucket + " has members in two actions of the "
-                            + "schedule on device " + device(plan, plan.getActors(actor).getDevice()) + " (member '"
-                            + plan.getActors(actor).getName() + "', micro-batch " + microBatch + "); a bucket holds "
-                            + "the gradients of one stage");
-                }
-            }
         }
     }
 
