@@ -82,12 +82,7 @@ class GradientBucketTrainingTest {
     @ParameterizedTest(name = "{0} devices, {1} micro-batches")
     @CsvSource({"2, 3", "3, 3", "4, 3", "2, 4"})
     void shouldTrainWithShardedOptimizerStateBitForBitLikeOneReduceScatterPerGradient(int devices, int microBatches) {
-        TrainingGraph graph = TrainingModels.mlp(microBatches, adamW(), 0.5);
-        Map<String, NdSbp> hints = new LinkedHashMap<>(Map.of("x", split(0), "labels", split(0)));
-        for (String layer : List.of("fc1", "fc2", "head")) {
-            hints.put(layer + ".weight", split(0));
-        }
-        DistributedTraining plan = plan(graph, Placement.onNode(0, devices), hints);
+        DistributedTraining plan = shardedOptimizerState(devices, microBatches);
         try (ParallelExecutor parallel = new ParallelExecutor(plan, 7,
                 ActorExecutorOptions.defaults().withGradientBucketBytes(BUCKET_BYTES))) {
             assertTrue(parallel.compiledPlan().getCollectiveGroupsList().stream()
@@ -124,6 +119,37 @@ class GradientBucketTrainingTest {
             // tiny gradients the boxing table would exchange directly are charged the ring's bytes in a bucket
             assertArrayEquals(virtual.traffic().orElseThrow().sentSinceStart(), group.bytesSent(), "bytes per device");
         }
+    }
+
+    /** ZeRO-style buckets of reduce-scatters cut into 2 processes' plan fragments train like unbucketed virtual devices. */
+    @Test
+    void shouldTrainShardedOptimizerStateAsProcessesWithBucketsBitForBitLikeVirtualDevicesWithout() {
+        int microBatches = 3;
+        DistributedTraining distributed = shardedOptimizerState(2, microBatches);
+        List<List<Map<String, HostTensor>>> data = batches(false, ITERATIONS, microBatches, 42);
+        double[] rates = learningRates(ITERATIONS);
+        ActorExecutorOptions bucketed = ActorExecutorOptions.defaults().withGradientBucketBytes(BUCKET_BYTES);
+        try (ParallelExecutor virtual = new ParallelExecutor(distributed, 7, ActorExecutorOptions.defaults());
+                ProcessGroup group = new ProcessGroup(distributed, 7, bucketed, 2)) {
+            group.requireTrainsLike(virtual, data, rates);
+        }
+        try (ParallelExecutor virtual = new ParallelExecutor(distributed, 7, bucketed);
+                ProcessGroup group = new ProcessGroup(distributed, 7, bucketed, 2)) {
+            assertTrue(virtual.compiledPlan().getCollectiveGroupsList().stream().anyMatch(g -> g.getBucket() != 0
+                    && g.getConversion().equals("REDUCE_SCATTER")), "buckets of reduce-scatters");
+            virtual.run(data, rates);
+            group.run(data, rates);
+            assertArrayEquals(virtual.traffic().orElseThrow().sentSinceStart(), group.bytesSent(), "bytes per device");
+        }
+    }
+
+    private static DistributedTraining shardedOptimizerState(int devices, int microBatches) {
+        TrainingGraph graph = TrainingModels.mlp(microBatches, adamW(), 0.5);
+        Map<String, NdSbp> hints = new LinkedHashMap<>(Map.of("x", split(0), "labels", split(0)));
+        for (String layer : List.of("fc1", "fc2", "head")) {
+            hints.put(layer + ".weight", split(0));
+        }
+        return plan(graph, Placement.onNode(0, devices), hints);
     }
 
     @Test
