@@ -38,6 +38,7 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Gradient buckets under a pipeline schedule: two data-parallel stages, each device following its
@@ -83,6 +84,34 @@ class ScheduledGradientBucketTrainingTest {
             Traffic traffic = parallel.traffic().orElseThrow();
             long[] planned = Arrays.stream(traffic.plannedPerIteration()).map(b -> b * ITERATIONS).toArray();
             assertArrayEquals(planned, traffic.sentSinceStart(), "counted bytes per device " + traffic.devices());
+        }
+    }
+
+    /**
+     * Cut into plan fragments per process (2 or 4), the bucketed 1F1B run of two data-parallel
+     * stages trains bit for bit like unbucketed virtual devices: a member's result that leaves its
+     * process is sent after the bucket's last member, as the compiler places the member's readers.
+     */
+    @ParameterizedTest(name = "{0} processes")
+    @ValueSource(ints = {2, 4})
+    void shouldTrainDataParallelStagesAsProcessesWithBucketsBitForBitLikeVirtualDevicesWithout(int processes) {
+        ProcessFragmentTrainingTest.Layout layout = ProcessFragmentTrainingTest.Layout.GPT_TWO_DATA_PARALLEL_STAGES;
+        ProcessFragmentTrainingTest.Schedule schedule = ProcessFragmentTrainingTest.Schedule.ONE_F_ONE_B;
+        Map<String, Integer> stageOfOp = new LinkedHashMap<>();
+        DistributedTraining distributed = ProcessFragmentTrainingTest.layout(layout, schedule, stageOfOp);
+        ActorExecutorOptions perGradient = ProcessFragmentTrainingTest.options(layout, schedule, distributed, stageOfOp);
+        ActorExecutorOptions bucketed = perGradient.withGradientBucketBytes(BUCKET_BYTES);
+        int gptBatch = distributed.logical().forward().store().tensor("tokens").shape().dim(0);
+        List<List<Map<String, HostTensor>>> data = batches(true, ITERATIONS, ProcessFragmentTrainingTest.MICRO_BATCHES,
+                42, gptBatch);
+        double[] rates = learningRates(ITERATIONS);
+        try (ParallelExecutor virtual = new ParallelExecutor(distributed, 7, perGradient);
+                ProcessGroup group = new ProcessGroup(distributed, 7, bucketed, processes)) {
+            try (ParallelExecutor check = new ParallelExecutor(distributed, 7, bucketed)) {
+                assertTrue(check.compiledPlan().getCollectiveGroupsList().stream().anyMatch(g -> g.getBucket() != 0),
+                        "the plan fuses some gradients");
+            }
+            group.requireTrainsLike(virtual, data, rates);
         }
     }
 
