@@ -14,6 +14,7 @@ final class DeviceCursor {
     private final Device device;
     private final int[] actors;
     private final int[] microBatches;
+    private final boolean[] movesOnAtStart;
     private final int iterations;
     private int position;
     private int iteration;
@@ -22,6 +23,10 @@ final class DeviceCursor {
         this.device = device;
         this.actors = order.actions().stream().mapToInt(action -> action.actor()).toArray();
         this.microBatches = order.actions().stream().mapToInt(action -> action.microBatch()).toArray();
+        this.movesOnAtStart = new boolean[actors.length];
+        for (int position = 0; position < actors.length; position++) {
+            movesOnAtStart[position] = order.actions().get(position).movesOnAtStart();
+        }
         this.iterations = iterations;
     }
 
@@ -37,6 +42,15 @@ final class DeviceCursor {
     /** The micro-batch of the next action; meaningful while {@link #nextActor()} is not -1. */
     int nextMicroBatch() {
         return microBatches[position];
+    }
+
+    /**
+     * Whether the order moves on when the next action starts, before it completes
+     * ({@link dev.tessera.runtime.plan.OrderedAction#movesOnAtStart}); meaningful while
+     * {@link #nextActor()} is not -1.
+     */
+    boolean nextMovesOnAtStart() {
+        return movesOnAtStart[position];
     }
 
     /** Position of the next action within the iteration's order, from 0. */

@@ -36,7 +36,8 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
  *
  * <p>On a device with an action order it also waits for its turn: it acts only when its device's
  * {@link DeviceCursor} names it, advances the cursor after acting and wakes the actor of the next
- * action with {@code turn}. On a device without one the cursor is null and costs one null check.
+ * action with {@code turn}; an action the order marks to move on at start (a gradient bucket's
+ * member, which completes only once the bucket's later members arrived) advances it when it starts. On a device without one the cursor is null and costs one null check.
  * It counts the messages it sends to and receives from other actors, so that the job can tell a
  * deadlock (nothing in flight, nobody can act) from a slow run; see {@link Job}.
  *
@@ -84,6 +85,8 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
     private long step;
     /** An asynchronous action was started and has not completed yet. */
     private boolean inFlight;
+    /** The action in flight already gave the order's next action its turn when it started. */
+    private boolean orderMovedOn;
     private long inFlightStart;
     private final Executor executor;
     private boolean endSent;
@@ -288,6 +291,11 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
                 CompletionStage<Void> done = async.start(this);
                 inFlight = true;
                 inFlightStart = start;
+                if (cursor != null && cursor.nextMovesOnAtStart()) {
+                    // a bucket member completes only once the bucket's later members arrived
+                    orderMovedOn = true;
+                    moveOrderOn();
+                }
                 ActorRef<ActorMessage> self = getContext().getSelf();
                 sent++;
                 done.whenComplete((ignored, failure) -> self.tell(new ActionCompleted(failure)));
@@ -353,11 +361,18 @@ final class PlanActor extends AbstractBehavior<ActorMessage> implements ActionCo
             send(successor, new ControlDone(spec.id()));
         }
         step++;
-        if (cursor != null) {
-            int next = cursor.advance();
-            if (next >= 0 && next != spec.id()) {
-                send(next, Turn.INSTANCE);
-            }
+        if (orderMovedOn) {
+            orderMovedOn = false;
+        } else if (cursor != null) {
+            moveOrderOn();
+        }
+    }
+
+    /** This actor's action is the order's past one: give the next action its turn. */
+    private void moveOrderOn() {
+        int next = cursor.advance();
+        if (next >= 0 && next != spec.id()) {
+            send(next, Turn.INSTANCE);
         }
     }
 

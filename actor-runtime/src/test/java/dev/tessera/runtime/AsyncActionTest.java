@@ -228,4 +228,62 @@ class AsyncActionTest {
 
         assertEquals(List.of("start 0", "end 0", "start 1", "end 1", "start 2", "end 2", "start 3", "end 3"), events);
     }
+    /**
+     * One device ordered data, first, second, sink, where first and second complete only once both
+     * started (two gradients of one bucket): when the order moves on at their start, every step
+     * completes; when it moves on only once an action completed, first waits for second, which
+     * waits for its turn after first, and the bucket gives up.
+     */
+    @Test
+    void shouldGiveTheNextActionItsTurnWhenAnActionThatMovesOnAtStartStarted() throws InterruptedException {
+        List<String> sums = new CopyOnWriteArrayList<>();
+        runtimes.add(ActorRuntime.inProcess()).run(bucketPlan(true), bucketActions(sums), RunOptions.of(2, 2));
+        assertEquals(List.of("0/0", "0/1", "1/0", "1/1"), sums);
+
+        ActionFailedException held = assertThrows(ActionFailedException.class, () -> runtimes.add(
+                ActorRuntime.inProcess()).run(bucketPlan(false), bucketActions(new CopyOnWriteArrayList<>()),
+                RunOptions.of(1, 1)));
+        assertEquals("first", held.actor());
+    }
+
+    private static Plan bucketPlan(boolean movesOnAtStart) {
+        PlanBuilder builder = new PlanBuilder();
+        int cpu = builder.device("cpu:0");
+        int data = builder.actor("data", "Source", cpu).kind(ActorKind.SOURCE).output(1).add();
+        int first = builder.actor("first", "Bucket", cpu).kind(ActorKind.COLLECTIVE).input(data, 0).output(1).add();
+        int second = builder.actor("second", "Bucket", cpu).kind(ActorKind.COLLECTIVE).input(data, 0).output(1).add();
+        int sink = builder.actor("sink", "Sink", cpu).kind(ActorKind.SINK).input(first, 0).input(second, 0).add();
+        List<OrderedAction> order = new java.util.ArrayList<>();
+        for (int microBatch = 0; microBatch < 2; microBatch++) {
+            order.add(new OrderedAction(data, microBatch));
+            order.add(new OrderedAction(first, microBatch, movesOnAtStart));
+            order.add(new OrderedAction(second, microBatch, movesOnAtStart));
+            order.add(new OrderedAction(sink, microBatch));
+        }
+        builder.order(cpu, movesOnAtStart ? order : order.subList(0, 4));
+        return builder.build();
+    }
+
+    /** The two members complete together once both arrived, or fail after 500 ms; the sink records the step. */
+    private ActionFactory bucketActions(
+            List<String> sums) {
+        List<CompletableFuture<Void>> arrived = new CopyOnWriteArrayList<>();
+        return spec -> switch (spec.kind()) {
+            case COLLECTIVE -> (AsyncActorAction) context -> {
+                CompletableFuture<Void> done = new CompletableFuture<>();
+                synchronized (arrived) {
+                    arrived.add(done);
+                    if (arrived.size() == 2) {
+                        arrived.forEach(member -> member.complete(null));
+                        arrived.clear();
+                    }
+                }
+                later.schedule(() -> done.completeExceptionally(new IllegalStateException("the other member never "
+                        + "arrived")), 500, TimeUnit.MILLISECONDS);
+                return done;
+            };
+            case SINK -> context -> sums.add(context.iteration() + "/" + context.microBatch());
+            default -> context -> { };
+        };
+    }
 }

@@ -7,7 +7,8 @@ import java.util.List;
  * schedule sets it (e.g. GPipe's F0 F1 B0 B1, or 1F1B's F0 F1 B0 F2 B1 ...). The same order
  * repeats every iteration. An actor of an ordered device acts only when it is the device's next
  * action, and still only once its inputs are ready, a register of every output is free and its
- * control and iteration predecessors acted.
+ * control and iteration predecessors acted. The next action gets its turn when the previous one
+ * completed, or, for one marked {@link OrderedAction#movesOnAtStart}, when it started.
  *
  * <p>The rule an order follows, checked by {@link PlanValidator}: the runtime gives every actor
  * one action per micro-batch, so an order lists every actor of its device exactly once for each

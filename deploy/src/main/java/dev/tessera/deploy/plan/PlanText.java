@@ -178,14 +178,12 @@ public final class PlanText {
             s.append("none, one device\n");
             return;
         }
-        if (limit == 0 || plan.settings().schedule().isPresent()) {
-            s.append(limit == 0 ? "none, one all-reduce per gradient\n"
-                    : "none under a pipeline schedule (parallel.schedule), one all-reduce per gradient\n");
+        if (limit == 0) {
+            s.append("none, one all-reduce per gradient\n");
             return;
         }
-        DistributedTraining distributed = PhysicalLowering.lower(plan.graph(), plan.assignment());
-        PlanProto compiled = ParallelExecutor.compile(distributed, ActorExecutorOptions.defaults()
-                .withGradientBucketBytes(limit), true);
+        // the plan the runtime runs, with its pipeline schedule when there is one
+        PlanProto compiled = executionPlan(plan);
         Map<Integer, List<dev.tessera.proto.plan.CollectiveGroup>> buckets = new java.util.TreeMap<>();
         for (dev.tessera.proto.plan.CollectiveGroup group : compiled.getCollectiveGroupsList()) {
             if (group.getBucket() != 0) {
@@ -196,7 +194,8 @@ public final class PlanText {
             s.append("none, no two gradient all-reduces share peers, dtype and phase\n");
             return;
         }
-        s.append(buckets.size()).append(", each one ring all-reduce that starts when its last gradient is produced\n");
+        s.append(buckets.size()).append(", each one ring all-reduce (or reduce-scatter) that starts when its last "
+                + "gradient is produced\n");
         buckets.forEach((bucket, groups) -> {
             long total = groups.stream().mapToLong(dev.tessera.proto.plan.CollectiveGroup::getBytes).sum();
             dev.tessera.proto.plan.CollectiveGroup first = groups.get(0);
@@ -206,12 +205,13 @@ public final class PlanText {
                 devices.append(devices.length() == 0 ? "" : " ").append(device.getNode()).append(':')
                         .append(device.getDevice());
             }
-            s.append(String.format(Locale.ROOT, "  bucket %d  %s  %d gradients, %s, on [%s]:%n", bucket,
+            s.append(String.format(Locale.ROOT, "  bucket %d  %s  %d gradients%s, %s, on [%s]:%n", bucket,
                     compiled.getActors(first.getMembers(0)).getPhase() == dev.tessera.proto.graph.Phase.UPDATE
-                            ? "update" : "W     ", groups.size(), bytes(total), devices));
+                            ? "update" : "W     ", groups.size(),
+                    first.getConversion().equals("REDUCE_SCATTER") ? " reduce-scattered" : "", bytes(total), devices));
             StringBuilder names = new StringBuilder("   ");
             for (dev.tessera.proto.plan.CollectiveGroup group : groups) {
-                String name = group.getName().replace("/all_reduce", "");
+                String name = group.getName().replace("/all_reduce", "").replace("/reduce_scatter", "");
                 if (names.length() + name.length() > 100) {
                     s.append(names).append('\n');
                     names = new StringBuilder("   ");

@@ -275,6 +275,35 @@ class PlanCommandTest {
     }
 
     @Test
+    void shouldPrintTheGradientBucketsOfDataParallelStagesUnderAPipelineSchedule() throws IOException {
+        Result result = plan("", "--set", "parallel.devices=4", "--set", "parallel.data=2", "--set",
+                "parallel.pipeline=2", "--set", "parallel.schedule=1f1b", "--set", "train.micro_batches=4", "--set",
+                "train.batch_size=16");
+
+        assertEquals(0, result.status(), result.err());
+        String out = result.out();
+        // the first stage's devices reduce the accumulators (and their squared norms) once per iteration
+        // (the accumulators reach the first stage's readers as shards and whole: reduce-scatters and all-reduces)
+        assertTrue(out.contains("gradient buckets (parallel.gradient_bucket_bytes = 25.00 MiB): 2, each one ring "
+                + "all-reduce (or reduce-scatter)"), out);
+        assertTrue(out.contains("  bucket 1  update  2 gradients reduce-scattered, 40 B, on [0:0 0:1]:\n"
+                + "    fc.weight.grad fc.bias.grad\n"), out);
+        assertTrue(out.contains("  bucket 2  update  4 gradients, 48 B, on [0:0 0:1]:\n"), out);
+    }
+
+    @Test
+    void shouldPrintABucketOfReduceScatteredGradientsForWeightsSplitOverTheDataAxis() throws IOException {
+        Result result = plan("", "--set", "parallel.devices=2", "--set", "parallel.data=2", "--set",
+                "train.micro_batches=3", "--set", "train.batch_size=12", "--set",
+                "parallel.hints.\"fc.weight\"=\"(S(0), B)\"", "--set", "parallel.hints.\"fc.bias\"=\"(S(0), B)\"");
+
+        assertEquals(0, result.status(), result.err());
+        // one reduce-scatter of each accumulator per reader in the update
+        assertTrue(result.out().contains("  bucket 1  update  4 gradients reduce-scattered, 80 B, on [0:0 0:1]:\n"
+                + "    fc.weight.grad fc.bias.grad fc.weight.grad fc.bias.grad\n"), result.out());
+    }
+
+    @Test
     void shouldShowTheExtraRegistersOfDeferredWeightGradients() throws IOException {
         long[] oneFOneB = registers(plan("", "--set", "parallel.devices=2", "--set", "parallel.pipeline=2", "--set",
                 "parallel.schedule=1f1b", "--set", "train.micro_batches=4"));

@@ -10,11 +10,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Fuses the data-parallel gradient reductions of a plan into buckets. A candidate is a ring
- * all-reduce of the weight-gradient phase (W: the P to B of a weight gradient over the data axis,
- * which the gradient's accumulation reads), or of the update (the P to B of a gradient
- * accumulator, reduced once per iteration after several micro-batches); candidates of one phase
- * with the same members (devices in rank order) and dtype form one reduction group. In the order
+ * Fuses the data-parallel gradient reductions of a plan into buckets. A candidate is an all-reduce
+ * of the weight-gradient phase (W: the P to B of a weight gradient over the data axis, which the
+ * gradient's accumulation reads), or of the update (the P to B of a gradient accumulator, reduced
+ * once per iteration after several micro-batches), or a reduce-scatter of either (P to S: the
+ * gradient of a weight stored split over the data axis, ZeRO-style); candidates of one phase and
+ * conversion with the same members (devices in rank order) and dtype (and, in the W phase, the
+ * same pipeline stage) form one reduction group. In the order
  * they are given (the compiler gives them in the order their gradients are produced: by the
  * place of the producing W op in the backward, the last layer's first; an update-phase
  * accumulator by its member's place), each
@@ -24,7 +26,7 @@ import java.util.Map;
  * soon as its last gradient is produced, while the backward computes the next ones, and a model
  * of many small gradients pays one ring latency per bucket instead of per tensor.
  *
- * <p>A bucket runs as one ring all-reduce, also where the boxing table chose the direct algorithm
+ * <p>A bucket runs as one ring all-reduce (reduce-scatter), also where the boxing table chose the direct algorithm
  * for a tiny gradient on its own (one latency-bound exchange per tensor is what buckets replace);
  * such a gradient is then charged the ring's bytes for it ({@code CollectiveBytes} with RING,
  * equal to the direct figure whenever its parts are equal), which is what the bucket sends.
@@ -39,16 +41,26 @@ final class GradientBuckets {
      * @param index its position among the plan's groups
      * @param devices the plan devices of its members, in rank order
      * @param bytes bytes of the tensor the group holds together
+     * @param stage the pipeline schedule's stage of its members, or -1 without a schedule: a bucket
+     *     holds gradients of one stage, so that its members share their device's W action (a device
+     *     of an interleaved schedule runs several stages)
      */
     record Candidate(int index, Phase phase, Conversion conversion, CollectiveAlgorithm algorithm, DType dtype,
-            List<Integer> devices, long bytes) {
+            List<Integer> devices, long bytes, int stage) {
+        /** A candidate of a plan without a pipeline schedule. */
+        Candidate(int index, Phase phase, Conversion conversion, CollectiveAlgorithm algorithm, DType dtype,
+                List<Integer> devices, long bytes) {
+            this(index, phase, conversion, algorithm, dtype, devices, bytes, -1);
+        }
+
         boolean fusable() {
-            return (phase == Phase.BACKWARD_WEIGHT || phase == Phase.UPDATE) && conversion == Conversion.ALL_REDUCE
+            return (phase == Phase.BACKWARD_WEIGHT || phase == Phase.UPDATE)
+                    && (conversion == Conversion.ALL_REDUCE || conversion == Conversion.REDUCE_SCATTER)
                     && devices.size() > 1;
         }
     }
 
-    private record Key(List<Integer> devices, DType dtype, Phase phase) {
+    private record Key(List<Integer> devices, DType dtype, Phase phase, Conversion conversion, int stage) {
     }
 
     /**
@@ -71,7 +83,8 @@ final class GradientBuckets {
             if (!group.fusable()) {
                 continue;
             }
-            Key key = new Key(List.copyOf(group.devices()), group.dtype(), group.phase());
+            Key key = new Key(List.copyOf(group.devices()), group.dtype(), group.phase(), group.conversion(),
+                    group.phase() == Phase.UPDATE ? -1 : group.stage());
             List<List<Candidate>> buckets = byKey.computeIfAbsent(key, k -> new ArrayList<>());
             long used = filled.getOrDefault(key, 0L);
             boolean waitsForBucket = !buckets.isEmpty() && buckets.get(buckets.size() - 1).stream()

@@ -22,7 +22,9 @@ import java.util.Set;
  *
  * <p>Without registers, an action (actor a, micro-batch j) runs once its device's previous action,
  * its producers and its control and iteration predecessors of the same step ran (a collective
- * member also waits for every other member to start); call that relation "happens before". A
+ * member also waits for every other member to start, a gradient bucket's member for every member
+ * of its bucket; after one that moves the order on when it starts, the next action waits only for
+ * what that one's start waits for); call that relation "happens before". A
  * register adds one more condition: a's output needs a free register, i.e. every consumer of the
  * register's previous holder, micro-batch {@code j - quota}, is done with it (through a transfer
  * that aliases it, the transfer's consumers). This class gives each output the smallest quota for
@@ -43,6 +45,10 @@ final class OrderQuotas {
     /** Per node (iteration, micro-batch, actor): its position in its device's order over both iterations. */
     private final int[] position;
     private final int[] deviceLength;
+    /** Per node: its action moves the order on when it starts ({@code ActionProto.moves_on_at_start}). */
+    private final boolean[] movesOnAtStart;
+    /** Per actor: the members of every group of its gradient bucket, other devices' too; empty if none. */
+    private final List<List<Integer>> bucketMembers = new ArrayList<>();
     private final int[][] clock;
 
     private OrderQuotas(PlanProto plan) {
@@ -53,7 +59,16 @@ final class OrderQuotas {
         this.position = new int[nodes];
         this.deviceLength = new int[plan.getDevicesCount()];
         this.clock = new int[nodes][];
+        this.movesOnAtStart = new boolean[nodes];
         Arrays.fill(position, -1);
+        java.util.Map<Integer, List<Integer>> byBucket = new java.util.HashMap<>();
+        for (CollectiveGroup group : plan.getCollectiveGroupsList()) {
+            if (group.getBucket() != 0) {
+                byBucket.computeIfAbsent(group.getBucket(), b -> new ArrayList<>()).addAll(group.getMembersList());
+            }
+        }
+        plan.getActorsList().forEach(actor -> bucketMembers.add(List.of()));
+        byBucket.values().forEach(members -> members.forEach(member -> bucketMembers.set(member, members)));
     }
 
     /**
@@ -102,6 +117,7 @@ final class OrderQuotas {
                 for (ActionProto action : order.getActionsList()) {
                     int node = node(iteration, action.getMicroBatch(), action.getActor());
                     position[node] = sequences.get(order.getDevice()).size();
+                    movesOnAtStart[node] = action.getMovesOnAtStart();
                     sequences.get(order.getDevice()).add(node);
                 }
             }
@@ -184,7 +200,13 @@ final class OrderQuotas {
     private Set<Integer> predecessors(int node, List<List<Integer>> sequences) {
         Set<Integer> out = new LinkedHashSet<>(ownPredecessors(node, sequences));
         ActorProto actor = plan.getActors(node % actors);
-        if (actor.getKind() == ActorKind.COLLECTIVE) {
+        if (!bucketMembers.get(actor.getId()).isEmpty()) {
+            for (int member : bucketMembers.get(actor.getId())) {
+                if (member != actor.getId()) {
+                    out.addAll(ownPredecessors(node - actor.getId() + member, sequences));
+                }
+            }
+        } else if (actor.getKind() == ActorKind.COLLECTIVE) {
             for (CollectiveGroup group : plan.getCollectiveGroupsList()) {
                 if (group.getMembersList().contains(actor.getId())) {
                     for (int member : group.getMembersList()) {
@@ -204,7 +226,13 @@ final class OrderQuotas {
         int iteration = step / microBatches;
         List<Integer> out = new ArrayList<>();
         if (position[node] > 0) {
-            out.add(sequences.get(actor.getDevice()).get(position[node] - 1));
+            int previous = sequences.get(actor.getDevice()).get(position[node] - 1);
+            // after an action that moves the order on at start, the next waits only for its start
+            out.addAll(movesOnAtStart[previous] ? ownPredecessors(previous, sequences) : List.of(previous));
+        }
+        if (step > 0 && movesOnAtStart[node - actors]) {
+            // an actor acts again only once its previous action completed
+            out.add(node - actors);
         }
         for (InputEdge input : actor.getInputsList()) {
             out.add(step * actors + input.getProducer());

@@ -124,6 +124,16 @@ final class PlanWriter {
         return out;
     }
 
+    /** The schedule stage of a member's op, else of the op producing its input; -1 when neither has one. */
+    private static int stage(PlanOptions options, ActorDraft member, Map<Integer, ActorDraft> byId) {
+        Integer stage = options.stageOfOp().get(member.op.name());
+        if (stage == null && !member.inputs.isEmpty()) {
+            ActorDraft producer = byId.get(member.inputs.get(0)[0]);
+            stage = producer == null || producer.op == null ? null : options.stageOfOp().get(producer.op.name());
+        }
+        return stage == null ? -1 : stage;
+    }
+
     /**
      * One group per collective: the member actors of the {@link GroupCollective} ops that share a
      * collective id, in rank order, with everything a worker needs to build the member's schedule
@@ -146,6 +156,8 @@ final class PlanWriter {
         List<GroupParts> partsOf = new ArrayList<>();
         List<GradientBuckets.Candidate> candidates = new ArrayList<>();
         Map<Integer, Integer> producedAt = new java.util.HashMap<>();
+        Map<Integer, ActorDraft> byId = new java.util.HashMap<>();
+        actors.forEach(a -> byId.put(a.id, a));
         groups.forEach((id, members) -> {
             for (int rank = 0; rank < members.length; rank++) {
                 if (members[rank] == null) {
@@ -174,13 +186,14 @@ final class PlanWriter {
                 devices.add(members[rank].device);
             }
             candidates.add(new GradientBuckets.Candidate(out.size(), first.phase, def.conversion(), def.algorithm(),
-                    dtype, devices, group.getBytes()));
+                    dtype, devices, group.getBytes(), stage(options, first, byId)));
             // the order gradients become ready: their producer's place in the plan (a W op, in backward order)
             producedAt.put(out.size(), first.inputs.isEmpty() ? first.id : first.inputs.get(0)[0]);
             out.add(group);
             partsOf.add(parts);
         });
-        if (options.gradientBucketBytes() > 0 && options.schedule().isEmpty()) {
+        // under a pipeline schedule too: the orders let a bucket's members move on when they start
+        if (options.gradientBucketBytes() > 0) {
             candidates.sort(java.util.Comparator.comparingInt(c -> producedAt.get(c.index())));
             int[] buckets = GradientBuckets.assign(candidates, options.gradientBucketBytes(),
                     dependencies(actors, out));

@@ -40,7 +40,11 @@ import java.util.PriorityQueue;
  * </ul>
  *
  * Within a slot actors follow their data and control edges, B before W, lowest id first. The
- * register quotas are then raised to what the order holds in flight ({@link OrderQuotas}), so
+ * members of a gradient bucket ({@code CollectiveGroup.bucket}) move the order on when they start
+ * ({@code ActionProto.moves_on_at_start}): a member completes only once every member of its bucket
+ * arrived, so the later members must get their turn while the first waits. The actors of the slot
+ * that read a member's output come after the bucket's last member there, so no action between a
+ * bucket's first and last member waits for the bucket. The register quotas are then raised to what the order holds in flight ({@link OrderQuotas}), so
  * that no order waits for a register the order itself keeps busy. Communication actions and
  * optimizer steps of the schedule are implied by the plan's transfers and update actors and are
  * skipped.
@@ -252,6 +256,7 @@ public final class ScheduleOrders {
             }
         }
         Neighbours neighbours = new Neighbours(plan, device);
+        Map<Integer, Integer> bucketOf = BucketOrders.bucketOfMember(plan);
         List<List<Integer>> members = new ArrayList<>();
         for (int slot = 0; slot < end; slot++) {
             members.add(new ArrayList<>());
@@ -271,17 +276,21 @@ public final class ScheduleOrders {
         }
         DeviceActionOrder.Builder order = DeviceActionOrder.newBuilder().setDevice(device);
         for (int slot = 0; slot < end; slot++) {
-            add(order, inEdgeOrder(plan, members.get(slot), neighbours), actions.get(slot).microBatch());
+            add(order, inEdgeOrder(plan, members.get(slot), neighbours, bucketOf), actions.get(slot).microBatch(),
+                    bucketOf);
         }
         for (int microBatch = 0; microBatch < microBatches; microBatch++) {
-            add(order, inEdgeOrder(plan, updates.get(microBatch), neighbours), microBatch);
+            add(order, inEdgeOrder(plan, updates.get(microBatch), neighbours, bucketOf), microBatch, bucketOf);
         }
+        BucketOrders.requireBucketsInOneSlot(plan, members, updates, bucketOf, actions);
         return order.build();
     }
 
-    private static void add(DeviceActionOrder.Builder order, List<Integer> actors, int microBatch) {
+    private static void add(DeviceActionOrder.Builder order, List<Integer> actors, int microBatch,
+                            Map<Integer, Integer> bucketOf) {
         for (int actor : actors) {
-            order.addActions(ActionProto.newBuilder().setActor(actor).setMicroBatch(microBatch));
+            order.addActions(ActionProto.newBuilder().setActor(actor).setMicroBatch(microBatch)
+                    .setMovesOnAtStart(bucketOf.containsKey(actor)));
         }
     }
 
@@ -356,17 +365,40 @@ public final class ScheduleOrders {
         return phase + "/" + stage + "/" + microBatch;
     }
 
-    /** The members, each after its producers and control predecessors among them; B before W, then lowest id. */
-    private static List<Integer> inEdgeOrder(PlanProto plan, List<Integer> members, Neighbours neighbours) {
-        Map<Integer, Integer> waiting = new HashMap<>();
-        members.forEach(member -> waiting.put(member, 0));
+    /**
+     * The members, each after its producers and control predecessors among them, and a reader of a
+     * gradient bucket member's output after every member of that bucket among them; B before W,
+     * then lowest id.
+     */
+    private static List<Integer> inEdgeOrder(PlanProto plan, List<Integer> members, Neighbours neighbours,
+                                             Map<Integer, Integer> bucketOf) {
+        Map<Integer, List<Integer>> predecessors = new HashMap<>();
+        Map<Integer, List<Integer>> successors = new HashMap<>();
+        Map<Integer, List<Integer>> bucketMembers = new HashMap<>();
+        for (int member : members) {
+            predecessors.put(member, new ArrayList<>());
+            successors.put(member, new ArrayList<>());
+            if (bucketOf.containsKey(member)) {
+                bucketMembers.computeIfAbsent(bucketOf.get(member), b -> new ArrayList<>()).add(member);
+            }
+        }
         for (int member : members) {
             for (int predecessor : neighbours.predecessors.get(member)) {
-                if (waiting.containsKey(predecessor)) {
-                    waiting.merge(member, 1, Integer::sum);
+                if (predecessors.containsKey(predecessor)) {
+                    List<Integer> before = bucketOf.containsKey(predecessor)
+                            && !bucketOf.get(predecessor).equals(bucketOf.get(member))
+                            ? bucketMembers.get(bucketOf.get(predecessor)) : List.of(predecessor);
+                    for (int first : before) {
+                        if (!predecessors.get(member).contains(first)) {
+                            predecessors.get(member).add(first);
+                            successors.get(first).add(member);
+                        }
+                    }
                 }
             }
         }
+        Map<Integer, Integer> waiting = new HashMap<>();
+        members.forEach(member -> waiting.put(member, predecessors.get(member).size()));
         PriorityQueue<Integer> ready = new PriorityQueue<>((a, b) -> {
             int byPhase = Boolean.compare(isWeight(plan, a), isWeight(plan, b));
             if (byPhase != 0) {
@@ -380,8 +412,8 @@ public final class ScheduleOrders {
         while (!ready.isEmpty()) {
             int next = ready.poll();
             order.add(next);
-            for (int successor : neighbours.successors.get(next)) {
-                if (waiting.containsKey(successor) && waiting.merge(successor, -1, Integer::sum) == 0) {
+            for (int successor : successors.get(next)) {
+                if (waiting.merge(successor, -1, Integer::sum) == 0) {
                     ready.add(successor);
                 }
             }

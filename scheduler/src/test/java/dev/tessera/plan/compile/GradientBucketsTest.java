@@ -31,7 +31,7 @@ class GradientBucketsTest {
     }
 
     @Test
-    void shouldKeepReductionGroupsApartAndFuseOnlyGradientAllReduces() {
+    void shouldKeepReductionGroupsApartAndFuseOnlyGradientAllReducesAndReduceScatters() {
         List<GradientBuckets.Candidate> groups = List.of(
                 gradient(0, 10),
                 new GradientBuckets.Candidate(1, Phase.BACKWARD_WEIGHT, Conversion.ALL_REDUCE, CollectiveAlgorithm.RING,
@@ -48,8 +48,16 @@ class GradientBucketsTest {
                 new GradientBuckets.Candidate(7, Phase.UPDATE, Conversion.ALL_REDUCE, CollectiveAlgorithm.DIRECT,
                         DType.F32, PAIR, 10),
                 new GradientBuckets.Candidate(8, Phase.UPDATE, Conversion.ALL_REDUCE, CollectiveAlgorithm.RING,
-                        DType.F32, PAIR, 10));
-        assertArrayEquals(new int[] {1, 2, 1, 2, 0, 0, 0, 3, 3}, GradientBuckets.assign(groups, 1000, none(9)));
+                        DType.F32, PAIR, 10),
+                new GradientBuckets.Candidate(9, Phase.BACKWARD_WEIGHT, Conversion.REDUCE_SCATTER,
+                        CollectiveAlgorithm.RING, DType.F32, PAIR, 10),
+                new GradientBuckets.Candidate(10, Phase.BACKWARD_WEIGHT, Conversion.ALL_GATHER,
+                        CollectiveAlgorithm.RING, DType.F32, PAIR, 10),
+                new GradientBuckets.Candidate(11, Phase.BACKWARD_WEIGHT, Conversion.ALL_GATHER,
+                        CollectiveAlgorithm.RING, DType.F32, PAIR, 10));
+        // reduce-scatters fuse with each other (6 and 9), never with all-reduces; all-gathers not at all
+        assertArrayEquals(new int[] {1, 2, 1, 2, 0, 0, 3, 4, 4, 3, 0, 0},
+                GradientBuckets.assign(groups, 1000, none(12)));
     }
 
     @Test
@@ -57,6 +65,17 @@ class GradientBucketsTest {
         List<GradientBuckets.Candidate> groups = List.of(gradient(0, 10), gradient(1, 10), gradient(2, 10));
         List<Set<Integer>> dependsOn = List.of(Set.of(), Set.of(), Set.of(0));
         assertArrayEquals(new int[] {1, 1, 0}, GradientBuckets.assign(groups, 1000, dependsOn));
+    }
+
+    @Test
+    void shouldCutWeightGradientBucketsByPipelineStage() {
+        List<GradientBuckets.Candidate> groups = new ArrayList<>();
+        int[] stages = {0, 0, 2, 2, 0};
+        for (int g = 0; g < stages.length; g++) {
+            groups.add(new GradientBuckets.Candidate(g, Phase.BACKWARD_WEIGHT, Conversion.ALL_REDUCE,
+                    CollectiveAlgorithm.RING, DType.F32, PAIR, 10, stages[g]));
+        }
+        assertArrayEquals(new int[] {1, 1, 2, 2, 1}, GradientBuckets.assign(groups, 1000, none(5)));
     }
 
     @Test

@@ -30,7 +30,9 @@ import java.util.Map;
  * device). In the consumer's process that transfer becomes a {@link Role#RECEIVE} source, with
  * the transfer's outputs, control edges and place in its device's order. In the producer's
  * process a {@link Role#SEND} sink is added on the producer's device, reading the producer's
- * output, placed right after the producer in its device's order for every micro-batch.
+ * output, placed right after the producer in its device's order for every micro-batch (after a
+ * gradient bucket's member: right after the bucket's last member there, since the send waits for
+ * the whole bucket).
  */
 final class FragmentPlan {
     /** What a local actor is. */
@@ -131,13 +133,36 @@ final class FragmentPlan {
             actor.getIterationPredecessorsList().forEach(id -> spec.afterPreviousIteration(local.get(id)));
             spec.add();
         }
+        Map<Integer, Integer> bucketOf = new HashMap<>();
+        for (dev.tessera.proto.plan.CollectiveGroup group : fragment.getCollectiveGroupsList()) {
+            if (group.getBucket() != 0) {
+                group.getMembersList().forEach(member -> bucketOf.put(member, group.getBucket()));
+            }
+        }
         for (DeviceActionOrder order : fragment.getActionOrdersList()) {
-            List<OrderedAction> inOrder = new ArrayList<>();
-            for (ActionProto action : order.getActionsList()) {
-                inOrder.add(new OrderedAction(local.get(action.getActor()), action.getMicroBatch()));
-                for (int send : sendActorsOf.getOrDefault(action.getActor(), List.of())) {
-                    inOrder.add(new OrderedAction(send, action.getMicroBatch()));
+            // a bucket member's sends wait for the whole bucket: they follow the bucket's last member
+            // here, as the compiler places the member's readers, so that no send holds the order
+            // before a later member's turn
+            Map<String, Integer> lastMember = new HashMap<>();
+            for (int position = 0; position < order.getActionsCount(); position++) {
+                ActionProto action = order.getActions(position);
+                if (action.getMovesOnAtStart() && bucketOf.containsKey(action.getActor())) {
+                    lastMember.put(bucketOf.get(action.getActor()) + "/" + action.getMicroBatch(), position);
                 }
+            }
+            Map<Integer, List<OrderedAction>> deferred = new HashMap<>();
+            List<OrderedAction> inOrder = new ArrayList<>();
+            for (int position = 0; position < order.getActionsCount(); position++) {
+                ActionProto action = order.getActions(position);
+                inOrder.add(new OrderedAction(local.get(action.getActor()), action.getMicroBatch(),
+                        action.getMovesOnAtStart()));
+                int after = action.getMovesOnAtStart() && bucketOf.containsKey(action.getActor())
+                        ? lastMember.get(bucketOf.get(action.getActor()) + "/" + action.getMicroBatch()) : position;
+                for (int send : sendActorsOf.getOrDefault(action.getActor(), List.of())) {
+                    deferred.computeIfAbsent(after, p -> new ArrayList<>())
+                            .add(new OrderedAction(send, action.getMicroBatch()));
+                }
+                inOrder.addAll(deferred.getOrDefault(position, List.of()));
             }
             builder.order(order.getDevice(), inOrder);
         }

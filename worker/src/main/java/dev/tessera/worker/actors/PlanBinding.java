@@ -181,7 +181,7 @@ final class PlanBinding {
         for (DeviceActionOrder order : compiled.getActionOrdersList()) {
             List<OrderedAction> actionsInOrder = new ArrayList<>(order.getActionsCount());
             for (ActionProto action : order.getActionsList()) {
-                actionsInOrder.add(new OrderedAction(action.getActor(), action.getMicroBatch()));
+                actionsInOrder.add(new OrderedAction(action.getActor(), action.getMicroBatch(), action.getMovesOnAtStart()));
             }
             builder.order(order.getDevice(), actionsInOrder);
         }
@@ -216,22 +216,29 @@ final class PlanBinding {
         List<CollectiveGroup> bucket = bucketGroups.get(group.getBucket());
         CollectiveGroup first = bucket.get(0);
         for (CollectiveGroup g : bucket) {
-            if (!g.getConversion().equals("ALL_REDUCE") || g.getMembersCount() != first.getMembersCount()
+            if (!(g.getConversion().equals("ALL_REDUCE") || g.getConversion().equals("REDUCE_SCATTER"))
+                    || !g.getConversion().equals(first.getConversion()) || g.getMembersCount() != first.getMembersCount()
                     || g.getDtype() != first.getDtype() || g.getChunkBytes() != first.getChunkBytes()) {
                 throw new IllegalArgumentException("gradient bucket " + group.getBucket() + " mixes collective '"
-                        + g.getName() + "' with '" + first.getName() + "': a bucket holds ring all-reduces of one "
-                        + "dtype over the same members; compile the plan again");
+                        + g.getName() + "' with '" + first.getName() + "': a bucket holds ring all-reduces or ring "
+                        + "reduce-scatters of one dtype over the same members; compile the plan again");
             }
         }
         return bucketMembers.computeIfAbsent(group.getBucket() + "@" + devices.get(rank).name(), key -> {
+            Communicator communicator = new TransportCommunicator(transport, first.getGroupId(), devices, rank,
+                    sentBytes);
+            String name = "bucket " + group.getBucket() + " (" + first.getName() + ", ...)";
+            if (first.getConversion().equals("REDUCE_SCATTER")) {
+                List<GroupParts> parts = new ArrayList<>();
+                bucket.forEach(g -> parts.add(parts(g)));
+                return GradientBucket.reduceScatter(name, parts, type, communicator, chunkElements,
+                        CollectiveMember.DEFAULT_WINDOW);
+            }
             long[] elements = new long[bucket.size()];
             for (int j = 0; j < elements.length; j++) {
                 elements[j] = bucket.get(j).getShapeList().stream().mapToLong(Long::longValue).reduce(1, (a, b) -> a * b);
             }
-            Communicator communicator = new TransportCommunicator(transport, first.getGroupId(), devices, rank,
-                    sentBytes);
-            return new GradientBucket("bucket " + group.getBucket() + " (" + first.getName() + ", ...)", elements, type,
-                    communicator, chunkElements, CollectiveMember.DEFAULT_WINDOW);
+            return new GradientBucket(name, elements, type, communicator, chunkElements, CollectiveMember.DEFAULT_WINDOW);
         });
     }
 
@@ -264,9 +271,7 @@ final class PlanBinding {
         Op op = op(actor, actor.getCompute());
         int rank = group.getMembersList().indexOf(actor.getId());
         long[] shape = group.getShapeList().stream().mapToLong(Long::longValue).toArray();
-        GroupParts parts = GroupParts.of(Conversion.valueOf(group.getConversion()),
-                SbpText.parse(group.getFromSbp()).get(0), SbpText.parse(group.getToSbp()).get(0),
-                Shape.of(shape), group.getMembersCount());
+        GroupParts parts = parts(group);
         if (!(op.def() instanceof GroupCollective def) || !def.parts().equals(parts) || def.member() != rank
                 || def.algorithm() != algorithm(group)) {
             throw new IllegalArgumentException("collective group '" + group.getName() + "' of the plan (" + parts
@@ -303,6 +308,13 @@ final class PlanBinding {
                     bucketGroups.get(group.getBucket()).indexOf(group));
         }
         return new CollectiveAction(op, slot, held, schedule, communicator, run);
+    }
+
+    /** The parts of a plan's collective group, as every member builds them. */
+    private static GroupParts parts(CollectiveGroup group) {
+        long[] shape = group.getShapeList().stream().mapToLong(Long::longValue).toArray();
+        return GroupParts.of(Conversion.valueOf(group.getConversion()), SbpText.parse(group.getFromSbp()).get(0),
+                SbpText.parse(group.getToSbp()).get(0), Shape.of(shape), group.getMembersCount());
     }
 
     private static dev.tessera.sbp.boxing.CollectiveAlgorithm algorithm(CollectiveGroup group) {

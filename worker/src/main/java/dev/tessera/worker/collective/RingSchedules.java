@@ -42,6 +42,24 @@ final class RingSchedules {
         return b.build(describe("ring reduce-scatter", parts, member));
     }
 
+    /**
+     * Reduce-scatter of {@code elements} whose reduction part k is the range {@code part(k)} (the
+     * parts in order, covering every element once), into an output that holds part
+     * {@code member} alone. Part k is summed in the order {@link GroupParts#summand} gives part k.
+     */
+    static CollectiveSchedule reduceScatter(int peers, long elements, IntFunction<ElementRuns> part, int member,
+            int chunkElements, String description) {
+        ScheduleBuilder b = new ScheduleBuilder(chunkElements);
+        ElementRuns own = ElementRuns.range(0, part.apply(member).elements());
+        if (peers == 1) {
+            b.then(Local.copy(INPUT, part.apply(member), OUTPUT, own));
+            return b.build(description);
+        }
+        int work = b.scratch(Math.toIntExact(elements));
+        reduceSteps(b, peers, member, 0, work, part, OUTPUT, own);
+        return b.build(description);
+    }
+
     /** All-gather: the input is part {@code before(member)}, the output the whole group tensor. */
     static CollectiveSchedule allGather(GroupParts parts, int member, int chunkElements) {
         ScheduleBuilder b = new ScheduleBuilder(chunkElements);

@@ -30,6 +30,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -72,6 +73,26 @@ class GradientBucketTrainingTest {
     }
 
     /**
+     * ZeRO-style: weights and their Adam moments split over the data-parallel devices, so each
+     * weight gradient's accumulator is reduce-scattered (P to S(0)) into its shard once per
+     * iteration: buckets of reduce-scatters, each member unpacking its reduced part of every
+     * gradient into that gradient's shard. (With one micro-batch the planner all-reduces the
+     * gradient in the W phase and slices it locally instead.)
+     */
+    @ParameterizedTest(name = "{0} devices, {1} micro-batches")
+    @CsvSource({"2, 3", "3, 3", "4, 3", "2, 4"})
+    void shouldTrainWithShardedOptimizerStateBitForBitLikeOneReduceScatterPerGradient(int devices, int microBatches) {
+        DistributedTraining plan = shardedOptimizerState(devices, microBatches);
+        try (ParallelExecutor parallel = new ParallelExecutor(plan, 7,
+                ActorExecutorOptions.defaults().withGradientBucketBytes(BUCKET_BYTES))) {
+            assertTrue(parallel.compiledPlan().getCollectiveGroupsList().stream()
+                    .filter(g -> g.getBucket() != 0 && g.getConversion().equals("REDUCE_SCATTER"))
+                    .map(CollectiveGroup::getBucket).distinct().count() > 0, "buckets of reduce-scatters");
+        }
+        requireSameWithAndWithoutBuckets(plan, false, microBatches, false);
+    }
+
+    /**
      * Cut into plan fragments per process (collectives across processes over the transport, as
      * ProcessFragmentTrainingTest runs them): bucketed processes train bit for bit like unbucketed
      * virtual devices. Over Aeron between OS processes: ProcessFragmentsOverAeronTest.
@@ -98,6 +119,37 @@ class GradientBucketTrainingTest {
             // tiny gradients the boxing table would exchange directly are charged the ring's bytes in a bucket
             assertArrayEquals(virtual.traffic().orElseThrow().sentSinceStart(), group.bytesSent(), "bytes per device");
         }
+    }
+
+    /** ZeRO-style buckets of reduce-scatters cut into 2 processes' plan fragments train like unbucketed virtual devices. */
+    @Test
+    void shouldTrainShardedOptimizerStateAsProcessesWithBucketsBitForBitLikeVirtualDevicesWithout() {
+        int microBatches = 3;
+        DistributedTraining distributed = shardedOptimizerState(2, microBatches);
+        List<List<Map<String, HostTensor>>> data = batches(false, ITERATIONS, microBatches, 42);
+        double[] rates = learningRates(ITERATIONS);
+        ActorExecutorOptions bucketed = ActorExecutorOptions.defaults().withGradientBucketBytes(BUCKET_BYTES);
+        try (ParallelExecutor virtual = new ParallelExecutor(distributed, 7, ActorExecutorOptions.defaults());
+                ProcessGroup group = new ProcessGroup(distributed, 7, bucketed, 2)) {
+            group.requireTrainsLike(virtual, data, rates);
+        }
+        try (ParallelExecutor virtual = new ParallelExecutor(distributed, 7, bucketed);
+                ProcessGroup group = new ProcessGroup(distributed, 7, bucketed, 2)) {
+            assertTrue(virtual.compiledPlan().getCollectiveGroupsList().stream().anyMatch(g -> g.getBucket() != 0
+                    && g.getConversion().equals("REDUCE_SCATTER")), "buckets of reduce-scatters");
+            virtual.run(data, rates);
+            group.run(data, rates);
+            assertArrayEquals(virtual.traffic().orElseThrow().sentSinceStart(), group.bytesSent(), "bytes per device");
+        }
+    }
+
+    private static DistributedTraining shardedOptimizerState(int devices, int microBatches) {
+        TrainingGraph graph = TrainingModels.mlp(microBatches, adamW(), 0.5);
+        Map<String, NdSbp> hints = new LinkedHashMap<>(Map.of("x", split(0), "labels", split(0)));
+        for (String layer : List.of("fc1", "fc2", "head")) {
+            hints.put(layer + ".weight", split(0));
+        }
+        return plan(graph, Placement.onNode(0, devices), hints);
     }
 
     @Test

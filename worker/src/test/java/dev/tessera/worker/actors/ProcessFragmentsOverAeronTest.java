@@ -75,7 +75,8 @@ class ProcessFragmentsOverAeronTest {
     @ParameterizedTest(name = "{0}, {1}, {2} processes, gradient buckets of {3} bytes")
     @CsvSource({"MLP_TWO_BY_TWO, NONE, 4, 0", "GPT_FOUR_STAGES, ZB_H1, 2, 0",
         "GPT_TWO_DATA_PARALLEL_STAGES, ONE_F_ONE_B, 4, 0", "MLP_DATA_PARALLEL, NONE, 4, 65536",
-        "GPT_TWO_STAGES_PER_DEVICE, ZB_V, 2, 0"})
+        "GPT_TWO_STAGES_PER_DEVICE, ZB_V, 2, 0", "MLP_SHARDED_STATE, NONE, 4, 65536",
+        "GPT_TWO_DATA_PARALLEL_STAGES, ONE_F_ONE_B, 4, 16384"})
     void shouldTrainAsOsProcessesBitForBitLikeOnVirtualDevices(ProcessFragmentTrainingTest.Layout layout,
             ProcessFragmentTrainingTest.Schedule schedule, int processes, long bucketBytes) throws Exception {
         Map<String, Integer> stageOfOp = new LinkedHashMap<>();
@@ -119,6 +120,8 @@ class ProcessFragmentsOverAeronTest {
             List<List<Map<String, HostTensor>>> data = batches(gpt, ITERATIONS, ProcessFragmentTrainingTest.MICRO_BATCHES,
                     42, gptBatch);
             try (ParallelExecutor virtual = new ParallelExecutor(distributed, 7, options)) {
+                assertEquals(bucketBytes > 0, virtual.compiledPlan().getCollectiveGroupsList().stream()
+                        .anyMatch(group -> group.getBucket() != 0), "gradient buckets in the plan");
                 Tolerance.EXACT.requireClose("gradients before training", virtual.gradients(data.get(0)),
                         shards.assembleGradients(distributed.logical(), gradients));
                 List<StepResult> expected = virtual.run(data, learningRates(ITERATIONS));

@@ -84,6 +84,25 @@ final class MemberGroup implements AutoCloseable {
         return devices.size();
     }
 
+    /** Communicators of a new group over {@code members} (device indices in rank order), rank 0 first. */
+    List<Communicator> communicators(int[] members) {
+        List<Device> group = new ArrayList<>();
+        for (int m : members) {
+            group.add(devices.get(m));
+        }
+        int groupId = groups++ & 0xFFFF;
+        List<Communicator> out = new ArrayList<>();
+        for (int i = 0; i < members.length; i++) {
+            out.add(new TransportCommunicator(transport, groupId, group, i, sent));
+        }
+        return out;
+    }
+
+    /** The thread of device {@code device}, a member's executor. */
+    ExecutorService thread(int device) {
+        return threads.get(device);
+    }
+
     /**
      * Runs only member {@code rank} of the group {@code members}, its peers never starting, with a
      * delivery time-out of {@code timeoutMillis}: how a stopped peer looks to a member.
