@@ -7,7 +7,7 @@ import dev.tessera.runtime.plan.Device;
  * Where an ordered device stands in its {@link ActionOrder}: the next action, which only its
  * actor may take. One cursor per ordered device, shared by that device's actors and touched only
  * on the device's thread: every actor of a device is spawned on the device's dispatcher, a
- * pool of exactly one thread ({@link DeviceDispatchers}), so reads and writes never race
+ * thread pool of exactly one thread ({@link DeviceDispatchers}), so reads and writes never race
  * and need no lock. The job creates it before spawning the actors, which publishes it to them.
  */
 final class DeviceCursor {
