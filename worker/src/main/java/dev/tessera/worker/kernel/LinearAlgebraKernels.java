@@ -58,7 +58,7 @@ final class LinearAlgebraKernels {
     }
 
     private static Kernel matmul(MatMul def, int rank) {
-        return (in, out, ctx) -> {
+        return (in, out, ctx) -> BlasCalls.run(() -> {
             if (RowMajorGemm.applies(in[0], in[1], out[0])) {
                 RowMajorGemm.run(in[0], in[1], out[0], def.transposeA(), def.transposeB());
             } else if (rank == 2) {
@@ -67,6 +67,6 @@ final class LinearAlgebraKernels {
                 // One native call that loops over the leading axes, not one gemm per slice.
                 Nd4j.matmul(in[0], in[1], out[0], def.transposeA(), def.transposeB(), false);
             }
-        };
+        });
     }
 }
