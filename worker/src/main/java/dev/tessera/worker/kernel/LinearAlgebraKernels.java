@@ -53,7 +53,8 @@ final class LinearAlgebraKernels {
                 FloatLoops.columnSums(in[0], out[0], sums);
                 return;
             }
-            Nd4j.gemm(ones, Views.rows(in[0]), out[0].reshape('c', new long[] {1, columns}), false, false, 1.0, 0.0);
+            BlasCalls.run(() -> Nd4j.gemm(ones, Views.rows(in[0]), out[0].reshape('c', new long[] {1, columns}),
+                    false, false, 1.0, 0.0));
         };
     }
 
