@@ -45,34 +45,12 @@ final class FloatLoops {
         return a.data().asNioFloat().position(RawBuffers.offset(a)).slice();
     }
 
-    /** A range of elements a part of a kernel covers, {@code from} inclusive, {@code to} exclusive. */
-    @FunctionalInterface
-    private interface Range {
-        void run(int from, int to);
-    }
-
-    /**
-     * Runs {@code range} over [0, n) in as many parts as the kernel thread budget allows
-     * ({@link KernelThreads}), each part a whole number of {@code unit}s (rows) and, but for the
-     * last, of blocks.
-     */
-    private static void inParts(int n, int unit, Range range) {
-        if (n == 0) {
-            return;
-        }
-        int units = n / unit;
-        int parts = KernelThreads.parts(units, unit);
-        int align = Math.max(1, FloatVectors.BLOCK / unit);
-        KernelThreads.run(parts, part -> range.run(KernelThreads.start(part, parts, units, align) * unit,
-                part + 1 == parts ? n : KernelThreads.start(part + 1, parts, units, align) * unit));
-    }
-
     /** {@code out = a + b}; out may be a (in place). */
     static void add(INDArray a, INDArray b, INDArray out) {
         FloatBuffer x = view(a);
         FloatBuffer y = view(b);
         FloatBuffer z = view(out);
-        inParts(length(out), 1, (from, to) -> add(x, y, z, from, to));
+        KernelThreads.inParts(length(out), 1, (from, to) -> add(x, y, z, from, to));
     }
 
     private static void add(FloatBuffer x, FloatBuffer y, FloatBuffer z, int from, int to) {
@@ -137,7 +115,7 @@ final class FloatLoops {
         FloatBuffer y = view(out);
         FloatBuffer biases = view(bias);
         int columns = length(bias);
-        inParts(length(out), columns, (from, to) -> biasAdd(in, biases, y, columns, from, to));
+        KernelThreads.inParts(length(out), columns, (from, to) -> biasAdd(in, biases, y, columns, from, to));
     }
 
     private static void biasAdd(FloatBuffer in, FloatBuffer bias, FloatBuffer y, int columns, int from, int to) {

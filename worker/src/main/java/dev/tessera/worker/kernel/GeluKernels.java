@@ -51,13 +51,10 @@ final class GeluKernels {
         if (x.dataType() == DataType.FLOAT) {
             FloatBuffer src = FloatLoops.view(x);
             FloatBuffer dst = FloatLoops.view(y);
-            int parts = KernelThreads.parts(n, 1);
-            KernelThreads.run(parts, part -> {
+            KernelThreads.inParts(n, 1, (from, to) -> {
                 Blocks blocks = BLOCKS.get();
-                int end = end(part, parts, n);
-                for (int start = KernelThreads.start(part, parts, n, FloatVectors.BLOCK); start < end;
-                        start += FloatVectors.BLOCK) {
-                    int length = Math.min(FloatVectors.BLOCK, end - start);
+                for (int start = from; start < to; start += FloatVectors.BLOCK) {
+                    int length = Math.min(FloatVectors.BLOCK, to - start);
                     src.get(start, blocks.x, 0, length);
                     geluFloats(blocks.x, blocks.y, length);
                     dst.put(start, blocks.y, 0, length);
@@ -86,13 +83,10 @@ final class GeluKernels {
             FloatBuffer g = FloatLoops.view(dy);
             FloatBuffer src = FloatLoops.view(x);
             FloatBuffer dst = FloatLoops.view(d);
-            int parts = KernelThreads.parts(n, 1);
-            KernelThreads.run(parts, part -> {
+            KernelThreads.inParts(n, 1, (from, to) -> {
                 Blocks blocks = BLOCKS.get();
-                int end = end(part, parts, n);
-                for (int start = KernelThreads.start(part, parts, n, FloatVectors.BLOCK); start < end;
-                        start += FloatVectors.BLOCK) {
-                    int length = Math.min(FloatVectors.BLOCK, end - start);
+                for (int start = from; start < to; start += FloatVectors.BLOCK) {
+                    int length = Math.min(FloatVectors.BLOCK, to - start);
                     g.get(start, blocks.g, 0, length);
                     src.get(start, blocks.x, 0, length);
                     geluGradFloats(blocks.g, blocks.x, blocks.y, length);
@@ -134,11 +128,6 @@ final class GeluKernels {
             FloatVector derivative = slope.mul(s).mul(e.mul(s)).add(s);
             FloatVector.fromArray(FloatVectors.SPECIES, g, i).mul(derivative).intoArray(d, i);
         }
-    }
-
-    /** Where part {@code part} of {@code n} elements ends: where the next starts, block-aligned. */
-    private static int end(int part, int parts, int n) {
-        return part + 1 == parts ? n : KernelThreads.start(part + 1, parts, n, FloatVectors.BLOCK);
     }
 
     /** Each thread's blocks: a kernel's parts may run on several threads at once ({@link KernelThreads}). */

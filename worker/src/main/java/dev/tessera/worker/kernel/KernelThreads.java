@@ -87,6 +87,27 @@ public final class KernelThreads {
         }
     }
 
+    /** A range of elements a part of a kernel covers, {@code from} inclusive, {@code to} exclusive. */
+    @FunctionalInterface
+    interface Range {
+        void run(int from, int to);
+    }
+
+    /**
+     * Runs {@code range} over the elements [0, n) in as many parts as the budget allows, each part
+     * a whole number of {@code unit}s (rows) and, but for the last, of {@link FloatVectors#BLOCK}s.
+     */
+    static void inParts(int n, int unit, Range range) {
+        if (n == 0) {
+            return;
+        }
+        int units = n / unit;
+        int parts = parts(units, unit);
+        int align = Math.max(1, FloatVectors.BLOCK / unit);
+        run(parts, part -> range.run(start(part, parts, units, align) * unit,
+                part + 1 == parts ? n : start(part + 1, parts, units, align) * unit));
+    }
+
     /** The first unit of part {@code p} of {@code units} cut into {@code parts}, rounded down to a multiple of {@code align}. */
     static int start(int p, int parts, int units, int align) {
         long start = (long) units * p / parts;
